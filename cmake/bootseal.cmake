@@ -1,0 +1,32 @@
+# bootseal_module(NAME DEPS <modules or targets>...)
+#   One static library per module from src/NAME/*.cc (tests excluded).
+#   Its DEPS are the only modules it may include (see docs/design.md).
+#   Tests: src/NAME/*_test.cc become test_NAME, labelled "unit".
+function(bootseal_module name)
+  cmake_parse_arguments(M "" "" "DEPS;TEST_DEPS" ${ARGN})
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/${name}/*.cc)
+  file(GLOB tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/${name}/*_test.cc)
+  if(tests)
+    list(REMOVE_ITEM srcs ${tests})
+  endif()
+  add_library(bootseal_${name} STATIC ${srcs})
+  add_library(bootseal::${name} ALIAS bootseal_${name})
+  target_include_directories(bootseal_${name} PUBLIC ${CMAKE_SOURCE_DIR}/src)
+  set(libs)
+  foreach(d IN LISTS M_DEPS)
+    if(TARGET bootseal_${d})
+      list(APPEND libs bootseal::${d})
+    else()
+      list(APPEND libs ${d})
+    endif()
+  endforeach()
+  target_link_libraries(bootseal_${name} PUBLIC ${libs})
+  if(BOOTSEAL_TESTS AND tests)
+    add_executable(test_${name} ${tests})
+    target_link_libraries(test_${name} PRIVATE bootseal::${name} ${M_TEST_DEPS} GTest::gtest_main GTest::gmock)
+    target_compile_definitions(test_${name} PRIVATE
+      BOOTSEAL_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+      BOOTSEAL_VECTORS_DIR="${CMAKE_SOURCE_DIR}/../shared/vectors")
+    gtest_discover_tests(test_${name} PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
+  endif()
+endfunction()

@@ -1,0 +1,78 @@
+#include <gtest/gtest.h>
+
+#include "base/bytes.h"
+#include "base/error.h"
+#include "base/hex.h"
+
+namespace bootseal {
+namespace {
+
+Result<int> parse_positive(int v) {
+  if (v <= 0) return input_error("value {} is not positive", v);
+  return v;
+}
+Result<int> doubled(int v) {
+  int x = BS_TRY_CTX(parse_positive(v), "reading {}", "file.txt");
+  return 2 * x;
+}
+
+TEST(Error, ContextChainReadsOutermostFirst) {
+  auto r = doubled(-1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(), "reading file.txt: value -1 is not positive");
+  EXPECT_EQ(r.error().kind(), ErrorKind::kInput);
+  EXPECT_EQ(*doubled(4), 8);
+}
+
+TEST(Error, FromErrnoNamesTheCall) {
+  Error e = sys_error("open /x", ENOENT);
+  EXPECT_EQ(e.message(), "open /x: No such file or directory");
+  EXPECT_EQ(e.sys_errno(), ENOENT);
+  EXPECT_EQ(sys_error("ioctl", ENOTTY).kind(), ErrorKind::kUnsupported);
+}
+
+TEST(Hex, RoundTripAndErrors) {
+  Bytes b = {0x00, 0xab, 0xff, 0x10};
+  EXPECT_EQ(to_hex(b), "00abff10");
+  EXPECT_EQ(*from_hex("00ABff10"), b);
+  EXPECT_FALSE(from_hex("abc").ok());
+  auto bad = from_hex("zz");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("position 0"), std::string::npos);
+  EXPECT_TRUE(is_hex("a0"));
+  EXPECT_FALSE(is_hex(""));
+  EXPECT_FALSE(is_hex("a0g"));
+}
+
+TEST(ByteReader, ChecksEveryRead) {
+  Bytes b = {1, 0, 2, 0, 0, 0};
+  ByteReader r(b);
+  EXPECT_EQ(*r.u16(), 1);
+  EXPECT_EQ(*r.u32(), 2u);
+  auto past = r.u8("tail");
+  ASSERT_FALSE(past.ok());
+  EXPECT_NE(past.error().message().find("tail"), std::string::npos);
+  EXPECT_FALSE(r.at(4, 3).ok());
+  EXPECT_FALSE(r.at(UINT64_MAX, 2).ok());
+  EXPECT_TRUE(r.at(4, 2).ok());
+}
+
+TEST(ByteWriter, LittleEndianAndPadding) {
+  ByteWriter w;
+  w.u32(0xd078629a);
+  w.u8(7);
+  w.pad_to(8);
+  EXPECT_EQ(to_hex(w.buffer()), "9a6278d007000000");
+  w.put_le_at<uint16_t>(4, 0x0102);
+  EXPECT_EQ(to_hex(w.buffer()), "9a6278d002010000");
+}
+
+TEST(Checked, Overflow) {
+  EXPECT_FALSE(checked_add<uint32_t>(0xffffffff, 1).has_value());
+  EXPECT_EQ(*checked_mul<uint64_t>(3, 4), 12u);
+  EXPECT_TRUE(in_bounds(0, 0, 0));
+  EXPECT_FALSE(in_bounds(1, 0, 0));
+}
+
+}  // namespace
+}  // namespace bootseal

@@ -1,0 +1,318 @@
+#include "fsverity/fsverity.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <mutex>
+
+#include "par/pool.h"
+#include "sys/file.h"
+
+namespace bootseal::fsverity {
+
+Status validate(const Params& p) {
+  if (p.alg != HashAlg::kSha256 && p.alg != HashAlg::kSha512)
+    return input_error("fs-verity supports only sha256 and sha512, not {}", crypto::hash_name(p.alg));
+  if (!is_power_of_two(p.block_size) || p.block_size < kMinBlockSize || p.block_size > kMaxBlockSize)
+    return input_error("invalid block size {}: must be a power of two between {} and {}", p.block_size,
+                       kMinBlockSize, kMaxBlockSize);
+  if (p.salt.size() > kMaxSaltSize)
+    return input_error("salt is {} bytes; fs-verity allows at most {}", p.salt.size(), kMaxSaltSize);
+  return {};
+}
+
+uint8_t algorithm_id(HashAlg alg) { return alg == HashAlg::kSha512 ? kAlgSha512 : kAlgSha256; }
+
+Result<HashAlg> alg_from_id(uint8_t id) {
+  if (id == kAlgSha256) return HashAlg::kSha256;
+  if (id == kAlgSha512) return HashAlg::kSha512;
+  return input_error("unknown fs-verity hash algorithm {}", id);
+}
+
+Bytes descriptor(const Params& p, uint64_t data_size, ByteSpan root_hash) {
+  ByteWriter w;
+  w.u8(1);  // version
+  w.u8(algorithm_id(p.alg));
+  w.u8(static_cast<uint8_t>(__builtin_ctz(p.block_size)));
+  w.u8(static_cast<uint8_t>(p.salt.size()));
+  w.u32(0);  // sig_size: not part of the digest
+  w.u64(data_size);
+  w.bytes(root_hash);
+  w.zeros(64 - root_hash.size());
+  w.bytes(p.salt);
+  w.zeros(32 - p.salt.size());
+  w.zeros(144);
+  return w.take();
+}
+
+Bytes digest_from_root(const Params& p, uint64_t data_size, ByteSpan root_hash) {
+  return crypto::digest(p.alg, descriptor(p, data_size, root_hash));
+}
+
+// ---- BlockHasher
+
+BlockHasher::BlockHasher(const Params& p)
+    : p_(p), hash_size_(crypto::digest_size(p.alg)), h_(p.alg), salted_(p.alg), zeros_(p.block_size, 0) {
+  if (!p.salt.empty()) {
+    // The salt is zero-padded to the hash function's block size and prepended
+    // to every block; hash that prefix once and copy the state per block.
+    Bytes padded(round_up(p.salt.size(), crypto::block_size(p.alg)), 0);
+    std::memcpy(padded.data(), p.salt.data(), p.salt.size());
+    salted_.update(padded);
+  }
+}
+
+void BlockHasher::hash_block(const uint8_t* data, size_t len, uint8_t* out) {
+  if (!p_.salt.empty()) h_.copy_state_from(salted_);
+  h_.update(ByteSpan(data, len));
+  if (len < p_.block_size) h_.update(ByteSpan(zeros_.data(), p_.block_size - len));
+  h_.finish(out);
+}
+
+// ---- MerkleBuilder
+
+MerkleBuilder::MerkleBuilder(const Params& p, bool keep_levels) : p_(p), hasher_(p), keep_(keep_levels) {}
+
+void MerkleBuilder::push(size_t level, const uint8_t* hash) {
+  if (partial_.size() <= level) {
+    partial_.emplace_back();
+    partial_.back().reserve(p_.block_size);
+    emitted_.push_back(0);
+    if (keep_) levels_.emplace_back();
+  }
+  Bytes& blk = partial_[level];
+  blk.insert(blk.end(), hash, hash + hasher_.hash_size());
+  if (blk.size() + hasher_.hash_size() > p_.block_size) {
+    // Block full (no room for another hash): hash it into the next level.
+    blk.resize(p_.block_size, 0);
+    uint8_t h[64];
+    hasher_.hash_block(blk.data(), blk.size(), h);
+    if (keep_) levels_[level].insert(levels_[level].end(), blk.begin(), blk.end());
+    emitted_[level]++;
+    blk.clear();
+    push(level + 1, h);
+  }
+}
+
+void MerkleBuilder::add_leaf(const uint8_t* hash) {
+  leaves_++;
+  push(0, hash);
+}
+
+Bytes MerkleBuilder::finish() {
+  const size_t hs = hasher_.hash_size();
+  if (leaves_ == 0) return Bytes(hs, 0);
+  // Walk up the levels, flushing partial blocks. The root block is the only
+  // block of the first level that holds exactly one block in total.
+  for (size_t level = 0;; level++) {
+    Bytes& blk = partial_[level];
+    const uint64_t total = emitted_[level] + (blk.empty() ? 0 : 1);
+    if (total == 1) {
+      if (keep_) {
+        if (!blk.empty()) {
+          blk.resize(p_.block_size, 0);
+          levels_[level].insert(levels_[level].end(), blk.begin(), blk.end());
+        }
+        levels_.resize(level + 1);
+      }
+      if (!blk.empty()) {
+        Bytes root(hs);
+        blk.resize(p_.block_size, 0);
+        hasher_.hash_block(blk.data(), blk.size(), root.data());
+        return root;
+      }
+      // The level's one block was full and already hashed: its hash sits alone
+      // in the next level's partial block.
+      return partial_[level + 1];
+    }
+    if (!blk.empty()) {
+      blk.resize(p_.block_size, 0);
+      uint8_t h[64];
+      hasher_.hash_block(blk.data(), blk.size(), h);
+      if (keep_) levels_[level].insert(levels_[level].end(), blk.begin(), blk.end());
+      emitted_[level]++;
+      blk.clear();
+      push(level + 1, h);
+    }
+  }
+}
+
+Bytes MerkleTree::serialized() const {
+  Bytes out;
+  for (auto it = levels.rbegin(); it != levels.rend(); ++it) out.insert(out.end(), it->begin(), it->end());
+  return out;
+}
+
+MerkleTree build_tree(ByteSpan data, const Params& p) {
+  BlockHasher bh(p);
+  MerkleBuilder mb(p, true);
+  uint8_t h[64];
+  for (size_t off = 0; off < data.size(); off += p.block_size) {
+    bh.hash_block(data.data() + off, std::min<size_t>(p.block_size, data.size() - off), h);
+    mb.add_leaf(h);
+  }
+  MerkleTree t;
+  t.root_hash = mb.finish();
+  t.levels = mb.levels();
+  t.digest = digest_from_root(p, data.size(), t.root_hash);
+  return t;
+}
+
+Bytes digest_buffer(ByteSpan data, const Params& p) {
+  StreamDigester d(p);
+  d.update(data);
+  return d.finish();
+}
+
+// ---- StreamDigester
+
+StreamDigester::StreamDigester(const Params& p)
+    : p_(p), hasher_(p), tree_(p), block_(p.block_size), hash_(crypto::digest_size(p.alg)) {}
+
+void StreamDigester::update(ByteSpan data) {
+  size_ += data.size();
+  const uint8_t* src = data.data();
+  size_t n = data.size();
+  if (fill_ > 0) {
+    size_t take = std::min(n, block_.size() - fill_);
+    std::memcpy(block_.data() + fill_, src, take);
+    fill_ += take;
+    src += take;
+    n -= take;
+    if (fill_ < block_.size()) return;
+    hasher_.hash_block(block_.data(), block_.size(), hash_.data());
+    tree_.add_leaf(hash_.data());
+    fill_ = 0;
+  }
+  // Whole blocks straight from the caller's buffer, without copying.
+  while (n >= block_.size()) {
+    hasher_.hash_block(src, block_.size(), hash_.data());
+    tree_.add_leaf(hash_.data());
+    src += block_.size();
+    n -= block_.size();
+  }
+  if (n) {
+    std::memcpy(block_.data(), src, n);
+    fill_ = n;
+  }
+}
+
+Bytes StreamDigester::finish() {
+  if (fill_ > 0) {
+    hasher_.hash_block(block_.data(), fill_, hash_.data());
+    tree_.add_leaf(hash_.data());
+    fill_ = 0;
+  }
+  return digest_from_root(p_, size_, tree_.finish());
+}
+
+// ---- Files
+
+namespace {
+
+// Work unit for parallel hashing: small enough that the read buffer stays in
+// the core's L2 cache, large enough to amortise the scheduling.
+constexpr size_t kTaskBytes = 256 * 1024;
+// Data hashed per window; the leaf hashes of one window are held in memory
+// (window / block_size * hash_size: 512 KiB for sha256 at 4 KiB blocks).
+constexpr uint64_t kWindowBytes = 64ull * 1024 * 1024;
+// Files larger than this are hashed with their blocks in parallel.
+constexpr uint64_t kBigFile = 4ull * 1024 * 1024;
+
+Result<Bytes> digest_fd_serial(int fd, uint64_t size, const Params& p, const std::string& path,
+                               const ProgressFn& progress) {
+  StreamDigester d(p);
+  Bytes buf(std::max<size_t>(kTaskBytes, p.block_size));
+  uint64_t off = 0;
+  while (off < size) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off));
+    size_t got = BS_TRY(sys::pread_full(fd, buf.data(), want, off, path));
+    if (got != want) return input_error("{}: file shrank while being read", path);
+    d.update(ByteSpan(buf.data(), got));
+    off += got;
+    if (progress) progress(got);
+  }
+  return d.finish();
+}
+
+Result<Bytes> digest_fd_parallel(int fd, uint64_t size, const Params& p, const std::string& path,
+                                 const ProgressFn& progress) {
+  const size_t hs = crypto::digest_size(p.alg);
+  const size_t task = round_up(kTaskBytes, p.block_size);
+  MerkleBuilder tree(p);
+  Bytes leaf_hashes;
+  std::atomic<bool> failed{false};
+  Error first_error(ErrorKind::kInternal, "");
+  std::mutex err_mu;
+
+  for (uint64_t win = 0; win < size; win += kWindowBytes) {
+    uint64_t win_len = std::min<uint64_t>(kWindowBytes, size - win);
+    uint64_t blocks = div_round_up(win_len, p.block_size);
+    size_t tasks = static_cast<size_t>(div_round_up(win_len, task));
+    leaf_hashes.resize(blocks * hs);
+    par::parallel_for(tasks, [&](size_t t) {
+      if (failed) return;
+      thread_local Bytes buf;
+      thread_local std::unique_ptr<BlockHasher> bh;
+      thread_local Params bh_params;
+      if (!bh || bh_params.alg != p.alg || bh_params.block_size != p.block_size || bh_params.salt != p.salt) {
+        bh = std::make_unique<BlockHasher>(p);
+        bh_params = p;
+      }
+      buf.resize(task);
+      uint64_t off = win + t * task;
+      size_t want = static_cast<size_t>(std::min<uint64_t>(task, size - off));
+      auto got = sys::pread_full(fd, buf.data(), want, off, path);
+      if (!got.ok() || *got != want) {
+        std::lock_guard lk(err_mu);
+        if (!failed.exchange(true))
+          first_error = got.ok() ? input_error("{}: file shrank while being read", path) : got.error();
+        return;
+      }
+      uint64_t first_block = (off - win) / p.block_size;
+      for (size_t b = 0; b * p.block_size < want; b++) {
+        size_t len = std::min<size_t>(p.block_size, want - b * p.block_size);
+        bh->hash_block(buf.data() + b * p.block_size, len, leaf_hashes.data() + (first_block + b) * hs);
+      }
+      if (progress) progress(want);
+    });
+    if (failed) return first_error;
+    for (uint64_t b = 0; b < blocks; b++) tree.add_leaf(leaf_hashes.data() + b * hs);
+  }
+  return digest_from_root(p, size, tree.finish());
+}
+
+}  // namespace
+
+Result<Bytes> digest_fd(int fd, uint64_t size, const Params& p, const std::string& path,
+                        const ProgressFn& progress) {
+  BS_TRY(validate(p));
+  if (size >= kBigFile && par::threads() > 1) return digest_fd_parallel(fd, size, p, path, progress);
+  return digest_fd_serial(fd, size, p, path, progress);
+}
+
+Result<Bytes> digest_file(const std::string& path, const Params& p, const ProgressFn& progress) {
+  sys::Fd fd = BS_TRY(sys::open_regular(path));
+  struct stat st = BS_TRY(sys::fstat_fd(fd.get(), path));
+  return digest_fd(fd.get(), static_cast<uint64_t>(st.st_size), p, path, progress);
+}
+
+std::vector<Result<Bytes>> digest_files(const std::vector<std::string>& paths, const Params& p,
+                                        const ProgressFn& progress) {
+  std::vector<Result<Bytes>> out(paths.size(), Result<Bytes>(internal_error("not computed")));
+  std::vector<size_t> small, big;
+  for (size_t i = 0; i < paths.size(); i++) {
+    struct stat st;
+    if (::stat(paths[i].c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) >= kBigFile)
+      big.push_back(i);
+    else
+      small.push_back(i);
+  }
+  par::parallel_for(small.size(), [&](size_t k) { out[small[k]] = digest_file(paths[small[k]], p, progress); });
+  for (size_t i : big) out[i] = digest_file(paths[i], p, progress);
+  return out;
+}
+
+}  // namespace bootseal::fsverity

@@ -1,0 +1,35 @@
+// A progress line on stderr for long work, shown only when stderr is a terminal
+// (and not under --json or --quiet). Throttled; cleared when done.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace bootseal::par {
+
+class Progress {
+ public:
+  // `unit` is "B" for bytes (printed as MiB) or a noun such as "files".
+  Progress(std::string label, uint64_t total, std::string unit = "");
+  ~Progress();
+  void add(uint64_t n);
+  void done();
+
+  // Globally turn progress output off (--json, --quiet, tests).
+  static void set_enabled(bool on);
+
+ private:
+  void draw(bool final);
+  std::string label_, unit_;
+  uint64_t total_;
+  std::atomic<uint64_t> current_{0};
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point last_{};
+  bool active_;
+  bool drawn_ = false;
+};
+
+}  // namespace bootseal::par
