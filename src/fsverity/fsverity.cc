@@ -96,6 +96,14 @@ void MerkleBuilder::push(size_t level, const uint8_t* hash) {
   }
 }
 
+void MerkleBuilder::reset() {
+  for (auto& b : partial_) b.clear();
+  std::fill(emitted_.begin(), emitted_.end(), 0);
+  levels_.clear();
+  if (keep_) levels_.resize(partial_.size());
+  leaves_ = 0;
+}
+
 void MerkleBuilder::add_leaf(const uint8_t* hash) {
   leaves_++;
   push(0, hash);
@@ -104,6 +112,11 @@ void MerkleBuilder::add_leaf(const uint8_t* hash) {
 Bytes MerkleBuilder::finish() {
   const size_t hs = hasher_.hash_size();
   if (leaves_ == 0) return Bytes(hs, 0);
+  if (leaves_ == 1) {
+    // A single data block is its own root: the tree has no levels.
+    levels_.clear();
+    return Bytes(partial_[0].begin(), partial_[0].begin() + static_cast<ptrdiff_t>(hs));
+  }
   // Walk up the levels, flushing partial blocks. The root block is the only
   // block of the first level that holds exactly one block in total.
   for (size_t level = 0;; level++) {
@@ -171,6 +184,12 @@ Bytes digest_buffer(ByteSpan data, const Params& p) {
 StreamDigester::StreamDigester(const Params& p)
     : p_(p), hasher_(p), tree_(p), block_(p.block_size), hash_(crypto::digest_size(p.alg)) {}
 
+void StreamDigester::reset() {
+  tree_.reset();
+  fill_ = 0;
+  size_ = 0;
+}
+
 void StreamDigester::update(ByteSpan data) {
   size_ += data.size();
   const uint8_t* src = data.data();
@@ -205,7 +224,9 @@ Bytes StreamDigester::finish() {
     tree_.add_leaf(hash_.data());
     fill_ = 0;
   }
-  return digest_from_root(p_, size_, tree_.finish());
+  Bytes out = digest_from_root(p_, size_, tree_.finish());
+  reset();
+  return out;
 }
 
 // ---- Files
@@ -223,8 +244,15 @@ constexpr uint64_t kBigFile = 4ull * 1024 * 1024;
 
 Result<Bytes> digest_fd_serial(int fd, uint64_t size, const Params& p, const std::string& path,
                                const ProgressFn& progress) {
-  StreamDigester d(p);
-  Bytes buf(std::max<size_t>(kTaskBytes, p.block_size));
+  // Reused per thread: many small files must not pay for hasher set-up each.
+  thread_local std::unique_ptr<StreamDigester> cached;
+  if (!cached || cached->params().alg != p.alg || cached->params().block_size != p.block_size ||
+      cached->params().salt != p.salt)
+    cached = std::make_unique<StreamDigester>(p);
+  StreamDigester& d = *cached;
+  d.reset();
+  thread_local Bytes buf;
+  buf.resize(std::max<size_t>(kTaskBytes, p.block_size));
   uint64_t off = 0;
   while (off < size) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off));
@@ -302,16 +330,36 @@ Result<Bytes> digest_file(const std::string& path, const Params& p, const Progre
 std::vector<Result<Bytes>> digest_files(const std::vector<std::string>& paths, const Params& p,
                                         const ProgressFn& progress) {
   std::vector<Result<Bytes>> out(paths.size(), Result<Bytes>(internal_error("not computed")));
-  std::vector<size_t> small, big;
-  for (size_t i = 0; i < paths.size(); i++) {
-    struct stat st;
-    if (::stat(paths[i].c_str(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) >= kBigFile)
-      big.push_back(i);
-    else
-      small.push_back(i);
+  if (auto st = validate(p); !st.ok()) {
+    for (auto& r : out) r = st.error();
+    return out;
   }
-  par::parallel_for(small.size(), [&](size_t k) { out[small[k]] = digest_file(paths[small[k]], p, progress); });
-  for (size_t i : big) out[i] = digest_file(paths[i], p, progress);
+  // Pass 1, parallel across files: open, and hash the small ones right away.
+  // Big files keep their descriptor for pass 2, which hashes one file at a time
+  // with its blocks spread over all threads.
+  std::vector<sys::Fd> big_fd(paths.size());
+  std::vector<uint64_t> big_size(paths.size(), 0);
+  par::parallel_for(paths.size(), [&](size_t i) {
+    auto fd = sys::open_regular(paths[i]);
+    if (!fd.ok()) {
+      out[i] = fd.error();
+      return;
+    }
+    auto st = sys::fstat_fd(fd->get(), paths[i]);
+    if (!st.ok()) {
+      out[i] = st.error();
+      return;
+    }
+    uint64_t size = static_cast<uint64_t>(st->st_size);
+    if (size >= kBigFile && par::threads() > 1) {
+      big_fd[i] = std::move(*fd);
+      big_size[i] = size;
+      return;
+    }
+    out[i] = digest_fd_serial(fd->get(), size, p, paths[i], progress);
+  });
+  for (size_t i = 0; i < paths.size(); i++)
+    if (big_fd[i].valid()) out[i] = digest_fd_parallel(big_fd[i].get(), big_size[i], p, paths[i], progress);
   return out;
 }
 

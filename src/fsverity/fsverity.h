@@ -69,12 +69,15 @@ class BlockHasher {
 class MerkleBuilder {
  public:
   explicit MerkleBuilder(const Params& p, bool keep_levels = false);
+  // Starts a new tree with the same parameters.
+  void reset();
   // Appends the hash of the next data block.
   void add_leaf(const uint8_t* hash);
   // Finishes: returns the root hash (zero-filled for an empty file).
   Bytes finish();
   // With keep_levels: levels[0] holds the hashes of the data blocks (padded to
-  // whole blocks), levels.back() the single root block. Valid after finish().
+  // whole blocks), levels.back() the single root block; empty when the file has
+  // at most one block (a single data block is its own root). Valid after finish().
   const std::vector<Bytes>& levels() const { return levels_; }
 
  private:
@@ -107,6 +110,9 @@ Bytes digest_buffer(ByteSpan data, const Params& p);
 class StreamDigester {
  public:
   explicit StreamDigester(const Params& p);
+  // Starts a new stream with the same parameters (no reallocation).
+  void reset();
+  const Params& params() const { return p_; }
   void update(ByteSpan data);
   uint64_t size() const { return size_; }
   Bytes finish();
