@@ -1,0 +1,74 @@
+// The ESP of a sealed system, laid out as bootc's composefs backend does
+// (DESIGN.md section 3):
+//
+//   EFI/BOOT/BOOTX64.EFI                         signed systemd-boot (fallback path)
+//   EFI/systemd/systemd-bootx64.efi              signed systemd-boot
+//   EFI/Linux/bootc/bootc_composefs-<digest>.efi signed UKI, one per deployment
+//   loader/loader.conf                           timeout, default entry, secure-boot-enroll
+//   loader/entries/bootc_<os>-<version>-<n>.conf BLS type 1 entry: "efi <UKI path>"
+//   loader/keys/<name>/{PK,KEK,db}.auth          signed EFI variable updates for auto-enroll
+//
+// Entries use the `efi` key (understood by every systemd-boot, 254 included),
+// not the newer `uki` key. Index 0 is the default deployment and sorts first;
+// index 1 the rollback.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+
+namespace bootseal::boot {
+
+inline constexpr std::string_view kUkiDir = "EFI/Linux/bootc";
+inline constexpr std::string_view kEntriesDir = "loader/entries";
+
+struct Deployment {
+  std::string digest;        // composefs image digest (hex), names the UKI
+  std::string uki_source;    // host path of the signed UKI
+  std::string os_id;         // os-release ID (e.g. "debian")
+  std::string version;       // os-release VERSION_ID or the image version
+  std::string title;         // menu title (os-release PRETTY_NAME)
+};
+
+struct EspSpec {
+  std::string sdboot_source;          // host path of the signed systemd-bootx64.efi
+  std::vector<Deployment> deployments;  // [0] default, [1] rollback (optional)
+  std::string keys_name = "auto";     // loader/keys/<name>/
+  std::string pk_auth, kek_auth, db_auth;  // host paths; empty = no auto-enroll
+  // loader.conf secure-boot-enroll: "off", "manual", "if-safe" or "force".
+  std::string secure_boot_enroll = "force";
+  int timeout = 0;
+};
+
+// One file of the plan: its path on the ESP and where its bytes come from.
+struct EspFile {
+  std::string path;                   // relative, '/'-separated
+  std::optional<std::string> source;  // host file to copy
+  std::string text;                   // or inline content
+};
+
+struct EspPlan {
+  std::vector<EspFile> files;
+};
+
+// ESP paths and file names (pure).
+std::string uki_path(std::string_view digest);
+std::string entry_name(std::string_view os_id, std::string_view version, int index);
+std::string bls_entry(const Deployment& d, int index);
+std::string loader_conf(const EspSpec& spec);
+
+// Validates the spec (digests are hex, names have no '/', files are named) and
+// lists what goes on the ESP. Pure.
+Result<EspPlan> plan_esp(const EspSpec& spec);
+
+// Bytes the plan needs (file sizes rounded up to 4 KiB clusters), for sizing
+// the FAT and refusing an ESP too small before anything is written.
+Result<uint64_t> plan_bytes(const EspPlan& plan);
+
+// Writes the plan into `dir` (created if missing). Files are written atomically.
+Status write_esp_dir(const EspPlan& plan, const std::string& dir);
+
+}  // namespace bootseal::boot

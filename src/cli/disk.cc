@@ -1,0 +1,91 @@
+// bootseal disk assemble: a GPT disk image from a staged ESP directory and a
+// staged root directory (no mounts, no root needed). `disk create` builds the
+// staged directories from a repository image and calls the same code.
+#include <unistd.h>
+
+#include "cli/command.h"
+#include "disk/disk.h"
+#include "sys/file.h"
+
+namespace bootseal::cli {
+namespace {
+
+struct AssembleOptions {
+  std::string esp_dir, root_dir, output;
+  std::string size;  // total disk size ("2G", "1500M", bytes)
+  std::string esp_size = "128M";
+  std::string root_label = "bootseal-root";
+};
+
+Result<uint64_t> parse_size(const std::string& s, std::string_view what) {
+  if (s.empty()) return uint64_t{0};
+  size_t pos = 0;
+  unsigned long long v = 0;
+  try {
+    v = std::stoull(s, &pos);
+  } catch (...) {
+    return input_error("{}: '{}' is not a size (e.g. 2G, 512M)", what, s);
+  }
+  std::string unit = s.substr(pos);
+  uint64_t mul = 1;
+  if (unit == "K" || unit == "k" || unit == "KiB") mul = 1024;
+  else if (unit == "M" || unit == "MiB") mul = 1024ull * 1024;
+  else if (unit == "G" || unit == "GiB") mul = 1024ull * 1024 * 1024;
+  else if (!unit.empty()) return input_error("{}: unknown unit '{}' in '{}' (use K, M or G)", what, unit, s);
+  return static_cast<uint64_t>(v) * mul;
+}
+
+Status assemble(const AssembleOptions& o, const Globals& g) {
+  uint64_t disk_size = BS_TRY(parse_size(o.size, "--size"));
+  uint64_t esp_size = round_up(BS_TRY(parse_size(o.esp_size, "--esp-size")), disk::kMiB);
+  uint64_t root_size = BS_TRY(disk::ext4_size_for(o.root_dir));
+  if (disk_size) {
+    uint64_t fixed = disk::disk_size_for({esp_size, 0});
+    if (disk_size < fixed + root_size)
+      return input_error("--size {}: too small: the ESP needs {} MiB and the root at least {} MiB", o.size,
+                         esp_size / disk::kMiB, root_size / disk::kMiB);
+    root_size = round_up(disk_size - fixed, disk::kMiB) - disk::kMiB;
+  }
+  std::string tmp = o.output + ".parts";
+  BS_TRY(sys::mkdir_p(tmp));
+  std::string esp_img = tmp + "/esp.img", root_img = tmp + "/root.img";
+  auto cleanup = [&] {
+    ::unlink(esp_img.c_str());
+    ::unlink(root_img.c_str());
+    ::rmdir(tmp.c_str());
+  };
+  Status st = [&]() -> Status {
+    BS_TRY(disk::make_fat_image(o.esp_dir, esp_img, esp_size, "ESP", 0x5EA1ED00));
+    BS_TRY(disk::make_ext4_image(o.root_dir, root_img, root_size, o.root_label, ""));
+    return disk::create_gpt_disk(o.output, disk_size,
+                                 {{"esp", std::string(disk::kEspTypeGuid), "", esp_img, esp_size},
+                                  {"root-x86-64", std::string(disk::kRootX86_64TypeGuid), "", root_img, 0}});
+  }();
+  cleanup();
+  if (!st.ok()) return st;
+  if (g.json)
+    print_json({{"output", o.output}, {"esp_bytes", esp_size}, {"root_bytes", root_size}});
+  else
+    fmt::print("{}: GPT disk with a {} MiB ESP and a {} MiB ext4 root\n", o.output, esp_size / disk::kMiB,
+               root_size / disk::kMiB);
+  return {};
+}
+
+void setup(CLI::App& root, Context& ctx) {
+  CLI::App* d = group(root, "disk", "Bootable disk images (GPT, ESP, ext4 root with fs-verity)");
+  static AssembleOptions a;
+  CLI::App* c = d->add_subcommand("assemble", "Build a GPT disk from a staged ESP and root directory");
+  c->add_option("--esp", a.esp_dir, "Directory with the ESP's files")->required()->check(CLI::ExistingDirectory);
+  c->add_option("--root", a.root_dir, "Directory with the root filesystem's files")->required()->check(CLI::ExistingDirectory);
+  c->add_option("--output,-o", a.output, "Disk image to write")->required();
+  c->add_option("--size", a.size, "Total disk size (e.g. 2G); default: just big enough");
+  c->add_option("--esp-size", a.esp_size, "ESP size")->capture_default_str();
+  c->add_option("--root-label", a.root_label, "ext4 label of the root")->capture_default_str();
+  c->callback([&ctx] { ctx.action = [&ctx] { return assemble(a, ctx.globals); }; });
+}
+
+}  // namespace
+
+BOOTSEAL_VERB(60, setup);
+
+}  // namespace bootseal::cli

@@ -1,0 +1,244 @@
+#include "disk/disk.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <libfdisk.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <functional>
+
+#include "base/bytes.h"
+#include "sys/file.h"
+#include "sys/process.h"
+
+namespace bootseal::disk {
+namespace {
+
+// Copies the data extents of `in` into `out` at `offset` (holes stay holes).
+Status copy_sparse(const std::string& in_path, int out_fd, uint64_t offset, const std::string& out_path) {
+  sys::Fd in = BS_TRY(sys::open_regular(in_path));
+  struct stat st = BS_TRY(sys::fstat_fd(in.get(), in_path));
+  off_t end = st.st_size;
+  off_t pos = 0;
+  while (pos < end) {
+    off_t data = ::lseek(in.get(), pos, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // only a hole remains
+      return sys_error(fmt::format("seek {}", in_path));
+    }
+    off_t hole = ::lseek(in.get(), data, SEEK_HOLE);
+    if (hole < 0) return sys_error(fmt::format("seek {}", in_path));
+    loff_t src = data;
+    loff_t dst = static_cast<loff_t>(offset) + data;
+    size_t left = static_cast<size_t>(hole - data);
+    while (left > 0) {
+      ssize_t n = ::copy_file_range(in.get(), &src, out_fd, &dst, left, 0);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return sys_error(fmt::format("copy {} into {}", in_path, out_path));
+      }
+      if (n == 0) return input_error("{}: shrank while being copied", in_path);
+      left -= static_cast<size_t>(n);
+    }
+    pos = hole;
+  }
+  return {};
+}
+
+struct FdiskContext {
+  fdisk_context* cxt = fdisk_new_context();
+  ~FdiskContext() {
+    if (cxt) {
+      fdisk_deassign_device(cxt, 1);
+      fdisk_unref_context(cxt);
+    }
+  }
+};
+
+Error fdisk_error(int rc, std::string_view what, const std::string& path) {
+  return Error::from_errno(rc < 0 ? -rc : EIO, fmt::format("{}: {}", path, what));
+}
+
+}  // namespace
+
+uint64_t disk_size_for(const std::vector<uint64_t>& sizes) {
+  uint64_t total = kGptHead + kGptTail;
+  for (uint64_t s : sizes) total += round_up(s, kMiB);
+  return total;
+}
+
+Status create_gpt_disk(const std::string& out, uint64_t disk_size, const std::vector<Partition>& parts,
+                       const std::string& disk_guid) {
+  if (parts.empty()) return input_error("{}: a disk needs at least one partition", out);
+  std::vector<uint64_t> sizes;
+  for (const Partition& p : parts) {
+    struct stat st;
+    if (::stat(p.image.c_str(), &st) != 0) return sys_error(p.image);
+    uint64_t img = static_cast<uint64_t>(st.st_size);
+    uint64_t size = p.size ? p.size : round_up(img, kMiB);
+    if (size % kMiB) return input_error("partition '{}': size {} is not a multiple of 1 MiB", p.name, size);
+    if (img > size)
+      return input_error("partition '{}': its image {} ({} bytes) does not fit in {} bytes", p.name, p.image, img, size);
+    sizes.push_back(size);
+  }
+  uint64_t need = disk_size_for(sizes);
+  if (disk_size == 0) disk_size = need;
+  if (disk_size < need)
+    return input_error("{}: disk size {} MiB is too small; the partitions need {} MiB", out, disk_size / kMiB,
+                       div_round_up(need, kMiB));
+  disk_size = round_up(disk_size, kMiB);
+
+  sys::AtomicFile file = BS_TRY(sys::AtomicFile::create(out, 0644));
+  if (::ftruncate(file.fd(), static_cast<off_t>(disk_size)) != 0) return sys_error(fmt::format("resize {}", out));
+
+  {
+    // libfdisk opens the device by path; give it the temporary file.
+    std::string dev = fmt::format("/proc/self/fd/{}", file.fd());
+    FdiskContext fc;
+    if (!fc.cxt) return internal_error("libfdisk: cannot allocate a context");
+    if (int rc = fdisk_assign_device(fc.cxt, dev.c_str(), 0); rc != 0) return fdisk_error(rc, "open for partitioning", out);
+    fdisk_disable_dialogs(fc.cxt, 1);
+    if (int rc = fdisk_create_disklabel(fc.cxt, "gpt"); rc != 0) return fdisk_error(rc, "create GPT", out);
+    if (!disk_guid.empty())
+      if (int rc = fdisk_set_disklabel_id_from_string(fc.cxt, disk_guid.c_str()); rc != 0)
+        return fdisk_error(rc, fmt::format("set disk GUID {}", disk_guid), out);
+    fdisk_label* label = fdisk_get_label(fc.cxt, "gpt");
+    uint64_t start = kGptHead;
+    for (size_t i = 0; i < parts.size(); i++) {
+      const Partition& p = parts[i];
+      fdisk_partition* pa = fdisk_new_partition();
+      fdisk_parttype* type = fdisk_label_get_parttype_from_string(label, p.type_guid.c_str());
+      if (!type) {
+        fdisk_unref_partition(pa);
+        return input_error("partition '{}': unknown GPT type {}", p.name, p.type_guid);
+      }
+      fdisk_partition_set_partno(pa, i);
+      fdisk_partition_set_start(pa, start / kSectorSize);
+      fdisk_partition_set_size(pa, sizes[i] / kSectorSize);
+      fdisk_partition_set_type(pa, type);
+      fdisk_partition_set_name(pa, p.name.c_str());
+      if (!p.uuid.empty()) fdisk_partition_set_uuid(pa, p.uuid.c_str());
+      int rc = fdisk_add_partition(fc.cxt, pa, nullptr);
+      fdisk_unref_partition(pa);
+      fdisk_unref_parttype(type);
+      if (rc != 0) return fdisk_error(rc, fmt::format("add partition '{}'", p.name), out);
+      start += sizes[i];
+    }
+    if (int rc = fdisk_write_disklabel(fc.cxt); rc != 0) return fdisk_error(rc, "write GPT", out);
+  }
+
+  uint64_t start = kGptHead;
+  for (size_t i = 0; i < parts.size(); i++) {
+    BS_TRY_CTX(copy_sparse(parts[i].image, file.fd(), start, out), "partition '{}'", parts[i].name);
+    start += sizes[i];
+  }
+  return file.commit();
+}
+
+Status make_fat_image(const std::string& dir, const std::string& image, uint64_t size, std::string_view label,
+                      uint32_t volume_id) {
+  if (size < kMinEspSize) return input_error("{}: a FAT32 ESP needs at least {} MiB, not {} MiB", image, kMinEspSize / kMiB, size / kMiB);
+  ::unlink(image.c_str());
+  // -s 8: 4 KiB clusters (needs >= 65525 clusters, so >= ~260 MiB) would be
+  // FAT32-invalid for small ESPs; let mkfs.vfat choose, forcing only FAT32.
+  BS_TRY(sys::run_capture({"mkfs.vfat", "-C", "-F", "32", "-n", std::string(label), "-i", fmt::format("{:08X}", volume_id),
+                           image, std::to_string(size / 1024)}));
+  // Recreate the directory tree, then copy files, without mounting.
+  std::vector<std::string> dirs, files;
+  std::function<Status(const std::string&)> walk = [&](const std::string& rel) -> Status {
+    std::string path = rel.empty() ? dir : dir + "/" + rel;
+    DIR* d = ::opendir(path.c_str());
+    if (!d) return sys_error(path);
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") names.push_back(n);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    for (auto& n : names) {
+      std::string r = rel.empty() ? n : rel + "/" + n;
+      struct stat st;
+      if (::lstat((dir + "/" + r).c_str(), &st) != 0) return sys_error(dir + "/" + r);
+      if (S_ISDIR(st.st_mode)) {
+        dirs.push_back(r);
+        BS_TRY(walk(r));
+      } else if (S_ISREG(st.st_mode)) {
+        files.push_back(r);
+      } else {
+        return input_error("{}/{}: only directories and regular files can go on a FAT ESP", dir, r);
+      }
+    }
+    return {};
+  };
+  BS_TRY(walk(""));
+  std::vector<std::string> env = {"MTOOLS_SKIP_CHECK=1"};
+  if (!dirs.empty()) {
+    std::vector<std::string> argv = {"mmd", "-i", image};
+    for (auto& d : dirs) argv.push_back("::/" + d);
+    BS_TRY(sys::run_capture(argv, env));
+  }
+  for (auto& f : files) BS_TRY(sys::run_capture({"mcopy", "-i", image, "-m", dir + "/" + f, "::/" + f}, env));
+  return {};
+}
+
+Status make_ext4_image(const std::string& dir, const std::string& image, uint64_t size, std::string_view label,
+                       std::string_view uuid) {
+  ::unlink(image.c_str());
+  std::vector<std::string> argv = {"mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-O", "verity",
+                                   "-L", std::string(label), "-E", "root_owner=0:0", "-d", dir};
+  if (!uuid.empty()) {
+    argv.insert(argv.end(), {"-U", std::string(uuid)});
+    argv.insert(argv.end(), {"-E", fmt::format("hash_seed={}", uuid)});
+  }
+  argv.push_back(image);
+  argv.push_back(fmt::format("{}k", size / 1024));
+  auto r = sys::run_capture(argv);
+  if (!r.ok()) {
+    ::unlink(image.c_str());
+    return Error(r.error()).context(fmt::format("making the root filesystem {}", image));
+  }
+  return {};
+}
+
+Result<uint64_t> ext4_size_for(const std::string& dir, double free_fraction) {
+  uint64_t data = 0, inodes = 0;
+  std::function<Status(const std::string&)> walk = [&](const std::string& path) -> Status {
+    DIR* d = ::opendir(path.c_str());
+    if (!d) return sys_error(path);
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == "..") continue;
+      std::string p = path + "/" + n;
+      struct stat st;
+      if (::lstat(p.c_str(), &st) != 0) {
+        ::closedir(d);
+        return sys_error(p);
+      }
+      inodes++;
+      if (S_ISDIR(st.st_mode)) {
+        data += 4096;
+        if (auto s = walk(p); !s.ok()) {
+          ::closedir(d);
+          return s;
+        }
+      } else if (S_ISREG(st.st_mode)) {
+        // Data plus room for an fs-verity Merkle tree (~1/127 of the data).
+        uint64_t blocks = round_up(static_cast<uint64_t>(st.st_size), 4096);
+        data += blocks + round_up(blocks / 127 + 4096, 4096);
+      }
+    }
+    ::closedir(d);
+    return {};
+  };
+  BS_TRY(walk(dir));
+  // Inode tables at 256 bytes an inode with one inode per 16 KiB, a 16-64 MiB journal, group descriptors and bitmaps.
+  uint64_t meta = inodes * 512 + 64 * kMiB + data / 32;
+  double total = static_cast<double>(data + meta) * (1.0 + free_fraction);
+  return round_up(static_cast<uint64_t>(total) + 16 * kMiB, kMiB);
+}
+
+}  // namespace bootseal::disk
