@@ -104,6 +104,11 @@ void MerkleBuilder::add_leaf(const uint8_t* hash) {
 Bytes MerkleBuilder::finish() {
   const size_t hs = hasher_.hash_size();
   if (leaves_ == 0) return Bytes(hs, 0);
+  // A single data block has no tree: the root hash is that block's hash.
+  if (leaves_ == 1) {
+    if (keep_) levels_.clear();
+    return Bytes(partial_[0].begin(), partial_[0].begin() + static_cast<ptrdiff_t>(hs));
+  }
   // Walk up the levels, flushing partial blocks. The root block is the only
   // block of the first level that holds exactly one block in total.
   for (size_t level = 0;; level++) {
