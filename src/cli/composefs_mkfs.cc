@@ -88,6 +88,22 @@ Status mkfs_cmd(const MkfsOptions& o, const Globals& g) {
   return {};
 }
 
+struct ScanCmdOptions {
+  ScanOptions scan;
+  std::string dir;
+  std::string out;
+};
+
+Status scan_cmd(const ScanCmdOptions& o, const Globals& g) {
+  ScanOptions so = o.scan;
+  if (so.skip_xattrs && so.user_xattrs) return input_error("--skip-xattrs and --user-xattrs conflict");
+  so.progress = !g.quiet && !g.json;
+  fstree::Tree t = BS_TRY(scan_directory(o.dir, so));
+  std::string text = fstree::print_dumpfile(t);
+  if (o.out.empty() || o.out == "-") return sys::write_full(1, as_bytes(text), "stdout");
+  return sys::write_file_atomic(o.out, as_bytes(text));
+}
+
 void setup(CLI::App& root, Context& ctx) {
   CLI::App* c = group(root, "composefs", "composefs images (EROFS + overlayfs), compatible with mkcomposefs");
   static MkfsOptions o;
@@ -111,6 +127,18 @@ void setup(CLI::App& root, Context& ctx) {
     if (o.print_digest_only) o.print_digest = true;
     ctx.action = [&ctx] { return mkfs_cmd(o, ctx.globals); };
   });
+
+  static ScanCmdOptions so;
+  CLI::App* s = c->add_subcommand("scan", "Print the composefs dumpfile of a directory (what mkfs would store)");
+  s->add_option("--digest-store", so.scan.digest_store, "Also copy file contents into this object store");
+  s->add_flag("--use-epoch", so.scan.use_epoch, "Set all mtimes to 0");
+  s->add_flag("--skip-xattrs", so.scan.skip_xattrs, "No xattrs");
+  s->add_flag("--user-xattrs", so.scan.user_xattrs, "Only user.* xattrs");
+  s->add_flag("--skip-devices", so.scan.skip_devices, "No device nodes");
+  s->add_flag("--hardlinks", so.scan.hardlinks, "Detect hardlinks by inode and keep link counts");
+  s->add_option("-o,--output", so.out, "Write the dumpfile here (default stdout)");
+  s->add_option("DIR", so.dir, "Directory")->required();
+  s->callback([&ctx] { ctx.action = [&ctx] { return scan_cmd(so, ctx.globals); }; });
 }
 
 }  // namespace

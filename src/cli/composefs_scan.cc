@@ -55,7 +55,7 @@ Result<NodePtr> Scanner::load(const std::string& path, const struct stat& st) {
   n->gid = st.st_gid;
   n->rdev = st.st_rdev;
   n->size = static_cast<uint64_t>(st.st_size);
-  n->nlink = o_.hardlinks ? static_cast<uint32_t>(st.st_nlink) : 1;
+  n->nlink = (o_.hardlinks || S_ISDIR(st.st_mode)) ? static_cast<uint32_t>(st.st_nlink) : 1;
   if (!o_.use_epoch) {
     n->mtime_sec = st.st_mtim.tv_sec;
     n->mtime_nsec = static_cast<uint32_t>(st.st_mtim.tv_nsec);
