@@ -98,6 +98,19 @@ Result<ByteSpan> der_content_octets(ByteSpan element) {
   return e.value;
 }
 
+Result<Bytes> pkcs7_strip_content_info(ByteSpan content_info) {
+  der::Reader outer(content_info);
+  der::Element ci = BS_TRY(outer.expect(der::kSequence, "ContentInfo"));
+  der::Reader r(ci.value);
+  der::Element type = BS_TRY(r.expect(der::kOid, "ContentInfo.contentType"));
+  if (BS_TRY(der::oid_to_string(type.value)) != kOidPkcs7SignedData)
+    return input_error("ContentInfo does not hold SignedData");
+  der::Element wrapped = BS_TRY(r.expect(der::kContextConstructed, "ContentInfo.content"));
+  der::Reader inner(wrapped.value);
+  der::Element sd = BS_TRY(inner.expect(der::kSequence, "SignedData"));
+  return Bytes(sd.whole.begin(), sd.whole.end());
+}
+
 Result<Bytes> pkcs7_sign_detached(ByteSpan data, const Signer& signer, const Certificate& cert,
                                   const Pkcs7SignOptions& o) {
   Pkcs7Ptr p7(PKCS7_new());
