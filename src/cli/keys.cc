@@ -6,7 +6,9 @@
 #include <ctime>
 
 #include "cli/command.h"
+#include "efivar/esl.h"
 #include "keys/keyset.h"
+#include "sys/file.h"
 
 namespace bootseal::cli {
 
@@ -74,6 +76,93 @@ Status generate_cmd(const GenerateArgs& a, const Globals& g) {
   return {};
 }
 
+struct InspectArgs {
+  std::string file;
+  std::vector<std::string> certs;
+  std::string var;
+};
+
+// "PK" from ".../PK.auth", for the variable name the signature covers.
+std::string var_from_path(const std::string& path) {
+  std::string base = sys::basename_of(path);
+  return base.substr(0, base.find('.'));
+}
+
+nlohmann::json lists_json(const std::vector<efivar::SignatureList>& lists) {
+  nlohmann::json j = nlohmann::json::array();
+  for (auto& l : lists) {
+    nlohmann::json e{{"type", l.SignatureType == efivar::kEfiCertX509 ? "x509" : l.SignatureType.to_string()},
+                     {"signature_size", l.SignatureSize}};
+    for (auto& s : l.Signatures) {
+      nlohmann::json sj{{"owner", s.SignatureOwner.to_string()}, {"size", s.SignatureData.size()}};
+      if (l.SignatureType == efivar::kEfiCertX509) {
+        auto c = crypto::Certificate::from_der(s.SignatureData, "entry");
+        if (c.ok()) sj["subject"] = c->subject();
+      }
+      e["signatures"].push_back(sj);
+    }
+    j.push_back(e);
+  }
+  return j;
+}
+
+// Reads an .esl or .auth file, prints its structure, and with --cert checks
+// the .auth signature.
+Status inspect_cmd(const InspectArgs& a, const Globals& g) {
+  auto ctx = [&] { return fmt::format("keys inspect {}", a.file); };
+  Bytes data = BS_TRY_CTX(sys::read_file(a.file), "keys inspect");
+  nlohmann::json j{{"file", a.file}};
+  std::string text;
+  auto auth = efivar::parse_auth2(data);
+  bool is_auth = auth.ok();
+  // An .esl never starts with a valid EFI_TIME + WIN_CERT_TYPE_EFI_GUID header.
+  ByteSpan esl_bytes = data;
+  if (is_auth) {
+    j["format"] = "EFI_VARIABLE_AUTHENTICATION_2";
+    j["timestamp"] = auth->TimeStamp.to_string();
+    j["pkcs7_size"] = auth->CertData.size();
+    text += efivar::dump_auth2(*auth);
+    auto p7 = crypto::pkcs7_parse(auth->CertData);
+    if (!p7.ok()) return input_error("{}: CertData: {}", ctx(), p7.error().message());
+    for (auto& s : p7->signers) {
+      j["signers"].push_back({{"issuer", s.issuer}, {"serial", s.serial_hex}, {"digest", s.digest_algorithm}});
+      text += fmt::format("signer: issuer '{}' serial {} digest {}\n", s.issuer, s.serial_hex, s.digest_algorithm);
+    }
+    esl_bytes = auth->Data;
+  } else {
+    j["format"] = "EFI_SIGNATURE_LIST";
+  }
+  auto lists = efivar::parse_signature_lists(esl_bytes);
+  if (!lists.ok()) {
+    if (!is_auth && auth.error().message().find("WIN_CERTIFICATE") != std::string::npos && data.size() > 40 &&
+        load_le<uint16_t>(data.data() + 22) == efivar::kWinCertTypeEfiGuid)
+      return input_error("{}: {}", ctx(), auth.error().message());
+    return input_error("{}: {}", ctx(), lists.error().message());
+  }
+  j["lists"] = lists_json(*lists);
+  text += efivar::dump_signature_lists(*lists);
+  if (!a.certs.empty()) {
+    if (!is_auth) return input_error("{}: --cert checks .auth signatures, but this is a plain signature list", ctx());
+    std::vector<crypto::Certificate> trusted;
+    for (auto& c : a.certs) trusted.push_back(BS_TRY_CTX(keys::load_certificate(c), "{}", ctx()));
+    std::string var = a.var.empty() ? var_from_path(a.file) : a.var;
+    efivar::Guid vendor = BS_TRY_CTX(efivar::secure_boot_vendor_guid(var), "{} (use --var)", ctx());
+    Status st = efivar::verify_auth2(var, vendor, efivar::kSecureBootVariableAttributes, *auth, trusted);
+    j["variable"] = var;
+    j["signature_ok"] = st.ok();
+    if (g.json) print_json(j);
+    if (!st.ok()) return check_error("{}: signature of the {} update: {}", ctx(), var, st.error().message());
+    text += fmt::format("signature: OK for variable {} ({})\n", var, vendor.to_string());
+    if (!g.json) std::fputs(text.c_str(), stdout);
+    return {};
+  }
+  if (g.json)
+    print_json(j);
+  else
+    std::fputs(text.c_str(), stdout);
+  return {};
+}
+
 void setup(CLI::App& root, Context& ctx) {
   CLI::App* k = group(root, "keys", "Secure Boot key sets (PK, KEK, db)");
   static GenerateArgs ga;
@@ -90,6 +179,13 @@ void setup(CLI::App& root, Context& ctx) {
   gen->add_option("--days", ga.days, "Certificate validity in days")->capture_default_str();
   gen->add_flag("--force", ga.force, "Overwrite existing files");
   gen->callback([&ctx] { ctx.action = [&ctx] { return generate_cmd(ga, ctx.globals); }; });
+
+  static InspectArgs ia;
+  CLI::App* ins = k->add_subcommand("inspect", "Show an .esl or .auth file; with --cert, check the .auth signature");
+  ins->add_option("--cert", ia.certs, "Certificate the .auth update must be signed by (repeatable)");
+  ins->add_option("--var", ia.var, "Variable name the update is for (default: from the file name, e.g. PK.auth)");
+  ins->add_option("FILE", ia.file, ".esl or .auth file")->required();
+  ins->callback([&ctx] { ctx.action = [&ctx] { return inspect_cmd(ia, ctx.globals); }; });
 }
 
 }  // namespace
