@@ -153,12 +153,12 @@ Status inspect_cmd(const InspectArgs& a, const Globals& g) {
     if (g.json) print_json(j);
     if (!st.ok()) return check_error("{}: signature of the {} update: {}", ctx(), var, st.error().message());
     text += fmt::format("signature: OK for variable {} ({})\n", var, vendor.to_string());
-    if (!g.json) std::fputs(text.c_str(), stdout);
+    if (!g.json && !g.quiet) std::fputs(text.c_str(), stdout);
     return {};
   }
   if (g.json)
     print_json(j);
-  else
+  else if (!g.quiet)
     std::fputs(text.c_str(), stdout);
   return {};
 }
