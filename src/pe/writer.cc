@@ -1,0 +1,294 @@
+#include "pe/writer.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace bootseal::pe {
+
+namespace {
+
+// Size of a COFF symbol table record (IMAGE_SYMBOL).
+constexpr uint64_t kCoffSymbolSize = 18;
+// Offsets inside IMAGE_FILE_HEADER (from its start).
+constexpr size_t kFhNumberOfSections = 2;
+constexpr size_t kFhPointerToSymbolTable = 8;
+constexpr size_t kFhNumberOfSymbols = 12;
+constexpr size_t kFhCharacteristics = 18;
+// Offsets inside IMAGE_OPTIONAL_HEADER64.
+constexpr size_t kOptSizeOfInitializedData = 8;
+constexpr size_t kOptSizeOfImage = 56;
+constexpr size_t kOptSizeOfHeaders = 60;
+constexpr size_t kOptDllCharacteristics = 70;
+
+void put_section_header(uint8_t* p, const Section& s) {
+  std::copy(s.raw_name.begin(), s.raw_name.end(), p);
+  store_le<uint32_t>(p + 8, s.VirtualSize);
+  store_le<uint32_t>(p + 12, s.VirtualAddress);
+  store_le<uint32_t>(p + 16, s.SizeOfRawData);
+  store_le<uint32_t>(p + 20, s.PointerToRawData);
+  store_le<uint32_t>(p + 24, s.PointerToRelocations);
+  store_le<uint32_t>(p + 28, s.PointerToLinenumbers);
+  store_le<uint16_t>(p + 32, s.NumberOfRelocations);
+  store_le<uint16_t>(p + 34, s.NumberOfLinenumbers);
+  store_le<uint32_t>(p + 36, s.Characteristics);
+}
+
+Result<std::array<uint8_t, kSectionNameSize>> encode_name(std::string_view name) {
+  if (name.empty() || name.size() > kSectionNameSize)
+    return input_error("section name '{}' must be 1 to {} bytes", name, kSectionNameSize);
+  std::array<uint8_t, kSectionNameSize> raw{};
+  std::copy(name.begin(), name.end(), raw.begin());
+  return raw;
+}
+
+}  // namespace
+
+Editor::Editor(ByteSpan file, Image image)
+    : file_(file),
+      image_(std::move(image)),
+      size_of_initialized_data_(image_.SizeOfInitializedData),
+      dll_characteristics_(image_.DllCharacteristics) {
+  for (auto& s : image_.sections) {
+    Entry e;
+    e.header = s;
+    e.original_pointer = s.PointerToRawData;
+    if (s.SizeOfRawData) e.data = file_.subspan(s.PointerToRawData, s.SizeOfRawData);
+    entries_.push_back(std::move(e));
+  }
+}
+
+Result<Editor> Editor::open(ByteSpan file) {
+  Image img = BS_TRY(parse(file));
+  return Editor(file, std::move(img));
+}
+
+std::vector<std::string> Editor::section_names() const {
+  std::vector<std::string> v;
+  for (auto& e : entries_) v.push_back(e.header.name());
+  return v;
+}
+
+bool Editor::has_section(std::string_view name) const {
+  for (auto& e : entries_)
+    if (e.header.name() == name) return true;
+  return false;
+}
+
+uint64_t Editor::next_virtual_address() const {
+  uint64_t end = image_.SizeOfHeaders;
+  for (auto& e : entries_) end = std::max<uint64_t>(end, uint64_t{e.header.VirtualAddress} + e.header.mapped_size());
+  return round_up(end, image_.SectionAlignment);
+}
+
+Status Editor::add_entry(std::string_view name, ByteSpan data, std::shared_ptr<const Bytes> owned,
+                         uint32_t characteristics) {
+  auto raw = BS_TRY(encode_name(name));
+  if (data.empty()) return input_error("section {}: empty contents", name);
+  if (entries_.size() >= kMaxSections) return input_error("too many sections (at most {})", kMaxSections);
+  uint64_t va = next_virtual_address();
+  uint64_t raw_size = round_up(data.size(), image_.FileAlignment);
+  if (va + round_up(data.size(), image_.SectionAlignment) > UINT32_MAX || raw_size > UINT32_MAX)
+    return input_error("section {} ({} bytes) does not fit in a PE32+ image's 4 GiB address space", name,
+                       data.size());
+  Entry e;
+  e.header.raw_name = raw;
+  e.header.VirtualSize = static_cast<uint32_t>(data.size());
+  e.header.VirtualAddress = static_cast<uint32_t>(va);
+  e.header.SizeOfRawData = static_cast<uint32_t>(raw_size);
+  e.header.Characteristics = characteristics;
+  e.data = data;
+  e.owned = std::move(owned);
+  e.is_new = true;
+  entries_.push_back(std::move(e));
+  size_of_initialized_data_ += static_cast<uint32_t>(data.size());
+  return {};
+}
+
+Status Editor::add_section(std::string_view name, ByteSpan data, uint32_t characteristics) {
+  return add_entry(name, data, nullptr, characteristics);
+}
+
+Status Editor::add_section(std::string_view name, Bytes data, uint32_t characteristics) {
+  auto owned = std::make_shared<const Bytes>(std::move(data));
+  ByteSpan view(*owned);
+  return add_entry(name, view, std::move(owned), characteristics);
+}
+
+Status Editor::replace_entry(std::string_view name, ByteSpan data, std::shared_ptr<const Bytes> owned,
+                             bool allow_move) {
+  auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.header.name() == name; });
+  if (it == entries_.end()) return input_error("no section {}", name);
+  if (data.empty()) return input_error("section {}: empty contents", name);
+  Entry& e = *it;
+  // File position key: original sections by offset, then new ones in order.
+  auto key = [&](const Entry& x) {
+    return std::pair<int, uint64_t>(x.is_new ? 1 : 0,
+                                    x.is_new ? static_cast<uint64_t>(&x - entries_.data()) : x.original_pointer);
+  };
+  bool last_in_file = true, last_in_memory = true;
+  for (auto& o : entries_) {
+    if (&o == &e) continue;
+    if (o.header.VirtualAddress > e.header.VirtualAddress) last_in_memory = false;
+    if (o.header.SizeOfRawData && key(o) > key(e)) last_in_file = false;
+  }
+  if (data.size() <= e.header.SizeOfRawData || (last_in_file && last_in_memory)) {
+    uint64_t raw_size = std::max<uint64_t>(e.header.SizeOfRawData, round_up(data.size(), image_.FileAlignment));
+    if (uint64_t{e.header.VirtualAddress} + data.size() > UINT32_MAX || raw_size > UINT32_MAX)
+      return input_error("section {} ({} bytes) does not fit in a PE32+ image", name, data.size());
+    e.header.VirtualSize = static_cast<uint32_t>(data.size());
+    e.header.SizeOfRawData = static_cast<uint32_t>(raw_size);
+    e.data = data;
+    e.owned = std::move(owned);
+    return {};
+  }
+  if (!allow_move)
+    return input_error(
+        "section {}: the new contents ({} bytes) do not fit in its {} bytes, and moving it would change the "
+        "addresses of the sections after it",
+        name, data.size(), e.header.SizeOfRawData);
+  uint32_t characteristics = e.header.Characteristics;
+  BS_TRY(remove_section(name));
+  return add_entry(name, data, std::move(owned), characteristics);
+}
+
+Status Editor::replace_section(std::string_view name, ByteSpan data, bool allow_move) {
+  return replace_entry(name, data, nullptr, allow_move);
+}
+
+Status Editor::replace_section(std::string_view name, Bytes data, bool allow_move) {
+  auto owned = std::make_shared<const Bytes>(std::move(data));
+  ByteSpan view(*owned);
+  return replace_entry(name, view, std::move(owned), allow_move);
+}
+
+Status Editor::remove_section(std::string_view name) {
+  auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.header.name() == name; });
+  if (it == entries_.end()) return input_error("no section {}", name);
+  if (it->header.Characteristics & kScnCntInitializedData)
+    size_of_initialized_data_ -= std::min(size_of_initialized_data_, it->header.VirtualSize);
+  entries_.erase(it);
+  return {};
+}
+
+Result<Bytes> Editor::write(const WriteOptions& options) const {
+  const Image& img = image_;
+  const uint64_t fa = img.FileAlignment;
+
+  // Headers: room for the section table, rounded up to FileAlignment.
+  uint64_t table_end = img.section_table_offset + entries_.size() * kSectionHeaderSize;
+  uint64_t headers = round_up(img.SizeOfHeaders, fa);
+  bool grown = false;
+  if (table_end > headers) {
+    headers = round_up(table_end, fa);
+    grown = true;
+    uint64_t first_va = UINT64_MAX;
+    for (auto& e : entries_)
+      if (e.header.mapped_size()) first_va = std::min<uint64_t>(first_va, e.header.VirtualAddress);
+    if (headers > first_va)
+      return input_error(
+          "no room for another section header: {} section headers need {:#x} bytes of headers, but the first "
+          "section starts at RVA {:#x}",
+          entries_.size(), headers, first_va);
+    if (img.data_directories.size() > kDirDebug && img.data_directories[kDirDebug].Size != 0)
+      return unsupported_error(
+          "no room for another section header, and growing the headers would move raw data that the debug "
+          "directory points at");
+  }
+
+  // Trailing data after the sections: drop the certificate table and a COFF
+  // symbol table that ends the file (as ukify does); keep anything else.
+  uint64_t trail_begin = std::max<uint64_t>(img.raw_data_end(), img.SizeOfHeaders);
+  uint64_t trail_end = img.file_size;
+  DataDirectory cert = img.certificate_table();
+  if (cert.Size && uint64_t{cert.VirtualAddress} + cert.Size == trail_end) trail_end = cert.VirtualAddress;
+  bool strip_symbols = false;
+  if (img.PointerToSymbolTable) {
+    uint64_t sym = img.PointerToSymbolTable;
+    uint64_t sym_end = sym + kCoffSymbolSize * img.NumberOfSymbols;
+    if (sym_end + 4 <= img.file_size) sym_end += load_le<uint32_t>(file_.data() + sym_end);  // string table
+    if (sym >= trail_begin && sym_end == trail_end) {
+      strip_symbols = true;
+      trail_end = sym;
+    }
+  }
+  if (trail_end < trail_begin) trail_end = trail_begin;
+  ByteSpan trailing = file_.subspan(trail_begin, trail_end - trail_begin);
+  if (std::all_of(trailing.begin(), trailing.end(), [](uint8_t b) { return b == 0; })) trailing = {};
+
+  // File layout: original sections in their file order, then new ones.
+  std::vector<size_t> order(entries_.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const Entry &x = entries_[a], &y = entries_[b];
+    if (x.is_new != y.is_new) return !x.is_new;
+    if (x.is_new) return false;
+    return x.original_pointer < y.original_pointer;
+  });
+  std::vector<Section> out_headers(entries_.size());
+  uint64_t cursor = headers;
+  for (size_t i : order) {
+    const Entry& e = entries_[i];
+    Section s = e.header;
+    if (s.SizeOfRawData) {
+      uint64_t want = e.is_new ? cursor : std::max<uint64_t>(cursor, e.original_pointer);
+      uint64_t ptr = round_up(want, fa);
+      uint64_t size = round_up(s.SizeOfRawData, fa);
+      if (ptr + size > UINT32_MAX) return input_error("the image would be larger than 4 GiB");
+      s.PointerToRawData = static_cast<uint32_t>(ptr);
+      s.SizeOfRawData = static_cast<uint32_t>(size);
+      cursor = ptr + size;
+    }
+    out_headers[i] = s;
+  }
+  uint64_t trailing_offset = cursor;
+  uint64_t total = cursor + trailing.size();
+
+  Bytes out(total, 0);
+  // Headers: the original bytes, then the new section table.
+  size_t keep = std::min<uint64_t>(img.SizeOfHeaders, headers);
+  std::copy_n(file_.begin(), keep, out.begin());
+  uint64_t old_table_end = img.section_table_offset + uint64_t{img.NumberOfSections} * kSectionHeaderSize;
+  std::fill(out.begin() + img.section_table_offset, out.begin() + std::min<uint64_t>(old_table_end, headers), 0);
+  for (size_t i = 0; i < out_headers.size(); i++)
+    put_section_header(out.data() + img.section_table_offset + i * kSectionHeaderSize, out_headers[i]);
+  // Raw data.
+  for (size_t i = 0; i < entries_.size(); i++) {
+    const Section& s = out_headers[i];
+    if (!s.SizeOfRawData) continue;
+    ByteSpan d = entries_[i].data.first(std::min<size_t>(entries_[i].data.size(), s.SizeOfRawData));
+    std::copy(d.begin(), d.end(), out.begin() + s.PointerToRawData);
+  }
+  std::copy(trailing.begin(), trailing.end(), out.begin() + trailing_offset);
+
+  // Header fields.
+  uint8_t* fh = out.data() + img.file_header_offset;
+  uint8_t* oh = out.data() + img.optional_header_offset;
+  store_le<uint16_t>(fh + kFhNumberOfSections, static_cast<uint16_t>(entries_.size()));
+  if (strip_symbols) {
+    store_le<uint32_t>(fh + kFhPointerToSymbolTable, 0);
+    store_le<uint32_t>(fh + kFhNumberOfSymbols, 0);
+    store_le<uint16_t>(fh + kFhCharacteristics, img.Characteristics | kFileLocalSymsStripped);
+  } else if (img.PointerToSymbolTable >= trail_begin && img.PointerToSymbolTable < trail_end) {
+    store_le<uint32_t>(fh + kFhPointerToSymbolTable,
+                       static_cast<uint32_t>(img.PointerToSymbolTable - trail_begin + trailing_offset));
+  }
+  uint64_t image_end = headers;
+  for (auto& s : out_headers) image_end = std::max<uint64_t>(image_end, uint64_t{s.VirtualAddress} + s.mapped_size());
+  uint64_t size_of_image = round_up(image_end, img.SectionAlignment);
+  if (size_of_image > UINT32_MAX) return input_error("the image would span more than 4 GiB of address space");
+  store_le<uint32_t>(oh + kOptSizeOfImage, static_cast<uint32_t>(size_of_image));
+  store_le<uint32_t>(oh + kOptSizeOfHeaders, static_cast<uint32_t>(headers));
+  store_le<uint32_t>(oh + kOptSizeOfInitializedData, size_of_initialized_data_);
+  store_le<uint16_t>(oh + kOptDllCharacteristics, dll_characteristics_);
+  if (img.security_dir_offset) {
+    store_le<uint32_t>(out.data() + *img.security_dir_offset, 0);
+    store_le<uint32_t>(out.data() + *img.security_dir_offset + 4, 0);
+  }
+  store_le<uint32_t>(out.data() + img.checksum_offset, 0);
+  if (options.update_checksum)
+    store_le<uint32_t>(out.data() + img.checksum_offset, compute_checksum(out, img.checksum_offset));
+  (void)grown;
+  return out;
+}
+
+}  // namespace bootseal::pe

@@ -1,0 +1,92 @@
+// Editing PE32+ images: add, replace and remove sections and write a new image
+// that UEFI loaders accept.
+//
+// Layout rules (the ones ukify and objcopy follow, and the PE spec requires):
+// - a new section goes after the highest section end in the address space,
+//   VirtualAddress rounded up to SectionAlignment; its raw data is appended
+//   after the last raw data, PointerToRawData and SizeOfRawData rounded up to
+//   FileAlignment and zero-padded;
+// - existing sections keep their addresses and (unless the headers grow) their
+//   file offsets, so code and relocations of the original image stay valid;
+// - SizeOfHeaders is rounded up to FileAlignment; when the section table has no
+//   room for another header the headers grow by whole FileAlignment units and
+//   raw data moves down, which is refused clearly when the headers would reach
+//   the first section's RVA (they are mapped below it) or a debug directory
+//   holds file pointers;
+// - SizeOfImage, NumberOfSections and SizeOfInitializedData are recomputed; an
+//   existing certificate table is dropped (any change invalidates it) and a
+//   COFF symbol table at the end of the file is stripped, as ukify does;
+// - the PE checksum is recomputed (or zeroed, as ukify leaves it).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pe/pe.h"
+
+namespace bootseal::pe {
+
+struct WriteOptions {
+  // Recompute OptionalHeader.CheckSum (true) or write 0 there (what ukify does).
+  bool update_checksum = true;
+};
+
+class Editor {
+ public:
+  // Parses `file`, which must outlive the Editor (sections are views into it).
+  static Result<Editor> open(ByteSpan file);
+
+  const Image& image() const { return image_; }
+  // Current section names, in section-table order.
+  std::vector<std::string> section_names() const;
+  bool has_section(std::string_view name) const;
+
+  // Appends a section. `data` is a view the caller keeps alive until write();
+  // the Bytes overload takes ownership. Names are at most 8 bytes; data must
+  // not be empty.
+  Status add_section(std::string_view name, ByteSpan data, uint32_t characteristics);
+  Status add_section(std::string_view name, Bytes data, uint32_t characteristics);
+
+  // Replaces the contents of an existing section. In place when the new data
+  // fits in its SizeOfRawData (VirtualSize becomes the new size, the rest is
+  // zero); a section that is last in both the file and the address space may
+  // also grow. Otherwise, with allow_move, the section is removed and added
+  // again at the end (for data-only sections such as a UKI's .cmdline); without
+  // it this is an error, since moving would break references into it.
+  Status replace_section(std::string_view name, ByteSpan data, bool allow_move = false);
+  Status replace_section(std::string_view name, Bytes data, bool allow_move = false);
+
+  // Removes a section: its header and raw data go, other sections keep their
+  // addresses (a hole may remain in the address space).
+  Status remove_section(std::string_view name);
+
+  void set_dll_characteristics(uint16_t v) { dll_characteristics_ = v; }
+  uint16_t dll_characteristics() const { return dll_characteristics_; }
+
+  // Lays out and writes the new image.
+  Result<Bytes> write(const WriteOptions& options = {}) const;
+
+ private:
+  struct Entry {
+    Section header;
+    ByteSpan data;  // the raw bytes to write (padded to SizeOfRawData on write)
+    std::shared_ptr<const Bytes> owned;
+    bool is_new = false;
+    uint32_t original_pointer = 0;
+  };
+  explicit Editor(ByteSpan file, Image image);
+  Status add_entry(std::string_view name, ByteSpan data, std::shared_ptr<const Bytes> owned,
+                   uint32_t characteristics);
+  Status replace_entry(std::string_view name, ByteSpan data, std::shared_ptr<const Bytes> owned, bool allow_move);
+  uint64_t next_virtual_address() const;
+
+  ByteSpan file_;
+  Image image_;
+  std::vector<Entry> entries_;
+  uint32_t size_of_initialized_data_;
+  uint16_t dll_characteristics_;
+};
+
+}  // namespace bootseal::pe
