@@ -79,11 +79,15 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option("--kernel-modules-from", b.o.modules_dir,
                 "lib/modules/<kver> (with modules.dep), or a root holding lib/modules/<kver>");
   c->add_option("--module", b.modules, "Kernel module to include with its dependencies (repeatable; default: "
-                                        "virtio_blk ext4 loop erofs overlay)");
+                                        "virtio_blk ext4 loop erofs overlay)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   c->add_flag("--no-modules", b.no_modules, "Include no kernel modules");
   c->add_flag("--keep-compressed", b.keep_compressed, "Keep .ko.xz/.ko.zst as they are (default: unpack on the host)");
   c->add_option("--init", b.o.init_file, "Script or binary to use as /init (default: the built-in generic init)");
-  c->add_option("--add", b.add, "Extra file SRC:DST (repeatable)");
+  c->add_option("--add", b.add, "Extra file SRC:DST (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   c->add_option("--busybox", b.o.busybox, "Statically linked busybox")->capture_default_str();
   c->add_option("--compress", b.o.compress, "none, zstd or xz")->capture_default_str();
   c->add_option("-o,--output", b.output, "Output file")->required();
