@@ -278,7 +278,7 @@ Status install_termination_handlers() {
 int termination_signal() { return g_signal.load(); }
 int termination_fd() { return g_pipe[0]; }
 
-bool kvm_usable() {
+bool kvm_usable(bool need_smm) {
   int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
   if (fd < 0) return false;
   int v = ::ioctl(fd, KVM_GET_API_VERSION, 0);
@@ -286,6 +286,8 @@ bool kvm_usable() {
   if (ok) {
     int vm = ::ioctl(fd, KVM_CREATE_VM, 0);
     ok = vm >= 0;
+    // Secure Boot firmware needs System Management Mode (nested KVM often lacks it).
+    if (ok && need_smm) ok = ::ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_X86_SMM) > 0;
     if (vm >= 0) ::close(vm);
   }
   ::close(fd);

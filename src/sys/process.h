@@ -82,7 +82,8 @@ Status install_termination_handlers();
 int termination_signal();  // 0 if none yet
 int termination_fd();
 
-// Whether KVM is usable: /dev/kvm opens read-write and answers KVM_GET_API_VERSION.
-bool kvm_usable();
+// Whether KVM is usable: /dev/kvm opens read-write, answers KVM_GET_API_VERSION and
+// creates a VM; with need_smm, the VM also supports SMM (KVM_CAP_X86_SMM).
+bool kvm_usable(bool need_smm = false);
 
 }  // namespace bootseal::sys

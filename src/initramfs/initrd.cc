@@ -1,0 +1,183 @@
+#include "initramfs/initrd.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "cpio/cpio.h"
+#include "sys/file.h"
+#include "sys/process.h"
+
+namespace bootseal::initramfs {
+namespace {
+
+constexpr std::string_view kInit = R"(#!/bin/sh
+# bootseal generic initramfs /init (src/initramfs/initrd.cc)
+export PATH=/usr/bin:/bin:/usr/sbin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+while read -r m; do
+  [ -n "$m" ] && { insmod "/$m" || echo "bootseal-initrd: insmod $m failed"; }
+done < /etc/bootseal/modules
+if [ -x /usr/bin/bootseal-setup-root ]; then
+  exec /usr/bin/bootseal-setup-root
+fi
+echo "bootseal-initrd: no /usr/bin/bootseal-setup-root; starting an emergency shell"
+exec sh
+)";
+
+// busybox applets linked in /bin (a fixed list keeps the archive deterministic).
+constexpr const char* kApplets[] = {
+    "sh",     "ash",   "mount",  "umount",   "insmod", "modprobe", "mkdir",   "cat",     "echo",  "ls",
+    "dmesg",  "poweroff", "reboot", "halt",  "sleep",  "switch_root", "uname", "grep",   "sed",   "head",
+    "tail",   "tr",    "cut",    "mountpoint", "stat", "sha256sum", "od",     "hexdump", "losetup", "blkid",
+    "chroot", "cp",    "mv",     "rm",       "ln",     "test",     "[",       "true",    "false", "wc",
+    "find",   "xargs", "printf", "readlink", "sync",   "dd",       "date",    "env",     "kill",  "ps"};
+
+bool exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+Result<std::pair<std::string, std::string>> find_modules_dir(const std::string& dir) {
+  if (exists(dir + "/modules.dep")) {
+    std::string d = dir;
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    return std::make_pair(d, sys::basename_of(d));
+  }
+  std::string base = dir + "/lib/modules";
+  if (!exists(base)) base = dir + "/usr/lib/modules";
+  DIR* dp = ::opendir(base.c_str());
+  if (!dp)
+    return input_error("{}: no modules.dep here and no lib/modules/<kver>/ below it (run depmod?)", dir);
+  std::vector<std::string> kvers;
+  while (auto* e = ::readdir(dp)) {
+    std::string n = e->d_name;
+    if (n != "." && n != ".." && exists(base + "/" + n + "/modules.dep")) kvers.push_back(n);
+  }
+  ::closedir(dp);
+  if (kvers.size() != 1)
+    return input_error("{}: expected exactly one kernel under {} with modules.dep, found {}", dir, base, kvers.size());
+  return std::make_pair(base + "/" + kvers[0], kvers[0]);
+}
+
+std::string read_optional(const std::string& p) {
+  auto r = sys::read_file(p);
+  return r.ok() ? std::string(as_string(*r)) : std::string();
+}
+
+Result<Bytes> module_bytes(const std::string& path, bool decompress, bool verbose, std::string* archive_name) {
+  struct Codec {
+    const char* ext;
+    const char* tool;
+  };
+  static constexpr Codec kCodecs[] = {{".xz", "xz"}, {".zst", "zstd"}, {".gz", "gzip"}};
+  for (auto& c : kCodecs) {
+    std::string_view ext(c.ext);
+    if (decompress && path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0) {
+      std::vector<std::string> argv = {c.tool, "-dc", path};
+      if (verbose) std::fprintf(stderr, "+ %s\n", sys::shell_join(argv).c_str());
+      std::string out = BS_TRY(sys::run_capture(argv));
+      *archive_name = archive_name->substr(0, archive_name->size() - ext.size());
+      return Bytes(out.begin(), out.end());
+    }
+  }
+  return sys::read_file(path);
+}
+
+}  // namespace
+
+std::string_view builtin_init() { return kInit; }
+
+Result<InitrdResult> build_initrd(const InitrdOptions& o) {
+  InitrdResult res;
+  cpio::Writer w(o.mtime);
+  for (const char* d : {"proc", "sys", "dev", "run", "tmp", "sysroot", "mnt", "etc", "usr/bin", "sbin", "root"})
+    BS_TRY(w.add_dir(d, std::string_view(d) == "tmp" ? 01777 : 0755));
+  // The kernel opens /dev/console for init's stdio before devtmpfs is mounted.
+  BS_TRY(w.add_device("dev/console", false, 5, 1, 0600));
+  BS_TRY(w.add_device("dev/null", false, 1, 3, 0666));
+
+  // busybox and its applets.
+  Bytes bb = BS_TRY_CTX(sys::read_file(o.busybox), "busybox");
+  if (bb.size() < 4 || bb[0] != 0x7f || bb[1] != 'E') return input_error("{}: not an ELF executable", o.busybox);
+  BS_TRY(w.add_file("bin/busybox", std::move(bb), 0755));
+  for (const char* a : kApplets) BS_TRY(w.add_symlink(fmt::format("bin/{}", a), "busybox"));
+
+  // /init
+  if (o.init_file.empty()) {
+    BS_TRY(w.add_file("init", Bytes(kInit.begin(), kInit.end()), 0755));
+  } else {
+    Bytes init = BS_TRY_CTX(sys::read_file(o.init_file), "--init");
+    BS_TRY(w.add_file("init", std::move(init), 0755));
+  }
+
+  // Kernel modules.
+  std::string modlist;
+  if (!o.modules_dir.empty() && !o.modules.empty()) {
+    auto [dir, kver] = BS_TRY(find_modules_dir(o.modules_dir));
+    res.kver = kver;
+    std::string dep = BS_TRY_CTX(sys::read_text_file(dir + "/modules.dep"), "kernel modules");
+    auto ix = BS_TRY_CTX(ModuleIndex::parse(dep, read_optional(dir + "/modules.softdep"),
+                                            read_optional(dir + "/modules.alias"),
+                                            read_optional(dir + "/modules.builtin")),
+                         "{}", dir);
+    auto files = BS_TRY_CTX(ix.resolve(o.modules), "{}", dir);
+    for (auto& rel : files) {
+      std::string name = fmt::format("usr/lib/modules/{}/{}", kver, rel);
+      Bytes data = BS_TRY(module_bytes(dir + "/" + rel, o.decompress_modules, o.verbose, &name));
+      BS_TRY(w.add_file(name, std::move(data), 0644));
+      modlist += name + "\n";
+      res.modules.push_back(name);
+    }
+  }
+  BS_TRY(w.add_file(std::string(kModuleListPath), Bytes(modlist.begin(), modlist.end()), 0644));
+  BS_TRY(w.add_symlink("lib", "usr/lib"));
+
+  // Extra files.
+  for (auto& [src, dst] : o.add) {
+    struct stat st;
+    if (::stat(src.c_str(), &st) != 0) return sys_error(fmt::format("--add {}", src));
+    if (!S_ISREG(st.st_mode)) return input_error("--add {}: only regular files can be added", src);
+    Bytes data = BS_TRY(sys::read_file(src));
+    BS_TRY_CTX(w.add_file(dst, std::move(data), st.st_mode & 07777), "--add {}:{}", src, dst);
+  }
+
+  res.members = w.size();
+  Bytes archive = BS_TRY(w.finish());
+  res.uncompressed_size = archive.size();
+  if (o.compress == "none") {
+    res.archive = std::move(archive);
+    return res;
+  }
+  std::vector<std::string> argv;
+  if (o.compress == "zstd")
+    argv = {"zstd", "-q", "-19", "-c"};
+  else if (o.compress == "xz")
+    argv = {"xz", "-q", "--check=crc32", "-9", "-c"};  // the kernel's xz needs CRC32
+  else
+    return input_error("unknown compression '{}' (expected none, zstd or xz)", o.compress);
+  // Through a temporary file: the tools read a file, their stdout is captured.
+  char tmpl[] = "/tmp/bootseal-initrd-XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  if (fd < 0) return sys_error("mkstemp");
+  sys::Fd tfd(fd);
+  std::string tmp = tmpl;
+  Status ws = sys::write_full(fd, archive, tmp);
+  if (!ws.ok()) {
+    ::unlink(tmp.c_str());
+    return std::move(ws).error();
+  }
+  argv.push_back(tmp);
+  if (o.verbose) std::fprintf(stderr, "+ %s\n", sys::shell_join(argv).c_str());
+  auto out = sys::run_capture(argv);
+  ::unlink(tmp.c_str());
+  if (!out.ok()) return std::move(out).error();
+  res.archive.assign(out->begin(), out->end());
+  return res;
+}
+
+}  // namespace bootseal::initramfs

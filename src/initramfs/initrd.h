@@ -1,0 +1,43 @@
+// Builds a small initramfs (cpio newc, deterministic): busybox, an /init script,
+// kernel modules with their dependencies from a depmod'ed tree, optional extra files
+// (e.g. bootseal-setup-root). `bootseal initrd build` is the command line for it.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/bytes.h"
+#include "initramfs/modules.h"
+
+namespace bootseal::initramfs {
+
+struct InitrdOptions {
+  std::string modules_dir;                  // lib/modules/<kver>, or a root holding lib/modules/<kver>
+  std::vector<std::string> modules = kDefaultModules;
+  std::string busybox = "/bin/busybox";     // must be statically linked
+  std::string init_file;                    // empty: the built-in generic /init
+  std::vector<std::pair<std::string, std::string>> add;  // host SRC -> archive DST
+  bool decompress_modules = true;           // .ko.xz/.zst/.gz unpacked on the host
+  std::string compress = "none";            // none | zstd | xz
+  uint32_t mtime = 0;                       // every member's mtime
+  bool verbose = false;                     // echo external commands
+};
+
+struct InitrdResult {
+  Bytes archive;                   // after compression
+  size_t uncompressed_size = 0;
+  size_t members = 0;
+  std::string kver;
+  std::vector<std::string> modules;  // load order, archive paths
+};
+
+// The file listing modules to load, one archive path per line, in load order.
+inline constexpr std::string_view kModuleListPath = "etc/bootseal/modules";
+// The built-in generic /init: mounts proc/sys/dev, loads the listed modules, runs
+// /usr/bin/bootseal-setup-root if present, else an emergency shell.
+std::string_view builtin_init();
+
+Result<InitrdResult> build_initrd(const InitrdOptions& opts);
+
+}  // namespace bootseal::initramfs

@@ -1,0 +1,22 @@
+// Directory helpers: temporary directories, recursive removal, file copies, waiting
+// for a path to appear.
+#pragma once
+
+#include <string>
+
+#include "base/error.h"
+
+namespace bootseal::sys {
+
+// mkdtemp under $TMPDIR (default /tmp): "<tmp>/<prefix>XXXXXX".
+Result<std::string> make_temp_dir(const std::string& prefix);
+// rm -rf without following symlinks; missing path is fine.
+Status remove_tree(const std::string& path);
+// Copies a regular file's content (mode `mode`), via a temporary name and rename.
+Status copy_file(const std::string& from, const std::string& to, mode_t mode = 0644);
+// True if the path exists (lstat).
+bool path_exists(const std::string& path);
+// Polls every 10 ms until `path` exists or `timeout_ms` passed.
+bool wait_for_path(const std::string& path, int timeout_ms);
+
+}  // namespace bootseal::sys
