@@ -12,8 +12,6 @@
 
 namespace bootseal::crypto {
 
-X509* x509_of(const Certificate& c);
-
 namespace {
 
 using SignerInfoPtr = std::unique_ptr<PKCS7_SIGNER_INFO, OsslDeleter<PKCS7_SIGNER_INFO_free>>;

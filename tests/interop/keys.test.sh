@@ -113,6 +113,15 @@ grep -q "exists; use --force" err.txt || fail "overwrite without --force: $(cat 
 ls -A set | grep -v -E '^(PK|KEK|db)\.(key|crt|esl|auth)$|^GUID.txt$' && fail "stray files in set/"
 echo "ok: --force"
 
+"$BOOTSEAL" --json keys generate --dir js --timestamp "$TS" --owner-guid $GUID > gen.json
+python3 - gen.json <<'PY2'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["owner_guid"] == "6e1c1b2a-9d3f-4c55-8a7e-0123456789ab" and j["timestamp"] == "2025-06-01 12:34:56", j
+assert j["certificates"]["db"]["subject"] == "CN=bootseal db", j
+assert set(j["files"]) == {f"{v}.{e}" for v in ("PK", "KEK", "db") for e in ("key", "crt", "esl", "auth")} | {"GUID.txt"}, j
+PY2
+
 # Other key types: files efitools and openssl accept.
 for kt in rsa4096 ec-p256; do
   "$BOOTSEAL" -q keys generate --dir $kt --key-type $kt --timestamp "$TS" --owner-guid $GUID

@@ -144,6 +144,15 @@ sbverify --cert keys/db.crt two.efi >/dev/null || fail "sbverify rejects the fir
 sbverify --cert other.crt two.efi >/dev/null || fail "sbverify rejects the appended signature"
 "$BOOTSEAL" -q verify --cert keys/db.crt two.efi || fail "bootseal rejects the first of two signatures"
 "$BOOTSEAL" -q verify --cert other.crt two.efi || fail "bootseal rejects the appended signature"
+"$BOOTSEAL" --json verify --cert other.crt two.efi > v.json
+python3 - v.json <<'PY2'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["ok"] and j["signed"] and len(j["signatures"]) == 2, j
+a, b = j["signatures"]
+assert not a["ok"] and "wrong signer" in a["problem"] and a["hash_ok"], a
+assert b["ok"] and b["signer"] == "CN=other" and b["digest_algorithm"] == "SHA256", b
+PY2
 # Re-signing without --append replaces both.
 "$BOOTSEAL" -q sign --key other.key --cert other.crt --output one.efi two.efi 2>/dev/null
 [ "$(nsigs one.efi)" = 1 ] || fail "re-signing should replace the signatures"
