@@ -106,4 +106,9 @@ Result<crypto::Certificate> load_certificate(const std::string& path) {
   return crypto::Certificate::load(data, path);
 }
 
+Result<std::vector<crypto::Certificate>> load_certificates(const std::string& path) {
+  Bytes data = BS_TRY(sys::read_file(path));
+  return crypto::Certificate::load_all(data, path);
+}
+
 }  // namespace bootseal::keys

@@ -71,5 +71,7 @@ Result<Bytes> make_variable_update(std::string_view var, ByteSpan esl, const efi
 // crypto::Signer, so adding a source touches this function alone.
 Result<std::unique_ptr<crypto::Signer>> load_signer(const std::string& spec);
 Result<crypto::Certificate> load_certificate(const std::string& path);
+// All certificates of a PEM bundle or one DER file.
+Result<std::vector<crypto::Certificate>> load_certificates(const std::string& path);
 
 }  // namespace bootseal::keys
