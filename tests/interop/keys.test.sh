@@ -137,6 +137,25 @@ openssl x509 -in rsa4096/PK.crt -noout -text | grep -q "4096 bit" || fail "rsa40
 cmp rsa4096/db.auth ef_rsa4096.auth || fail "rsa4096 db.auth differs from sign-efi-sig-list's"
 echo "ok: rsa4096 and ec-p256"
 
+# Extra certificates in KEK and db (e.g. a vendor CA): more lists, still efitools-identical.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout vendor.key -out vendor.crt -subj /CN=vendor -days 30 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout vendor2.key -out vendor2.crt -subj /CN=vendor2 -days 30 2>/dev/null
+cat vendor.crt vendor2.crt > bundle.pem
+"$BOOTSEAL" -q keys generate --dir extra --timestamp "$TS" --owner-guid $GUID --add-db-cert bundle.pem --add-kek-cert vendor.crt
+sig-list-to-certs extra/db.esl xdb >/dev/null
+[ -f xdb-2.der ] && [ ! -f xdb-3.der ] || fail "db.esl should hold 3 certificates"
+openssl x509 -inform DER -in xdb-2.der -noout -subject | grep -q vendor2 || fail "third db certificate"
+cert-to-efi-sig-list -g $GUID extra/db.crt l0.esl >/dev/null
+cert-to-efi-sig-list -g $GUID vendor.crt l1.esl >/dev/null
+cert-to-efi-sig-list -g $GUID vendor2.crt l2.esl >/dev/null
+cat l0.esl l1.esl l2.esl | cmp - extra/db.esl || fail "db.esl with extra certificates differs from efitools' lists"
+sign-efi-sig-list -t "$TS" -k extra/KEK.key -c extra/KEK.crt db extra/db.esl ef_xdb.auth >/dev/null
+cmp extra/db.auth ef_xdb.auth || fail "db.auth with extra certificates differs from sign-efi-sig-list's"
+sig-list-to-certs extra/KEK.esl xkek >/dev/null
+[ -f xkek-1.der ] || fail "KEK.esl should hold 2 certificates"
+"$BOOTSEAL" -q keys inspect --cert extra/PK.crt extra/KEK.auth || fail "KEK.auth with extra certificate"
+echo "ok: --add-db-cert / --add-kek-cert"
+
 # Bad input.
 expect_rc 3 "$BOOTSEAL" keys generate --dir bad --key-type rsa1024
 grep -q "unknown key type" err.txt || fail "bad key type: $(cat err.txt)"
