@@ -1,0 +1,159 @@
+// bootseal pcr predict|sign: offline PCR 11 prediction for UKIs and the signed
+// PCR policy (.pcrsig), compatible with systemd-measure calculate|sign.
+#include <cstdio>
+
+#include "base/hex.h"
+#include "cli/command.h"
+#include "crypto/key.h"
+#include "crypto/pem.h"
+#include "measure/measure.h"
+#include "sys/file.h"
+
+namespace bootseal::cli {
+namespace {
+
+struct PcrOptions {
+  std::string uki;
+  // Section files, as systemd-measure takes them (--linux= ... --pcrpkey=).
+  std::map<std::string, std::string> section_files;
+  std::vector<std::string> banks;
+  std::vector<std::string> phases;
+  std::string private_key, public_key, output;
+};
+
+// Splits "a,b c" lists as ukify's parse_banks/parse_phase_paths do.
+std::vector<std::string> split_list(const std::vector<std::string>& in) {
+  std::vector<std::string> out;
+  for (auto& s : in) {
+    size_t pos = 0;
+    while (pos <= s.size()) {
+      size_t e = s.find_first_of(", \t\n", pos);
+      if (e == std::string::npos) e = s.size();
+      if (e > pos) out.push_back(s.substr(pos, e - pos));
+      pos = e + 1;
+    }
+  }
+  return out;
+}
+
+Result<std::vector<crypto::HashAlg>> parse_banks(const std::vector<std::string>& in) {
+  std::vector<crypto::HashAlg> out;
+  for (auto& b : split_list(in)) {
+    std::string lower;
+    for (char c : b) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    out.push_back(BS_TRY_CTX(crypto::parse_hash_name(lower), "--bank"));
+  }
+  if (out.empty()) out = measure::default_banks();
+  return out;
+}
+
+// Loaded inputs: either a UKI's sections or section files.
+struct Inputs {
+  Bytes uki;
+  std::vector<Bytes> storage;
+  measure::SectionMap sections;
+};
+
+Status load_inputs(const PcrOptions& o, Inputs& in) {
+  if (!o.uki.empty() && !o.section_files.empty())
+    return input_error("give either a UKI file or section files (--linux= ...), not both");
+  if (!o.uki.empty()) {
+    in.uki = BS_TRY(sys::read_file(o.uki));
+    in.sections = BS_TRY_CTX(measure::sections_from_uki(in.uki, in.storage), "{}", o.uki);
+    if (!in.sections.count(".linux")) return input_error("{}: not a UKI (no .linux section)", o.uki);
+    return {};
+  }
+  if (o.section_files.empty()) return input_error("no input: give a UKI file or section files (--linux= ...)");
+  in.storage.reserve(o.section_files.size());
+  for (auto& [name, path] : o.section_files) {
+    in.storage.push_back(BS_TRY(sys::read_file(path)));
+    in.sections.emplace("." + name, ByteSpan(in.storage.back()));
+  }
+  return {};
+}
+
+void add_section_options(CLI::App* c, PcrOptions& o) {
+  for (auto name : {"linux", "osrel", "cmdline", "initrd", "splash", "dtb", "uname", "sbat", "pcrpkey"}) {
+    std::string n = name;
+    c->add_option_function<std::string>(
+        "--" + n, [&o, n](const std::string& path) { o.section_files[n] = path; },
+        "File with the ." + n + " section's contents (instead of a UKI)");
+  }
+  c->add_option("--bank", o.banks, "PCR bank(s): sha1, sha256, sha384, sha512 (default: all)");
+}
+
+Status predict_cmd(const PcrOptions& o, const Globals& g) {
+  Inputs in;
+  BS_TRY(load_inputs(o, in));
+  auto banks = BS_TRY(parse_banks(o.banks));
+  auto phases = o.phases.empty() ? measure::all_phase_paths() : split_list(o.phases);
+  if (phases.empty()) phases.push_back("");  // --phase= with nothing: sections only
+  auto preds = BS_TRY(measure::predict_all(in.sections, banks, phases));
+  if (g.json) {
+    nlohmann::json j = nlohmann::json::object();
+    for (auto& p : preds)
+      j[std::string(crypto::hash_name(p.bank))].push_back(
+          {{"phase", p.phase}, {"pcr", measure::kPcrKernelBoot}, {"hash", to_hex(p.value)}});
+    print_json(j);
+    return {};
+  }
+  std::string last;
+  for (size_t i = 0; i < preds.size(); i++) {
+    if (i == 0 || preds[i].phase != last) std::printf("# PCR[11] Phase <%s>\n", preds[i].phase.c_str());
+    last = preds[i].phase;
+    std::printf("11:%s=%s\n", std::string(crypto::hash_name(preds[i].bank)).c_str(), to_hex(preds[i].value).c_str());
+  }
+  return {};
+}
+
+Status sign_cmd(const PcrOptions& o) {
+  if (o.private_key.empty()) return input_error("--private-key is required");
+  Inputs in;
+  BS_TRY(load_inputs(o, in));
+  auto banks = BS_TRY(parse_banks(o.banks));
+  auto phases = o.phases.empty() ? measure::default_phase_paths() : split_list(o.phases);
+  Bytes kpem = BS_TRY(sys::read_file(o.private_key));
+  auto key = BS_TRY(crypto::PrivateKey::from_pem(kpem, o.private_key));
+  Bytes pub;
+  if (!o.public_key.empty()) {
+    Bytes ppem = BS_TRY(sys::read_file(o.public_key));
+    pub = BS_TRY(crypto::public_key_der_from_pem(ppem, o.public_key));
+  }
+  auto doc = BS_TRY(measure::sign(in.sections, banks, phases, key, pub));
+  std::string json = tpm2::to_json(doc, tpm2::JsonStyle::kShort) + "\n";
+  if (o.output.empty()) {
+    std::fwrite(json.data(), 1, json.size(), stdout);
+    return {};
+  }
+  return sys::write_file_atomic(o.output, as_bytes(json));
+}
+
+void setup(CLI::App& root, Context& ctx) {
+  CLI::App* p = group(root, "pcr", "PCR 11 prediction and signed PCR policies for UKIs (offline TPM math)");
+
+  static PcrOptions pr;
+  CLI::App* d = p->add_subcommand("predict", "Print the PCR 11 values systemd-stub and systemd-pcrphase produce "
+                                             "for a UKI (as systemd-measure calculate)");
+  d->add_option("UKI", pr.uki, "The UKI (.efi)");
+  add_section_options(d, pr);
+  d->add_option("--phase", pr.phases,
+                "Boot phase path(s), e.g. enter-initrd:leave-initrd (default: all six cumulative paths)");
+  d->callback([&ctx] { ctx.action = [&ctx] { return predict_cmd(pr, ctx.globals); }; });
+
+  static PcrOptions sg;
+  CLI::App* s = p->add_subcommand("sign", "Sign the PCR 11 policy for a UKI's sections (JSON as systemd-measure sign)");
+  s->add_option("UKI", sg.uki, "The UKI (.efi)");
+  add_section_options(s, sg);
+  s->add_option("--phase", sg.phases,
+                "Boot phase path(s) to sign (default: systemd-measure's four, enter-initrd ... :ready)");
+  s->add_option("--private-key", sg.private_key, "RSA private key (PEM)")->required();
+  s->add_option("--public-key", sg.public_key, "Public key (PEM); must match the private key");
+  s->add_option("--output,-o", sg.output, "Write the JSON here instead of stdout");
+  s->callback([&ctx] { ctx.action = [] { return sign_cmd(sg); }; });
+}
+
+}  // namespace
+
+BOOTSEAL_VERB(60, setup);
+
+}  // namespace bootseal::cli

@@ -1,0 +1,314 @@
+// bootseal uki build|inspect|addon: unified kernel images on systemd-stub, laid
+// out as ukify 257 lays them out, with an optional signed PCR 11 policy.
+#include <cstdio>
+#include <cstdlib>
+
+#include "base/hex.h"
+#include "bls/cmdline.h"
+#include "cli/command.h"
+#include "crypto/hash.h"
+#include "crypto/key.h"
+#include "crypto/pem.h"
+#include "measure/measure.h"
+#include "pe/pe.h"
+#include "sys/file.h"
+#include "uki/uki.h"
+
+namespace bootseal::cli {
+namespace {
+
+constexpr const char* kDefaultPayloads = "/var/cache/bootseal/payloads";
+constexpr const char* kSystemStubDir = "/usr/lib/systemd/boot/efi";
+
+bool file_exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// --stub, else $BOOTSEAL_STUB, else the fetched systemd-boot-efi payload, else
+// the system's systemd-boot-efi.
+Result<std::string> find_stub(const std::string& given, const char* file) {
+  if (!given.empty()) {
+    if (!file_exists(given)) return input_error("stub {} does not exist", given);
+    return given;
+  }
+  std::vector<std::string> tried;
+  if (const char* env = std::getenv("BOOTSEAL_STUB"); env && *env && std::string_view(file) == "linuxx64.efi.stub") {
+    if (file_exists(env)) return std::string(env);
+    tried.push_back(env);
+  }
+  const char* payloads = std::getenv("BOOTSEAL_PAYLOADS");
+  std::string p = fmt::format("{}/sdboot/usr/lib/systemd/boot/efi/{}", payloads && *payloads ? payloads : kDefaultPayloads, file);
+  if (file_exists(p)) return p;
+  tried.push_back(p);
+  std::string s = fmt::format("{}/{}", kSystemStubDir, file);
+  if (file_exists(s)) return s;
+  tried.push_back(s);
+  return input_error("missing stub: no {} found (tried {}); install systemd-boot-efi or pass --stub", file,
+                     fmt::join(tried, ", "));
+}
+
+// TEXT or @FILE. Text given inline for the command line is whitespace-normalized
+// (ukify does the same); a file is taken verbatim.
+Result<Bytes> text_or_file(const std::string& v, bool normalize) {
+  if (!v.empty() && v[0] == '@') return sys::read_file(v.substr(1));
+  std::string t = normalize ? bls::normalize_cmdline(v) : v;
+  return Bytes(t.begin(), t.end());
+}
+
+// Signing hook: Authenticode signing comes from the authenticode module.
+Result<Bytes> authenticode_sign(Bytes image, const std::string& key, const std::string& cert) {
+  (void)image;
+  (void)key;
+  (void)cert;
+  return unsupported_error("Authenticode signing (--sign-key/--sign-cert) is not available in this build; "
+                           "sign the output with `bootseal sign` or sbsign");
+}
+
+struct BuildOptions {
+  std::string linux_path, cmdline, os_release, uname, splash, devicetree, stub, output, sign_key, sign_cert;
+  bool os_release_given = false, uname_given = false, no_checksum = false;
+  std::vector<std::string> initrds, sbat, pcr_private_keys, pcr_public_keys, phases, pcr_banks;
+};
+
+uki::Content own(Bytes b) { return uki::Content::own(std::move(b)); }
+
+// The PCR signature for the measured sections, one signing per key (with its
+// phase group), merged as ukify's combine_signatures().
+Result<std::string> make_pcrsig(const BuildOptions& o, const std::vector<uki::NamedSection>& secs) {
+  measure::SectionMap m;
+  for (auto& s : secs)
+    if (std::find(uki::kMeasuredSections.begin(), uki::kMeasuredSections.end(), s.name) != uki::kMeasuredSections.end())
+      m.emplace(s.name, s.content.data);
+  std::vector<crypto::HashAlg> banks;
+  for (auto& b : o.pcr_banks) banks.push_back(BS_TRY_CTX(crypto::parse_hash_name(b), "--pcr-banks"));
+  if (banks.empty()) banks = measure::default_banks();
+  if (!o.pcr_public_keys.empty() && o.pcr_public_keys.size() != o.pcr_private_keys.size())
+    return input_error("--pcr-public-key must be given as many times as --pcr-private-key");
+  if (!o.phases.empty() && o.phases.size() != o.pcr_private_keys.size())
+    return input_error("--phases must be given as many times as --pcr-private-key");
+  tpm2::PcrSigDocument doc;
+  for (size_t i = 0; i < o.pcr_private_keys.size(); i++) {
+    Bytes kpem = BS_TRY(sys::read_file(o.pcr_private_keys[i]));
+    auto key = BS_TRY(crypto::PrivateKey::from_pem(kpem, o.pcr_private_keys[i]));
+    Bytes pub;
+    if (i < o.pcr_public_keys.size()) {
+      Bytes ppem = BS_TRY(sys::read_file(o.pcr_public_keys[i]));
+      pub = BS_TRY(crypto::public_key_der_from_pem(ppem, o.pcr_public_keys[i]));
+    }
+    std::vector<std::string> phases;
+    if (i < o.phases.size()) {
+      std::string g = o.phases[i];
+      for (char& c : g)
+        if (c == ',' || c == '\t' || c == '\n') c = ' ';
+      for (auto& a : bls::split_cmdline(g)) phases.push_back(a.key);
+      for (auto& p : phases) BS_TRY_CTX(measure::validate_phase_path(p), "--phases");
+    } else {
+      phases = measure::default_phase_paths();
+    }
+    auto d = BS_TRY(measure::sign(m, banks, phases, key, pub));
+    for (auto& b : d.banks)
+      for (auto& e : b.entries) doc.add(b.bank, e);
+  }
+  return tpm2::to_json(doc, tpm2::JsonStyle::kPython);
+}
+
+Status build_cmd(const BuildOptions& o) {
+  if (o.pcr_private_keys.empty() && (!o.pcr_public_keys.empty() || !o.phases.empty()))
+    return input_error("--pcr-public-key and --phases need --pcr-private-key");
+  if (o.sign_key.empty() != o.sign_cert.empty()) return input_error("--sign-key and --sign-cert go together");
+  std::string stub_path = BS_TRY(find_stub(o.stub, "linuxx64.efi.stub"));
+  Bytes stub = BS_TRY(sys::read_file(stub_path));
+  auto kernel = std::make_shared<const Bytes>(BS_TRY(sys::read_file(o.linux_path)));
+  if (!pe::looks_like_pe(*kernel)) warn(fmt::format("{} is not a PE image; the firmware cannot start it", o.linux_path));
+
+  std::vector<uki::NamedSection> secs;
+  // .osrel: given text/@file, else the build host's os-release (ukify's default);
+  // an empty --os-release leaves it out.
+  if (o.os_release_given) {
+    if (!o.os_release.empty()) secs.push_back({".osrel", own(BS_TRY(text_or_file(o.os_release, false)))});
+  } else {
+    std::string p = file_exists("/etc/os-release") ? "/etc/os-release" : "/usr/lib/os-release";
+    secs.push_back({".osrel", own(BS_TRY(sys::read_file(p)))});
+  }
+  if (!o.cmdline.empty()) {
+    Bytes c = BS_TRY(text_or_file(o.cmdline, true));
+    if (!c.empty()) secs.push_back({".cmdline", own(std::move(c))});
+  }
+  if (!o.devicetree.empty()) secs.push_back({".dtb", own(BS_TRY(sys::read_file(o.devicetree)))});
+  std::string uname = o.uname;
+  if (!o.uname_given) {
+    auto u = uki::kernel_uname(*kernel);
+    if (u.ok())
+      uname = *u;
+    else
+      warn(fmt::format("{}: {}", o.linux_path, u.error().message()));
+  }
+  if (!uname.empty()) secs.push_back({".uname", uki::Content::own(std::string_view(uname))});
+  if (!o.splash.empty()) secs.push_back({".splash", own(BS_TRY(sys::read_file(o.splash)))});
+  if (!o.pcr_private_keys.empty()) {
+    if (o.pcr_private_keys.size() == 1 && !o.pcr_public_keys.empty()) {
+      secs.push_back({".pcrpkey", own(BS_TRY(sys::read_file(o.pcr_public_keys[0])))});
+    } else if (o.pcr_private_keys.size() == 1) {
+      Bytes kpem = BS_TRY(sys::read_file(o.pcr_private_keys[0]));
+      auto key = BS_TRY(crypto::PrivateKey::from_pem(kpem, o.pcr_private_keys[0]));
+      secs.push_back({".pcrpkey", uki::Content::own(std::string_view(crypto::public_key_pem(key.public_key_der())))});
+    }
+  }
+  secs.push_back({".linux", {ByteSpan(*kernel), kernel}});
+  std::vector<Bytes> initrd_data;
+  for (auto& i : o.initrds) initrd_data.push_back(BS_TRY(sys::read_file(i)));
+  if (!initrd_data.empty()) {
+    if (initrd_data.size() == 1) {
+      secs.push_back({".initrd", own(std::move(initrd_data[0]))});
+    } else {
+      std::vector<ByteSpan> views(initrd_data.begin(), initrd_data.end());
+      secs.push_back({".initrd", own(uki::join_initrds(views))});
+    }
+  }
+  // .sbat: the stub's and the kernel's entries plus the user's (default: the uki line).
+  std::vector<std::string> pe_sbats;
+  if (auto s = uki::pe_sbat(stub)) pe_sbats.push_back(*s);
+  if (auto s = uki::pe_sbat(*kernel)) pe_sbats.push_back(*s);
+  std::vector<std::string> texts;
+  for (auto& t : o.sbat) {
+    Bytes b = BS_TRY(text_or_file(t, false));
+    texts.emplace_back(b.begin(), b.end());
+  }
+  if (texts.empty()) texts.emplace_back(uki::kUkiSbat);
+  std::vector<std::string> warnings;
+  secs.push_back({".sbat", uki::Content::own(std::string_view(uki::merge_sbat(pe_sbats, texts, &warnings)))});
+  for (auto& w : warnings) warn(w);
+
+  if (!o.pcr_private_keys.empty())
+    secs.push_back({".pcrsig", uki::Content::own(std::string_view(BS_TRY(make_pcrsig(o, secs))))});
+
+  Bytes image = BS_TRY_CTX(uki::assemble(stub, secs, {.update_checksum = !o.no_checksum}), "{}", stub_path);
+  if (!o.sign_key.empty()) image = BS_TRY(authenticode_sign(std::move(image), o.sign_key, o.sign_cert));
+  return sys::write_file_atomic(o.output, image);
+}
+
+struct AddonOptions {
+  std::string cmdline, devicetree, stub, output;
+  std::vector<std::string> sbat;
+  bool no_checksum = false;
+};
+
+Status addon_cmd(const AddonOptions& o) {
+  if (o.cmdline.empty() && o.devicetree.empty()) return input_error("an addon needs --cmdline or --devicetree");
+  std::string stub_path = BS_TRY(find_stub(o.stub, "addonx64.efi.stub"));
+  Bytes stub = BS_TRY(sys::read_file(stub_path));
+  std::vector<uki::NamedSection> secs;
+  if (!o.cmdline.empty()) secs.push_back({".cmdline", own(BS_TRY(text_or_file(o.cmdline, true)))});
+  if (!o.devicetree.empty()) secs.push_back({".dtb", own(BS_TRY(sys::read_file(o.devicetree)))});
+  std::vector<std::string> texts;
+  for (auto& t : o.sbat) {
+    Bytes b = BS_TRY(text_or_file(t, false));
+    texts.emplace_back(b.begin(), b.end());
+  }
+  if (texts.empty()) texts.emplace_back(uki::kAddonSbat);
+  // Addons do not take the stub's .sbat entries (ukify passes no input PEs).
+  std::vector<std::string> warnings;
+  secs.push_back({".sbat", uki::Content::own(std::string_view(uki::merge_sbat({}, texts, &warnings)))});
+  for (auto& w : warnings) warn(w);
+  Bytes image = BS_TRY_CTX(uki::assemble(stub, secs, {.update_checksum = !o.no_checksum}), "{}", stub_path);
+  return sys::write_file_atomic(o.output, image);
+}
+
+Status inspect_cmd(const std::string& path, const Globals& g) {
+  Bytes file = BS_TRY(sys::read_file(path));
+  auto r = BS_TRY_CTX(uki::inspect(file), "{}", path);
+  pe::Image img = BS_TRY(pe::parse(file));
+  for (size_t i = 0; i < r.sections.size(); i++)
+    r.sections[i].sha256 = crypto::digest(crypto::HashAlg::kSha256, pe::section_contents(file, img.sections[i]));
+  if (g.json) {
+    nlohmann::json j;
+    j["file"] = path;
+    j["kind"] = r.is_uki ? "uki" : r.is_addon ? "addon" : "pe";
+    nlohmann::json secs = nlohmann::json::array();
+    for (auto& s : r.sections)
+      secs.push_back({{"name", s.name}, {"virtual_address", s.virtual_address}, {"size", s.virtual_size},
+                      {"raw_size", s.raw_size}, {"file_offset", s.file_offset}, {"sha256", to_hex(s.sha256)}});
+    j["sections"] = secs;
+    j["cmdline"] = r.cmdline ? nlohmann::json(*r.cmdline) : nlohmann::json(nullptr);
+    j["uname"] = r.uname ? nlohmann::json(*r.uname) : nlohmann::json(nullptr);
+    nlohmann::json osr = nlohmann::json::object();
+    for (auto& [k, v] : r.os_release) osr[k] = v;
+    j["os_release"] = osr;
+    j["sbat"] = r.sbat ? nlohmann::json(*r.sbat) : nlohmann::json(nullptr);
+    j["composefs_digest"] = r.composefs_digest ? nlohmann::json(*r.composefs_digest) : nlohmann::json(nullptr);
+    j["signed"] = r.signed_;
+    j["certificate_table_size"] = r.cert_table_size;
+    j["checksum"] = fmt::format("0x{:08x}", r.checksum);
+    j["checksum_valid"] = r.checksum_ok;
+    print_json(j);
+    return {};
+  }
+  std::printf("%s: %s\n", path.c_str(), r.is_uki ? "UKI" : r.is_addon ? "UKI addon" : "PE image");
+  std::printf("  %-9s %10s %10s %10s  %s\n", "section", "vaddr", "size", "offset", "sha256");
+  for (auto& s : r.sections)
+    std::printf("  %-9s %#10x %10u %#10x  %s\n", s.name.c_str(), s.virtual_address, s.virtual_size, s.file_offset,
+                to_hex(s.sha256).c_str());
+  if (r.uname) std::printf("uname: %s\n", r.uname->c_str());
+  if (r.cmdline) std::printf("cmdline: %s\n", r.cmdline->c_str());
+  if (r.composefs_digest) std::printf("composefs digest: %s\n", r.composefs_digest->c_str());
+  if (!r.os_release.empty()) {
+    std::printf("os-release:\n");
+    for (auto& [k, v] : r.os_release) std::printf("  %s=%s\n", k.c_str(), v.c_str());
+  }
+  if (r.sbat) std::printf("sbat:\n  %s\n", r.sbat->c_str());
+  std::printf("signature: %s\n",
+              r.signed_ ? fmt::format("present ({} bytes of certificates)", r.cert_table_size).c_str() : "none");
+  std::printf("checksum: 0x%08x (%s)\n", r.checksum, r.checksum == 0 ? "not set" : r.checksum_ok ? "valid" : "WRONG");
+  return {};
+}
+
+void setup(CLI::App& root, Context& ctx) {
+  CLI::App* u = group(root, "uki", "Unified kernel images: build, inspect, addons");
+
+  static BuildOptions b;
+  CLI::App* c = u->add_subcommand("build", "Build a UKI from a kernel, initrds, command line and os-release");
+  c->add_option("--linux", b.linux_path, "Kernel image (.linux)")->required();
+  c->add_option("--initrd", b.initrds, "Initrd(s), concatenated in order (.initrd)");
+  c->add_option("--cmdline", b.cmdline, "Kernel command line: TEXT or @FILE (.cmdline)");
+  c->add_option_function<std::string>(
+      "--os-release", [](const std::string& v) { b.os_release = v, b.os_release_given = true; },
+      "os-release: TEXT or @FILE (.osrel; default: the host's /etc/os-release; empty: none)");
+  c->add_option_function<std::string>(
+      "--uname", [](const std::string& v) { b.uname = v, b.uname_given = true; },
+      "Kernel release (.uname; default: read from the kernel image)");
+  c->add_option("--sbat", b.sbat, "SBAT entries: TEXT or @FILE (merged into .sbat)");
+  c->add_option("--splash", b.splash, "Splash image (.splash)");
+  c->add_option("--devicetree", b.devicetree, "Devicetree blob (.dtb)");
+  c->add_option("--stub", b.stub, "systemd-stub (default: $BOOTSEAL_STUB, the fetched payload, or /usr/lib/systemd/boot/efi)");
+  c->add_option("--pcr-private-key", b.pcr_private_keys, "RSA key to sign the PCR 11 policy with (.pcrsig)");
+  c->add_option("--pcr-public-key", b.pcr_public_keys, "Its public key (PEM) (.pcrpkey)");
+  c->add_option("--phases", b.phases, "Phase paths to sign for each --pcr-private-key (comma/space separated)");
+  c->add_option("--pcr-banks", b.pcr_banks, "PCR banks to sign (default: sha1 sha256 sha384 sha512)")->delimiter(',');
+  c->add_option("--sign-key", b.sign_key, "Secure Boot signing key (Authenticode)");
+  c->add_option("--sign-cert", b.sign_cert, "Secure Boot signing certificate");
+  c->add_flag("--no-checksum", b.no_checksum, "Leave the PE checksum 0, as ukify does");
+  c->add_option("--output,-o", b.output, "Output UKI")->required();
+  c->callback([&ctx] { ctx.action = [] { return build_cmd(b); }; });
+
+  static std::string ipath;
+  CLI::App* i = u->add_subcommand("inspect", "Show a UKI's sections, cmdline, os-release, uname and signature");
+  i->add_option("FILE", ipath, "UKI or addon")->required();
+  i->callback([&ctx] { ctx.action = [&ctx] { return inspect_cmd(ipath, ctx.globals); }; });
+
+  static AddonOptions a;
+  CLI::App* ad = u->add_subcommand("addon", "Build a UKI addon (.cmdline/.dtb on systemd's addon stub)");
+  ad->add_option("--cmdline", a.cmdline, "Extra kernel command line: TEXT or @FILE");
+  ad->add_option("--devicetree", a.devicetree, "Devicetree blob");
+  ad->add_option("--sbat", a.sbat, "SBAT entries: TEXT or @FILE");
+  ad->add_option("--stub", a.stub, "Addon stub (default: addonx64.efi.stub from systemd-boot-efi)");
+  ad->add_flag("--no-checksum", a.no_checksum, "Leave the PE checksum 0, as ukify does");
+  ad->add_option("--output,-o", a.output, "Output addon (.addon.efi)")->required();
+  ad->callback([&ctx] { ctx.action = [] { return addon_cmd(a); }; });
+}
+
+}  // namespace
+
+BOOTSEAL_VERB(50, setup);
+
+}  // namespace bootseal::cli

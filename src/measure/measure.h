@@ -1,0 +1,74 @@
+// PCR 11 prediction for UKIs, as systemd-stub measures them and
+// systemd-measure (254) calculates and signs them.
+//
+// systemd-stub, for each UKI section present, in the fixed order of
+// uki::kMeasuredSections (.linux .osrel .cmdline .initrd .splash .dtb .uname
+// .sbat .pcrpkey; .pcrsig is never measured), extends PCR 11 with
+//   H(section name including its NUL)   then   H(section contents)
+// (contents = VirtualSize bytes). Then systemd-pcrphase extends PCR 11 with
+// H(phase word) (no NUL) at each boot phase it reaches. A "phase path" is the
+// colon-separated list of words extended so far, e.g.
+// "enter-initrd:leave-initrd:sysinit"; empty words extend nothing.
+// systemd-measure's default paths are the four up to "...:ready".
+#pragma once
+
+#include <array>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "crypto/hash.h"
+#include "crypto/key.h"
+#include "tpm2/pcrsig.h"
+
+namespace bootseal::measure {
+
+inline constexpr unsigned kPcrKernelBoot = 11;  // TPM2_PCR_KERNEL_BOOT
+
+// systemd's boot phases (systemd-pcrphase.service(8)), in boot order.
+inline constexpr std::array<std::string_view, 6> kKnownPhases = {"enter-initrd", "leave-initrd", "sysinit",
+                                                                 "ready",        "shutdown",     "final"};
+
+// systemd-measure's default phase paths.
+std::vector<std::string> default_phase_paths();
+// All six cumulative paths enter-initrd ... :final.
+std::vector<std::string> all_phase_paths();
+// Checks that every non-empty word of `path` is a known phase.
+Status validate_phase_path(std::string_view path);
+// systemd-measure's handling of --phase lists: empty words are dropped from
+// each path ("a::b" -> "a:b"), then the list is sorted and duplicates removed.
+std::vector<std::string> normalize_phase_paths(const std::vector<std::string>& paths);
+// The banks systemd-measure uses by default: sha1 sha256 sha384 sha512.
+std::vector<crypto::HashAlg> default_banks();
+
+// Section name -> contents, for the measured sections present.
+using SectionMap = std::map<std::string, ByteSpan, std::less<>>;
+
+// Reads the measured sections from a UKI (VirtualSize bytes each; bytes past
+// the raw data are zero). `storage` keeps any zero-extended copies alive.
+Result<SectionMap> sections_from_uki(ByteSpan file, std::vector<Bytes>& storage);
+
+// PCR 11 after the stub measured `sections` and the phases of `phase_path`.
+Bytes predict(crypto::HashAlg bank, const SectionMap& sections, std::string_view phase_path);
+
+struct Prediction {
+  crypto::HashAlg bank;
+  std::string phase;
+  Bytes value;
+};
+// For each phase path, for each bank (systemd-measure's text output order).
+Result<std::vector<Prediction>> predict_all(const SectionMap& sections, const std::vector<crypto::HashAlg>& banks,
+                                            const std::vector<std::string>& phase_paths);
+
+// The signed policy systemd-measure sign makes: for each bank and phase path,
+// pol = TPM2_PolicyPCR(sha256 session, PCR 11 of that bank = prediction),
+// sig = RSA PKCS#1 v1.5 signature of pol hashed with the *bank's* algorithm
+// (what systemd-stub/cryptsetup hand to TPM2_VerifySignature),
+// pkfp = SHA-256 of the PKCS#1 RSAPublicKey DER (not of the SPKI).
+// `public_key_der` (if not empty) must match the signer's key.
+Result<tpm2::PcrSigDocument> sign(const SectionMap& sections, const std::vector<crypto::HashAlg>& banks,
+                                  const std::vector<std::string>& phase_paths, const crypto::Signer& key,
+                                  ByteSpan public_key_der = {});
+
+}  // namespace bootseal::measure

@@ -1,0 +1,71 @@
+#include "tpm2/pcrsig.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "base/hex.h"
+#include "crypto/pem.h"
+
+namespace bootseal::tpm2 {
+
+void PcrSigDocument::add(crypto::HashAlg bank, PcrSignature sig) {
+  auto it = std::find_if(banks.begin(), banks.end(), [&](const PcrSigBank& b) { return b.bank == bank; });
+  if (it == banks.end()) {
+    banks.push_back({bank, {}});
+    std::stable_sort(banks.begin(), banks.end(),
+                     [](const PcrSigBank& a, const PcrSigBank& b) { return a.bank < b.bank; });
+    it = std::find_if(banks.begin(), banks.end(), [&](const PcrSigBank& b) { return b.bank == bank; });
+  }
+  if (std::find(it->entries.begin(), it->entries.end(), sig) == it->entries.end()) it->entries.push_back(std::move(sig));
+}
+
+std::string to_json(const PcrSigDocument& doc, JsonStyle style) {
+  const char* comma = style == JsonStyle::kPython ? ", " : ",";
+  const char* colon = style == JsonStyle::kPython ? ": " : ":";
+  std::string out = "{";
+  for (size_t b = 0; b < doc.banks.size(); b++) {
+    if (b) out += comma;
+    out += fmt::format("\"{}\"{}[", crypto::hash_name(doc.banks[b].bank), colon);
+    const auto& entries = doc.banks[b].entries;
+    for (size_t e = 0; e < entries.size(); e++) {
+      if (e) out += comma;
+      std::string pcrs;
+      for (size_t i = 0; i < entries[e].pcrs.size(); i++) pcrs += fmt::format("{}{}", i ? comma : "", entries[e].pcrs[i]);
+      out += fmt::format("{{\"pcrs\"{0}[{1}]{2}\"pkfp\"{0}\"{3}\"{2}\"pol\"{0}\"{4}\"{2}\"sig\"{0}\"{5}\"}}", colon, pcrs,
+                         comma, to_hex(entries[e].pkfp), to_hex(entries[e].pol), crypto::base64_encode(entries[e].sig));
+    }
+    out += "]";
+  }
+  out += "}";
+  return out;
+}
+
+Result<PcrSigDocument> parse_pcrsig(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return input_error("PCR signature: not a JSON object");
+  PcrSigDocument doc;
+  for (auto& [name, arr] : j.items()) {
+    auto bank = crypto::parse_hash_name(name);
+    if (!bank.ok()) return input_error("PCR signature: unknown bank '{}'", name);
+    if (!arr.is_array()) return input_error("PCR signature: bank {} is not an array", name);
+    for (auto& e : arr) {
+      if (!e.is_object()) return input_error("PCR signature: bank {}: entry is not an object", name);
+      PcrSignature s;
+      auto pcrs = e.find("pcrs");
+      if (pcrs == e.end() || !pcrs->is_array()) return input_error("PCR signature: bank {}: no pcrs array", name);
+      for (auto& p : *pcrs) {
+        if (!p.is_number_unsigned() || p.get<unsigned>() >= 24) return input_error("PCR signature: bad PCR index");
+        s.pcrs.push_back(p.get<unsigned>());
+      }
+      for (const char* k : {"pkfp", "pol", "sig"})
+        if (!e.contains(k) || !e[k].is_string()) return input_error("PCR signature: bank {}: missing {}", name, k);
+      s.pkfp = BS_TRY_CTX(from_hex(e["pkfp"].get<std::string>()), "PCR signature: pkfp");
+      s.pol = BS_TRY_CTX(from_hex(e["pol"].get<std::string>()), "PCR signature: pol");
+      s.sig = BS_TRY_CTX(crypto::base64_decode(e["sig"].get<std::string>()), "PCR signature: sig");
+      doc.add(*bank, std::move(s));
+    }
+  }
+  return doc;
+}
+
+}  // namespace bootseal::tpm2

@@ -1,0 +1,124 @@
+#include "uki/uki.h"
+
+#include <gtest/gtest.h>
+
+#include "pe/testing.h"
+
+namespace bootseal::uki {
+namespace {
+
+TEST(Sbat, MergeLikeUkify) {
+  std::string stub = "sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n"
+                     "systemd,1,The systemd Developers,systemd,254,https://systemd.io/\n";
+  std::vector<std::string> warnings;
+  std::string m = merge_sbat({stub}, {std::string(kUkiSbat), "not sbat\nx,1\n"}, &warnings);
+  EXPECT_EQ(m, std::string(kSbatHeader) +
+                   "\nsystemd,1,The systemd Developers,systemd,254,https://systemd.io/\n"
+                   "uki,1,UKI,uki,1,https://uapi-group.org/specifications/specs/unified_kernel_image/\n" +
+                   std::string(1, '\0'));
+  EXPECT_EQ(warnings.size(), 1u);
+  // Nothing to merge: header, an empty join, newline, NUL.
+  EXPECT_EQ(merge_sbat({}, {}), std::string(kSbatHeader) + "\n\n" + std::string(1, '\0'));
+}
+
+TEST(Uname, BzImageHeader) {
+  Bytes k(0x1000, 0);
+  std::memcpy(k.data() + 0x202, "HdrS", 4);
+  store_le<uint16_t>(k.data() + 0x20E, 0x300);  // version at 0x500
+  std::string v = "6.12.95+deb12-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC";
+  std::memcpy(k.data() + 0x500, v.data(), v.size());
+  auto u = kernel_uname(k);
+  ASSERT_TRUE(u.ok()) << u.error().message();
+  EXPECT_EQ(*u, "6.12.95+deb12-amd64");
+}
+
+TEST(Uname, FallbackAndFailure) {
+  std::string img = std::string(100, 'x') + "Linux version 6.1.0-13-amd64 (builder) #1";
+  auto u = kernel_uname(as_bytes(img));
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(*u, "6.1.0-13-amd64");
+  EXPECT_FALSE(kernel_uname(Bytes(10, 0)).ok());
+  Bytes k(0x600, 0);
+  std::memcpy(k.data() + 0x202, "HdrS", 4);
+  store_le<uint16_t>(k.data() + 0x20E, 0xffff);  // points past the end
+  EXPECT_FALSE(kernel_uname(k).ok());
+}
+
+TEST(Initrd, JoinPadsEachToFourBytes) {
+  Bytes a{1, 2, 3}, b{4, 5, 6, 7, 8};
+  EXPECT_EQ(join_initrds({a}), a);  // one initrd: unchanged
+  EXPECT_EQ(join_initrds({a, b}), (Bytes{1, 2, 3, 0, 4, 5, 6, 7, 8, 0, 0, 0}));
+}
+
+TEST(Assemble, SectionsAndInspect) {
+  Bytes stub = pe::testing::tiny_pe();
+  std::vector<NamedSection> secs = {
+      {".linux", Content::own(Bytes(100, 0x90))},
+      {".cmdline", Content::own(std::string_view("console=ttyS0 composefs=abcdef01"))},
+      {".osrel", Content::own(std::string_view("ID=x\nNAME=\"X OS\"\n"))},
+      {".uname", Content::own(std::string_view("6.1"))},
+  };
+  sort_ukify_order(secs);
+  EXPECT_EQ(secs[0].name, ".osrel");
+  EXPECT_EQ(secs[3].name, ".linux");
+  auto out = assemble(stub, secs);
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  auto r = inspect(*out);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  EXPECT_TRUE(r->is_uki);
+  EXPECT_EQ(r->cmdline, "console=ttyS0 composefs=abcdef01");
+  EXPECT_EQ(r->composefs_digest, "abcdef01");
+  EXPECT_EQ(r->uname, "6.1");
+  ASSERT_EQ(r->os_release.size(), 2u);
+  EXPECT_EQ(r->os_release[1].second, "X OS");
+  EXPECT_FALSE(r->signed_);
+  EXPECT_TRUE(r->checksum_ok);
+  ASSERT_EQ(r->sections.size(), 6u);
+  EXPECT_EQ(r->sections[2].name, ".osrel");
+  EXPECT_EQ(r->sections[5].name, ".linux");
+  auto img = pe::parse(*out);
+  // .linux is code; the tiny "kernel" is not a PE, so NX_COMPAT stays.
+  EXPECT_EQ(img->sections[5].Characteristics, pe::kScnMemRead | pe::kScnCntCode);
+  EXPECT_EQ(img->sections[2].Characteristics, pe::kScnMemRead | pe::kScnCntInitializedData);
+  EXPECT_TRUE(img->DllCharacteristics & pe::kDllNxCompat);
+}
+
+TEST(Assemble, NxCompatFollowsTheKernel) {
+  Bytes stub = pe::testing::tiny_pe();
+  Bytes kernel = pe::testing::tiny_pe();
+  store_le<uint16_t>(kernel.data() + 0x40 + 24 + 70, 0);  // kernel without NX_COMPAT
+  auto out = assemble(stub, {{".linux", Content::view(kernel)}});
+  ASSERT_TRUE(out.ok());
+  EXPECT_FALSE(pe::parse(*out)->DllCharacteristics & pe::kDllNxCompat);
+}
+
+TEST(Assemble, ExistingSectionReplacedInPlaceOrRefused) {
+  Bytes stub = pe::testing::tiny_pe();  // has .data with 0x200 raw bytes
+  auto out = assemble(stub, {{".data", Content::own(std::string_view("small"))}});
+  ASSERT_TRUE(out.ok());
+  auto img = pe::parse(*out);
+  EXPECT_EQ(img->sections.size(), 2u);
+  EXPECT_EQ(img->sections[1].VirtualSize, 5u);
+  auto big = assemble(stub, {{".data", Content::own(Bytes(0x201, 1))}});
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.error().message().find("not enough space"), std::string::npos);
+}
+
+TEST(Assemble, SignedStubRefused) {
+  Bytes stub = pe::testing::tiny_pe();
+  stub.resize(0x610, 0);
+  store_le<uint32_t>(stub.data() + 0x40 + 24 + 112 + 32, 0x600);
+  store_le<uint32_t>(stub.data() + 0x40 + 24 + 112 + 36, 0x10);
+  auto out = assemble(stub, {{".cmdline", Content::own(std::string_view("x"))}});
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.error().message().find("signed"), std::string::npos);
+}
+
+TEST(Inspect, NotAPe) {
+  auto r = inspect(Bytes(100, 7));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("not a PE image"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bootseal::uki

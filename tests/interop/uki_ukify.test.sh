@@ -1,0 +1,115 @@
+#!/bin/bash
+# bootseal uki build/addon vs ukify 257 from the same inputs: same sections in
+# the same layout (objdump -h), byte-identical files when the checksum is left
+# 0 as ukify leaves it, and a valid PE checksum otherwise.
+set -euo pipefail
+P=${BOOTSEAL_PAYLOADS:-/var/cache/bootseal/payloads}
+STUB=$P/sdboot/usr/lib/systemd/boot/efi/linuxx64.efi.stub
+ASTUB=$P/sdboot/usr/lib/systemd/boot/efi/addonx64.efi.stub
+UKIFY=$P/ukify/usr/bin/ukify
+KERNEL=$P/kernel/vmlinuz
+for f in "$STUB" "$ASTUB" "$UKIFY" "$KERNEL" "$P/systemd/bin/systemd-measure"; do
+  [ -e "$f" ] || { echo "SKIP: $f missing (run tools/fetch-payloads)"; exit 77; }
+done
+/usr/bin/python3 -c 'import pefile' || { echo "FAIL: python3-pefile missing"; exit 1; }
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+cd "$T"
+export PATH=$P/systemd/bin:$PATH   # ukify finds systemd-measure here
+
+head -c 300000 /dev/urandom > initrd1
+head -c 12345 /dev/urandom > initrd2
+head -c 777 /dev/urandom > dtb
+printf 'ID=sealed\nNAME="Sealed OS"\nVERSION_ID=1\n' > osrel
+DIGEST=$(printf '%0128d' 42)
+CMDLINE="console=ttyS0   composefs=$DIGEST  panic=-1"
+openssl genrsa -out pcr.key 2048 2>/dev/null
+openssl rsa -in pcr.key -pubout -out pcr.pub 2>/dev/null
+
+ukify() { /usr/bin/python3 "$UKIFY" "$@" 2>ukify.log || { cat ukify.log; exit 1; }; }
+check_same() {  # $1 ref, $2 ours
+  objdump -h "$1" | tail -n +3 > ref.h
+  objdump -h "$2" | tail -n +3 > our.h
+  diff -u ref.h our.h || { echo "FAIL: objdump -h differs for $2"; exit 1; }
+  cmp "$1" "$2" || { echo "FAIL: $2 is not byte-identical to ukify's"; exit 1; }
+  echo "ok: $2 identical to ukify's"
+}
+
+# 1. kernel + two initrds + cmdline + os-release + devicetree, uname autodetected
+ukify build --linux="$KERNEL" --initrd=initrd1 --initrd=initrd2 --cmdline="$CMDLINE" --os-release=@osrel \
+  --devicetree=dtb --stub="$STUB" --output=ref1.efi
+"$BOOTSEAL" uki build --linux "$KERNEL" --initrd initrd1 --initrd initrd2 --cmdline "$CMDLINE" --os-release @osrel \
+  --devicetree dtb --stub "$STUB" --no-checksum --output our1.efi
+check_same ref1.efi our1.efi
+
+# 2. with a signed PCR policy (.pcrpkey, .pcrsig) and phase groups
+ukify build --linux="$KERNEL" --initrd=initrd1 --cmdline=@osrel --os-release=@osrel --stub="$STUB" \
+  --pcr-private-key=pcr.key --pcr-public-key=pcr.pub --phases="enter-initrd enter-initrd:leave-initrd:sysinit:ready" \
+  --pcr-banks=sha256,sha512 --output=ref2.efi
+"$BOOTSEAL" uki build --linux "$KERNEL" --initrd initrd1 --cmdline @osrel --os-release @osrel --stub "$STUB" \
+  --pcr-private-key pcr.key --pcr-public-key pcr.pub --phases "enter-initrd enter-initrd:leave-initrd:sysinit:ready" \
+  --pcr-banks sha256,sha512 --no-checksum --output our2.efi
+check_same ref2.efi our2.efi
+
+# 3. explicit --uname and --sbat, default stub from the payloads (BOOTSEAL_STUB)
+printf 'sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\nsealed,1,Sealed,sealed,1,https://example.org/\n' > sbat.csv
+ukify build --linux="$KERNEL" --cmdline="quiet" --os-release=@osrel --uname=6.1.0-test --sbat=@sbat.csv \
+  --stub="$STUB" --output=ref3.efi
+BOOTSEAL_STUB=$STUB "$BOOTSEAL" uki build --linux "$KERNEL" --cmdline quiet --os-release @osrel --uname 6.1.0-test \
+  --sbat @sbat.csv --no-checksum --output our3.efi
+check_same ref3.efi our3.efi
+
+# 4. addon
+ukify build --cmdline="debug  foo=bar" --stub="$ASTUB" --output=refa.efi
+"$BOOTSEAL" uki addon --cmdline "debug  foo=bar" --stub "$ASTUB" --no-checksum --output oura.efi
+check_same refa.efi oura.efi
+
+# 5. Default: the PE checksum is set and correct (pefile agrees), and the file
+#    differs from ukify's only in the 4 CheckSum bytes.
+"$BOOTSEAL" uki build --linux "$KERNEL" --initrd initrd1 --initrd initrd2 --cmdline "$CMDLINE" --os-release @osrel \
+  --devicetree dtb --stub "$STUB" --output our1c.efi
+/usr/bin/python3 - our1c.efi ref1.efi <<'PY'
+import sys, pefile
+pe = pefile.PE(sys.argv[1], fast_load=True)
+assert pe.OPTIONAL_HEADER.CheckSum != 0, "checksum not set"
+assert pe.verify_checksum(), "pefile says the checksum is wrong"
+a = open(sys.argv[1], 'rb').read(); b = open(sys.argv[2], 'rb').read()
+off = pe.OPTIONAL_HEADER.get_file_offset() + 64
+assert len(a) == len(b)
+assert a[:off] == b[:off] and a[off + 4:] == b[off + 4:], "differs outside the CheckSum field"
+print("ok: checksum %#x valid, only the CheckSum field differs from ukify's" % pe.OPTIONAL_HEADER.CheckSum)
+PY
+
+# 6. inspect reads back what went in
+"$BOOTSEAL" --json uki inspect our1c.efi > inspect.json
+/usr/bin/python3 - "$DIGEST" "$P/kernel/kver" <<'PY'
+import json, sys
+j = json.load(open('inspect.json'))
+assert j['kind'] == 'uki', j['kind']
+assert j['composefs_digest'] == sys.argv[1], j['composefs_digest']
+assert j['cmdline'] == 'console=ttyS0 composefs=%s panic=-1' % sys.argv[1], j['cmdline']
+assert j['os_release']['NAME'] == 'Sealed OS'
+assert j['uname'] == open(sys.argv[2]).read().strip(), j['uname']
+assert j['checksum_valid'] is True and j['signed'] is False
+names = [s['name'] for s in j['sections']]
+assert names[-6:] == ['.osrel', '.cmdline', '.dtb', '.uname', '.linux', '.initrd'], names
+import hashlib
+init = open('initrd1', 'rb').read(); init += b'\0' * (-len(init) % 4); i2 = open('initrd2', 'rb').read(); init += i2 + b'\0' * (-len(i2) % 4)
+sec = {s['name']: s for s in j['sections']}
+assert sec['.initrd']['sha256'] == hashlib.sha256(init).hexdigest(), "initrds not concatenated with 4-byte padding"
+print('ok: inspect')
+PY
+
+# 7. Bad input: clear one-line errors, no output file
+set +e
+"$BOOTSEAL" uki build --linux "$KERNEL" --stub /nonexistent.stub --output bad.efi 2>err.txt; rc=$?
+set -e
+[ $rc -ne 0 ] && grep -q "stub /nonexistent.stub does not exist" err.txt && [ ! -e bad.efi ] || { cat err.txt; echo "FAIL: missing stub"; exit 1; }
+head -c 4096 /dev/urandom > notpe.efi
+set +e
+"$BOOTSEAL" uki build --linux "$KERNEL" --stub notpe.efi --output bad.efi 2>err.txt; rc=$?
+"$BOOTSEAL" uki inspect notpe.efi 2>err2.txt; rc2=$?
+set -e
+[ $rc -ne 0 ] && grep -q "not a PE image" err.txt && [ ! -e bad.efi ] || { cat err.txt; echo "FAIL: stub not a PE"; exit 1; }
+[ $rc2 -ne 0 ] && grep -q "notpe.efi: not a PE image" err2.txt || { cat err2.txt; echo "FAIL: inspect not a PE"; exit 1; }
+echo "ok: bad input"
+echo PASS
