@@ -157,6 +157,7 @@ Result<Bytes> sign(ByteSpan file, const crypto::Signer& signer, const crypto::Ce
   Bytes idc = BS_TRY(spc_indirect_data_content(HashAlg::kSha256, hash));
   crypto::Pkcs7SignOptions po;
   po.signing_time = options.signing_time;
+  po.extra_certificates = options.extra_certificates;
   Bytes p7 = BS_TRY(crypto::pkcs7_sign_embedded(kOidSpcIndirectDataContent, idc, signer, cert, po));
 
   ByteWriter entry;

@@ -68,6 +68,9 @@ struct SignOptions {
   // otherwise existing signatures are replaced.
   bool append = false;
   std::optional<int64_t> signing_time;  // Unix seconds for the signingTime attribute
+  // Intermediate certificates to embed, so verifiers can chain the signer to
+  // a root they trust (sbsign --addcert).
+  std::vector<crypto::Certificate> extra_certificates;
 };
 
 // Signs a PE image: SHA-256 image hash, PKCS#7 appended as a WIN_CERTIFICATE

@@ -33,6 +33,7 @@ struct GenerateArgs {
   std::string owner_guid;
   int64_t days = keys::kDefaultValidityDays;
   bool force = false;
+  std::vector<std::string> add_kek, add_db;
 };
 
 Status generate_cmd(const GenerateArgs& a, const Globals& g) {
@@ -55,6 +56,14 @@ Status generate_cmd(const GenerateArgs& a, const Globals& g) {
     o.time = reproducible_now();
   }
   if (!a.owner_guid.empty()) o.owner = BS_TRY(efivar::Guid::parse(a.owner_guid));
+  for (auto& f : a.add_kek) {
+    auto certs = BS_TRY_CTX(keys::load_certificates(f), "keys generate");
+    o.extra_kek.insert(o.extra_kek.end(), certs.begin(), certs.end());
+  }
+  for (auto& f : a.add_db) {
+    auto certs = BS_TRY_CTX(keys::load_certificates(f), "keys generate");
+    o.extra_db.insert(o.extra_db.end(), certs.begin(), certs.end());
+  }
   keys::KeySet set = BS_TRY_CTX(keys::generate_key_set(o), "keys generate");
   auto files = BS_TRY_CTX(keys::key_set_files(set), "keys generate");
   BS_TRY_CTX(keys::write_files(a.dir, files, a.force), "keys generate");
@@ -177,6 +186,9 @@ void setup(CLI::App& root, Context& ctx) {
                   "(default: SOURCE_DATE_EPOCH or now)");
   gen->add_option("--owner-guid", ga.owner_guid, "SignatureOwner GUID of the list entries (default: random)");
   gen->add_option("--days", ga.days, "Certificate validity in days")->capture_default_str();
+  gen->add_option("--add-kek-cert", ga.add_kek, "Also enroll these certificates in KEK (PEM bundle or DER); repeatable");
+  gen->add_option("--add-db-cert", ga.add_db,
+                  "Also enroll these certificates in db, e.g. a vendor UEFI CA (PEM bundle or DER); repeatable");
   gen->add_flag("--force", ga.force, "Overwrite existing files");
   gen->callback([&ctx] { ctx.action = [&ctx] { return generate_cmd(ga, ctx.globals); }; });
 

@@ -16,6 +16,7 @@ namespace {
 
 struct SignArgs {
   std::string key, cert, input, output;
+  std::vector<std::string> addcerts;
   bool append = false;
 };
 
@@ -47,6 +48,10 @@ Status sign_cmd(const SignArgs& a, const Globals& g) {
   authenticode::SignOptions o;
   o.append = a.append;
   o.signing_time = now;
+  for (auto& f : a.addcerts) {
+    auto certs = BS_TRY_CTX(keys::load_certificates(f), "{}", ctx());
+    o.extra_certificates.insert(o.extra_certificates.end(), certs.begin(), certs.end());
+  }
   Bytes out = BS_TRY_CTX(authenticode::sign(in, *signer, cert, o), "{}", ctx());
   std::string output = a.output.empty() ? a.input : a.output;
   BS_TRY_CTX(sys::write_file_atomic(output, out, 0644), "{}", ctx());
@@ -125,6 +130,7 @@ void setup(CLI::App& root, Context& ctx) {
   s->add_option("--cert", sa.cert, "Certificate of the key (PEM or DER)")->required();
   s->add_option("--output,-o", sa.output, "Output file (default: sign IN in place)");
   s->add_flag("--append", sa.append, "Keep existing signatures and add this one");
+  s->add_option("--addcert", sa.addcerts, "Intermediate certificates to embed (PEM bundle); repeatable");
   s->add_option("IN", sa.input, "PE image")->required();
   s->callback([&ctx] { ctx.action = [&ctx] { return sign_cmd(sa, ctx.globals); }; });
 

@@ -26,6 +26,8 @@ Result<KeySet> generate_key_set(const GenerateOptions& o) {
     set.owner = efivar::Guid::from_bytes(r);
   }
   set.timestamp = efivar::EfiTime::from_unix(o.time);
+  set.extra_kek = o.extra_kek;
+  set.extra_db = o.extra_db;
   for (std::string_view var : kVariables) {
     crypto::PrivateKey key = BS_TRY_CTX(crypto::PrivateKey::generate(o.key_type), "generating the {} key", var);
     crypto::CertificateProfile p;
@@ -60,7 +62,12 @@ Result<std::vector<OutputFile>> key_set_files(const KeySet& set) {
     out.push_back({p.var + ".key", Bytes(pem.begin(), pem.end()), 0600});
     std::string crt = p.cert.pem();
     out.push_back({p.var + ".crt", Bytes(crt.begin(), crt.end()), 0644});
-    Bytes esl = BS_TRY(efivar::write_signature_list(efivar::x509_signature_list(set.owner, p.cert.der())));
+    std::vector<efivar::SignatureList> lists = {efivar::x509_signature_list(set.owner, p.cert.der())};
+    const std::vector<crypto::Certificate>* extra =
+        p.var == "KEK" ? &set.extra_kek : p.var == "db" ? &set.extra_db : nullptr;
+    if (extra)
+      for (const crypto::Certificate& c : *extra) lists.push_back(efivar::x509_signature_list(set.owner, c.der()));
+    Bytes esl = BS_TRY(efivar::write_signature_lists(lists));
     const KeyPair& s = signer_of(p.var);
     Bytes auth = BS_TRY(make_variable_update(p.var, esl, set.timestamp, s.key, s.cert));
     out.push_back({p.var + ".esl", std::move(esl), 0644});
@@ -104,6 +111,11 @@ Result<std::unique_ptr<crypto::Signer>> load_signer(const std::string& spec) {
 Result<crypto::Certificate> load_certificate(const std::string& path) {
   Bytes data = BS_TRY(sys::read_file(path));
   return crypto::Certificate::load(data, path);
+}
+
+Result<std::vector<crypto::Certificate>> load_certificates(const std::string& path) {
+  Bytes data = BS_TRY(sys::read_file(path));
+  return crypto::Certificate::load_all(data, path);
 }
 
 }  // namespace bootseal::keys

@@ -29,6 +29,10 @@ struct GenerateOptions {
   int64_t time = 0;                // Unix seconds: certificate notBefore and .auth TimeStamp
   int64_t validity_days = kDefaultValidityDays;
   std::optional<efivar::Guid> owner;  // SignatureOwner; random if unset
+  // Further certificates enrolled alongside ours (e.g. a vendor's UEFI CA in db
+  // so option ROMs and shim keep working on real hardware), one list each,
+  // owned by `owner`.
+  std::vector<crypto::Certificate> extra_kek, extra_db;
 };
 
 struct KeyPair {
@@ -39,6 +43,7 @@ struct KeyPair {
 
 struct KeySet {
   efivar::Guid owner;
+  std::vector<crypto::Certificate> extra_kek, extra_db;
   efivar::EfiTime timestamp;
   std::vector<KeyPair> pairs;  // PK, KEK, db
   const KeyPair& get(std::string_view var) const;
@@ -71,5 +76,7 @@ Result<Bytes> make_variable_update(std::string_view var, ByteSpan esl, const efi
 // crypto::Signer, so adding a source touches this function alone.
 Result<std::unique_ptr<crypto::Signer>> load_signer(const std::string& spec);
 Result<crypto::Certificate> load_certificate(const std::string& path);
+// All certificates of a PEM bundle or one DER file.
+Result<std::vector<crypto::Certificate>> load_certificates(const std::string& path);
 
 }  // namespace bootseal::keys

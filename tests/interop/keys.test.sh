@@ -113,6 +113,15 @@ grep -q "exists; use --force" err.txt || fail "overwrite without --force: $(cat 
 ls -A set | grep -v -E '^(PK|KEK|db)\.(key|crt|esl|auth)$|^GUID.txt$' && fail "stray files in set/"
 echo "ok: --force"
 
+"$BOOTSEAL" --json keys generate --dir js --timestamp "$TS" --owner-guid $GUID > gen.json
+python3 - gen.json <<'PY2'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["owner_guid"] == "6e1c1b2a-9d3f-4c55-8a7e-0123456789ab" and j["timestamp"] == "2025-06-01 12:34:56", j
+assert j["certificates"]["db"]["subject"] == "CN=bootseal db", j
+assert set(j["files"]) == {f"{v}.{e}" for v in ("PK", "KEK", "db") for e in ("key", "crt", "esl", "auth")} | {"GUID.txt"}, j
+PY2
+
 # Other key types: files efitools and openssl accept.
 for kt in rsa4096 ec-p256; do
   "$BOOTSEAL" -q keys generate --dir $kt --key-type $kt --timestamp "$TS" --owner-guid $GUID
@@ -127,6 +136,25 @@ openssl x509 -in ec-p256/PK.crt -noout -text | grep -q "prime256v1" || fail "ec-
 openssl x509 -in rsa4096/PK.crt -noout -text | grep -q "4096 bit" || fail "rsa4096 key size"
 cmp rsa4096/db.auth ef_rsa4096.auth || fail "rsa4096 db.auth differs from sign-efi-sig-list's"
 echo "ok: rsa4096 and ec-p256"
+
+# Extra certificates in KEK and db (e.g. a vendor CA): more lists, still efitools-identical.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout vendor.key -out vendor.crt -subj /CN=vendor -days 30 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout vendor2.key -out vendor2.crt -subj /CN=vendor2 -days 30 2>/dev/null
+cat vendor.crt vendor2.crt > bundle.pem
+"$BOOTSEAL" -q keys generate --dir extra --timestamp "$TS" --owner-guid $GUID --add-db-cert bundle.pem --add-kek-cert vendor.crt
+sig-list-to-certs extra/db.esl xdb >/dev/null
+[ -f xdb-2.der ] && [ ! -f xdb-3.der ] || fail "db.esl should hold 3 certificates"
+openssl x509 -inform DER -in xdb-2.der -noout -subject | grep -q vendor2 || fail "third db certificate"
+cert-to-efi-sig-list -g $GUID extra/db.crt l0.esl >/dev/null
+cert-to-efi-sig-list -g $GUID vendor.crt l1.esl >/dev/null
+cert-to-efi-sig-list -g $GUID vendor2.crt l2.esl >/dev/null
+cat l0.esl l1.esl l2.esl | cmp - extra/db.esl || fail "db.esl with extra certificates differs from efitools' lists"
+sign-efi-sig-list -t "$TS" -k extra/KEK.key -c extra/KEK.crt db extra/db.esl ef_xdb.auth >/dev/null
+cmp extra/db.auth ef_xdb.auth || fail "db.auth with extra certificates differs from sign-efi-sig-list's"
+sig-list-to-certs extra/KEK.esl xkek >/dev/null
+[ -f xkek-1.der ] || fail "KEK.esl should hold 2 certificates"
+"$BOOTSEAL" -q keys inspect --cert extra/PK.crt extra/KEK.auth || fail "KEK.auth with extra certificate"
+echo "ok: --add-db-cert / --add-kek-cert"
 
 # Bad input.
 expect_rc 3 "$BOOTSEAL" keys generate --dir bad --key-type rsa1024

@@ -144,6 +144,15 @@ sbverify --cert keys/db.crt two.efi >/dev/null || fail "sbverify rejects the fir
 sbverify --cert other.crt two.efi >/dev/null || fail "sbverify rejects the appended signature"
 "$BOOTSEAL" -q verify --cert keys/db.crt two.efi || fail "bootseal rejects the first of two signatures"
 "$BOOTSEAL" -q verify --cert other.crt two.efi || fail "bootseal rejects the appended signature"
+"$BOOTSEAL" --json verify --cert other.crt two.efi > v.json
+python3 - v.json <<'PY2'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["ok"] and j["signed"] and len(j["signatures"]) == 2, j
+a, b = j["signatures"]
+assert not a["ok"] and "wrong signer" in a["problem"] and a["hash_ok"], a
+assert b["ok"] and b["signer"] == "CN=other" and b["digest_algorithm"] == "SHA256", b
+PY2
 # Re-signing without --append replaces both.
 "$BOOTSEAL" -q sign --key other.key --cert other.crt --output one.efi two.efi 2>/dev/null
 [ "$(nsigs one.efi)" = 1 ] || fail "re-signing should replace the signatures"
@@ -224,6 +233,27 @@ grep -q "expired" err.txt || fail "no warning for an expired certificate"
 grep -q "no code-signing" err.txt || fail "no warning for a non-code-signing certificate"
 sbverify --cert other.crt o.efi >/dev/null || fail "sbverify rejects signature by a certificate without EKU"
 echo "ok: bad input"
+
+# Certificate chains: root -> intermediate -> leaf; --addcert embeds the
+# intermediate so both verifiers chain the leaf to the root.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -out root.crt -subj /CN=root -days 30 \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout int.key -out int.csr -subj /CN=intermediate 2>/dev/null
+printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=keyCertSign\n' > int.ext
+openssl x509 -req -in int.csr -CA root.crt -CAkey root.key -CAcreateserial -out int.crt -days 30 -extfile int.ext 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj /CN=leaf 2>/dev/null
+printf 'extendedKeyUsage=codeSigning\n' > leaf.ext
+openssl x509 -req -in leaf.csr -CA int.crt -CAkey int.key -CAcreateserial -out leaf.crt -days 30 -extfile leaf.ext 2>/dev/null
+"$BOOTSEAL" -q sign --key leaf.key --cert leaf.crt --addcert int.crt --output chain.efi sdboot.efi
+"$BOOTSEAL" -q verify --cert root.crt chain.efi || fail "bootseal: leaf does not chain to root via the embedded intermediate"
+"$BOOTSEAL" -q verify --cert int.crt chain.efi || fail "bootseal: leaf does not chain to the intermediate"
+sbverify --cert root.crt chain.efi >/dev/null || fail "sbverify: leaf does not chain to root"
+sbsign --key leaf.key --cert leaf.crt --addcert int.crt --output chain.sbsign sdboot.efi 2>/dev/null
+"$BOOTSEAL" -q verify --cert root.crt chain.sbsign || fail "bootseal rejects sbsign --addcert chain"
+"$BOOTSEAL" -q sign --key leaf.key --cert leaf.crt --output nochain.efi sdboot.efi
+expect_rc 1 "$BOOTSEAL" verify --cert root.crt nochain.efi
+grep -q "wrong signer: signed by 'CN=leaf'" err.txt || fail "no chain: $(cat err.txt)"
+echo "ok: certificate chains (--addcert)"
 
 # EC keys: bootseal signs with ECDSA P-256 and verifies; OpenSSL's PKCS7 path in sbverify accepts it.
 "$BOOTSEAL" -q keys generate --dir eckeys --key-type ec-p256
