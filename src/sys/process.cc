@@ -4,6 +4,7 @@
 #include <linux/kvm.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -278,6 +279,55 @@ Status install_termination_handlers() {
 int termination_signal() { return g_signal.load(); }
 int termination_fd() { return g_pipe[0]; }
 
+namespace {
+// Runs a few real-mode instructions (finit; fwait; hlt) in a throw-away KVM guest:
+// some nested-virtualization hosts open /dev/kvm fine but fault on the FPU, and a
+// firmware boot then dies with a register dump.
+bool kvm_smoke_test(int vm) {
+  constexpr size_t kMem = 0x1000;
+  void* mem = ::mmap(nullptr, kMem, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) return false;
+  const uint8_t code[] = {0x9b, 0xdb, 0xe3, 0x9b, 0xf4};  // finit; fwait; hlt
+  std::memcpy(mem, code, sizeof code);
+  bool ok = false;
+  struct kvm_userspace_memory_region region {};
+  region.slot = 0;
+  region.guest_phys_addr = 0x1000;
+  region.memory_size = kMem;
+  region.userspace_addr = reinterpret_cast<uint64_t>(mem);
+  int vcpu = -1;
+  void* run = MAP_FAILED;
+  int run_size = 0;
+  do {
+    if (::ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0) break;
+    vcpu = ::ioctl(vm, KVM_CREATE_VCPU, 0);
+    if (vcpu < 0) break;
+    int kvm = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (kvm < 0) break;
+    run_size = ::ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+    ::close(kvm);
+    if (run_size <= 0) break;
+    run = ::mmap(nullptr, static_cast<size_t>(run_size), PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+    if (run == MAP_FAILED) break;
+    struct kvm_sregs sregs;
+    if (::ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0) break;
+    sregs.cs.base = 0;
+    sregs.cs.selector = 0;
+    if (::ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0) break;
+    struct kvm_regs regs {};
+    regs.rip = 0x1000;
+    regs.rflags = 0x2;
+    if (::ioctl(vcpu, KVM_SET_REGS, &regs) < 0) break;
+    if (::ioctl(vcpu, KVM_RUN, 0) < 0) break;
+    ok = static_cast<struct kvm_run*>(run)->exit_reason == KVM_EXIT_HLT;
+  } while (false);
+  if (run != MAP_FAILED) ::munmap(run, static_cast<size_t>(run_size));
+  if (vcpu >= 0) ::close(vcpu);
+  ::munmap(mem, kMem);
+  return ok;
+}
+}  // namespace
+
 bool kvm_usable(bool need_smm) {
   int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
   if (fd < 0) return false;
@@ -288,6 +338,7 @@ bool kvm_usable(bool need_smm) {
     ok = vm >= 0;
     // Secure Boot firmware needs System Management Mode (nested KVM often lacks it).
     if (ok && need_smm) ok = ::ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_X86_SMM) > 0;
+    if (ok) ok = kvm_smoke_test(vm);
     if (vm >= 0) ::close(vm);
   }
   ::close(fd);

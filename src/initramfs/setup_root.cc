@@ -1,0 +1,334 @@
+#include "initramfs/setup_root.h"
+
+#include <sys/mount.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "base/hex.h"
+#include "initramfs/gpt.h"
+
+namespace bootseal::initramfs {
+namespace {
+
+constexpr int kAlgSha256 = 1, kAlgSha512 = 2;  // FS_VERITY_HASH_ALG_*
+constexpr int kDefaultRootWaitS = 10;
+
+// A failed step: its name and reason (printed as one console line).
+struct StepError {
+  std::string step, reason;
+};
+
+int kernel_alg(bls::KargHash h) { return h == bls::KargHash::kSha256 ? kAlgSha256 : kAlgSha512; }
+
+std::string short_hex(const std::string& hex) { return hex.size() > 16 ? hex.substr(0, 16) + "…" : hex; }
+
+// Parses the composefs karg: composefs.hash= decides the hash; otherwise SHA-512
+// (bootc's choice) and, if that finds nothing usable, SHA-256.
+Result<bls::ComposefsKarg> parse_karg(std::string_view cmdline) {
+  auto forced = bls::cmdline_value(cmdline, kKargHash);
+  if (forced) {
+    bls::KargHash h = BS_TRY(bls::parse_karg_hash(*forced));
+    auto r = BS_TRY(bls::parse_composefs_karg(cmdline, h));
+    if (!r) return input_error("no composefs= or composefs.digest= ({}) on the kernel command line", *forced);
+    return *r;
+  }
+  auto r512 = bls::parse_composefs_karg(cmdline, bls::KargHash::kSha512);
+  if (r512.ok() && r512->has_value()) return **r512;
+  auto r256 = bls::parse_composefs_karg(cmdline, bls::KargHash::kSha256);
+  if (r256.ok() && r256->has_value()) return **r256;
+  if (!r512.ok()) return std::move(r512).error();
+  if (!r256.ok()) return std::move(r256).error();
+  return input_error("no composefs= or composefs.digest= on the kernel command line");
+}
+
+Result<std::vector<GptPartition>> read_gpt(SystemOps& ops, const std::string& dev, uint32_t sector) {
+  Bytes lba1 = BS_TRY(ops.read_range(dev, sector, sector));
+  GptHeader h = BS_TRY(parse_gpt_header(lba1));
+  Bytes entries = BS_TRY(ops.read_range(dev, h.entries_lba * sector, size_t{h.num_entries} * h.entry_size));
+  return parse_gpt_entries(entries, h);
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// One scan of /sys/class/block for a partition matching `pred`.
+Result<std::string> scan_partitions(SystemOps& ops, const std::function<bool(const GptPartition&)>& pred) {
+  auto names = BS_TRY(ops.list_dir("/sys/class/block"));
+  std::sort(names.begin(), names.end());
+  for (auto& disk : names) {
+    std::string sys = "/sys/class/block/" + disk;
+    if (ops.exists(sys + "/partition")) continue;  // only whole disks carry a GPT
+    uint32_t sector = 512;
+    if (auto lbs = ops.read_text(sys + "/queue/logical_block_size"); lbs.ok()) {
+      uint32_t v = static_cast<uint32_t>(std::strtoul(lbs->c_str(), nullptr, 10));
+      if (v >= 512 && v <= 4096) sector = v;
+    }
+    auto parts = read_gpt(ops, "/dev/" + disk, sector);
+    if (!parts.ok()) continue;  // not GPT, empty, or unreadable
+    for (auto& p : *parts) {
+      if (!pred(p)) continue;
+      // The kernel's partition device: a child of the disk whose "partition" is p.number.
+      auto children = BS_TRY(ops.list_dir(sys));
+      std::sort(children.begin(), children.end());
+      for (auto& c : children) {
+        auto n = ops.read_text(sys + "/" + c + "/partition");
+        if (n.ok() && trim(*n) == std::to_string(p.number)) return "/dev/" + c;
+      }
+    }
+  }
+  return input_error("not found");
+}
+
+}  // namespace
+
+std::string failure_action(std::string_view cmdline) {
+  auto v = bls::cmdline_value(cmdline, kKargOnFailure);
+  if (v && (*v == "shell" || *v == "reboot" || *v == "halt")) return std::string(*v);
+  return "halt";
+}
+
+Result<std::string> find_root(SystemOps& ops, std::string_view cmdline) {
+  auto root = bls::cmdline_value(cmdline, "root");
+  int wait_s = kDefaultRootWaitS;
+  if (auto w = bls::cmdline_value(cmdline, kKargRootWait)) wait_s = std::atoi(std::string(*w).c_str());
+  std::function<bool(const GptPartition&)> pred;
+  std::string what;
+  if (root && root->substr(0, 5) == "/dev/") {
+    std::string dev(*root);
+    for (int i = 0; i <= wait_s * 10; i++) {
+      if (ops.exists(dev)) return dev;
+      ops.sleep_ms(100);
+    }
+    return input_error("root={}: device did not appear within {} s", dev, wait_s);
+  } else if (root && root->substr(0, 9) == "PARTUUID=") {
+    std::string want = lower(std::string(root->substr(9)));
+    pred = [want](const GptPartition& p) { return p.unique_guid == want; };
+    what = std::string(*root);
+  } else if (root && root->substr(0, 10) == "PARTLABEL=") {
+    std::string want(root->substr(10));
+    pred = [want](const GptPartition& p) { return p.name == want; };
+    what = std::string(*root);
+  } else if (root) {
+    return input_error("root={}: unsupported (use /dev/…, PARTUUID= or PARTLABEL=, or no root= to find the "
+                       "Discoverable Partitions x86-64 root type)",
+                       *root);
+  } else {
+    pred = [](const GptPartition& p) { return p.type_guid == kRootX86_64TypeGuid; };
+    what = fmt::format("a partition of type {} (root x86-64)", kRootX86_64TypeGuid);
+  }
+  for (int i = 0; i <= wait_s * 10; i++) {
+    auto r = scan_partitions(ops, pred);
+    if (r.ok()) return r;
+    ops.sleep_ms(100);
+  }
+  return input_error("{}: no such partition appeared within {} s", what, wait_s);
+}
+
+SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
+  SetupReport rep;
+  uint64_t t0 = ops.now_us();
+  auto fail = [&](std::string step, std::string reason) {
+    rep.step = std::move(step);
+    rep.error = std::move(reason);
+    rep.total_us = ops.now_us() - t0;
+    return rep;
+  };
+  auto do_mount = [&](MountCall m) -> Status {
+    Status s = ops.mount(m);
+    if (s.ok()) rep.mounts.push_back(std::move(m));
+    return s;
+  };
+
+  // 1. Kernel command line and policy.
+  auto cl = ops.read_text("/proc/cmdline");
+  if (!cl.ok()) return fail("read cmdline", cl.error().message());
+  std::string cmdline = trim(*cl);
+  auto karg = parse_karg(cmdline);
+  if (!karg.ok()) return fail("parse composefs karg", karg.error().message());
+  rep.digest_hex = to_hex(karg->digest);
+  bool insecure = karg->insecure;
+  if (insecure && !bls::cmdline_flag(cmdline, kKargAllowInsecure))
+    return fail("composefs karg policy",
+                fmt::format("the digest is marked insecure ('?': fs-verity optional); refusing without {}=1",
+                            kKargAllowInsecure));
+  std::string etc_mode = std::string(bls::cmdline_value(cmdline, kKargEtc).value_or("bind"));
+  if (etc_mode != "bind" && etc_mode != "overlay" && etc_mode != "transient" && etc_mode != "none")
+    return fail("parse cmdline", fmt::format("{}={}: expected bind, overlay, transient or none", kKargEtc, etc_mode));
+  bool verity_pass_allowed = bls::cmdline_value(cmdline, kKargVerityEnable).value_or("auto") != "0";
+
+  // 2. /run as a tmpfs (moved into the new root at the end).
+  if (auto s = ops.mkdir_p(cfg.run); !s.ok()) return fail("mount /run", s.error().message());
+  if (auto s = do_mount({"tmpfs", cfg.run, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"}); !s.ok())
+    return fail("mount /run", s.error().message());
+
+  // 3. Root device and filesystem.
+  auto dev = find_root(ops, cmdline);
+  if (!dev.ok()) return fail("find root", dev.error().message());
+  rep.root_device = *dev;
+  std::string fstype(bls::cmdline_value(cmdline, "rootfstype").value_or("ext4"));
+  if (auto s = ops.mkdir_p(cfg.sysroot); !s.ok()) return fail("mount root", s.error().message());
+  if (auto s = do_mount({*dev, cfg.sysroot, fstype, 0, ""}); !s.ok())
+    return fail("mount root", fmt::format("{} ({}) on {}: {}", *dev, fstype, cfg.sysroot, s.error().message()));
+
+  // 4. The repository and the image the cmdline names.
+  std::string repo = cfg.sysroot + "/composefs";
+  if (!ops.is_dir(repo)) return fail("open repository", fmt::format("{}: no composefs/ directory on {}", repo, *dev));
+  std::string image = repo + "/images/" + rep.digest_hex;
+  if (!ops.exists(image))
+    return fail("find image", fmt::format("composefs/images/{} does not exist on {}: the cmdline digest names no image",
+                                          rep.digest_hex, *dev));
+
+  // 5. First boot: enable fs-verity on every object, then on the image (the image
+  //    last, so a measurable image means the pass completed).
+  int alg = kernel_alg(karg->hash);
+  auto m = ops.measure_verity(image);
+  if (!m.ok() && m.error().kind() == ErrorKind::kInput && verity_pass_allowed) {
+    uint64_t v0 = ops.now_us();
+    std::vector<std::string> files;
+    auto dirs = ops.list_dir(repo + "/objects");
+    if (!dirs.ok()) return fail("enable fs-verity", dirs.error().message());
+    std::sort(dirs->begin(), dirs->end());
+    for (auto& d : *dirs) {
+      if (d.size() != 2 || !is_hex(d)) continue;
+      auto fs = ops.list_dir(repo + "/objects/" + d);
+      if (!fs.ok()) return fail("enable fs-verity", fs.error().message());
+      for (auto& f : *fs) files.push_back(repo + "/objects/" + d + "/" + f);
+    }
+    files.push_back(image);
+    std::atomic<size_t> next{0}, enabled{0};
+    std::atomic<uint64_t> bytes{0};
+    std::mutex mu;
+    std::string first_error;
+    auto worker = [&] {
+      for (size_t i; (i = next.fetch_add(1)) < files.size() - 1;) {
+        auto mv = ops.measure_verity(files[i]);
+        if (mv.ok()) continue;
+        Status s = ops.enable_verity(files[i], alg);
+        if (!s.ok()) {
+          std::lock_guard<std::mutex> l(mu);
+          if (first_error.empty()) first_error = s.error().message();
+          continue;
+        }
+        enabled++;
+        bytes += ops.file_size(files[i]);
+      }
+    };
+    unsigned n = cfg.verity_threads ? cfg.verity_threads : std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < n; i++) pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
+    if (!first_error.empty()) return fail("enable fs-verity", first_error);
+    if (auto s = ops.enable_verity(image, alg); !s.ok()) return fail("enable fs-verity", s.error().message());
+    enabled++;
+    bytes += ops.file_size(image);
+    rep.verity_enabled = enabled;
+    rep.verity_bytes = bytes;
+    rep.verity_us = ops.now_us() - v0;
+    ops.console(fmt::format("bootseal-setup-root: first boot: enabled fs-verity on {} files ({:.1f} MB) in {:.1f} s",
+                            rep.verity_enabled, static_cast<double>(rep.verity_bytes) / 1e6,
+                            static_cast<double>(rep.verity_us) / 1e6));
+    m = ops.measure_verity(image);
+  }
+
+  // 6. The seal: the image's measured fs-verity digest must equal the signed cmdline's.
+  if (!m.ok()) {
+    if (!insecure) return fail("measure image", fmt::format("{}: {}", image, m.error().message()));
+    ops.console("bootseal-setup-root: warning: insecure karg: image has no fs-verity, not checked");
+  } else {
+    if (m->first != alg)
+      return fail("verify image", fmt::format("composefs/images/{} uses fs-verity algorithm {} but the cmdline "
+                                              "names a {} digest",
+                                              short_hex(rep.digest_hex), m->first, bls::karg_hash_name(karg->hash)));
+    if (m->second != karg->digest)
+      return fail("verify image", fmt::format("digest mismatch: cmdline {} but composefs/images/{} measures {}",
+                                              rep.digest_hex, short_hex(rep.digest_hex), to_hex(m->second)));
+  }
+
+  // 7. EROFS (file-backed, else loop), then the overlay with the objects as data-only lower.
+  if (auto s = ops.mkdir_p(cfg.erofs_mnt); !s.ok()) return fail("mount erofs", s.error().message());
+  if (auto s = do_mount({image, cfg.erofs_mnt, "erofs", MS_RDONLY, ""}); !s.ok()) {
+    auto loop = ops.attach_loop(image);
+    if (!loop.ok()) return fail("mount erofs", fmt::format("file-backed mount failed ({}), loop: {}",
+                                                            s.error().message(), loop.error().message()));
+    if (auto s2 = do_mount({*loop, cfg.erofs_mnt, "erofs", MS_RDONLY, ""}); !s2.ok())
+      return fail("mount erofs", fmt::format("{} via {}: {}", image, *loop, s2.error().message()));
+  }
+  std::string opts = fmt::format("lowerdir={}::{}/objects,metacopy=on,redirect_dir=on", cfg.erofs_mnt, repo);
+  if (!insecure) opts += ",verity=require";
+  if (auto s = ops.mkdir_p(cfg.newroot); !s.ok()) return fail("mount overlay", s.error().message());
+  if (auto s = do_mount({"composefs", cfg.newroot, "overlay", MS_RDONLY, opts}); !s.ok())
+    return fail("mount overlay", fmt::format("{} ({}): {}", cfg.newroot, opts, s.error().message()));
+
+  // 8. /etc and /var from the deployment state.
+  std::string deploy = cfg.sysroot + "/state/deploy/" + rep.digest_hex;
+  std::string etc_target = cfg.newroot + "/etc";
+  if (etc_mode != "none" && !ops.is_dir(etc_target))
+    return fail("mount /etc", fmt::format("the image has no /etc directory ({})", etc_target));
+  if (etc_mode == "bind") {
+    if (!ops.is_dir(deploy + "/etc"))
+      return fail("mount /etc", fmt::format("{}/etc does not exist (deployment state missing; use {}=transient to "
+                                            "boot with a throw-away /etc)",
+                                            deploy, kKargEtc));
+    if (auto s = do_mount({deploy + "/etc", etc_target, "", MS_BIND, ""}); !s.ok())
+      return fail("mount /etc", s.error().message());
+  } else if (etc_mode == "overlay" || etc_mode == "transient") {
+    std::string base = etc_mode == "overlay" ? deploy : cfg.run + "/bootseal/etc";
+    if (etc_mode == "transient") {
+      if (auto s = ops.mkdir_p(base); !s.ok()) return fail("mount /etc", s.error().message());
+    }
+    for (auto d : {"/etc", "/etc.work"})
+      if (auto s = ops.mkdir_p(base + d); !s.ok()) return fail("mount /etc", s.error().message());
+    std::string o = fmt::format("lowerdir={},upperdir={}/etc,workdir={}/etc.work", etc_target, base, base);
+    if (auto s = do_mount({"overlay", etc_target, "overlay", 0, o}); !s.ok())
+      return fail("mount /etc", fmt::format("overlay ({}): {}", o, s.error().message()));
+  }
+  std::string var = cfg.sysroot + "/state/os/default/var";
+  if (ops.is_dir(cfg.newroot + "/var")) {
+    if (auto s = ops.mkdir_p(var); !s.ok()) return fail("mount /var", s.error().message());
+    if (auto s = do_mount({var, cfg.newroot + "/var", "", MS_BIND, ""}); !s.ok())
+      return fail("mount /var", s.error().message());
+  }
+
+  // 9. The physical root stays reachable at /sysroot; /dev, /proc, /sys, /run move along.
+  if (ops.is_dir(cfg.newroot + "/sysroot")) {
+    if (auto s = do_mount({cfg.sysroot, cfg.newroot + "/sysroot", "", MS_MOVE, ""}); !s.ok())
+      return fail("move /sysroot", s.error().message());
+  } else {
+    ops.console("bootseal-setup-root: warning: the image has no /sysroot; the physical root is not reachable");
+  }
+  for (const std::string& d : std::vector<std::string>{"/dev", "/proc", "/sys", cfg.run}) {
+    if (!ops.is_dir(cfg.newroot + d)) continue;
+    if (auto s = do_mount({d, cfg.newroot + d, "", MS_MOVE, ""}); !s.ok())
+      return fail("move " + d, s.error().message());
+  }
+
+  // 10. Which init to run, decided before switching.
+  std::string init(bls::cmdline_value(cmdline, "init").value_or(""));
+  if (init.empty()) {
+    for (const char* c : {"/sbin/init", "/usr/lib/systemd/systemd", "/init"})
+      if (ops.exists(cfg.newroot + c)) {
+        init = c;
+        break;
+      }
+  }
+  if (init.empty() || !ops.exists(cfg.newroot + init))
+    return fail("find init", fmt::format("no init in the new root (tried {})",
+                                         init.empty() ? "/sbin/init, /usr/lib/systemd/systemd, /init" : init));
+  rep.init = init;
+  if (auto s = ops.switch_root(cfg.newroot); !s.ok()) return fail("switch root", s.error().message());
+  rep.total_us = ops.now_us() - t0;
+  return rep;
+}
+
+}  // namespace bootseal::initramfs

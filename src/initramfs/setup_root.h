@@ -1,0 +1,89 @@
+// bootseal-setup-root: the initramfs step that mounts a sealed composefs root and
+// switches to it. All system access goes through SystemOps, so the decision logic
+// (karg policy, root discovery, digest check, mount plan) is unit-tested on the host
+// against a directory tree without real mounts. Docs: docs/vm.md ("setup-root").
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "bls/karg.h"
+
+namespace bootseal::initramfs {
+
+// Kernel arguments setup-root reads besides composefs= / composefs.digest=.
+inline constexpr std::string_view kKargAllowInsecure = "composefs.insecure";   // =1 allows a '?' digest
+inline constexpr std::string_view kKargHash = "composefs.hash";                // sha256|sha512 (default: try both)
+inline constexpr std::string_view kKargEtc = "bootseal.etc";                   // bind|overlay|transient|none
+inline constexpr std::string_view kKargOnFailure = "bootseal.on-failure";      // halt|shell|reboot
+inline constexpr std::string_view kKargVerityEnable = "bootseal.verity-enable";  // auto|0 (first-boot pass)
+inline constexpr std::string_view kKargRootWait = "bootseal.rootwait";          // seconds to wait for root (10)
+
+// One mount(2) call, as planned (and, on the host, recorded).
+struct MountCall {
+  std::string source, target, fstype;
+  unsigned long flags = 0;
+  std::string data;
+};
+
+// The seam between the decision logic and the system.
+class SystemOps {
+ public:
+  virtual ~SystemOps() = default;
+  virtual Result<std::string> read_text(const std::string& path) = 0;
+  virtual Result<Bytes> read_range(const std::string& path, uint64_t offset, size_t len) = 0;
+  virtual Result<std::vector<std::string>> list_dir(const std::string& path) = 0;
+  virtual bool exists(const std::string& path) = 0;
+  virtual bool is_dir(const std::string& path) = 0;
+  virtual uint64_t file_size(const std::string& path) = 0;  // 0 if unknown
+  virtual Status mkdir_p(const std::string& path) = 0;
+  virtual Status mount(const MountCall& m) = 0;
+  // Attaches `file` to a free loop device read-only; returns "/dev/loopN".
+  virtual Result<std::string> attach_loop(const std::string& file) = 0;
+  // FS_IOC_MEASURE_VERITY: kernel hash algorithm id (1 sha256, 2 sha512) and digest.
+  // Error kinds as sys::measure_verity (kInput: not enabled; kUnsupported: no fs-verity).
+  virtual Result<std::pair<int, Bytes>> measure_verity(const std::string& path) = 0;
+  virtual Status enable_verity(const std::string& path, int hash_algorithm) = 0;
+  // MS_MOVE newroot onto /, chroot, chdir.
+  virtual Status switch_root(const std::string& newroot) = 0;
+  virtual Status exec_init(const std::string& init) = 0;
+  virtual void sleep_ms(int ms) = 0;
+  virtual uint64_t now_us() = 0;
+  virtual void console(const std::string& line) = 0;
+};
+
+struct SetupConfig {
+  std::string sysroot = "/sysroot";        // physical root mount point
+  std::string newroot = "/newroot";         // the composefs overlay (then moved to /)
+  std::string run = "/run";                  // tmpfs, moved into the new root
+  std::string erofs_mnt = "/run/bootseal/cfs";
+  unsigned verity_threads = 0;              // 0: hardware concurrency
+};
+
+struct SetupReport {
+  std::string step;            // the step that failed, empty on success
+  std::string error;           // its reason
+  std::string digest_hex;
+  std::string root_device;
+  std::string init;
+  size_t verity_enabled = 0;   // objects (and image) sealed on this boot
+  uint64_t verity_bytes = 0;
+  uint64_t verity_us = 0;
+  uint64_t total_us = 0;       // start to just before exec, excluding nothing
+  std::vector<MountCall> mounts;
+};
+
+// Runs every step up to (not including) exec of init. On failure, report.step names it.
+SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg = {});
+
+// What to do after a failure, from the cmdline: "halt" (default), "shell" or "reboot".
+std::string failure_action(std::string_view cmdline);
+
+// Picks the root device. root= may be /dev/X, PARTUUID=, PARTLABEL=; without root=,
+// the first GPT partition with the Discoverable Partitions x86-64 root type.
+Result<std::string> find_root(SystemOps& ops, std::string_view cmdline);
+
+}  // namespace bootseal::initramfs

@@ -1,0 +1,27 @@
+// Mounts, loop devices and the switch into a new root (for bootseal-setup-root).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+
+namespace bootseal::sys {
+
+// mount(2); the error names source, target and type.
+Status mount_fs(const std::string& source, const std::string& target, const std::string& fstype,
+                unsigned long flags, const std::string& data);
+// Attaches `file` read-only to a free loop device (LOOP_CTL_GET_FREE + LOOP_CONFIGURE,
+// falling back to LOOP_SET_FD); returns "/dev/loopN".
+Result<std::string> attach_loop_readonly(const std::string& file);
+// chdir(newroot); mount(newroot, "/", MS_MOVE); chroot("."); chdir("/").
+Status switch_root(const std::string& newroot);
+// execv; returns only on failure.
+Status exec_program(const std::string& path, const std::vector<std::string>& argv);
+// Names in a directory (no "." and ".."), unsorted.
+Result<std::vector<std::string>> list_dir(const std::string& path);
+// reboot(2) with RB_POWER_OFF / RB_AUTOBOOT after sync; returns only on failure.
+Status power_off();
+Status reboot_now();
+
+}  // namespace bootseal::sys
