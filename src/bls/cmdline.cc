@@ -6,7 +6,7 @@ namespace {
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == '\0'; }
 }  // namespace
 
-std::vector<CmdlineArg> split_cmdline(std::string_view s) {
+std::vector<CmdlineArg> cmdline_args(std::string_view s) {
   std::vector<CmdlineArg> out;
   size_t i = 0;
   while (i < s.size()) {
@@ -40,7 +40,7 @@ std::vector<CmdlineArg> split_cmdline(std::string_view s) {
 
 std::optional<std::string> cmdline_value(std::string_view cmdline, std::string_view key) {
   std::optional<std::string> v;
-  for (auto& a : split_cmdline(cmdline))
+  for (auto& a : cmdline_args(cmdline))
     if (a.key == key && a.value) v = a.value;
   return v;
 }

@@ -16,7 +16,9 @@ struct CmdlineArg {
   std::optional<std::string> value;  // nullopt for a bare flag such as "quiet"
 };
 
-std::vector<CmdlineArg> split_cmdline(std::string_view cmdline);
+// Splits a command line into key[=value] arguments as the kernel does (quotes
+// dropped). For raw tokens with quotes kept, see split_cmdline() in karg.h.
+std::vector<CmdlineArg> cmdline_args(std::string_view cmdline);
 
 // The value of the last `key=value` argument, if any.
 std::optional<std::string> cmdline_value(std::string_view cmdline, std::string_view key);

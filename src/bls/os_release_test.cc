@@ -21,7 +21,7 @@ TEST(OsRelease, Parse) {
 }
 
 TEST(Cmdline, Split) {
-  auto a = split_cmdline("  console=ttyS0  quiet \"x y\" key=\"a b\" composefs=abc\n");
+  auto a = cmdline_args("  console=ttyS0  quiet \"x y\" key=\"a b\" composefs=abc\n");
   ASSERT_EQ(a.size(), 5u);
   EXPECT_EQ(a[0].key, "console");
   EXPECT_EQ(a[0].value, "ttyS0");

@@ -101,7 +101,7 @@ Result<std::string> make_pcrsig(const BuildOptions& o, const std::vector<uki::Na
       std::string g = o.phases[i];
       for (char& c : g)
         if (c == ',' || c == '\t' || c == '\n') c = ' ';
-      for (auto& a : bls::split_cmdline(g)) phases.push_back(a.key);
+      for (auto& a : bls::cmdline_args(g)) phases.push_back(a.key);
       for (auto& p : phases) BS_TRY_CTX(measure::validate_phase_path(p), "--phases");
     } else {
       phases = measure::default_phase_paths();
