@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cli/command.h"
+#include "cli/size.h"
 #include "disk/disk.h"
 #include "sys/file.h"
 
@@ -16,24 +17,6 @@ struct AssembleOptions {
   std::string esp_size = "128M";
   std::string root_label = "bootseal-root";
 };
-
-Result<uint64_t> parse_size(const std::string& s, std::string_view what) {
-  if (s.empty()) return uint64_t{0};
-  size_t pos = 0;
-  unsigned long long v = 0;
-  try {
-    v = std::stoull(s, &pos);
-  } catch (...) {
-    return input_error("{}: '{}' is not a size (e.g. 2G, 512M)", what, s);
-  }
-  std::string unit = s.substr(pos);
-  uint64_t mul = 1;
-  if (unit == "K" || unit == "k" || unit == "KiB") mul = 1024;
-  else if (unit == "M" || unit == "MiB") mul = 1024ull * 1024;
-  else if (unit == "G" || unit == "GiB") mul = 1024ull * 1024 * 1024;
-  else if (!unit.empty()) return input_error("{}: unknown unit '{}' in '{}' (use K, M or G)", what, unit, s);
-  return static_cast<uint64_t>(v) * mul;
-}
 
 Status assemble(const AssembleOptions& o, const Globals& g) {
   uint64_t disk_size = BS_TRY(parse_size(o.size, "--size"));
@@ -85,6 +68,24 @@ void setup(CLI::App& root, Context& ctx) {
 }
 
 }  // namespace
+
+Result<uint64_t> parse_size(const std::string& s, std::string_view option) {
+  if (s.empty()) return uint64_t{0};
+  size_t pos = 0;
+  unsigned long long v = 0;
+  try {
+    v = std::stoull(s, &pos);
+  } catch (...) {
+    return input_error("{}: '{}' is not a size (e.g. 2G, 512M)", option, s);
+  }
+  std::string unit = s.substr(pos);
+  uint64_t mul = 1;
+  if (unit == "K" || unit == "k" || unit == "KiB") mul = 1024;
+  else if (unit == "M" || unit == "MiB") mul = 1024ull * 1024;
+  else if (unit == "G" || unit == "GiB") mul = 1024ull * 1024 * 1024;
+  else if (!unit.empty()) return input_error("{}: unknown unit '{}' in '{}' (use K, M or G)", option, unit, s);
+  return static_cast<uint64_t>(v) * mul;
+}
 
 BOOTSEAL_VERB(60, setup);
 
