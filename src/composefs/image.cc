@@ -1,6 +1,7 @@
 #include "composefs/image.h"
 
 #include <map>
+#include <unordered_map>
 
 #include "erofs/format.h"
 #include "erofs/reader.h"
@@ -61,7 +62,7 @@ class Rewriter {
  private:
   uint64_t& budget(Node& n) { return budget_[&n]; }  // 0 for a fresh clone
   uint32_t version_;
-  std::map<const Node*, uint64_t> budget_;
+  std::unordered_map<const Node*, uint64_t> budget_;
 };
 
 Status Rewriter::set(Node& n, const std::string& path, std::string_view name, std::string value) {
@@ -128,8 +129,8 @@ uint32_t effective_version(const Tree& tree, VersionRange range) {
   return v;
 }
 
-Result<Tree> rewrite_for_erofs(const Tree& tree, uint32_t version) {
-  Tree t = fstree::clone(tree);
+namespace {
+Status rewrite_in_place(Tree& t, uint32_t version) {
   Node& root = *t.root;
   Rewriter rw(version);
   BS_TRY(rw.node(root, root, "/", "/"));
@@ -151,18 +152,30 @@ Result<Tree> rewrite_for_erofs(const Tree& tree, uint32_t version) {
     if (label) stub->set_xattr("security.selinux", *label);
     (void)root.add_child(name, stub);
   }
+  return {};
+}
+}  // namespace
+
+Result<Tree> rewrite_for_erofs(const Tree& tree, uint32_t version) {
+  Tree t = fstree::clone(tree);
+  BS_TRY(rewrite_in_place(t, version));
   return t;
+}
+
+Result<Image> build_image(Tree&& tree, VersionRange range) {
+  if (!tree.root || !tree.root->is_dir()) return input_error("the root must be a directory");
+  Image img;
+  img.version = effective_version(tree, range);
+  BS_TRY(rewrite_in_place(tree, img.version));
+  erofs::WriterOptions wo;
+  wo.composefs_version = img.version;
+  img.data = BS_TRY(erofs::write_image(tree, wo));
+  return img;
 }
 
 Result<Image> build_image(const Tree& tree, VersionRange range) {
   if (!tree.root || !tree.root->is_dir()) return input_error("the root must be a directory");
-  Image img;
-  img.version = effective_version(tree, range);
-  Tree rewritten = BS_TRY(rewrite_for_erofs(tree, img.version));
-  erofs::WriterOptions wo;
-  wo.composefs_version = img.version;
-  img.data = BS_TRY(erofs::write_image(rewritten, wo));
-  return img;
+  return build_image(fstree::clone(tree), range);
 }
 
 Bytes image_digest(ByteSpan image, crypto::HashAlg alg) {

@@ -60,6 +60,8 @@ struct Image {
 };
 // The whole pipeline: version decision, rewrite, EROFS layout.
 Result<Image> build_image(const fstree::Tree& tree, VersionRange range = {});
+// The same, rewriting `tree` in place instead of a copy (it is left rewritten).
+Result<Image> build_image(fstree::Tree&& tree, VersionRange range = {});
 
 // fs-verity digest of an image (4 KiB blocks, no salt): the image's identity.
 Bytes image_digest(ByteSpan image, crypto::HashAlg alg = crypto::HashAlg::kSha256);
