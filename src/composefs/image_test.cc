@@ -141,6 +141,31 @@ TEST(Composefs, VersionRange) {
   EXPECT_FALSE(version_range(-1, std::nullopt).ok());
 }
 
+// mkcomposefs's xattr accounting on the writer's clone starts at 0 and wraps
+// when an input xattr is replaced: a large user.overlay.opaque on a directory
+// holding a whiteout makes mkcomposefs fail (ERANGE); a small one works.
+TEST(Composefs, XattrBudgetLikeMkcomposefs) {
+  std::string head = "/ 4096 40755 2 0 0 0 0.0 - - -\n/d 4096 40755 2 0 0 0 0.0 - - - user.overlay.opaque=";
+  std::string tail = "\n/d/w 0 20000 1 0 0 0 0.0 - - -\n";
+  auto big = build_from(head + std::string(1000, 'a') + tail, {});
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.error().message().find("32767-byte limit"), std::string::npos);
+  auto small = build_from(head + "a" + tail, {});
+  ASSERT_TRUE(small.ok()) << small.error().message();
+  // Pinned from mkcomposefs v1.0.8; if this changes intentionally, re-pin and say why.
+  EXPECT_EQ(to_hex(image_digest(small->data)), "d66c1569e1832a7b09c0131dc0059e305965461d154044213465d342749115c0");
+}
+
+// composefs-info reads a redirect two bytes past its end; for payload "abc"
+// the next xattr entry's header bytes (01 01: user.z) show up, as composefs-info prints them.
+TEST(Composefs, RedirectOverreadLikeComposefsInfo) {
+  auto img = build_from("/ 4096 40755 2 0 0 0 0.0 - - -\n/f 100 100644 1 0 0 0 0.0 abc - - user.z=1\n", {});
+  ASSERT_TRUE(img.ok());
+  auto back = read_image(img->data);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*fstree::lookup(*back, "/f")->payload, "abc\x01\x01");
+}
+
 TEST(Composefs, Sha512Metacopy) {
   std::string d512(128, 'a');
   auto img = build_from("/ 4096 40755 2 0 0 0 0.0 - - -\n/f 100 100644 1 0 0 0 0.0 aa/" + d512.substr(2) + " - " + d512 +

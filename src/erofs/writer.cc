@@ -80,6 +80,7 @@ struct InodeXattr {
   uint8_t index;
   std::string_view suffix;
   int64_t shared_offset = -1;  // -1: stored inline
+  SharedEntry* entry = nullptr;  // its (name, value) use count
 };
 
 struct Dirent {
@@ -206,8 +207,12 @@ Status Writer::collect() {
 // sorted descending (name, then value length, then value bytes).
 Status Writer::plan_xattrs() {
   std::unordered_map<XattrKey, SharedEntry, XattrKeyHash> counts;
+  counts.reserve(inodes_.size());
   for (auto& in : inodes_)
-    for (auto& x : in.xattrs) counts[XattrKey{x.x->name, x.x->value}].count++;
+    for (auto& x : in.xattrs) {
+      x.entry = &counts[XattrKey{x.x->name, x.x->value}];  // nodes are stable
+      x.entry->count++;
+    }
   std::vector<std::pair<const XattrKey*, SharedEntry*>> shared;
   for (auto& [k, v] : counts)
     if (v.count > 1) shared.emplace_back(&k, &v);
@@ -229,7 +234,7 @@ Status Writer::plan_xattrs() {
   for (auto& in : inodes_) {
     uint32_t n_shared = 0;
     for (auto& x : in.xattrs) {
-      SharedEntry& e = counts[XattrKey{x.x->name, x.x->value}];
+      SharedEntry& e = *x.entry;
       if (e.shared && n_shared < kMaxSharedXattrsPerInode) {
         x.shared_offset = static_cast<int64_t>(e.offset);
         n_shared++;
@@ -242,7 +247,7 @@ Status Writer::plan_xattrs() {
   for (size_t i = 0; i < shared.size(); i++) slot[shared[i].second->offset] = i;
   for (auto& in : inodes_)
     for (auto& x : in.xattrs) {
-      SharedEntry& e = counts[XattrKey{x.x->name, x.x->value}];
+      SharedEntry& e = *x.entry;
       if (e.shared && !shared_table_[slot[e.offset]]) shared_table_[slot[e.offset]] = &x;
     }
   return {};
