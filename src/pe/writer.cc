@@ -176,14 +176,15 @@ Result<Bytes> Editor::write(const WriteOptions& options) const {
 
   // Headers: room for the section table, rounded up to FileAlignment.
   uint64_t table_end = img.section_table_offset + entries_.size() * kSectionHeaderSize;
+  uint64_t first_va = UINT64_MAX;
+  for (auto& e : entries_)
+    if (e.header.mapped_size()) first_va = std::min<uint64_t>(first_va, e.header.VirtualAddress);
+  // ukify rounds SizeOfHeaders up to FileAlignment; only do that where the
+  // headers stay below the first section's RVA.
   uint64_t headers = round_up(img.SizeOfHeaders, fa);
-  bool grown = false;
+  if (headers > first_va) headers = img.SizeOfHeaders;
   if (table_end > headers) {
     headers = round_up(table_end, fa);
-    grown = true;
-    uint64_t first_va = UINT64_MAX;
-    for (auto& e : entries_)
-      if (e.header.mapped_size()) first_va = std::min<uint64_t>(first_va, e.header.VirtualAddress);
     if (headers > first_va)
       return input_error(
           "no room for another section header: {} section headers need {:#x} bytes of headers, but the first "
@@ -287,7 +288,6 @@ Result<Bytes> Editor::write(const WriteOptions& options) const {
   store_le<uint32_t>(out.data() + img.checksum_offset, 0);
   if (options.update_checksum)
     store_le<uint32_t>(out.data() + img.checksum_offset, compute_checksum(out, img.checksum_offset));
-  (void)grown;
   return out;
 }
 
