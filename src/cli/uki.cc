@@ -12,6 +12,7 @@
 #include "measure/measure.h"
 #include "pe/pe.h"
 #include "sys/file.h"
+#include "sys/mapped_file.h"
 #include "uki/uki.h"
 
 namespace bootseal::cli {
@@ -63,6 +64,29 @@ Result<Bytes> authenticode_sign(Bytes image, const std::string& key, const std::
   (void)cert;
   return unsupported_error("Authenticode signing (--sign-key/--sign-cert) is not available in this build; "
                            "sign the output with `bootseal sign` or sbsign");
+}
+
+// Writes a layout piece by piece (zeros in the gaps), atomically.
+Status write_layout(const std::string& path, const pe::Layout& l) {
+  static const Bytes zeros(64 * 1024, 0);
+  auto f = BS_TRY(sys::AtomicFile::create(path));
+  BS_TRY(f.write(l.headers));
+  uint64_t pos = l.headers.size();
+  auto pad_to = [&](uint64_t off) -> Status {
+    while (pos < off) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), off - pos));
+      BS_TRY(f.write(ByteSpan(zeros.data(), n)));
+      pos += n;
+    }
+    return {};
+  };
+  for (auto& p : l.pieces) {
+    BS_TRY(pad_to(p.offset));
+    BS_TRY(f.write(p.data));
+    pos += p.data.size();
+  }
+  BS_TRY(pad_to(l.size));
+  return f.commit();
 }
 
 struct BuildOptions {
@@ -119,8 +143,10 @@ Status build_cmd(const BuildOptions& o) {
   if (o.sign_key.empty() != o.sign_cert.empty()) return input_error("--sign-key and --sign-cert go together");
   std::string stub_path = BS_TRY(find_stub(o.stub, "linuxx64.efi.stub"));
   Bytes stub = BS_TRY(sys::read_file(stub_path));
-  auto kernel = std::make_shared<const Bytes>(BS_TRY(sys::read_file(o.linux_path)));
-  if (!pe::looks_like_pe(*kernel)) warn(fmt::format("{} is not a PE image; the firmware cannot start it", o.linux_path));
+  sys::MappedFile kernel_map = BS_TRY(sys::MappedFile::open(o.linux_path));
+  ByteSpan kernel = kernel_map.data();
+  if (kernel.empty()) return input_error("{}: empty kernel image", o.linux_path);
+  if (!pe::looks_like_pe(kernel)) warn(fmt::format("{} is not a PE image; the firmware cannot start it", o.linux_path));
 
   std::vector<uki::NamedSection> secs;
   // .osrel: given text/@file, else the build host's os-release (ukify's default);
@@ -138,7 +164,7 @@ Status build_cmd(const BuildOptions& o) {
   if (!o.devicetree.empty()) secs.push_back({".dtb", own(BS_TRY(sys::read_file(o.devicetree)))});
   std::string uname = o.uname;
   if (!o.uname_given) {
-    auto u = uki::kernel_uname(*kernel);
+    auto u = uki::kernel_uname(kernel);
     if (u.ok())
       uname = *u;
     else
@@ -155,21 +181,22 @@ Status build_cmd(const BuildOptions& o) {
       secs.push_back({".pcrpkey", uki::Content::own(std::string_view(crypto::public_key_pem(key.public_key_der())))});
     }
   }
-  secs.push_back({".linux", {ByteSpan(*kernel), kernel}});
-  std::vector<Bytes> initrd_data;
-  for (auto& i : o.initrds) initrd_data.push_back(BS_TRY(sys::read_file(i)));
-  if (!initrd_data.empty()) {
-    if (initrd_data.size() == 1) {
-      secs.push_back({".initrd", own(std::move(initrd_data[0]))});
+  secs.push_back({".linux", uki::Content::view(kernel)});
+  std::vector<sys::MappedFile> initrd_maps;
+  for (auto& i : o.initrds) initrd_maps.push_back(BS_TRY(sys::MappedFile::open(i)));
+  if (!initrd_maps.empty()) {
+    if (initrd_maps.size() == 1) {
+      if (!initrd_maps[0].data().empty()) secs.push_back({".initrd", uki::Content::view(initrd_maps[0].data())});
     } else {
-      std::vector<ByteSpan> views(initrd_data.begin(), initrd_data.end());
+      std::vector<ByteSpan> views;
+      for (auto& m : initrd_maps) views.push_back(m.data());
       secs.push_back({".initrd", own(uki::join_initrds(views))});
     }
   }
   // .sbat: the stub's and the kernel's entries plus the user's (default: the uki line).
   std::vector<std::string> pe_sbats;
   if (auto s = uki::pe_sbat(stub)) pe_sbats.push_back(*s);
-  if (auto s = uki::pe_sbat(*kernel)) pe_sbats.push_back(*s);
+  if (auto s = uki::pe_sbat(kernel)) pe_sbats.push_back(*s);
   std::vector<std::string> texts;
   for (auto& t : o.sbat) {
     Bytes b = BS_TRY(text_or_file(t, false));
@@ -183,9 +210,13 @@ Status build_cmd(const BuildOptions& o) {
   if (!o.pcr_private_keys.empty())
     secs.push_back({".pcrsig", uki::Content::own(std::string_view(BS_TRY(make_pcrsig(o, secs))))});
 
-  Bytes image = BS_TRY_CTX(uki::assemble(stub, secs, {.update_checksum = !o.no_checksum}), "{}", stub_path);
-  if (!o.sign_key.empty()) image = BS_TRY(authenticode_sign(std::move(image), o.sign_key, o.sign_cert));
-  return sys::write_file_atomic(o.output, image);
+  pe::Layout layout =
+      BS_TRY_CTX(uki::assemble_layout(stub, secs, {.update_checksum = !o.no_checksum}), "{}", stub_path);
+  if (!o.sign_key.empty()) {
+    Bytes image = BS_TRY(authenticode_sign(layout.materialize(), o.sign_key, o.sign_cert));
+    return sys::write_file_atomic(o.output, image);
+  }
+  return write_layout(o.output, layout);
 }
 
 struct AddonOptions {

@@ -139,6 +139,12 @@ void sort_ukify_order(std::vector<NamedSection>& sections) {
 }
 
 Result<Bytes> assemble(ByteSpan stub, const std::vector<NamedSection>& sections, const AssembleOptions& opts) {
+  pe::Layout l = BS_TRY(assemble_layout(stub, sections, opts));
+  return l.materialize();
+}
+
+Result<pe::Layout> assemble_layout(ByteSpan stub, const std::vector<NamedSection>& sections,
+                                   const AssembleOptions& opts) {
   pe::Editor ed = BS_TRY_CTX(pe::Editor::open(stub), "stub");
   if (ed.image().has_certificate_table())
     return input_error("the stub is signed; refusing to add sections to a signed stub (ukify refuses too)");
@@ -165,7 +171,7 @@ Result<Bytes> assemble(ByteSpan stub, const std::vector<NamedSection>& sections,
         ed.set_dll_characteristics(ed.dll_characteristics() & ~pe::kDllNxCompat);
     }
   }
-  return ed.write({.update_checksum = opts.update_checksum});
+  return ed.layout({.update_checksum = opts.update_checksum});
 }
 
 Result<Inspection> inspect(ByteSpan file) {
