@@ -16,6 +16,11 @@
 #include "uki/uki.h"
 
 namespace bootseal::cli {
+
+// sign.cc: Authenticode-sign a PE image with a key source and certificate file.
+Result<Bytes> sign_pe_with_files(ByteSpan image, const std::string& key, const std::string& cert,
+                                 const std::vector<std::string>& addcerts, bool append);
+
 namespace {
 
 constexpr const char* kDefaultPayloads = "/var/cache/bootseal/payloads";
@@ -59,11 +64,7 @@ Result<Bytes> text_or_file(const std::string& v, bool normalize) {
 
 // Signing hook: Authenticode signing comes from the authenticode module.
 Result<Bytes> authenticode_sign(Bytes image, const std::string& key, const std::string& cert) {
-  (void)image;
-  (void)key;
-  (void)cert;
-  return unsupported_error("Authenticode signing (--sign-key/--sign-cert) is not available in this build; "
-                           "sign the output with `bootseal sign` or sbsign");
+  return sign_pe_with_files(image, key, cert, {}, false);
 }
 
 // Writes a layout piece by piece (zeros in the gaps), atomically.

@@ -143,3 +143,13 @@ Result<bool> verify_signature(ByteSpan public_key_der, HashAlg alg, ByteSpan mes
 }
 
 }  // namespace bootseal::crypto
+
+#include <openssl/rand.h>
+
+namespace bootseal::crypto {
+Bytes random_bytes(size_t n) {
+  Bytes out(n);
+  if (n && RAND_bytes(out.data(), static_cast<int>(n)) != 1) std::abort();  // no entropy: nothing safe to do
+  return out;
+}
+}  // namespace bootseal::crypto

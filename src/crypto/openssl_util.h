@@ -36,6 +36,8 @@ struct PrivateKey::Impl {
 };
 
 const EVP_MD* evp_md(HashAlg alg);
+// The OpenSSL certificate behind a Certificate (owned by it).
+X509* x509_of(const class Certificate& c);
 Bytes spki_der(EVP_PKEY* pkey);
 
 }  // namespace bootseal::crypto

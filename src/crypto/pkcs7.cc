@@ -12,8 +12,6 @@
 
 namespace bootseal::crypto {
 
-X509* x509_of(const Certificate& c);
-
 namespace {
 
 using SignerInfoPtr = std::unique_ptr<PKCS7_SIGNER_INFO, OsslDeleter<PKCS7_SIGNER_INFO_free>>;
@@ -96,6 +94,19 @@ Result<ByteSpan> der_content_octets(ByteSpan element) {
   der::Element e = BS_TRY(r.next("content"));
   if (!r.done()) return input_error("ASN.1 content: trailing bytes after the element");
   return e.value;
+}
+
+Result<Bytes> pkcs7_strip_content_info(ByteSpan content_info) {
+  der::Reader outer(content_info);
+  der::Element ci = BS_TRY(outer.expect(der::kSequence, "ContentInfo"));
+  der::Reader r(ci.value);
+  der::Element type = BS_TRY(r.expect(der::kOid, "ContentInfo.contentType"));
+  if (BS_TRY(der::oid_to_string(type.value)) != kOidPkcs7SignedData)
+    return input_error("ContentInfo does not hold SignedData");
+  der::Element wrapped = BS_TRY(r.expect(der::kContextConstructed, "ContentInfo.content"));
+  der::Reader inner(wrapped.value);
+  der::Element sd = BS_TRY(inner.expect(der::kSequence, "SignedData"));
+  return Bytes(sd.whole.begin(), sd.whole.end());
 }
 
 Result<Bytes> pkcs7_sign_detached(ByteSpan data, const Signer& signer, const Certificate& cert,
@@ -253,6 +264,17 @@ Status pkcs7_verify(ByteSpan der_bytes, ByteSpan signed_data, const std::vector<
   } else {
     ASN1_TYPE_free(c->d.other);
     c->d.other = nullptr;
+  }
+  // Unknown digest algorithms make PKCS7_verify fail on a path that leaks a
+  // BIO in OpenSSL 3.0: refuse them first.
+  STACK_OF(X509_ALGOR)* mds = p7->d.sign->md_algs;
+  for (int i = 0; i < sk_X509_ALGOR_num(mds); i++)
+    if (!EVP_get_digestbyobj(sk_X509_ALGOR_value(mds, i)->algorithm))
+      return input_error("PKCS#7: unsupported digest algorithm {}", oid_text(sk_X509_ALGOR_value(mds, i)->algorithm));
+  for (int i = 0; i < sk_PKCS7_SIGNER_INFO_num(sis); i++) {
+    PKCS7_SIGNER_INFO* si = sk_PKCS7_SIGNER_INFO_value(sis, i);
+    if (!EVP_get_digestbyobj(si->digest_alg->algorithm))
+      return input_error("PKCS#7: unsupported digest algorithm {}", oid_text(si->digest_alg->algorithm));
   }
   X509StackPtr extra(sk_X509_new_null());
   for (const Certificate& t : trusted) sk_X509_push(extra.get(), x509_of(t));

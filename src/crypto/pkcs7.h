@@ -67,6 +67,10 @@ Result<Pkcs7Info> pkcs7_parse(ByteSpan der);
 // Errors: kInput for malformed input, kCheckFailed naming what did not match.
 Status pkcs7_verify(ByteSpan der, ByteSpan signed_data, const std::vector<Certificate>& trusted);
 
+// The SignedData element inside a DER ContentInfo(SignedData): what UEFI
+// authenticated variables carry in CertData (the spec and efitools' output).
+Result<Bytes> pkcs7_strip_content_info(ByteSpan content_info);
+
 // The bytes a messageDigest covers for embedded content: the content octets
 // of the DER element (tag and length stripped).
 Result<ByteSpan> der_content_octets(ByteSpan element);

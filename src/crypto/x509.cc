@@ -59,6 +59,28 @@ Result<Certificate> Certificate::load(ByteSpan data, std::string_view what) {
   return from_der(data, what);
 }
 
+Result<std::vector<Certificate>> Certificate::load_all(ByteSpan data, std::string_view what) {
+  std::vector<Certificate> out;
+  std::string_view text = as_string(data);
+  if (text.find("-----BEGIN") == std::string_view::npos) {
+    out.push_back(BS_TRY(from_der(data, what)));
+    return out;
+  }
+  if (data.size() > INT32_MAX) return input_error("{}: too large for certificates", what);
+  BioPtr bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    X509Ptr owner(x);
+    int n = i2d_X509(x, nullptr);
+    Bytes der(static_cast<size_t>(n));
+    uint8_t* p = der.data();
+    i2d_X509(x, &p);
+    out.push_back(BS_TRY(from_der(der, what)));
+  }
+  ERR_clear_error();  // the loop ends on "no start line"
+  if (out.empty()) return input_error("{}: no PEM certificate found", what);
+  return out;
+}
+
 std::string Certificate::pem() const {
   BioPtr bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(bio.get(), impl_->x509.get());

@@ -17,6 +17,8 @@ class Certificate {
   // PEM ("-----BEGIN CERTIFICATE-----", the first one) or DER, detected.
   static Result<Certificate> load(ByteSpan data, std::string_view what);
   static Result<Certificate> from_der(ByteSpan der, std::string_view what);
+  // Every certificate of a PEM bundle (or the one DER certificate).
+  static Result<std::vector<Certificate>> load_all(ByteSpan data, std::string_view what);
 
   const Bytes& der() const { return der_; }
   std::string pem() const;

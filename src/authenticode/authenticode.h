@@ -1,0 +1,116 @@
+// Authenticode signatures of PE images ("Windows Authenticode Portable
+// Executable Signature Format", Microsoft, 2008), as UEFI firmware checks them
+// against db and as sbsign/pesign make them.
+//
+// The attribute certificate table (PE security directory; its VirtualAddress
+// is a file offset) holds 8-byte aligned entries:
+//   WIN_CERTIFICATE { UINT32 dwLength;          // header + bCertificate, unpadded
+//                     UINT16 wRevision;         // 0x0200 (WIN_CERT_REVISION_2_0)
+//                     UINT16 wCertificateType;  // 0x0002 (WIN_CERT_TYPE_PKCS_SIGNED_DATA)
+//                     UINT8  bCertificate[]; }  // DER ContentInfo(SignedData)
+// The SignedData's content is SpcIndirectDataContent:
+//   SEQUENCE { data SEQUENCE { type OID spcPEImageData (1.3.6.1.4.1.311.2.1.15),
+//                              value SpcPeImageData { flags BIT STRING,
+//                                                     file [0] SpcLink } },
+//              messageDigest DigestInfo { SEQUENCE { OID, NULL }, OCTET STRING } }
+// whose digest is the image hash over pe::authenticode_ranges(). The signed
+// messageDigest attribute covers SpcIndirectDataContent's content octets.
+//
+// Pure: bytes in, bytes out. Callers read and write files.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/pkcs7.h"
+#include "pe/pe.h"
+
+namespace bootseal::authenticode {
+
+inline constexpr std::string_view kOidSpcIndirectDataContent = "1.3.6.1.4.1.311.2.1.4";
+inline constexpr std::string_view kOidSpcPeImageData = "1.3.6.1.4.1.311.2.1.15";
+inline constexpr uint16_t kWinCertRevision = 0x0200;
+inline constexpr uint16_t kWinCertTypePkcsSignedData = 0x0002;
+inline constexpr size_t kWinCertificateHeaderSize = 8;
+inline constexpr size_t kWinCertificateAlignment = 8;
+// Cap on entries read from an untrusted table.
+inline constexpr size_t kMaxCertificates = 64;
+
+struct WinCertificate {
+  uint64_t offset = 0;  // file offset of the entry
+  uint32_t dwLength = 0;
+  uint16_t wRevision = 0;
+  uint16_t wCertificateType = 0;
+  Bytes bCertificate;
+};
+
+// The entries of the attribute certificate table (empty if the image has none).
+Result<std::vector<WinCertificate>> certificate_table(ByteSpan file, const pe::Image& image);
+
+// The Authenticode image hash.
+Result<Bytes> image_hash(ByteSpan file, const pe::AuthenticodeRanges& ranges, crypto::HashAlg alg);
+
+// SpcIndirectDataContent DER for an image hash, byte-identical to sbsign's
+// (SpcPeImageData with empty flags and the file link "<<<Obsolete>>>").
+Result<Bytes> spc_indirect_data_content(crypto::HashAlg alg, ByteSpan image_digest);
+
+struct IndirectData {
+  std::string data_type_oid;  // spcPEImageData for PE images
+  std::string digest_oid;
+  std::optional<crypto::HashAlg> digest_alg;  // if the OID is a known hash
+  Bytes digest;
+};
+Result<IndirectData> parse_spc_indirect_data_content(ByteSpan der);
+
+struct SignOptions {
+  // Keep existing signatures and add this one (a second WIN_CERTIFICATE);
+  // otherwise existing signatures are replaced.
+  bool append = false;
+  std::optional<int64_t> signing_time;  // Unix seconds for the signingTime attribute
+  // Intermediate certificates to embed, so verifiers can chain the signer to
+  // a root they trust (sbsign --addcert).
+  std::vector<crypto::Certificate> extra_certificates;
+};
+
+// Signs a PE image: SHA-256 image hash, PKCS#7 appended as a WIN_CERTIFICATE
+// at an 8-byte aligned offset, security directory and checksum updated.
+Result<Bytes> sign(ByteSpan file, const crypto::Signer& signer, const crypto::Certificate& cert,
+                   const SignOptions& options);
+
+// Removes all signatures (the table must sit at the end of the file).
+Result<Bytes> unsign(ByteSpan file);
+
+// What verification found for one WIN_CERTIFICATE.
+struct SignatureCheck {
+  size_t index = 0;
+  std::string signer;           // subject of the signer certificate ("" if not embedded)
+  std::string issuer;
+  std::string digest_algorithm;
+  std::optional<int64_t> signing_time;
+  bool hash_ok = false;
+  bool ok = false;              // hash, signature and chain all good
+  std::string problem;          // why not, when !ok
+};
+
+struct VerifyReport {
+  bool signed_image = false;
+  std::vector<SignatureCheck> signatures;
+  bool ok() const {
+    for (auto& s : signatures)
+      if (s.ok) return true;
+    return false;
+  }
+  // One line saying why verification failed (empty if ok()).
+  std::string failure() const;
+};
+
+// Verifies every signature of `file` against `trusted`. Malformed images or
+// tables are errors (kInput); signatures that do not verify are reported.
+Result<VerifyReport> verify(ByteSpan file, const std::vector<crypto::Certificate>& trusted);
+
+// verify() as a Status: ok if some signature verifies, else kCheckFailed with
+// the reason (no signature, hash mismatch, wrong signer, bad signature).
+Status verify_image(ByteSpan file, const std::vector<crypto::Certificate>& trusted);
+
+}  // namespace bootseal::authenticode

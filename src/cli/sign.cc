@@ -1,0 +1,169 @@
+// bootseal sign | verify | unsign: Authenticode signatures of PE images
+// (compatible with sbsign/sbverify and pesign).
+#include <cstdio>
+#include <ctime>
+
+#include "authenticode/authenticode.h"
+#include "cli/command.h"
+#include "keys/keyset.h"
+#include "sys/file.h"
+
+namespace bootseal::cli {
+
+int64_t reproducible_now();  // keys.cc
+
+namespace {
+
+struct SignArgs {
+  std::string key, cert, input, output;
+  std::vector<std::string> addcerts;
+  bool append = false;
+};
+
+void warn_about_certificate(const crypto::Certificate& c, const std::string& path, int64_t now) {
+  if (c.not_after() < now)
+    warn(fmt::format("{}: certificate '{}' expired on {}", path, c.subject(), crypto::format_time(c.not_after())));
+  else if (c.not_before() > now)
+    warn(fmt::format("{}: certificate '{}' is not valid before {}", path, c.subject(),
+                     crypto::format_time(c.not_before())));
+  if (!c.has_code_signing_usage())
+    warn(fmt::format("{}: certificate '{}' has no code-signing extended key usage", path, c.subject()));
+}
+
+Result<Bytes> read_pe(const std::string& path) {
+  Bytes data = BS_TRY(sys::read_file(path));
+  if (!pe::looks_like_pe(data)) return input_error("{}: not a PE image (no MZ/PE header)", path);
+  return data;
+}
+
+}  // namespace
+
+// Signs a PE image in memory with a key source and certificate file: what
+// `bootseal sign` and `uki build --sign-key/--sign-cert` share.
+Result<Bytes> sign_pe_with_files(ByteSpan image, const std::string& key, const std::string& cert_path,
+                                 const std::vector<std::string>& addcerts, bool append) {
+  std::unique_ptr<crypto::Signer> signer = BS_TRY(keys::load_signer(key));
+  crypto::Certificate cert = BS_TRY(keys::load_certificate(cert_path));
+  if (signer->public_key_der() != cert.public_key_der())
+    return input_error("key {} does not match certificate {} ('{}')", key, cert_path, cert.subject());
+  warn_about_certificate(cert, cert_path, static_cast<int64_t>(std::time(nullptr)));
+  authenticode::SignOptions o;
+  o.append = append;
+  o.signing_time = reproducible_now();
+  for (auto& f : addcerts) {
+    auto certs = BS_TRY(keys::load_certificates(f));
+    o.extra_certificates.insert(o.extra_certificates.end(), certs.begin(), certs.end());
+  }
+  return authenticode::sign(image, *signer, cert, o);
+}
+
+namespace {
+
+Status sign_cmd(const SignArgs& a, const Globals& g) {
+  auto ctx = [&] { return fmt::format("sign {}", a.input); };
+  // Key and certificate problems first: they are reported before the image is read.
+  std::unique_ptr<crypto::Signer> signer = BS_TRY_CTX(keys::load_signer(a.key), "{}", ctx());
+  crypto::Certificate cert = BS_TRY_CTX(keys::load_certificate(a.cert), "{}", ctx());
+  if (signer->public_key_der() != cert.public_key_der())
+    return input_error("{}: key {} does not match certificate {} ('{}')", ctx(), a.key, a.cert, cert.subject());
+  Bytes in = BS_TRY_CTX(read_pe(a.input), "sign");
+  Bytes out = BS_TRY_CTX(sign_pe_with_files(in, a.key, a.cert, a.addcerts, a.append), "{}", ctx());
+  std::string output = a.output.empty() ? a.input : a.output;
+  BS_TRY_CTX(sys::write_file_atomic(output, out, 0644), "{}", ctx());
+  if (g.json)
+    print_json({{"input", a.input}, {"output", output}, {"signer", cert.subject()}, {"append", a.append}});
+  else if (!g.quiet)
+    std::printf("Signed %s -> %s (signer '%s')\n", a.input.c_str(), output.c_str(), cert.subject().c_str());
+  return {};
+}
+
+struct VerifyArgs {
+  std::vector<std::string> certs;
+  std::string file;
+};
+
+nlohmann::json report_json(const std::string& file, const authenticode::VerifyReport& r) {
+  nlohmann::json j{{"file", file}, {"type", "pe"}, {"ok", r.ok()}, {"signed", r.signed_image}};
+  j["signatures"] = nlohmann::json::array();
+  for (auto& s : r.signatures) {
+    nlohmann::json e{{"index", s.index}, {"signer", s.signer}, {"issuer", s.issuer},
+                     {"digest_algorithm", s.digest_algorithm}, {"hash_ok", s.hash_ok}, {"ok", s.ok}};
+    if (s.signing_time) e["signing_time"] = crypto::format_time(*s.signing_time);
+    if (!s.ok) e["problem"] = s.problem;
+    j["signatures"].push_back(e);
+  }
+  if (!r.ok()) j["failure"] = r.failure();
+  return j;
+}
+
+// Authenticode verification of one PE file, the piece the whole-chain
+// verifier calls for each PE it finds.
+Status verify_pe_file(const std::string& file, ByteSpan data, const std::vector<crypto::Certificate>& trusted,
+                      const Globals& g) {
+  authenticode::VerifyReport r = BS_TRY_CTX(authenticode::verify(data, trusted), "verify {}", file);
+  if (g.json) {
+    print_json(report_json(file, r));
+  } else if (r.ok() && !g.quiet) {
+    for (auto& s : r.signatures)
+      if (s.ok) {
+        std::printf("%s: signature OK (signer '%s', %s)\n", file.c_str(), s.signer.c_str(), s.digest_algorithm.c_str());
+        break;
+      }
+  }
+  if (!r.ok()) return check_error("verify {}: {}", file, r.failure());
+  return {};
+}
+
+Status verify_cmd(const VerifyArgs& a, const Globals& g) {
+  std::vector<crypto::Certificate> trusted;
+  for (auto& c : a.certs) trusted.push_back(BS_TRY_CTX(keys::load_certificate(c), "verify {}", a.file));
+  Bytes data = BS_TRY_CTX(sys::read_file(a.file), "verify");
+  if (pe::looks_like_pe(data)) return verify_pe_file(a.file, data, trusted, g);
+  return input_error("verify {}: not a PE image (no MZ/PE header); only PE files can be verified", a.file);
+}
+
+struct UnsignArgs {
+  std::string input, output;
+};
+
+Status unsign_cmd(const UnsignArgs& a, const Globals& g) {
+  Bytes in = BS_TRY_CTX(read_pe(a.input), "unsign");
+  Bytes out = BS_TRY_CTX(authenticode::unsign(in), "unsign {}", a.input);
+  std::string output = a.output.empty() ? a.input : a.output;
+  BS_TRY_CTX(sys::write_file_atomic(output, out, 0644), "unsign {}", a.input);
+  if (g.json)
+    print_json({{"input", a.input}, {"output", output}});
+  else if (!g.quiet)
+    std::printf("Removed signatures: %s -> %s\n", a.input.c_str(), output.c_str());
+  return {};
+}
+
+void setup(CLI::App& root, Context& ctx) {
+  static SignArgs sa;
+  CLI::App* s = root.add_subcommand("sign", "Authenticode-sign a PE image (UKI, boot loader, kernel) with a db key");
+  s->add_option("--key", sa.key, "Private key (PEM file)")->required();
+  s->add_option("--cert", sa.cert, "Certificate of the key (PEM or DER)")->required();
+  s->add_option("--output,-o", sa.output, "Output file (default: sign IN in place)");
+  s->add_flag("--append", sa.append, "Keep existing signatures and add this one");
+  s->add_option("--addcert", sa.addcerts, "Intermediate certificates to embed (PEM bundle); repeatable");
+  s->add_option("IN", sa.input, "PE image")->required();
+  s->callback([&ctx] { ctx.action = [&ctx] { return sign_cmd(sa, ctx.globals); }; });
+
+  static VerifyArgs va;
+  CLI::App* v = root.add_subcommand("verify", "Verify a signed PE image's Authenticode signature against a certificate");
+  v->add_option("--cert", va.certs, "Trusted certificate (PEM or DER); repeatable")->required();
+  v->add_option("FILE", va.file, "Signed PE image")->required();
+  v->callback([&ctx] { ctx.action = [&ctx] { return verify_cmd(va, ctx.globals); }; });
+
+  static UnsignArgs ua;
+  CLI::App* u = root.add_subcommand("unsign", "Remove all Authenticode signatures from a PE image");
+  u->add_option("--output,-o", ua.output, "Output file (default: IN in place)");
+  u->add_option("IN", ua.input, "Signed PE image")->required();
+  u->callback([&ctx] { ctx.action = [&ctx] { return unsign_cmd(ua, ctx.globals); }; });
+}
+
+}  // namespace
+
+BOOTSEAL_VERB(50, setup);
+
+}  // namespace bootseal::cli

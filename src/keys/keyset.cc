@@ -1,0 +1,121 @@
+#include "keys/keyset.h"
+
+#include "efivar/esl.h"
+#include "sys/file.h"
+#include "sys/fileops.h"
+
+namespace bootseal::keys {
+
+const KeyPair& KeySet::get(std::string_view var) const {
+  for (const KeyPair& p : pairs)
+    if (p.var == var) return p;
+  return pairs.front();
+}
+
+Result<KeySet> generate_key_set(const GenerateOptions& o) {
+  if (o.name.empty()) return input_error("the key set name is empty");
+  if (o.validity_days <= 0) return input_error("validity must be at least one day");
+  KeySet set;
+  if (o.owner) {
+    set.owner = *o.owner;
+  } else {
+    // A random (version 4, RFC 4122 variant) GUID.
+    Bytes r = crypto::random_bytes(16);
+    r[7] = static_cast<uint8_t>((r[7] & 0x0f) | 0x40);  // Data3 high nibble (LE byte 7) = version
+    r[8] = static_cast<uint8_t>((r[8] & 0x3f) | 0x80);
+    set.owner = efivar::Guid::from_bytes(r);
+  }
+  set.timestamp = efivar::EfiTime::from_unix(o.time);
+  set.extra_kek = o.extra_kek;
+  set.extra_db = o.extra_db;
+  for (std::string_view var : kVariables) {
+    crypto::PrivateKey key = BS_TRY_CTX(crypto::PrivateKey::generate(o.key_type), "generating the {} key", var);
+    crypto::CertificateProfile p;
+    p.subject = fmt::format("CN={} {}", o.name, var);
+    if (!o.subject_suffix.empty()) p.subject += "," + o.subject_suffix;
+    p.not_before = o.time;
+    p.not_after = o.time + o.validity_days * 86400;
+    Bytes h = crypto::digest(crypto::HashAlg::kSha256, key.public_key_der());
+    p.serial.assign(h.begin(), h.begin() + 16);
+    p.ca = var != "db";
+    p.code_signing = var == "db";
+    crypto::Certificate cert = BS_TRY_CTX(crypto::make_self_signed(key, p), "certificate for {}", var);
+    set.pairs.push_back({std::string(var), std::move(key), std::move(cert)});
+  }
+  return set;
+}
+
+Result<Bytes> make_variable_update(std::string_view var, ByteSpan esl, const efivar::EfiTime& time,
+                                   const crypto::Signer& signer, const crypto::Certificate& cert) {
+  efivar::Guid vendor = BS_TRY(efivar::secure_boot_vendor_guid(var));
+  return efivar::make_auth2(var, vendor, efivar::kSecureBootVariableAttributes, time, esl, signer, cert);
+}
+
+Result<std::vector<OutputFile>> key_set_files(const KeySet& set) {
+  std::vector<OutputFile> out;
+  // Who signs each variable's update: PK itself, then PK, then KEK.
+  auto signer_of = [&](std::string_view var) -> const KeyPair& {
+    return set.get(var == "db" ? "KEK" : "PK");
+  };
+  for (const KeyPair& p : set.pairs) {
+    std::string pem = p.key.to_pem();
+    out.push_back({p.var + ".key", Bytes(pem.begin(), pem.end()), 0600});
+    std::string crt = p.cert.pem();
+    out.push_back({p.var + ".crt", Bytes(crt.begin(), crt.end()), 0644});
+    std::vector<efivar::SignatureList> lists = {efivar::x509_signature_list(set.owner, p.cert.der())};
+    const std::vector<crypto::Certificate>* extra =
+        p.var == "KEK" ? &set.extra_kek : p.var == "db" ? &set.extra_db : nullptr;
+    if (extra)
+      for (const crypto::Certificate& c : *extra) lists.push_back(efivar::x509_signature_list(set.owner, c.der()));
+    Bytes esl = BS_TRY(efivar::write_signature_lists(lists));
+    const KeyPair& s = signer_of(p.var);
+    Bytes auth = BS_TRY(make_variable_update(p.var, esl, set.timestamp, s.key, s.cert));
+    out.push_back({p.var + ".esl", std::move(esl), 0644});
+    out.push_back({p.var + ".auth", std::move(auth), 0644});
+  }
+  std::string guid = set.owner.to_string() + "\n";
+  out.push_back({"GUID.txt", Bytes(guid.begin(), guid.end()), 0644});
+  return out;
+}
+
+Status write_files(const std::string& dir, const std::vector<OutputFile>& files, bool force) {
+  if (!force) {
+    for (const OutputFile& f : files) {
+      std::string path = dir + "/" + f.name;
+      if (sys::path_exists(path)) return input_error("{} exists; use --force to overwrite", path);
+    }
+  }
+  BS_TRY(sys::mkdir_p(dir, 0755));
+  std::vector<std::string> created;
+  for (const OutputFile& f : files) {
+    std::string path = dir + "/" + f.name;
+    bool existed = sys::path_exists(path);
+    Status st = sys::write_file_atomic(path, f.data, f.mode);
+    if (!st.ok()) {
+      for (const std::string& c : created) (void)sys::remove_file(c);
+      return st;
+    }
+    if (!existed) created.push_back(path);
+  }
+  return {};
+}
+
+Result<std::unique_ptr<crypto::Signer>> load_signer(const std::string& spec) {
+  if (spec.rfind("pkcs11:", 0) == 0)
+    return unsupported_error("{}: PKCS#11 keys are not supported yet (use a PEM key file)", spec);
+  Bytes pem = BS_TRY(sys::read_file(spec));
+  crypto::PrivateKey key = BS_TRY(crypto::PrivateKey::from_pem(pem, fmt::format("key file {}", spec)));
+  return std::unique_ptr<crypto::Signer>(new crypto::PrivateKey(std::move(key)));
+}
+
+Result<crypto::Certificate> load_certificate(const std::string& path) {
+  Bytes data = BS_TRY(sys::read_file(path));
+  return crypto::Certificate::load(data, path);
+}
+
+Result<std::vector<crypto::Certificate>> load_certificates(const std::string& path) {
+  Bytes data = BS_TRY(sys::read_file(path));
+  return crypto::Certificate::load_all(data, path);
+}
+
+}  // namespace bootseal::keys

@@ -1,0 +1,82 @@
+// Secure Boot key sets: PK, KEK and db key pairs with self-signed
+// certificates, their EFI signature lists and the signed authenticated
+// variable updates systemd-boot enrolls from loader/keys/<name>/:
+//   PK.auth  = PK.esl signed by PK (self-signed)
+//   KEK.auth = KEK.esl signed by PK
+//   db.auth  = db.esl signed by KEK
+// and where signing keys come from (key sources).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crypto/key.h"
+#include "crypto/x509.h"
+#include "efivar/auth.h"
+#include "efivar/guid.h"
+
+namespace bootseal::keys {
+
+// The three Secure Boot variables a key set fills, in enrollment order.
+inline constexpr std::string_view kVariables[] = {"PK", "KEK", "db"};
+inline constexpr int64_t kDefaultValidityDays = 3650;
+
+struct GenerateOptions {
+  std::string name = "bootseal";   // common-name prefix: "CN=<name> PK"
+  std::string subject_suffix;      // extra RDNs appended: "O=Example,C=DE"
+  crypto::KeyType key_type = crypto::KeyType::kRsa2048;
+  int64_t time = 0;                // Unix seconds: certificate notBefore and .auth TimeStamp
+  int64_t validity_days = kDefaultValidityDays;
+  std::optional<efivar::Guid> owner;  // SignatureOwner; random if unset
+  // Further certificates enrolled alongside ours (e.g. a vendor's UEFI CA in db
+  // so option ROMs and shim keep working on real hardware), one list each,
+  // owned by `owner`.
+  std::vector<crypto::Certificate> extra_kek, extra_db;
+};
+
+struct KeyPair {
+  std::string var;  // "PK", "KEK", "db"
+  crypto::PrivateKey key;
+  crypto::Certificate cert;
+};
+
+struct KeySet {
+  efivar::Guid owner;
+  std::vector<crypto::Certificate> extra_kek, extra_db;
+  efivar::EfiTime timestamp;
+  std::vector<KeyPair> pairs;  // PK, KEK, db
+  const KeyPair& get(std::string_view var) const;
+};
+
+Result<KeySet> generate_key_set(const GenerateOptions& o);
+
+// A file of the set: name relative to the set's directory, bytes, mode.
+struct OutputFile {
+  std::string name;
+  Bytes data;
+  mode_t mode = 0644;
+};
+
+// Every file of the set (pure): <var>.key (0600), <var>.crt (PEM), <var>.esl,
+// <var>.auth, and GUID.txt (the owner GUID, as sbkeysync-style tooling expects).
+Result<std::vector<OutputFile>> key_set_files(const KeySet& set);
+
+// Writes the files into `dir` (created if needed). Existing files are an error
+// unless `force`; each file is written atomically, and if one fails the files
+// this call created are removed again.
+Status write_files(const std::string& dir, const std::vector<OutputFile>& files, bool force);
+
+// The signed update of `var` (PK/KEK/db) carrying `esl`, signed by `signer`.
+Result<Bytes> make_variable_update(std::string_view var, ByteSpan esl, const efivar::EfiTime& time,
+                                   const crypto::Signer& signer, const crypto::Certificate& cert);
+
+// Key sources. `spec` is a PEM file path today; "pkcs11:" URIs (RFC 7512) are
+// reserved for HSM keys and reported as unsupported. Callers only see
+// crypto::Signer, so adding a source touches this function alone.
+Result<std::unique_ptr<crypto::Signer>> load_signer(const std::string& spec);
+Result<crypto::Certificate> load_certificate(const std::string& path);
+// All certificates of a PEM bundle or one DER file.
+Result<std::vector<crypto::Certificate>> load_certificates(const std::string& path);
+
+}  // namespace bootseal::keys
