@@ -93,7 +93,7 @@ Status write_layout(const std::string& path, const pe::Layout& l) {
 struct BuildOptions {
   std::string linux_path, cmdline, os_release, uname, splash, devicetree, stub, output, sign_key, sign_cert;
   bool os_release_given = false, uname_given = false, no_checksum = false;
-  std::vector<std::string> initrds, sbat, pcr_private_keys, pcr_public_keys, phases, pcr_banks;
+  std::vector<std::string> initrds, sbat, pcr_private_keys, pcr_public_keys, phases, pcr_banks, extra_sections;
 };
 
 uki::Content own(Bytes b) { return uki::Content::own(std::move(b)); }
@@ -193,6 +193,18 @@ Status build_cmd(const BuildOptions& o) {
       for (auto& m : initrd_maps) views.push_back(m.data());
       secs.push_back({".initrd", own(uki::join_initrds(views))});
     }
+  }
+  // Extra sections (ukify's --section NAME:TEXT|@FILE): not measured by systemd-stub.
+  for (auto& spec : o.extra_sections) {
+    size_t colon = spec.find(':');
+    if (colon == std::string::npos || colon == 0)
+      return input_error("--section {}: expected NAME:TEXT or NAME:@FILE", spec);
+    std::string name = spec.substr(0, colon);
+    for (auto& s : secs)
+      if (s.name == name) return input_error("--section {}: section {} is already present", spec, name);
+    if (std::find(uki::kUkifyOrder.begin(), uki::kUkifyOrder.end(), name) != uki::kUkifyOrder.end())
+      return input_error("--section {}: {} has its own option", spec, name);
+    secs.push_back({name, own(BS_TRY(text_or_file(spec.substr(colon + 1), false)))});
   }
   // .sbat: the stub's and the kernel's entries plus the user's (default: the uki line).
   std::vector<std::string> pe_sbats;
@@ -311,6 +323,7 @@ void setup(CLI::App& root, Context& ctx) {
       "Kernel release (.uname; default: read from the kernel image)");
   c->add_option("--sbat", b.sbat, "SBAT entries: TEXT or @FILE (merged into .sbat)");
   c->add_option("--splash", b.splash, "Splash image (.splash)");
+  c->add_option("--section", b.extra_sections, "Extra section NAME:TEXT or NAME:@FILE (not measured), as ukify's --section");
   c->add_option("--devicetree", b.devicetree, "Devicetree blob (.dtb)");
   c->add_option("--stub", b.stub, "systemd-stub (default: $BOOTSEAL_STUB, the fetched payload, or /usr/lib/systemd/boot/efi)");
   c->add_option("--pcr-private-key", b.pcr_private_keys, "RSA key to sign the PCR 11 policy with (.pcrsig)");

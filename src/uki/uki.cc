@@ -130,9 +130,12 @@ Bytes join_initrds(const std::vector<ByteSpan>& initrds) {
 }
 
 void sort_ukify_order(std::vector<NamedSection>& sections) {
+  // Extra sections (ukify's --section) go after the standard ones, before .sbat.
   auto rank = [](const std::string& n) {
     auto it = std::find(kUkifyOrder.begin(), kUkifyOrder.end(), n);
-    return static_cast<size_t>(it - kUkifyOrder.begin());
+    if (it == kUkifyOrder.end()) it = std::find(kUkifyOrder.begin(), kUkifyOrder.end(), ".sbat");
+    size_t r = 2 * static_cast<size_t>(it - kUkifyOrder.begin());
+    return std::find(kUkifyOrder.begin(), kUkifyOrder.end(), n) == kUkifyOrder.end() ? r - 1 : r;
   };
   std::stable_sort(sections.begin(), sections.end(),
                    [&](const NamedSection& a, const NamedSection& b) { return rank(a.name) < rank(b.name); });

@@ -93,8 +93,8 @@ Result<Bytes> assemble(ByteSpan stub, const std::vector<NamedSection>& sections,
 Result<pe::Layout> assemble_layout(ByteSpan stub, const std::vector<NamedSection>& sections,
                                    const AssembleOptions& opts = {});
 
-// Sorts sections into ukify's file order (names not in kUkifyOrder go last, in
-// their given order).
+// Sorts sections into ukify's file order; names not in kUkifyOrder (ukify's
+// --section extras) go after .initrd and before .sbat, in their given order.
 void sort_ukify_order(std::vector<NamedSection>& sections);
 
 // What `bootseal uki inspect` reports.
