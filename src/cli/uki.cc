@@ -265,6 +265,29 @@ Status inspect_cmd(const std::string& path, const Globals& g) {
   pe::Image img = BS_TRY(pe::parse(file));
   for (size_t i = 0; i < r.sections.size(); i++)
     r.sections[i].sha256 = crypto::digest(crypto::HashAlg::kSha256, pe::section_contents(file, img.sections[i]));
+  // The signed PCR policy, checked against this UKI's own sections.
+  std::vector<measure::PolicyMatch> pcrsig;
+  std::optional<std::string> pcrsig_error;
+  if (const pe::Section* ps = img.find(".pcrsig")) {
+    std::string text(as_string(pe::section_data(file, *ps)));
+    while (!text.empty() && text.back() == '\0') text.pop_back();
+    auto doc = tpm2::parse_pcrsig(text);
+    if (doc.ok()) {
+      std::vector<Bytes> storage;
+      auto secs = measure::sections_from_uki(file, storage);
+      if (secs.ok()) pcrsig = measure::match_pcrsig(*secs, *doc);
+    } else {
+      pcrsig_error = doc.error().message();
+    }
+  }
+  auto match_json = [](const measure::PolicyMatch& m) {
+    return nlohmann::json{{"bank", crypto::hash_name(m.bank)},
+                          {"phase", m.phase_path ? nlohmann::json(*m.phase_path) : nlohmann::json(nullptr)},
+                          {"key_matches_pcrpkey", m.pkfp_matches_pcrpkey ? nlohmann::json(*m.pkfp_matches_pcrpkey)
+                                                                         : nlohmann::json(nullptr)},
+                          {"signature_valid",
+                           m.signature_valid ? nlohmann::json(*m.signature_valid) : nlohmann::json(nullptr)}};
+  };
   if (g.json) {
     nlohmann::json j;
     j["file"] = path;
@@ -281,6 +304,11 @@ Status inspect_cmd(const std::string& path, const Globals& g) {
     j["os_release"] = osr;
     j["sbat"] = r.sbat ? nlohmann::json(*r.sbat) : nlohmann::json(nullptr);
     j["composefs_digest"] = r.composefs_digest ? nlohmann::json(*r.composefs_digest) : nlohmann::json(nullptr);
+    if (pcrsig_error) j["pcrsig_error"] = *pcrsig_error;
+    if (!pcrsig.empty()) {
+      j["pcrsig"] = nlohmann::json::array();
+      for (auto& m : pcrsig) j["pcrsig"].push_back(match_json(m));
+    }
     j["signed"] = r.signed_;
     j["certificate_table_size"] = r.cert_table_size;
     j["checksum"] = fmt::format("0x{:08x}", r.checksum);
@@ -301,6 +329,15 @@ Status inspect_cmd(const std::string& path, const Globals& g) {
     for (auto& [k, v] : r.os_release) std::printf("  %s=%s\n", k.c_str(), v.c_str());
   }
   if (r.sbat) std::printf("sbat:\n  %s\n", r.sbat->c_str());
+  if (pcrsig_error) std::printf("pcrsig: unreadable: %s\n", pcrsig_error->c_str());
+  for (auto& m : pcrsig)
+    std::printf("pcrsig: %-6s %s%s%s\n", std::string(crypto::hash_name(m.bank)).c_str(),
+                m.phase_path ? ("valid for phase " + *m.phase_path).c_str()
+                             : "STALE: signs none of this UKI's phase paths",
+                !m.pkfp_matches_pcrpkey      ? ""
+                : *m.pkfp_matches_pcrpkey    ? ", key = .pcrpkey"
+                                             : ", key is NOT .pcrpkey",
+                !m.signature_valid ? "" : *m.signature_valid ? ", signature valid" : ", signature INVALID");
   std::printf("signature: %s\n",
               r.signed_ ? fmt::format("present ({} bytes of certificates)", r.cert_table_size).c_str() : "none");
   std::printf("checksum: 0x%08x (%s)\n", r.checksum, r.checksum == 0 ? "not set" : r.checksum_ok ? "valid" : "WRONG");

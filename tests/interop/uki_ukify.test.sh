@@ -136,6 +136,30 @@ assert sec['.initrd']['sha256'] == hashlib.sha256(init).hexdigest(), "initrds no
 print('ok: inspect')
 PY
 
+# 6b. inspect checks the .pcrsig against the UKI's own sections, and notices
+#     when a section changed after signing.
+"$BOOTSEAL" --json uki inspect our2.efi > i2.json
+/usr/bin/python3 - our2.efi <<'PY'
+import json, sys, pefile
+j = json.load(open('i2.json'))
+e = j['pcrsig']
+assert len(e) == 4 and {x['bank'] for x in e} == {'sha256', 'sha512'}, e
+assert all(x['phase'] in ('enter-initrd', 'enter-initrd:leave-initrd:sysinit:ready') for x in e), e
+assert all(x['key_matches_pcrpkey'] and x['signature_valid'] for x in e), e
+pe = pefile.PE(sys.argv[1], fast_load=True)
+data = bytearray(open(sys.argv[1], 'rb').read())
+s = [s for s in pe.sections if s.Name.rstrip(b'\0') == b'.cmdline'][0]
+data[s.PointerToRawData] ^= 1
+open('tampered.efi', 'wb').write(data)
+PY
+"$BOOTSEAL" --json uki inspect tampered.efi > it.json
+/usr/bin/python3 -c '
+import json; e = json.load(open("it.json"))["pcrsig"]
+assert all(x["phase"] is None for x in e), e
+assert all(x["signature_valid"] for x in e), e'
+"$BOOTSEAL" uki inspect tampered.efi | grep -q "STALE" || { echo "FAIL: stale .pcrsig not reported"; exit 1; }
+echo "ok: inspect checks .pcrsig"
+
 # 7. Bad input: clear one-line errors, no output file
 set +e
 "$BOOTSEAL" uki build --linux "$KERNEL" --stub /nonexistent.stub --output bad.efi 2>err.txt; rc=$?
