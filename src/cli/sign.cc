@@ -36,23 +36,38 @@ Result<Bytes> read_pe(const std::string& path) {
   return data;
 }
 
+}  // namespace
+
+// Signs a PE image in memory with a key source and certificate file: what
+// `bootseal sign` and `uki build --sign-key/--sign-cert` share.
+Result<Bytes> sign_pe_with_files(ByteSpan image, const std::string& key, const std::string& cert_path,
+                                 const std::vector<std::string>& addcerts, bool append) {
+  std::unique_ptr<crypto::Signer> signer = BS_TRY(keys::load_signer(key));
+  crypto::Certificate cert = BS_TRY(keys::load_certificate(cert_path));
+  if (signer->public_key_der() != cert.public_key_der())
+    return input_error("key {} does not match certificate {} ('{}')", key, cert_path, cert.subject());
+  warn_about_certificate(cert, cert_path, static_cast<int64_t>(std::time(nullptr)));
+  authenticode::SignOptions o;
+  o.append = append;
+  o.signing_time = reproducible_now();
+  for (auto& f : addcerts) {
+    auto certs = BS_TRY(keys::load_certificates(f));
+    o.extra_certificates.insert(o.extra_certificates.end(), certs.begin(), certs.end());
+  }
+  return authenticode::sign(image, *signer, cert, o);
+}
+
+namespace {
+
 Status sign_cmd(const SignArgs& a, const Globals& g) {
   auto ctx = [&] { return fmt::format("sign {}", a.input); };
+  // Key and certificate problems first: they are reported before the image is read.
   std::unique_ptr<crypto::Signer> signer = BS_TRY_CTX(keys::load_signer(a.key), "{}", ctx());
   crypto::Certificate cert = BS_TRY_CTX(keys::load_certificate(a.cert), "{}", ctx());
   if (signer->public_key_der() != cert.public_key_der())
     return input_error("{}: key {} does not match certificate {} ('{}')", ctx(), a.key, a.cert, cert.subject());
-  int64_t now = reproducible_now();
-  warn_about_certificate(cert, a.cert, static_cast<int64_t>(std::time(nullptr)));
   Bytes in = BS_TRY_CTX(read_pe(a.input), "sign");
-  authenticode::SignOptions o;
-  o.append = a.append;
-  o.signing_time = now;
-  for (auto& f : a.addcerts) {
-    auto certs = BS_TRY_CTX(keys::load_certificates(f), "{}", ctx());
-    o.extra_certificates.insert(o.extra_certificates.end(), certs.begin(), certs.end());
-  }
-  Bytes out = BS_TRY_CTX(authenticode::sign(in, *signer, cert, o), "{}", ctx());
+  Bytes out = BS_TRY_CTX(sign_pe_with_files(in, a.key, a.cert, a.addcerts, a.append), "{}", ctx());
   std::string output = a.output.empty() ? a.input : a.output;
   BS_TRY_CTX(sys::write_file_atomic(output, out, 0644), "{}", ctx());
   if (g.json)

@@ -12,9 +12,15 @@
 #include "measure/measure.h"
 #include "pe/pe.h"
 #include "sys/file.h"
+#include "sys/mapped_file.h"
 #include "uki/uki.h"
 
 namespace bootseal::cli {
+
+// sign.cc: Authenticode-sign a PE image with a key source and certificate file.
+Result<Bytes> sign_pe_with_files(ByteSpan image, const std::string& key, const std::string& cert,
+                                 const std::vector<std::string>& addcerts, bool append);
+
 namespace {
 
 constexpr const char* kDefaultPayloads = "/var/cache/bootseal/payloads";
@@ -58,17 +64,36 @@ Result<Bytes> text_or_file(const std::string& v, bool normalize) {
 
 // Signing hook: Authenticode signing comes from the authenticode module.
 Result<Bytes> authenticode_sign(Bytes image, const std::string& key, const std::string& cert) {
-  (void)image;
-  (void)key;
-  (void)cert;
-  return unsupported_error("Authenticode signing (--sign-key/--sign-cert) is not available in this build; "
-                           "sign the output with `bootseal sign` or sbsign");
+  return sign_pe_with_files(image, key, cert, {}, false);
+}
+
+// Writes a layout piece by piece (zeros in the gaps), atomically.
+Status write_layout(const std::string& path, const pe::Layout& l) {
+  static const Bytes zeros(64 * 1024, 0);
+  auto f = BS_TRY(sys::AtomicFile::create(path));
+  BS_TRY(f.write(l.headers));
+  uint64_t pos = l.headers.size();
+  auto pad_to = [&](uint64_t off) -> Status {
+    while (pos < off) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), off - pos));
+      BS_TRY(f.write(ByteSpan(zeros.data(), n)));
+      pos += n;
+    }
+    return {};
+  };
+  for (auto& p : l.pieces) {
+    BS_TRY(pad_to(p.offset));
+    BS_TRY(f.write(p.data));
+    pos += p.data.size();
+  }
+  BS_TRY(pad_to(l.size));
+  return f.commit();
 }
 
 struct BuildOptions {
   std::string linux_path, cmdline, os_release, uname, splash, devicetree, stub, output, sign_key, sign_cert;
   bool os_release_given = false, uname_given = false, no_checksum = false;
-  std::vector<std::string> initrds, sbat, pcr_private_keys, pcr_public_keys, phases, pcr_banks;
+  std::vector<std::string> initrds, sbat, pcr_private_keys, pcr_public_keys, phases, pcr_banks, extra_sections;
 };
 
 uki::Content own(Bytes b) { return uki::Content::own(std::move(b)); }
@@ -119,8 +144,10 @@ Status build_cmd(const BuildOptions& o) {
   if (o.sign_key.empty() != o.sign_cert.empty()) return input_error("--sign-key and --sign-cert go together");
   std::string stub_path = BS_TRY(find_stub(o.stub, "linuxx64.efi.stub"));
   Bytes stub = BS_TRY(sys::read_file(stub_path));
-  auto kernel = std::make_shared<const Bytes>(BS_TRY(sys::read_file(o.linux_path)));
-  if (!pe::looks_like_pe(*kernel)) warn(fmt::format("{} is not a PE image; the firmware cannot start it", o.linux_path));
+  sys::MappedFile kernel_map = BS_TRY(sys::MappedFile::open(o.linux_path));
+  ByteSpan kernel = kernel_map.data();
+  if (kernel.empty()) return input_error("{}: empty kernel image", o.linux_path);
+  if (!pe::looks_like_pe(kernel)) warn(fmt::format("{} is not a PE image; the firmware cannot start it", o.linux_path));
 
   std::vector<uki::NamedSection> secs;
   // .osrel: given text/@file, else the build host's os-release (ukify's default);
@@ -138,7 +165,7 @@ Status build_cmd(const BuildOptions& o) {
   if (!o.devicetree.empty()) secs.push_back({".dtb", own(BS_TRY(sys::read_file(o.devicetree)))});
   std::string uname = o.uname;
   if (!o.uname_given) {
-    auto u = uki::kernel_uname(*kernel);
+    auto u = uki::kernel_uname(kernel);
     if (u.ok())
       uname = *u;
     else
@@ -155,21 +182,34 @@ Status build_cmd(const BuildOptions& o) {
       secs.push_back({".pcrpkey", uki::Content::own(std::string_view(crypto::public_key_pem(key.public_key_der())))});
     }
   }
-  secs.push_back({".linux", {ByteSpan(*kernel), kernel}});
-  std::vector<Bytes> initrd_data;
-  for (auto& i : o.initrds) initrd_data.push_back(BS_TRY(sys::read_file(i)));
-  if (!initrd_data.empty()) {
-    if (initrd_data.size() == 1) {
-      secs.push_back({".initrd", own(std::move(initrd_data[0]))});
+  secs.push_back({".linux", uki::Content::view(kernel)});
+  std::vector<sys::MappedFile> initrd_maps;
+  for (auto& i : o.initrds) initrd_maps.push_back(BS_TRY(sys::MappedFile::open(i)));
+  if (!initrd_maps.empty()) {
+    if (initrd_maps.size() == 1) {
+      if (!initrd_maps[0].data().empty()) secs.push_back({".initrd", uki::Content::view(initrd_maps[0].data())});
     } else {
-      std::vector<ByteSpan> views(initrd_data.begin(), initrd_data.end());
+      std::vector<ByteSpan> views;
+      for (auto& m : initrd_maps) views.push_back(m.data());
       secs.push_back({".initrd", own(uki::join_initrds(views))});
     }
+  }
+  // Extra sections (ukify's --section NAME:TEXT|@FILE): not measured by systemd-stub.
+  for (auto& spec : o.extra_sections) {
+    size_t colon = spec.find(':');
+    if (colon == std::string::npos || colon == 0)
+      return input_error("--section {}: expected NAME:TEXT or NAME:@FILE", spec);
+    std::string name = spec.substr(0, colon);
+    for (auto& s : secs)
+      if (s.name == name) return input_error("--section {}: section {} is already present", spec, name);
+    if (std::find(uki::kUkifyOrder.begin(), uki::kUkifyOrder.end(), name) != uki::kUkifyOrder.end())
+      return input_error("--section {}: {} has its own option", spec, name);
+    secs.push_back({name, own(BS_TRY(text_or_file(spec.substr(colon + 1), false)))});
   }
   // .sbat: the stub's and the kernel's entries plus the user's (default: the uki line).
   std::vector<std::string> pe_sbats;
   if (auto s = uki::pe_sbat(stub)) pe_sbats.push_back(*s);
-  if (auto s = uki::pe_sbat(*kernel)) pe_sbats.push_back(*s);
+  if (auto s = uki::pe_sbat(kernel)) pe_sbats.push_back(*s);
   std::vector<std::string> texts;
   for (auto& t : o.sbat) {
     Bytes b = BS_TRY(text_or_file(t, false));
@@ -183,9 +223,13 @@ Status build_cmd(const BuildOptions& o) {
   if (!o.pcr_private_keys.empty())
     secs.push_back({".pcrsig", uki::Content::own(std::string_view(BS_TRY(make_pcrsig(o, secs))))});
 
-  Bytes image = BS_TRY_CTX(uki::assemble(stub, secs, {.update_checksum = !o.no_checksum}), "{}", stub_path);
-  if (!o.sign_key.empty()) image = BS_TRY(authenticode_sign(std::move(image), o.sign_key, o.sign_cert));
-  return sys::write_file_atomic(o.output, image);
+  pe::Layout layout =
+      BS_TRY_CTX(uki::assemble_layout(stub, secs, {.update_checksum = !o.no_checksum}), "{}", stub_path);
+  if (!o.sign_key.empty()) {
+    Bytes image = BS_TRY(authenticode_sign(layout.materialize(), o.sign_key, o.sign_cert));
+    return sys::write_file_atomic(o.output, image);
+  }
+  return write_layout(o.output, layout);
 }
 
 struct AddonOptions {
@@ -221,6 +265,29 @@ Status inspect_cmd(const std::string& path, const Globals& g) {
   pe::Image img = BS_TRY(pe::parse(file));
   for (size_t i = 0; i < r.sections.size(); i++)
     r.sections[i].sha256 = crypto::digest(crypto::HashAlg::kSha256, pe::section_contents(file, img.sections[i]));
+  // The signed PCR policy, checked against this UKI's own sections.
+  std::vector<measure::PolicyMatch> pcrsig;
+  std::optional<std::string> pcrsig_error;
+  if (const pe::Section* ps = img.find(".pcrsig")) {
+    std::string text(as_string(pe::section_data(file, *ps)));
+    while (!text.empty() && text.back() == '\0') text.pop_back();
+    auto doc = tpm2::parse_pcrsig(text);
+    if (doc.ok()) {
+      std::vector<Bytes> storage;
+      auto secs = measure::sections_from_uki(file, storage);
+      if (secs.ok()) pcrsig = measure::match_pcrsig(*secs, *doc);
+    } else {
+      pcrsig_error = doc.error().message();
+    }
+  }
+  auto match_json = [](const measure::PolicyMatch& m) {
+    return nlohmann::json{{"bank", crypto::hash_name(m.bank)},
+                          {"phase", m.phase_path ? nlohmann::json(*m.phase_path) : nlohmann::json(nullptr)},
+                          {"key_matches_pcrpkey", m.pkfp_matches_pcrpkey ? nlohmann::json(*m.pkfp_matches_pcrpkey)
+                                                                         : nlohmann::json(nullptr)},
+                          {"signature_valid",
+                           m.signature_valid ? nlohmann::json(*m.signature_valid) : nlohmann::json(nullptr)}};
+  };
   if (g.json) {
     nlohmann::json j;
     j["file"] = path;
@@ -237,6 +304,11 @@ Status inspect_cmd(const std::string& path, const Globals& g) {
     j["os_release"] = osr;
     j["sbat"] = r.sbat ? nlohmann::json(*r.sbat) : nlohmann::json(nullptr);
     j["composefs_digest"] = r.composefs_digest ? nlohmann::json(*r.composefs_digest) : nlohmann::json(nullptr);
+    if (pcrsig_error) j["pcrsig_error"] = *pcrsig_error;
+    if (!pcrsig.empty()) {
+      j["pcrsig"] = nlohmann::json::array();
+      for (auto& m : pcrsig) j["pcrsig"].push_back(match_json(m));
+    }
     j["signed"] = r.signed_;
     j["certificate_table_size"] = r.cert_table_size;
     j["checksum"] = fmt::format("0x{:08x}", r.checksum);
@@ -257,6 +329,15 @@ Status inspect_cmd(const std::string& path, const Globals& g) {
     for (auto& [k, v] : r.os_release) std::printf("  %s=%s\n", k.c_str(), v.c_str());
   }
   if (r.sbat) std::printf("sbat:\n  %s\n", r.sbat->c_str());
+  if (pcrsig_error) std::printf("pcrsig: unreadable: %s\n", pcrsig_error->c_str());
+  for (auto& m : pcrsig)
+    std::printf("pcrsig: %-6s %s%s%s\n", std::string(crypto::hash_name(m.bank)).c_str(),
+                m.phase_path ? ("valid for phase " + *m.phase_path).c_str()
+                             : "STALE: signs none of this UKI's phase paths",
+                !m.pkfp_matches_pcrpkey      ? ""
+                : *m.pkfp_matches_pcrpkey    ? ", key = .pcrpkey"
+                                             : ", key is NOT .pcrpkey",
+                !m.signature_valid ? "" : *m.signature_valid ? ", signature valid" : ", signature INVALID");
   std::printf("signature: %s\n",
               r.signed_ ? fmt::format("present ({} bytes of certificates)", r.cert_table_size).c_str() : "none");
   std::printf("checksum: 0x%08x (%s)\n", r.checksum, r.checksum == 0 ? "not set" : r.checksum_ok ? "valid" : "WRONG");
@@ -279,6 +360,7 @@ void setup(CLI::App& root, Context& ctx) {
       "Kernel release (.uname; default: read from the kernel image)");
   c->add_option("--sbat", b.sbat, "SBAT entries: TEXT or @FILE (merged into .sbat)");
   c->add_option("--splash", b.splash, "Splash image (.splash)");
+  c->add_option("--section", b.extra_sections, "Extra section NAME:TEXT or NAME:@FILE (not measured), as ukify's --section");
   c->add_option("--devicetree", b.devicetree, "Devicetree blob (.dtb)");
   c->add_option("--stub", b.stub, "systemd-stub (default: $BOOTSEAL_STUB, the fetched payload, or /usr/lib/systemd/boot/efi)");
   c->add_option("--pcr-private-key", b.pcr_private_keys, "RSA key to sign the PCR 11 policy with (.pcrsig)");

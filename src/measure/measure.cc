@@ -133,4 +133,36 @@ Result<tpm2::PcrSigDocument> sign(const SectionMap& sections, const std::vector<
   return doc;
 }
 
+std::vector<PolicyMatch> match_pcrsig(const SectionMap& sections, const tpm2::PcrSigDocument& doc) {
+  std::optional<Bytes> pkfp, spki_der;
+  if (auto it = sections.find(".pcrpkey"); it != sections.end()) {
+    auto spki = crypto::public_key_der_from_pem(it->second, ".pcrpkey");
+    if (spki.ok()) {
+      spki_der = *spki;
+      auto raw = crypto::raw_public_key_der(*spki);
+      if (raw.ok()) pkfp = crypto::digest(HashAlg::kSha256, *raw);
+    }
+  }
+  std::vector<PolicyMatch> out;
+  for (auto& b : doc.banks) {
+    std::vector<std::pair<std::string, Bytes>> candidates;
+    for (auto& p : all_phase_paths()) {
+      Bytes values[] = {predict(b.bank, sections, p)};
+      candidates.emplace_back(p, tpm2::policy_pcr(HashAlg::kSha256, Bytes(32, 0), {b.bank, 1u << kPcrKernelBoot}, values));
+    }
+    for (auto& e : b.entries) {
+      PolicyMatch m{b.bank, std::nullopt, std::nullopt, std::nullopt};
+      for (auto& [p, pol] : candidates)
+        if (pol == e.pol) m.phase_path = p;
+      if (pkfp) m.pkfp_matches_pcrpkey = (*pkfp == e.pkfp);
+      if (spki_der) {
+        auto v = crypto::verify_signature(*spki_der, b.bank, e.pol, e.sig);
+        m.signature_valid = v.ok() && *v;
+      }
+      out.push_back(std::move(m));
+    }
+  }
+  return out;
+}
+
 }  // namespace bootseal::measure

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,5 +71,18 @@ Result<std::vector<Prediction>> predict_all(const SectionMap& sections, const st
 Result<tpm2::PcrSigDocument> sign(const SectionMap& sections, const std::vector<crypto::HashAlg>& banks,
                                   const std::vector<std::string>& phase_paths, const crypto::Signer& key,
                                   ByteSpan public_key_der = {});
+
+// Checks a UKI's .pcrsig against its own sections: for each entry, which of
+// the six cumulative phase paths its policy digest is for (none: signed for
+// other sections or another path), whether its key fingerprint is the one of
+// the UKI's .pcrpkey (a PEM public key), and whether the signature verifies
+// with that key.
+struct PolicyMatch {
+  crypto::HashAlg bank;
+  std::optional<std::string> phase_path;
+  std::optional<bool> pkfp_matches_pcrpkey;  // nullopt: no usable .pcrpkey
+  std::optional<bool> signature_valid;       // sig over pol, checked with .pcrpkey
+};
+std::vector<PolicyMatch> match_pcrsig(const SectionMap& sections, const tpm2::PcrSigDocument& doc);
 
 }  // namespace bootseal::measure

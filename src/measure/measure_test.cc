@@ -3,6 +3,8 @@
 #include "base/hex.h"
 #include "measure/measure.h"
 
+#include "crypto/pem.h"
+
 namespace bootseal::measure {
 namespace {
 
@@ -67,6 +69,33 @@ TEST(Measure, SignMatchesPolicy) {
   // EC keys are refused (systemd signs PCR policies with RSA).
   auto ec = crypto::PrivateKey::generate(crypto::KeyType::kEcP256);
   EXPECT_EQ(sign(sample(), {HashAlg::kSha256}, {"ready"}, *ec).error().kind(), ErrorKind::kUnsupported);
+}
+
+TEST(Measure, MatchPcrsig) {
+  auto key = crypto::PrivateKey::generate(crypto::KeyType::kRsa2048);
+  ASSERT_TRUE(key.ok());
+  std::string pem = crypto::public_key_pem(key->public_key_der());
+  SectionMap s = sample();
+  s.emplace(".pcrpkey", as_bytes(pem));
+  auto doc = sign(s, {HashAlg::kSha256, HashAlg::kSha384}, {"enter-initrd:leave-initrd"}, *key);
+  ASSERT_TRUE(doc.ok()) << doc.error().message();
+  auto m = match_pcrsig(s, *doc);
+  ASSERT_EQ(m.size(), 2u);
+  for (auto& x : m) {
+    EXPECT_EQ(x.phase_path, "enter-initrd:leave-initrd");
+    EXPECT_EQ(x.pkfp_matches_pcrpkey, true);
+    EXPECT_EQ(x.signature_valid, true);
+  }
+  // Another command line: the signed policy no longer matches.
+  static const std::string other = "quiet splash";
+  SectionMap t = s;
+  t[".cmdline"] = as_bytes(other);
+  for (auto& x : match_pcrsig(t, *doc)) EXPECT_FALSE(x.phase_path);
+  // Without .pcrpkey, key checks are unknown.
+  for (auto& x : match_pcrsig(sample(), *doc)) {
+    EXPECT_FALSE(x.pkfp_matches_pcrpkey);
+    EXPECT_FALSE(x.signature_valid);
+  }
 }
 
 }  // namespace

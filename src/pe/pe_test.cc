@@ -296,6 +296,21 @@ TEST(PeWriter, NoRoomForHeaders) {
   EXPECT_NE(out.error().message().find("no room for another section header"), std::string::npos);
 }
 
+TEST(PeWriter, HeadersNotRoundedPastFirstSection) {
+  // FileAlignment 0x1000 but the first section mapped at 0x200: rounding
+  // SizeOfHeaders up to FileAlignment would cover it (found by the fuzzer).
+  Bytes f = tiny_pe({.file_alignment = 0x1000, .section_alignment = 0x1000});
+  store_le<uint32_t>(f.data() + kSecTable + 12, 0x200);
+  auto ed = Editor::open(f);
+  ASSERT_TRUE(ed.ok()) << ed.error().message();
+  ASSERT_TRUE(ed->add_section(".x", Bytes(3, 1), kScnCntInitializedData | kScnMemRead).ok());
+  auto out = ed->write();
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  auto img = parse(*out);
+  ASSERT_TRUE(img.ok()) << img.error().message();
+  EXPECT_EQ(img->SizeOfHeaders, 0x200u);
+}
+
 TEST(PeWriter, DropsCertificateTable) {
   Bytes f = tiny_pe();
   size_t sd = 0x40 + 24 + 112 + 32;

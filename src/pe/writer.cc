@@ -41,6 +41,22 @@ Result<std::array<uint8_t, kSectionNameSize>> encode_name(std::string_view name)
   return raw;
 }
 
+// Sum of the little-endian 16-bit words of `d` placed at file offset `offset`
+// (a byte at an odd offset is a high byte), not folded.
+uint64_t word_sum(ByteSpan d, uint64_t offset) {
+  uint64_t sum = 0;
+  size_t i = 0;
+  if (offset % 2 == 1 && !d.empty()) {
+    sum += uint64_t{d[0]} << 8;
+    i = 1;
+  }
+  const uint8_t* p = d.data();
+  size_t n = d.size();
+  for (; i + 1 < n; i += 2) sum += load_le<uint16_t>(p + i);
+  if (i < n) sum += p[i];
+  return sum;
+}
+
 }  // namespace
 
 Editor::Editor(ByteSpan file, Image image)
@@ -170,20 +186,21 @@ Status Editor::remove_section(std::string_view name) {
   return {};
 }
 
-Result<Bytes> Editor::write(const WriteOptions& options) const {
+Result<Layout> Editor::layout(const WriteOptions& options) const {
   const Image& img = image_;
   const uint64_t fa = img.FileAlignment;
 
   // Headers: room for the section table, rounded up to FileAlignment.
   uint64_t table_end = img.section_table_offset + entries_.size() * kSectionHeaderSize;
+  uint64_t first_va = UINT64_MAX;
+  for (auto& e : entries_)
+    if (e.header.mapped_size()) first_va = std::min<uint64_t>(first_va, e.header.VirtualAddress);
+  // ukify rounds SizeOfHeaders up to FileAlignment; only do that where the
+  // headers stay below the first section's RVA.
   uint64_t headers = round_up(img.SizeOfHeaders, fa);
-  bool grown = false;
+  if (headers > first_va) headers = img.SizeOfHeaders;
   if (table_end > headers) {
     headers = round_up(table_end, fa);
-    grown = true;
-    uint64_t first_va = UINT64_MAX;
-    for (auto& e : entries_)
-      if (e.header.mapped_size()) first_va = std::min<uint64_t>(first_va, e.header.VirtualAddress);
     if (headers > first_va)
       return input_error(
           "no room for another section header: {} section headers need {:#x} bytes of headers, but the first "
@@ -243,26 +260,31 @@ Result<Bytes> Editor::write(const WriteOptions& options) const {
   uint64_t trailing_offset = cursor;
   uint64_t total = cursor + trailing.size();
 
-  Bytes out(total, 0);
+  Layout out;
+  out.size = total;
+  out.headers.assign(headers, 0);
   // Headers: the original bytes, then the new section table.
   size_t keep = std::min<uint64_t>(img.SizeOfHeaders, headers);
-  std::copy_n(file_.begin(), keep, out.begin());
+  std::copy_n(file_.begin(), keep, out.headers.begin());
   uint64_t old_table_end = img.section_table_offset + uint64_t{img.NumberOfSections} * kSectionHeaderSize;
-  std::fill(out.begin() + img.section_table_offset, out.begin() + std::min<uint64_t>(old_table_end, headers), 0);
+  std::fill(out.headers.begin() + img.section_table_offset,
+            out.headers.begin() + std::min<uint64_t>(old_table_end, headers), 0);
   for (size_t i = 0; i < out_headers.size(); i++)
-    put_section_header(out.data() + img.section_table_offset + i * kSectionHeaderSize, out_headers[i]);
-  // Raw data.
+    put_section_header(out.headers.data() + img.section_table_offset + i * kSectionHeaderSize, out_headers[i]);
+  // Raw data, as views; the gaps between pieces are zeros.
   for (size_t i = 0; i < entries_.size(); i++) {
     const Section& s = out_headers[i];
     if (!s.SizeOfRawData) continue;
     ByteSpan d = entries_[i].data.first(std::min<size_t>(entries_[i].data.size(), s.SizeOfRawData));
-    std::copy(d.begin(), d.end(), out.begin() + s.PointerToRawData);
+    if (!d.empty()) out.pieces.push_back({s.PointerToRawData, d});
   }
-  std::copy(trailing.begin(), trailing.end(), out.begin() + trailing_offset);
+  if (!trailing.empty()) out.pieces.push_back({trailing_offset, trailing});
+  std::sort(out.pieces.begin(), out.pieces.end(),
+            [](const Layout::Piece& a, const Layout::Piece& b) { return a.offset < b.offset; });
 
   // Header fields.
-  uint8_t* fh = out.data() + img.file_header_offset;
-  uint8_t* oh = out.data() + img.optional_header_offset;
+  uint8_t* fh = out.headers.data() + img.file_header_offset;
+  uint8_t* oh = out.headers.data() + img.optional_header_offset;
   store_le<uint16_t>(fh + kFhNumberOfSections, static_cast<uint16_t>(entries_.size()));
   if (strip_symbols) {
     store_le<uint32_t>(fh + kFhPointerToSymbolTable, 0);
@@ -281,14 +303,32 @@ Result<Bytes> Editor::write(const WriteOptions& options) const {
   store_le<uint32_t>(oh + kOptSizeOfInitializedData, size_of_initialized_data_);
   store_le<uint16_t>(oh + kOptDllCharacteristics, dll_characteristics_);
   if (img.security_dir_offset) {
-    store_le<uint32_t>(out.data() + *img.security_dir_offset, 0);
-    store_le<uint32_t>(out.data() + *img.security_dir_offset + 4, 0);
+    store_le<uint32_t>(out.headers.data() + *img.security_dir_offset, 0);
+    store_le<uint32_t>(out.headers.data() + *img.security_dir_offset + 4, 0);
   }
-  store_le<uint32_t>(out.data() + img.checksum_offset, 0);
-  if (options.update_checksum)
-    store_le<uint32_t>(out.data() + img.checksum_offset, compute_checksum(out, img.checksum_offset));
-  (void)grown;
+  store_le<uint32_t>(out.headers.data() + img.checksum_offset, 0);
+  out.checksum_offset = img.checksum_offset;
+  if (options.update_checksum) {
+    // The field is zero now, so the plain word sum skips it.
+    uint64_t sum = word_sum(out.headers, 0);
+    for (auto& p : out.pieces) sum += word_sum(p.data, p.offset);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    out.checksum = static_cast<uint32_t>(sum + total);
+    store_le<uint32_t>(out.headers.data() + img.checksum_offset, out.checksum);
+  }
   return out;
+}
+
+Bytes Layout::materialize() const {
+  Bytes b(size, 0);
+  std::copy(headers.begin(), headers.end(), b.begin());
+  for (auto& p : pieces) std::copy(p.data.begin(), p.data.end(), b.begin() + p.offset);
+  return b;
+}
+
+Result<Bytes> Editor::write(const WriteOptions& options) const {
+  Layout l = BS_TRY(layout(options));
+  return l.materialize();
 }
 
 }  // namespace bootseal::pe

@@ -33,6 +33,23 @@ struct WriteOptions {
   bool update_checksum = true;
 };
 
+// A written image as pieces: the new headers, then views of section data (and
+// trailing data) at their file offsets; everything else is zero. Writing it
+// piece by piece avoids copying large sections into one buffer.
+struct Layout {
+  struct Piece {
+    uint64_t offset = 0;
+    ByteSpan data;
+  };
+  Bytes headers;              // file bytes [0, headers.size())
+  std::vector<Piece> pieces;  // ascending, non-overlapping, after the headers
+  uint64_t size = 0;          // total file size
+  size_t checksum_offset = 0;
+  uint32_t checksum = 0;      // 0 unless WriteOptions::update_checksum
+
+  Bytes materialize() const;
+};
+
 class Editor {
  public:
   // Parses `file`, which must outlive the Editor (sections are views into it).
@@ -65,7 +82,9 @@ class Editor {
   void set_dll_characteristics(uint16_t v) { dll_characteristics_ = v; }
   uint16_t dll_characteristics() const { return dll_characteristics_; }
 
-  // Lays out and writes the new image.
+  // Lays out the new image (views into the inputs, which must stay alive).
+  Result<Layout> layout(const WriteOptions& options = {}) const;
+  // Lays out and writes the new image into one buffer.
   Result<Bytes> write(const WriteOptions& options = {}) const;
 
  private:

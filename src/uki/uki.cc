@@ -130,15 +130,24 @@ Bytes join_initrds(const std::vector<ByteSpan>& initrds) {
 }
 
 void sort_ukify_order(std::vector<NamedSection>& sections) {
+  // Extra sections (ukify's --section) go after the standard ones, before .sbat.
   auto rank = [](const std::string& n) {
     auto it = std::find(kUkifyOrder.begin(), kUkifyOrder.end(), n);
-    return static_cast<size_t>(it - kUkifyOrder.begin());
+    if (it == kUkifyOrder.end()) it = std::find(kUkifyOrder.begin(), kUkifyOrder.end(), ".sbat");
+    size_t r = 2 * static_cast<size_t>(it - kUkifyOrder.begin());
+    return std::find(kUkifyOrder.begin(), kUkifyOrder.end(), n) == kUkifyOrder.end() ? r - 1 : r;
   };
   std::stable_sort(sections.begin(), sections.end(),
                    [&](const NamedSection& a, const NamedSection& b) { return rank(a.name) < rank(b.name); });
 }
 
 Result<Bytes> assemble(ByteSpan stub, const std::vector<NamedSection>& sections, const AssembleOptions& opts) {
+  pe::Layout l = BS_TRY(assemble_layout(stub, sections, opts));
+  return l.materialize();
+}
+
+Result<pe::Layout> assemble_layout(ByteSpan stub, const std::vector<NamedSection>& sections,
+                                   const AssembleOptions& opts) {
   pe::Editor ed = BS_TRY_CTX(pe::Editor::open(stub), "stub");
   if (ed.image().has_certificate_table())
     return input_error("the stub is signed; refusing to add sections to a signed stub (ukify refuses too)");
@@ -165,7 +174,7 @@ Result<Bytes> assemble(ByteSpan stub, const std::vector<NamedSection>& sections,
         ed.set_dll_characteristics(ed.dll_characteristics() & ~pe::kDllNxCompat);
     }
   }
-  return ed.write({.update_checksum = opts.update_checksum});
+  return ed.layout({.update_checksum = opts.update_checksum});
 }
 
 Result<Inspection> inspect(ByteSpan file) {

@@ -88,9 +88,13 @@ struct AssembleOptions {
 // already has is replaced in place if it fits (ukify's rule, used for .sbat),
 // else it is an error. Clears NX_COMPAT when a PE .linux lacks it.
 Result<Bytes> assemble(ByteSpan stub, const std::vector<NamedSection>& sections, const AssembleOptions& opts = {});
+// The same as a pe::Layout of views into `stub` and the sections' contents
+// (which must outlive it), for writing large UKIs without one big buffer.
+Result<pe::Layout> assemble_layout(ByteSpan stub, const std::vector<NamedSection>& sections,
+                                   const AssembleOptions& opts = {});
 
-// Sorts sections into ukify's file order (names not in kUkifyOrder go last, in
-// their given order).
+// Sorts sections into ukify's file order; names not in kUkifyOrder (ukify's
+// --section extras) go after .initrd and before .sbat, in their given order.
 void sort_ukify_order(std::vector<NamedSection>& sections);
 
 // What `bootseal uki inspect` reports.

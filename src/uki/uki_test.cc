@@ -58,6 +58,15 @@ TEST(Assemble, SectionsAndInspect) {
       {".osrel", Content::own(std::string_view("ID=x\nNAME=\"X OS\"\n"))},
       {".uname", Content::own(std::string_view("6.1"))},
   };
+  {
+    std::vector<NamedSection> t = secs;
+    t.push_back(NamedSection{".sbat", Content::own(std::string_view("sbat,1\n"))});
+    t.insert(t.begin(), NamedSection{".extra", Content::own(std::string_view("x"))});
+    sort_ukify_order(t);
+    EXPECT_EQ(t[3].name, ".linux");
+    EXPECT_EQ(t[4].name, ".extra");
+    EXPECT_EQ(t[5].name, ".sbat");
+  }
   sort_ukify_order(secs);
   EXPECT_EQ(secs[0].name, ".osrel");
   EXPECT_EQ(secs[3].name, ".linux");

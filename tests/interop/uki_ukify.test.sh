@@ -63,6 +63,43 @@ ukify build --cmdline="debug  foo=bar" --stub="$ASTUB" --output=refa.efi
 "$BOOTSEAL" uki addon --cmdline "debug  foo=bar" --stub "$ASTUB" --no-checksum --output oura.efi
 check_same refa.efi oura.efi
 
+# 4b. extra sections (--section), identical to ukify's
+ukify build --linux="$KERNEL" --cmdline=quiet --os-release=@osrel --stub="$STUB" --section=.extra:hello \
+  --section=.more:@osrel --output=refx.efi
+"$BOOTSEAL" uki build --linux "$KERNEL" --cmdline quiet --os-release @osrel --stub "$STUB" --section .extra:hello \
+  --section .more:@osrel --no-checksum --output ourx.efi
+check_same refx.efi ourx.efi
+
+# 4c. More sections than the stub's header space holds: ukify gives up, we grow
+#     SizeOfHeaders by a FileAlignment unit and move the raw data down.
+G=(--initrd initrd1 --cmdline quiet --os-release @osrel --devicetree dtb --splash dtb --pcr-private-key pcr.key
+   --pcr-public-key pcr.pub --section .e1:a --section .e2:b --section .e3:c)
+if /usr/bin/python3 "$UKIFY" build --linux="$KERNEL" --stub="$STUB" "${G[@]}" --output=refg.efi 2>ukify.log; then
+  echo "note: ukify unexpectedly fitted all section headers"
+else
+  grep -q "Not enough header space" ukify.log || { cat ukify.log; echo "FAIL: ukify failed differently"; exit 1; }
+fi
+"$BOOTSEAL" uki build --linux "$KERNEL" --stub "$STUB" "${G[@]}" --output ourg.efi
+objdump -h ourg.efi > /dev/null
+/usr/bin/python3 - ourg.efi "$KERNEL" "$STUB" <<'PY'
+import sys, pefile
+pe = pefile.PE(sys.argv[1])
+w = [x for x in pe.get_warnings() if 'VirtualSize is extremely large' not in x and 'VirtualAddress is beyond' not in x]
+assert not w, w
+assert pe.OPTIONAL_HEADER.SizeOfHeaders == 0x600, hex(pe.OPTIONAL_HEADER.SizeOfHeaders)
+assert pe.verify_checksum()
+sec = {s.Name.rstrip(b'\0').decode(): s for s in pe.sections}
+assert len(pe.sections) == 18, len(pe.sections)
+assert sec['.linux'].get_data()[:sec['.linux'].Misc_VirtualSize] == open(sys.argv[2], 'rb').read()
+stub = pefile.PE(sys.argv[3])
+for s in stub.sections:  # the stub's sections moved in the file but not in memory
+    n = s.Name.rstrip(b'\0').decode()
+    assert sec[n].VirtualAddress == s.VirtualAddress
+    if n != '.sbat':
+        assert sec[n].get_data() == s.get_data(), n
+print('ok: headers grown to 0x600, 18 sections, stub sections intact')
+PY
+
 # 5. Default: the PE checksum is set and correct (pefile agrees), and the file
 #    differs from ukify's only in the 4 CheckSum bytes.
 "$BOOTSEAL" uki build --linux "$KERNEL" --initrd initrd1 --initrd initrd2 --cmdline "$CMDLINE" --os-release @osrel \
@@ -98,6 +135,30 @@ sec = {s['name']: s for s in j['sections']}
 assert sec['.initrd']['sha256'] == hashlib.sha256(init).hexdigest(), "initrds not concatenated with 4-byte padding"
 print('ok: inspect')
 PY
+
+# 6b. inspect checks the .pcrsig against the UKI's own sections, and notices
+#     when a section changed after signing.
+"$BOOTSEAL" --json uki inspect our2.efi > i2.json
+/usr/bin/python3 - our2.efi <<'PY'
+import json, sys, pefile
+j = json.load(open('i2.json'))
+e = j['pcrsig']
+assert len(e) == 4 and {x['bank'] for x in e} == {'sha256', 'sha512'}, e
+assert all(x['phase'] in ('enter-initrd', 'enter-initrd:leave-initrd:sysinit:ready') for x in e), e
+assert all(x['key_matches_pcrpkey'] and x['signature_valid'] for x in e), e
+pe = pefile.PE(sys.argv[1], fast_load=True)
+data = bytearray(open(sys.argv[1], 'rb').read())
+s = [s for s in pe.sections if s.Name.rstrip(b'\0') == b'.cmdline'][0]
+data[s.PointerToRawData] ^= 1
+open('tampered.efi', 'wb').write(data)
+PY
+"$BOOTSEAL" --json uki inspect tampered.efi > it.json
+/usr/bin/python3 -c '
+import json; e = json.load(open("it.json"))["pcrsig"]
+assert all(x["phase"] is None for x in e), e
+assert all(x["signature_valid"] for x in e), e'
+"$BOOTSEAL" uki inspect tampered.efi | grep -q "STALE" || { echo "FAIL: stale .pcrsig not reported"; exit 1; }
+echo "ok: inspect checks .pcrsig"
 
 # 7. Bad input: clear one-line errors, no output file
 set +e
