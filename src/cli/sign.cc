@@ -40,7 +40,7 @@ Result<Bytes> read_pe(const std::string& path) {
 
 // Signs a PE image in memory with a key source and certificate file: what
 // `bootseal sign` and `uki build --sign-key/--sign-cert` share.
-Result<Bytes> sign_pe_with_files(ByteSpan image, const std::string& key, const std::string& cert_path,
+Result<Bytes> sign_pe_with_files(Bytes image, const std::string& key, const std::string& cert_path,
                                  const std::vector<std::string>& addcerts, bool append) {
   std::unique_ptr<crypto::Signer> signer = BS_TRY(keys::load_signer(key));
   crypto::Certificate cert = BS_TRY(keys::load_certificate(cert_path));
@@ -54,7 +54,7 @@ Result<Bytes> sign_pe_with_files(ByteSpan image, const std::string& key, const s
     auto certs = BS_TRY(keys::load_certificates(f));
     o.extra_certificates.insert(o.extra_certificates.end(), certs.begin(), certs.end());
   }
-  return authenticode::sign(image, *signer, cert, o);
+  return authenticode::sign(std::move(image), *signer, cert, o);
 }
 
 namespace {
@@ -67,7 +67,7 @@ Status sign_cmd(const SignArgs& a, const Globals& g) {
   if (signer->public_key_der() != cert.public_key_der())
     return input_error("{}: key {} does not match certificate {} ('{}')", ctx(), a.key, a.cert, cert.subject());
   Bytes in = BS_TRY_CTX(read_pe(a.input), "sign");
-  Bytes out = BS_TRY_CTX(sign_pe_with_files(in, a.key, a.cert, a.addcerts, a.append), "{}", ctx());
+  Bytes out = BS_TRY_CTX(sign_pe_with_files(std::move(in), a.key, a.cert, a.addcerts, a.append), "{}", ctx());
   std::string output = a.output.empty() ? a.input : a.output;
   BS_TRY_CTX(sys::write_file_atomic(output, out, 0644), "{}", ctx());
   if (g.json)
