@@ -36,6 +36,20 @@ Result<Bytes> read_pe(const std::string& path) {
   return data;
 }
 
+nlohmann::json report_json(const std::string& file, const authenticode::VerifyReport& r) {
+  nlohmann::json j{{"file", file}, {"type", "pe"}, {"ok", r.ok()}, {"signed", r.signed_image}};
+  j["signatures"] = nlohmann::json::array();
+  for (auto& s : r.signatures) {
+    nlohmann::json e{{"index", s.index}, {"signer", s.signer}, {"issuer", s.issuer},
+                     {"digest_algorithm", s.digest_algorithm}, {"hash_ok", s.hash_ok}, {"ok", s.ok}};
+    if (s.signing_time) e["signing_time"] = crypto::format_time(*s.signing_time);
+    if (!s.ok) e["problem"] = s.problem;
+    j["signatures"].push_back(e);
+  }
+  if (!r.ok()) j["failure"] = r.failure();
+  return j;
+}
+
 }  // namespace
 
 // Signs a PE image in memory with a key source and certificate file: what
@@ -55,6 +69,25 @@ Result<Bytes> sign_pe_with_files(Bytes image, const std::string& key, const std:
     o.extra_certificates.insert(o.extra_certificates.end(), certs.begin(), certs.end());
   }
   return authenticode::sign(std::move(image), *signer, cert, o);
+}
+
+// Authenticode verification of one PE file, printed as `bootseal verify`
+// does; the whole-chain verifier calls this for each PE it finds (the
+// library function underneath is authenticode::verify).
+Status verify_pe_file(const std::string& file, ByteSpan data, const std::vector<crypto::Certificate>& trusted,
+                      const Globals& g) {
+  authenticode::VerifyReport r = BS_TRY_CTX(authenticode::verify(data, trusted), "verify {}", file);
+  if (g.json) {
+    print_json(report_json(file, r));
+  } else if (r.ok() && !g.quiet) {
+    for (auto& s : r.signatures)
+      if (s.ok) {
+        std::printf("%s: signature OK (signer '%s', %s)\n", file.c_str(), s.signer.c_str(), s.digest_algorithm.c_str());
+        break;
+      }
+  }
+  if (!r.ok()) return check_error("verify {}: {}", file, r.failure());
+  return {};
 }
 
 namespace {
@@ -82,37 +115,6 @@ struct VerifyArgs {
   std::string file;
 };
 
-nlohmann::json report_json(const std::string& file, const authenticode::VerifyReport& r) {
-  nlohmann::json j{{"file", file}, {"type", "pe"}, {"ok", r.ok()}, {"signed", r.signed_image}};
-  j["signatures"] = nlohmann::json::array();
-  for (auto& s : r.signatures) {
-    nlohmann::json e{{"index", s.index}, {"signer", s.signer}, {"issuer", s.issuer},
-                     {"digest_algorithm", s.digest_algorithm}, {"hash_ok", s.hash_ok}, {"ok", s.ok}};
-    if (s.signing_time) e["signing_time"] = crypto::format_time(*s.signing_time);
-    if (!s.ok) e["problem"] = s.problem;
-    j["signatures"].push_back(e);
-  }
-  if (!r.ok()) j["failure"] = r.failure();
-  return j;
-}
-
-// Authenticode verification of one PE file, the piece the whole-chain
-// verifier calls for each PE it finds.
-Status verify_pe_file(const std::string& file, ByteSpan data, const std::vector<crypto::Certificate>& trusted,
-                      const Globals& g) {
-  authenticode::VerifyReport r = BS_TRY_CTX(authenticode::verify(data, trusted), "verify {}", file);
-  if (g.json) {
-    print_json(report_json(file, r));
-  } else if (r.ok() && !g.quiet) {
-    for (auto& s : r.signatures)
-      if (s.ok) {
-        std::printf("%s: signature OK (signer '%s', %s)\n", file.c_str(), s.signer.c_str(), s.digest_algorithm.c_str());
-        break;
-      }
-  }
-  if (!r.ok()) return check_error("verify {}: {}", file, r.failure());
-  return {};
-}
 
 Status verify_cmd(const VerifyArgs& a, const Globals& g) {
   std::vector<crypto::Certificate> trusted;
