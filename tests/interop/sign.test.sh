@@ -119,7 +119,9 @@ pesign -n nss -c dbkey -s -i sdboot.efi -o sd.pesign --force >/dev/null 2>&1
 "$BOOTSEAL" -q unsign --output k.unsigned vmlinuz
 pesign -n nss -c dbkey -s -i k.unsigned -o k.pesign --force >/dev/null 2>&1
 "$BOOTSEAL" verify --cert keys/db.crt k.pesign >/dev/null || fail "bootseal verify rejects pesign's signature on the kernel"
-echo "ok: bootseal verify accepts sbsign and pesign signatures"
+pesign -S -i sdboot.efi.signed > pesign.txt 2>&1 || { cat pesign.txt; fail "pesign cannot read bootseal's signature"; }
+grep -q "common name is bootseal db" pesign.txt || { cat pesign.txt; fail "pesign: signer of bootseal's signature"; }
+echo "ok: bootseal verify accepts sbsign and pesign signatures; pesign reads bootseal's"
 
 # Byte-identical to sbsign: same key, same signingTime (taken from sbsign's
 # output). sbsign adds a signature to an already signed image (the Debian
