@@ -14,7 +14,8 @@ const KeyPair& KeySet::get(std::string_view var) const {
 
 Result<KeySet> generate_key_set(const GenerateOptions& o) {
   if (o.name.empty()) return input_error("the key set name is empty");
-  if (o.validity_days <= 0) return input_error("validity must be at least one day");
+  if (o.validity_days <= 0 || o.validity_days > kMaxValidityDays)
+    return input_error("certificate validity of {} days is outside 1..{}", o.validity_days, kMaxValidityDays);
   KeySet set;
   if (o.owner) {
     set.owner = *o.owner;
