@@ -143,6 +143,12 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
     rep.total_us = ops.now_us() - t0;
     return rep;
   };
+  uint64_t mark = t0;
+  auto lap = [&](const char* name) {
+    uint64_t now = ops.now_us();
+    rep.timings.emplace_back(name, now - mark);
+    mark = now;
+  };
   auto do_mount = [&](MountCall m) -> Status {
     Status s = ops.mount(m);
     if (s.ok()) rep.mounts.push_back(std::move(m));
@@ -166,20 +172,26 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
     return fail("parse cmdline", fmt::format("{}={}: expected bind, overlay, transient or none", kKargEtc, etc_mode));
   bool verity_pass_allowed = bls::cmdline_value(cmdline, kKargVerityEnable).value_or("auto") != "0";
 
+  lap("cmdline");
   // 2. /run as a tmpfs (moved into the new root at the end).
   if (auto s = ops.mkdir_p(cfg.run); !s.ok()) return fail("mount /run", s.error().message());
   if (auto s = do_mount({"tmpfs", cfg.run, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"}); !s.ok())
     return fail("mount /run", s.error().message());
 
+  lap("run");
   // 3. Root device and filesystem.
+  uint64_t r0 = ops.now_us();
   auto dev = find_root(ops, cmdline);
+  rep.root_wait_us = ops.now_us() - r0;
   if (!dev.ok()) return fail("find root", dev.error().message());
   rep.root_device = *dev;
+  lap("find-root");
   std::string fstype(bls::cmdline_value(cmdline, "rootfstype").value_or("ext4"));
   if (auto s = ops.mkdir_p(cfg.sysroot); !s.ok()) return fail("mount root", s.error().message());
   if (auto s = do_mount({*dev, cfg.sysroot, fstype, 0, ""}); !s.ok())
     return fail("mount root", fmt::format("{} ({}) on {}: {}", *dev, fstype, cfg.sysroot, s.error().message()));
 
+  lap("mount-root");
   // 4. The repository and the image the cmdline names.
   std::string repo = cfg.sysroot + "/composefs";
   if (!ops.is_dir(repo)) return fail("open repository", fmt::format("{}: no composefs/ directory on {}", repo, *dev));
@@ -241,6 +253,7 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
     m = ops.measure_verity(image);
   }
 
+  lap("verity-pass");
   // 6. The seal: the image's measured fs-verity digest must equal the signed cmdline's.
   if (!m.ok()) {
     if (!insecure) return fail("measure image", fmt::format("{}: {}", image, m.error().message()));
@@ -255,6 +268,7 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
                                               rep.digest_hex, short_hex(rep.digest_hex), to_hex(m->second)));
   }
 
+  lap("measure");
   // 7. EROFS (file-backed, else loop), then the overlay with the objects as data-only lower.
   if (auto s = ops.mkdir_p(cfg.erofs_mnt); !s.ok()) return fail("mount erofs", s.error().message());
   if (auto s = do_mount({image, cfg.erofs_mnt, "erofs", MS_RDONLY, ""}); !s.ok()) {
@@ -264,12 +278,14 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
     if (auto s2 = do_mount({*loop, cfg.erofs_mnt, "erofs", MS_RDONLY, ""}); !s2.ok())
       return fail("mount erofs", fmt::format("{} via {}: {}", image, *loop, s2.error().message()));
   }
+  lap("erofs");
   std::string opts = fmt::format("lowerdir={}::{}/objects,metacopy=on,redirect_dir=on", cfg.erofs_mnt, repo);
   if (!insecure) opts += ",verity=require";
   if (auto s = ops.mkdir_p(cfg.newroot); !s.ok()) return fail("mount overlay", s.error().message());
   if (auto s = do_mount({"composefs", cfg.newroot, "overlay", MS_RDONLY, opts}); !s.ok())
     return fail("mount overlay", fmt::format("{} ({}): {}", cfg.newroot, opts, s.error().message()));
 
+  lap("overlay");
   // 8. /etc and /var from the deployment state.
   std::string deploy = cfg.sysroot + "/state/deploy/" + rep.digest_hex;
   std::string etc_target = cfg.newroot + "/etc";
@@ -300,6 +316,7 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
       return fail("mount /var", s.error().message());
   }
 
+  lap("etc-var");
   // 9. The physical root stays reachable at /sysroot; /dev, /proc, /sys, /run move along.
   if (ops.is_dir(cfg.newroot + "/sysroot")) {
     if (auto s = do_mount({cfg.sysroot, cfg.newroot + "/sysroot", "", MS_MOVE, ""}); !s.ok())
@@ -313,6 +330,7 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
       return fail("move " + d, s.error().message());
   }
 
+  lap("moves");
   // 10. Which init to run, decided before switching.
   std::string init(bls::cmdline_value(cmdline, "init").value_or(""));
   if (init.empty()) {
@@ -327,6 +345,7 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
                                          init.empty() ? "/sbin/init, /usr/lib/systemd/systemd, /init" : init));
   rep.init = init;
   if (auto s = ops.switch_root(cfg.newroot); !s.ok()) return fail("switch root", s.error().message());
+  lap("switch-root");
   rep.total_us = ops.now_us() - t0;
   return rep;
 }

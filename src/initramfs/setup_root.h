@@ -72,8 +72,10 @@ struct SetupReport {
   size_t verity_enabled = 0;   // objects (and image) sealed on this boot
   uint64_t verity_bytes = 0;
   uint64_t verity_us = 0;
-  uint64_t total_us = 0;       // start to just before exec, excluding nothing
+  uint64_t root_wait_us = 0;   // finding the root device (includes waiting for it to appear)
+  uint64_t total_us = 0;       // start to just before exec
   std::vector<MountCall> mounts;
+  std::vector<std::pair<std::string, uint64_t>> timings;  // step name, microseconds
 };
 
 // Runs every step up to (not including) exec of init. On failure, report.step names it.
