@@ -6,7 +6,15 @@ for t in qemu-system-x86_64 swtpm; do command -v $t >/dev/null || { echo "missin
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 truncate -s 8M "$T/blank.img"   # nothing bootable: OVMF ends in its shell and waits
 
-leftovers() { pgrep -f "$1" || true; }
+# PIDs whose command line mentions $1 (no procps needed).
+leftovers() {
+  local p
+  for p in /proc/[0-9]*; do
+    [ "${p#/proc/}" = $$ ] && continue
+    tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -qF -- "$1" && echo "${p#/proc/}"
+  done
+  true
+}
 
 # 1. Timeout: exit 1, a clear message, around the asked time, nothing left running.
 t0=$(date +%s)
@@ -20,7 +28,7 @@ cat "$T/err1"
 grep -q "timed out after 10 s" "$T/err1"
 [ $((t1 - t0)) -ge 10 ] && [ $((t1 - t0)) -le 25 ] || { echo "timeout took $((t1 - t0)) s"; exit 1; }
 sleep 0.5
-[ -z "$(leftovers "$T/wd1")" ] || { echo "processes left after timeout:"; ps -fp $(leftovers "$T/wd1"); exit 1; }
+[ -z "$(leftovers "$T/wd1")" ] || { echo "processes left after timeout:"; for p in $(leftovers "$T/wd1"); do tr '\0' ' ' < /proc/$p/cmdline; echo; done; exit 1; }
 
 # 2. SIGTERM and SIGINT while booting: exit 1, QEMU and swtpm stopped.
 for sig in TERM INT; do
@@ -35,7 +43,7 @@ for sig in TERM INT; do
   [ $rc = 1 ] || { echo "SIG$sig: exit $rc, want 1"; exit 1; }
   grep -q "interrupted by signal" "$T/err-$sig"
   sleep 0.5
-  [ -z "$(leftovers "$T/wd-$sig")" ] || { echo "processes left after SIG$sig:"; ps -fp $(leftovers "$T/wd-$sig"); exit 1; }
+  [ -z "$(leftovers "$T/wd-$sig")" ] || { echo "processes left after SIG$sig:"; for p in $(leftovers "$T/wd-$sig"); do tr '\0' ' ' < /proc/$p/cmdline; echo; done; exit 1; }
 done
 
 # 3. Bad input: clear errors, QEMU never started.
