@@ -15,6 +15,7 @@ namespace {
 
 constexpr int kAlgSha256 = 1, kAlgSha512 = 2;  // FS_VERITY_HASH_ALG_*
 constexpr int kDefaultRootWaitS = 10;
+constexpr int kRootPollMs = 10;  // the disk usually appears within ~50 ms of its module loading
 
 // A failed step: its name and reason (printed as one console line).
 struct StepError {
@@ -105,9 +106,9 @@ Result<std::string> find_root(SystemOps& ops, std::string_view cmdline) {
   std::string what;
   if (root && root->substr(0, 5) == "/dev/") {
     std::string dev(*root);
-    for (int i = 0; i <= wait_s * 10; i++) {
+    for (int i = 0; i <= wait_s * 1000 / kRootPollMs; i++) {
       if (ops.exists(dev)) return dev;
-      ops.sleep_ms(100);
+      ops.sleep_ms(kRootPollMs);
     }
     return input_error("root={}: device did not appear within {} s", dev, wait_s);
   } else if (root && root->substr(0, 9) == "PARTUUID=") {
@@ -126,10 +127,10 @@ Result<std::string> find_root(SystemOps& ops, std::string_view cmdline) {
     pred = [](const GptPartition& p) { return p.type_guid == kRootX86_64TypeGuid; };
     what = fmt::format("a partition of type {} (root x86-64)", kRootX86_64TypeGuid);
   }
-  for (int i = 0; i <= wait_s * 10; i++) {
+  for (int i = 0; i <= wait_s * 1000 / kRootPollMs; i++) {
     auto r = scan_partitions(ops, pred);
     if (r.ok()) return r;
-    ops.sleep_ms(100);
+    ops.sleep_ms(kRootPollMs);
   }
   return input_error("{}: no such partition appeared within {} s", what, wait_s);
 }
@@ -203,7 +204,10 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
   // 5. First boot: enable fs-verity on every object, then on the image (the image
   //    last, so a measurable image means the pass completed).
   int alg = kernel_alg(karg->hash);
-  auto m = ops.measure_verity(image);
+  auto image_fd = ops.open_read(image);
+  if (!image_fd.ok()) return fail("open image", image_fd.error().message());
+  const std::string image_ref = fmt::format("/proc/self/fd/{}", *image_fd);
+  auto m = ops.measure_verity(image_ref);
   if (!m.ok() && m.error().kind() == ErrorKind::kInput && verity_pass_allowed) {
     uint64_t v0 = ops.now_us();
     std::vector<std::string> files;
@@ -250,7 +254,7 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
     ops.console(fmt::format("bootseal-setup-root: first boot: enabled fs-verity on {} files ({:.1f} MB) in {:.1f} s",
                             rep.verity_enabled, static_cast<double>(rep.verity_bytes) / 1e6,
                             static_cast<double>(rep.verity_us) / 1e6));
-    m = ops.measure_verity(image);
+    m = ops.measure_verity(image_ref);
   }
 
   lap("verity-pass");
@@ -271,8 +275,8 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
   lap("measure");
   // 7. EROFS (file-backed, else loop), then the overlay with the objects as data-only lower.
   if (auto s = ops.mkdir_p(cfg.erofs_mnt); !s.ok()) return fail("mount erofs", s.error().message());
-  if (auto s = do_mount({image, cfg.erofs_mnt, "erofs", MS_RDONLY, ""}); !s.ok()) {
-    auto loop = ops.attach_loop(image);
+  if (auto s = do_mount({image_ref, cfg.erofs_mnt, "erofs", MS_RDONLY, ""}); !s.ok()) {
+    auto loop = ops.attach_loop(image_ref);
     if (!loop.ok()) return fail("mount erofs", fmt::format("file-backed mount failed ({}), loop: {}",
                                                             s.error().message(), loop.error().message()));
     if (auto s2 = do_mount({*loop, cfg.erofs_mnt, "erofs", MS_RDONLY, ""}); !s2.ok())
