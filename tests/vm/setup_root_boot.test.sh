@@ -20,7 +20,7 @@ LOGDIR=${VM_LOGDIR:-$BUILD/vm-logs/setup_root_boot}; mkdir -p "$LOGDIR"
 D=$(cat "$T/r/digest")
 [ ${#D} = 128 ] || { echo "bad digest $D"; exit 1; }
 "$BOOTSEAL" -q initrd build --kernel-modules-from "$PAY/kernel" \
-  --add "$SETUP_ROOT:usr/bin/bootseal-setup-root" -o "$T/initrd.cpio"
+  --setup-root "$SETUP_ROOT" -o "$T/initrd.cpio"
 "$TINY/mkkeys.sh" "$T/keys"
 sbsign --key "$T/keys/db.key" --cert "$T/keys/db.crt" --output "$T/sdboot.efi" "$SDBOOT" 2>/dev/null
 
