@@ -85,6 +85,8 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_flag("--no-modules", b.no_modules, "Include no kernel modules");
   c->add_flag("--keep-compressed", b.keep_compressed, "Keep .ko.xz/.ko.zst as they are (default: unpack on the host)");
   c->add_option("--init", b.o.init_file, "Script or binary to use as /init (default: the built-in generic init)");
+  c->add_option("--setup-root", b.o.setup_root, "bootseal-setup-root (static) to install as "
+                                                "/usr/bin/bootseal-setup-root; the generic /init runs it");
   c->add_option("--add", b.add, "Extra file SRC:DST (repeatable)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);

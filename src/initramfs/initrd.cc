@@ -92,6 +92,26 @@ Result<Bytes> module_bytes(const std::string& path, bool decompress, bool verbos
 
 std::string_view builtin_init() { return kInit; }
 
+Result<bool> is_static_elf(ByteSpan elf) {
+  // ELF64 header (System V gABI): e_ident[16], e_type u16 @16, e_phoff u64 @32,
+  // e_phentsize u16 @54, e_phnum u16 @56; program header p_type u32 @0.
+  constexpr uint32_t kPtInterp = 3;
+  if (elf.size() < 64 || elf[0] != 0x7f || elf[1] != 'E' || elf[2] != 'L' || elf[3] != 'F')
+    return input_error("not an ELF file");
+  if (elf[4] != 2 || elf[5] != 1) return unsupported_error("only 64-bit little-endian ELF is supported");
+  ByteReader r(elf);
+  uint64_t phoff = load_le<uint64_t>(elf.data() + 32);
+  uint16_t phentsize = load_le<uint16_t>(elf.data() + 54), phnum = load_le<uint16_t>(elf.data() + 56);
+  if (phentsize < 4) return input_error("ELF program header size {} is too small", phentsize);
+  for (uint16_t i = 0; i < phnum; i++) {
+    auto off = checked_add<uint64_t>(phoff, uint64_t{i} * phentsize);
+    if (!off) return input_error("ELF program header offset overflows");
+    ByteSpan ph = BS_TRY(r.at(*off, 4, "ELF program header"));
+    if (load_le<uint32_t>(ph.data()) == kPtInterp) return false;
+  }
+  return true;
+}
+
 Result<InitrdResult> build_initrd(const InitrdOptions& o) {
   InitrdResult res;
   cpio::Writer w(o.mtime);
@@ -103,7 +123,8 @@ Result<InitrdResult> build_initrd(const InitrdOptions& o) {
 
   // busybox and its applets.
   Bytes bb = BS_TRY_CTX(sys::read_file(o.busybox), "busybox");
-  if (bb.size() < 4 || bb[0] != 0x7f || bb[1] != 'E') return input_error("{}: not an ELF executable", o.busybox);
+  if (!BS_TRY_CTX(is_static_elf(bb), "busybox {}", o.busybox))
+    return input_error("busybox {} is dynamically linked; the initramfs has no loader (use busybox-static)", o.busybox);
   BS_TRY(w.add_file("bin/busybox", std::move(bb), 0755));
   for (const char* a : kApplets) BS_TRY(w.add_symlink(fmt::format("bin/{}", a), "busybox"));
 
@@ -113,6 +134,13 @@ Result<InitrdResult> build_initrd(const InitrdOptions& o) {
   } else {
     Bytes init = BS_TRY_CTX(sys::read_file(o.init_file), "--init");
     BS_TRY(w.add_file("init", std::move(init), 0755));
+  }
+
+  if (!o.setup_root.empty()) {
+    Bytes sr = BS_TRY_CTX(sys::read_file(o.setup_root), "--setup-root");
+    if (!BS_TRY_CTX(is_static_elf(sr), "--setup-root {}", o.setup_root))
+      return input_error("--setup-root {} is dynamically linked; build the bootseal-setup-root target", o.setup_root);
+    BS_TRY(w.add_file("usr/bin/bootseal-setup-root", std::move(sr), 0755));
   }
 
   // Kernel modules.

@@ -17,6 +17,7 @@ struct InitrdOptions {
   std::vector<std::string> modules = kDefaultModules;
   std::string busybox = "/bin/busybox";     // must be statically linked
   std::string init_file;                    // empty: the built-in generic /init
+  std::string setup_root;                   // bootseal-setup-root to install as /usr/bin/bootseal-setup-root
   std::vector<std::pair<std::string, std::string>> add;  // host SRC -> archive DST
   bool decompress_modules = true;           // .ko.xz/.zst/.gz unpacked on the host
   std::string compress = "none";            // none | zstd | xz
@@ -34,6 +35,10 @@ struct InitrdResult {
 
 // The file listing modules to load, one archive path per line, in load order.
 inline constexpr std::string_view kModuleListPath = "etc/bootseal/modules";
+// True if `elf` is an ELF executable without a PT_INTERP program header (statically
+// linked: it runs in an initramfs without a dynamic loader). Errors on a malformed ELF.
+Result<bool> is_static_elf(ByteSpan elf);
+
 // The built-in generic /init: mounts proc/sys/dev, loads the listed modules, runs
 // /usr/bin/bootseal-setup-root if present, else an emergency shell.
 std::string_view builtin_init();

@@ -36,3 +36,27 @@ TEST(Modules, CyclesAndEmptyInput) {
 
 }  // namespace
 }  // namespace bootseal::initramfs
+
+#include "initramfs/initrd.h"
+#include "sys/file.h"
+
+namespace bootseal::initramfs {
+namespace {
+TEST(Initrd, StaticElfCheck) {
+  auto bb = sys::read_file("/bin/busybox");
+  ASSERT_TRUE(bb.ok());
+  EXPECT_TRUE(*is_static_elf(*bb));
+  auto sh = sys::read_file("/bin/bash");
+  ASSERT_TRUE(sh.ok());
+  EXPECT_FALSE(*is_static_elf(*sh));
+  Bytes junk = {0x7f, 'E', 'L', 'F'};
+  EXPECT_FALSE(is_static_elf(junk).ok());
+  Bytes bad(64, 0);
+  bad[0] = 0x7f, bad[1] = 'E', bad[2] = 'L', bad[3] = 'F', bad[4] = 2, bad[5] = 1;
+  store_le<uint64_t>(bad.data() + 32, ~uint64_t{0} - 8);
+  store_le<uint16_t>(bad.data() + 54, 56);
+  store_le<uint16_t>(bad.data() + 56, 4);
+  EXPECT_FALSE(is_static_elf(bad).ok());
+}
+}  // namespace
+}  // namespace bootseal::initramfs

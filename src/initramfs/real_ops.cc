@@ -41,6 +41,16 @@ uint64_t RealOps::file_size(const std::string& path) {
 
 Status RealOps::mkdir_p(const std::string& path) { return sys::mkdir_p(path); }
 
+RealOps::~RealOps() {
+  for (int fd : open_fds_) sys::Fd closer(fd);
+}
+
+Result<int> RealOps::open_read(const std::string& path) {
+  sys::Fd fd = BS_TRY(sys::open_file(path, O_RDONLY));
+  open_fds_.push_back(fd.get());
+  return fd.release();
+}
+
 Status RealOps::mount(const MountCall& m) { return sys::mount_fs(m.source, m.target, m.fstype, m.flags, m.data); }
 
 Result<std::string> RealOps::attach_loop(const std::string& file) { return sys::attach_loop_readonly(file); }

@@ -15,6 +15,7 @@ namespace {
 
 constexpr int kAlgSha256 = 1, kAlgSha512 = 2;  // FS_VERITY_HASH_ALG_*
 constexpr int kDefaultRootWaitS = 10;
+constexpr int kRootPollMs = 10;  // the disk usually appears within ~50 ms of its module loading
 
 // A failed step: its name and reason (printed as one console line).
 struct StepError {
@@ -105,9 +106,9 @@ Result<std::string> find_root(SystemOps& ops, std::string_view cmdline) {
   std::string what;
   if (root && root->substr(0, 5) == "/dev/") {
     std::string dev(*root);
-    for (int i = 0; i <= wait_s * 10; i++) {
+    for (int i = 0; i <= wait_s * 1000 / kRootPollMs; i++) {
       if (ops.exists(dev)) return dev;
-      ops.sleep_ms(100);
+      ops.sleep_ms(kRootPollMs);
     }
     return input_error("root={}: device did not appear within {} s", dev, wait_s);
   } else if (root && root->substr(0, 9) == "PARTUUID=") {
@@ -126,10 +127,10 @@ Result<std::string> find_root(SystemOps& ops, std::string_view cmdline) {
     pred = [](const GptPartition& p) { return p.type_guid == kRootX86_64TypeGuid; };
     what = fmt::format("a partition of type {} (root x86-64)", kRootX86_64TypeGuid);
   }
-  for (int i = 0; i <= wait_s * 10; i++) {
+  for (int i = 0; i <= wait_s * 1000 / kRootPollMs; i++) {
     auto r = scan_partitions(ops, pred);
     if (r.ok()) return r;
-    ops.sleep_ms(100);
+    ops.sleep_ms(kRootPollMs);
   }
   return input_error("{}: no such partition appeared within {} s", what, wait_s);
 }
@@ -142,6 +143,12 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
     rep.error = std::move(reason);
     rep.total_us = ops.now_us() - t0;
     return rep;
+  };
+  uint64_t mark = t0;
+  auto lap = [&](const char* name) {
+    uint64_t now = ops.now_us();
+    rep.timings.emplace_back(name, now - mark);
+    mark = now;
   };
   auto do_mount = [&](MountCall m) -> Status {
     Status s = ops.mount(m);
@@ -166,20 +173,26 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
     return fail("parse cmdline", fmt::format("{}={}: expected bind, overlay, transient or none", kKargEtc, etc_mode));
   bool verity_pass_allowed = bls::cmdline_value(cmdline, kKargVerityEnable).value_or("auto") != "0";
 
+  lap("cmdline");
   // 2. /run as a tmpfs (moved into the new root at the end).
   if (auto s = ops.mkdir_p(cfg.run); !s.ok()) return fail("mount /run", s.error().message());
   if (auto s = do_mount({"tmpfs", cfg.run, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"}); !s.ok())
     return fail("mount /run", s.error().message());
 
+  lap("run");
   // 3. Root device and filesystem.
+  uint64_t r0 = ops.now_us();
   auto dev = find_root(ops, cmdline);
+  rep.root_wait_us = ops.now_us() - r0;
   if (!dev.ok()) return fail("find root", dev.error().message());
   rep.root_device = *dev;
+  lap("find-root");
   std::string fstype(bls::cmdline_value(cmdline, "rootfstype").value_or("ext4"));
   if (auto s = ops.mkdir_p(cfg.sysroot); !s.ok()) return fail("mount root", s.error().message());
   if (auto s = do_mount({*dev, cfg.sysroot, fstype, 0, ""}); !s.ok())
     return fail("mount root", fmt::format("{} ({}) on {}: {}", *dev, fstype, cfg.sysroot, s.error().message()));
 
+  lap("mount-root");
   // 4. The repository and the image the cmdline names.
   std::string repo = cfg.sysroot + "/composefs";
   if (!ops.is_dir(repo)) return fail("open repository", fmt::format("{}: no composefs/ directory on {}", repo, *dev));
@@ -191,7 +204,10 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
   // 5. First boot: enable fs-verity on every object, then on the image (the image
   //    last, so a measurable image means the pass completed).
   int alg = kernel_alg(karg->hash);
-  auto m = ops.measure_verity(image);
+  auto image_fd = ops.open_read(image);
+  if (!image_fd.ok()) return fail("open image", image_fd.error().message());
+  const std::string image_ref = fmt::format("/proc/self/fd/{}", *image_fd);
+  auto m = ops.measure_verity(image_ref);
   if (!m.ok() && m.error().kind() == ErrorKind::kInput && verity_pass_allowed) {
     uint64_t v0 = ops.now_us();
     std::vector<std::string> files;
@@ -238,9 +254,10 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
     ops.console(fmt::format("bootseal-setup-root: first boot: enabled fs-verity on {} files ({:.1f} MB) in {:.1f} s",
                             rep.verity_enabled, static_cast<double>(rep.verity_bytes) / 1e6,
                             static_cast<double>(rep.verity_us) / 1e6));
-    m = ops.measure_verity(image);
+    m = ops.measure_verity(image_ref);
   }
 
+  lap("verity-pass");
   // 6. The seal: the image's measured fs-verity digest must equal the signed cmdline's.
   if (!m.ok()) {
     if (!insecure) return fail("measure image", fmt::format("{}: {}", image, m.error().message()));
@@ -255,21 +272,24 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
                                               rep.digest_hex, short_hex(rep.digest_hex), to_hex(m->second)));
   }
 
+  lap("measure");
   // 7. EROFS (file-backed, else loop), then the overlay with the objects as data-only lower.
   if (auto s = ops.mkdir_p(cfg.erofs_mnt); !s.ok()) return fail("mount erofs", s.error().message());
-  if (auto s = do_mount({image, cfg.erofs_mnt, "erofs", MS_RDONLY, ""}); !s.ok()) {
-    auto loop = ops.attach_loop(image);
+  if (auto s = do_mount({image_ref, cfg.erofs_mnt, "erofs", MS_RDONLY, ""}); !s.ok()) {
+    auto loop = ops.attach_loop(image_ref);
     if (!loop.ok()) return fail("mount erofs", fmt::format("file-backed mount failed ({}), loop: {}",
                                                             s.error().message(), loop.error().message()));
     if (auto s2 = do_mount({*loop, cfg.erofs_mnt, "erofs", MS_RDONLY, ""}); !s2.ok())
       return fail("mount erofs", fmt::format("{} via {}: {}", image, *loop, s2.error().message()));
   }
+  lap("erofs");
   std::string opts = fmt::format("lowerdir={}::{}/objects,metacopy=on,redirect_dir=on", cfg.erofs_mnt, repo);
   if (!insecure) opts += ",verity=require";
   if (auto s = ops.mkdir_p(cfg.newroot); !s.ok()) return fail("mount overlay", s.error().message());
   if (auto s = do_mount({"composefs", cfg.newroot, "overlay", MS_RDONLY, opts}); !s.ok())
     return fail("mount overlay", fmt::format("{} ({}): {}", cfg.newroot, opts, s.error().message()));
 
+  lap("overlay");
   // 8. /etc and /var from the deployment state.
   std::string deploy = cfg.sysroot + "/state/deploy/" + rep.digest_hex;
   std::string etc_target = cfg.newroot + "/etc";
@@ -300,6 +320,7 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
       return fail("mount /var", s.error().message());
   }
 
+  lap("etc-var");
   // 9. The physical root stays reachable at /sysroot; /dev, /proc, /sys, /run move along.
   if (ops.is_dir(cfg.newroot + "/sysroot")) {
     if (auto s = do_mount({cfg.sysroot, cfg.newroot + "/sysroot", "", MS_MOVE, ""}); !s.ok())
@@ -313,6 +334,7 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
       return fail("move " + d, s.error().message());
   }
 
+  lap("moves");
   // 10. Which init to run, decided before switching.
   std::string init(bls::cmdline_value(cmdline, "init").value_or(""));
   if (init.empty()) {
@@ -327,6 +349,7 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
                                          init.empty() ? "/sbin/init, /usr/lib/systemd/systemd, /init" : init));
   rep.init = init;
   if (auto s = ops.switch_root(cfg.newroot); !s.ok()) return fail("switch root", s.error().message());
+  lap("switch-root");
   rep.total_us = ops.now_us() - t0;
   return rep;
 }

@@ -41,6 +41,10 @@ class SystemOps {
   virtual uint64_t file_size(const std::string& path) = 0;  // 0 if unknown
   virtual Status mkdir_p(const std::string& path) = 0;
   virtual Status mount(const MountCall& m) = 0;
+  // Opens a file read-only (O_CLOEXEC) and keeps it open until exec; returns its fd.
+  // The image is measured and mounted through "/proc/self/fd/<fd>", so the file mounted
+  // is the very file measured, even if its name were swapped in between.
+  virtual Result<int> open_read(const std::string& path) = 0;
   // Attaches `file` to a free loop device read-only; returns "/dev/loopN".
   virtual Result<std::string> attach_loop(const std::string& file) = 0;
   // FS_IOC_MEASURE_VERITY: kernel hash algorithm id (1 sha256, 2 sha512) and digest.
@@ -72,8 +76,10 @@ struct SetupReport {
   size_t verity_enabled = 0;   // objects (and image) sealed on this boot
   uint64_t verity_bytes = 0;
   uint64_t verity_us = 0;
-  uint64_t total_us = 0;       // start to just before exec, excluding nothing
+  uint64_t root_wait_us = 0;   // finding the root device (includes waiting for it to appear)
+  uint64_t total_us = 0;       // start to just before exec
   std::vector<MountCall> mounts;
+  std::vector<std::pair<std::string, uint64_t>> timings;  // step name, microseconds
 };
 
 // Runs every step up to (not including) exec of init. On failure, report.step names it.

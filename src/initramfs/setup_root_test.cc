@@ -107,8 +107,20 @@ class FakeOps : public SystemOps {
     return {};
   }
   Result<std::string> attach_loop(const std::string&) override { return std::string("/dev/loop0"); }
-  Result<std::pair<int, Bytes>> measure_verity(const std::string& path) override {
+  Result<int> open_read(const std::string& path) override {
+    if (!fs::exists(p(path))) return input_error("{}: No such file or directory", path);
+    int fd = next_fd++;
+    fds[fmt::format("/proc/self/fd/{}", fd)] = path;
+    return fd;
+  }
+  // "/proc/self/fd/N" resolves to the file opened as N.
+  std::string resolve(const std::string& path) {
+    auto it = fds.find(path);
+    return it == fds.end() ? path : it->second;
+  }
+  Result<std::pair<int, Bytes>> measure_verity(const std::string& path0) override {
     std::lock_guard<std::mutex> l(mu);
+    std::string path = resolve(path0);
     auto it = verity.find(path);
     if (it == verity.end()) return input_error("{}: fs-verity is not enabled on this file", path);
     return std::make_pair(alg, it->second);
@@ -135,6 +147,8 @@ class FakeOps : public SystemOps {
   std::map<std::string, Bytes> verity, digest_when_enabled;
   std::vector<std::string> enabled, lines;
   std::string switched_to, fail_mount_type;
+  std::map<std::string, std::string> fds;
+  int next_fd = 40;
   int alg = 2;
   int slept = 0;
   uint64_t clock = 0;
@@ -201,7 +215,9 @@ TEST_F(SetupRootTest, HappyPathMountsTheSealedRoot) {
   auto* erofs = find_mount("/run/bootseal/cfs");
   ASSERT_TRUE(erofs);
   EXPECT_EQ(erofs->fstype, "erofs");
-  EXPECT_EQ(erofs->source, "/sysroot/composefs/images/" + kDigest);
+  // Mounted through the descriptor that was measured.
+  ASSERT_EQ(erofs->source.rfind("/proc/self/fd/", 0), 0u) << erofs->source;
+  EXPECT_EQ(ops->resolve(erofs->source), "/sysroot/composefs/images/" + kDigest);
   EXPECT_TRUE(erofs->flags & MS_RDONLY);
   auto* ovl = find_mount("/newroot");
   ASSERT_TRUE(ovl);

@@ -273,6 +273,10 @@ Status install_termination_handlers() {
   sigemptyset(&sa.sa_mask);
   for (int s : {SIGINT, SIGTERM, SIGHUP})
     if (::sigaction(s, &sa, nullptr) != 0) return sys_error("sigaction");
+  // A closed stdout must not kill us before the children are cleaned up.
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ign, nullptr);
   return {};
 }
 

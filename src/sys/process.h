@@ -77,7 +77,7 @@ std::optional<std::string> find_program(const std::string& name);
 
 // Installs SIGINT/SIGTERM/SIGHUP handlers that record the signal (and write a byte
 // to a self-pipe) instead of dying, so the caller can clean up its children.
-// termination_fd() becomes readable once a signal arrived.
+// termination_fd() becomes readable once a signal arrived. SIGPIPE is ignored.
 Status install_termination_handlers();
 int termination_signal();  // 0 if none yet
 int termination_fd();

@@ -13,6 +13,13 @@ mod_args=(--no-modules)
 "$BOOTSEAL" initrd build "${mod_args[@]}" --init "$T/init" --add "$T/hello:etc/hello.txt" -o "$T/b.cpio"
 cmp "$T/a.cpio" "$T/b.cpio" || { echo "two builds differ"; exit 1; }
 
+# Compressed output decompresses to the same archive (the kernel's zstd and xz).
+"$BOOTSEAL" -q initrd build "${mod_args[@]}" --init "$T/init" --add "$T/hello:etc/hello.txt" --compress zstd -o "$T/a.cpio.zst"
+zstd -dc "$T/a.cpio.zst" | cmp - "$T/a.cpio"
+"$BOOTSEAL" -q initrd build "${mod_args[@]}" --init "$T/init" --add "$T/hello:etc/hello.txt" --compress xz -o "$T/a.cpio.xz"
+xz -dc "$T/a.cpio.xz" | cmp - "$T/a.cpio"
+xz -lv "$T/a.cpio.xz" | grep -q CRC32 || { echo "xz initrd must use CRC32 for the kernel"; exit 1; }
+
 # 1. GNU cpio lists exactly our members, in our (sorted) order.
 cpio -it --quiet < "$T/a.cpio" > "$T/gnu.list"
 "$BOOTSEAL" initrd list "$T/a.cpio" | awk '{print $4}' > "$T/ours.list"

@@ -32,6 +32,6 @@ vm_boot() {
   local name=$1; shift
   local t0=$(date +%s.%N) rc=0
   "$BOOTSEAL" -q vm run --serial-log "$LOGDIR/$name.serial.log" "$@" || rc=$?
-  echo "boot $name: exit $rc, $(echo "$(date +%s.%N) - $t0" | bc) s"
+  echo "boot $name: exit $rc, $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
   return $rc
 }

@@ -48,4 +48,18 @@ vm_boot tampered "$T/disk-tampered.img" --secure-boot --enroll "$T/keys" --timeo
 # 4. Control: the same unsigned disk boots without Secure Boot (the refusal is Secure Boot's).
 vm_boot control "$T/disk-unsigned.img" --timeout 180 --expect TINY-BOOT-OK --fail-on "Access denied"
 grep -aq "secureboot: Secure boot disabled" "$LOGDIR/control.serial.log" || { echo "control: SB not disabled?"; exit 1; }
+
+# 5. Auto-enrollment: empty variable store (setup mode), systemd-boot enrolls
+#    loader/keys/auto/*.auth, resets, then boots the signed UKI under Secure Boot.
+AUTO_ENROLL="$T/keys" "$TINY/mkdisk.sh" "$T/disk-auto.img" "$T/sdboot.efi" "$T/tiny.efi"
+vm_boot auto-enroll "$T/disk-auto.img" --secure-boot --tpm --timeout 180 \
+  --expect TINY-BOOT-OK --fail-on "Access denied" --fail-on "Kernel panic"
+L=$LOGDIR/auto-enroll.serial.log
+grep -aq "Enrolling secure boot keys" "$L" || { echo "systemd-boot did not enroll keys"; exit 1; }
+grep -aq "secureboot: Secure boot enabled" "$L" || { echo "Secure Boot not enabled after auto-enrollment"; exit 1; }
+# PCR 7 differs between the two enrollment paths (different variable contents).
+p7a=$(grep -a "TINY: pcr-sha256 7:" "$LOGDIR/good.serial.log" | tr -d '\r' | awk '{print $NF}')
+p7b=$(grep -a "TINY: pcr-sha256 7:" "$L" | tr -d '\r' | awk '{print $NF}')
+echo "PCR 7: direct $p7a, auto-enrolled $p7b"
+[ -n "$p7a" ] && [ -n "$p7b" ]
 echo ok

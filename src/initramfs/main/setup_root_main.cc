@@ -71,11 +71,15 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "bootseal-setup-root: sealed root %s verified and mounted from %s in %.1f ms "
-               "(verity pass: %zu files, %.1f MB, %.1f ms); exec %s\n",
+               "(of which waiting for the root device %.1f ms; verity pass: %zu files, %.1f MB, %.1f ms); exec %s\n",
                rep.digest_hex.c_str(), rep.root_device.c_str(),
-               static_cast<double>(rep.total_us - rep.verity_us) / 1000.0, rep.verity_enabled,
+               static_cast<double>(rep.total_us - rep.verity_us) / 1000.0,
+               static_cast<double>(rep.root_wait_us) / 1000.0, rep.verity_enabled,
                static_cast<double>(rep.verity_bytes) / 1e6, static_cast<double>(rep.verity_us) / 1000.0,
                rep.init.c_str());
+  std::string steps;
+  for (auto& [name, us] : rep.timings) steps += fmt::format(" {}={:.1f}", name, static_cast<double>(us) / 1000.0);
+  std::fprintf(stderr, "bootseal-setup-root: step times (ms):%s\n", steps.c_str());
   std::fflush(stderr);
   Status s = ops.exec_init(rep.init);
   std::fprintf(stderr, "bootseal-setup-root: FAILED at exec init: %s\n", s.error().message().c_str());
