@@ -1,0 +1,569 @@
+#include "erofs/writer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+
+#include "erofs/format.h"
+#include "erofs/xxhash.h"
+
+namespace bootseal::erofs {
+
+using fstree::Entry;
+using fstree::Node;
+using fstree::Xattr;
+
+uint8_t file_type_of_mode(uint32_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return kFtRegFile;
+    case S_IFDIR: return kFtDir;
+    case S_IFCHR: return kFtChrdev;
+    case S_IFBLK: return kFtBlkdev;
+    case S_IFIFO: return kFtFifo;
+    case S_IFSOCK: return kFtSock;
+    case S_IFLNK: return kFtSymlink;
+    default: return kFtUnknown;
+  }
+}
+
+uint32_t chunk_bits_for(uint64_t size) {
+  uint64_t v = size - 1;
+  uint32_t bits = v == 0 ? 1 : 64 - static_cast<uint32_t>(__builtin_clzll(v));  // ilog2(v) + 1, ilog2(0) = 0
+  if (bits < kBlockBits) bits = kBlockBits;
+  if (bits - kBlockBits > kChunkFormatBlkbitsMask) bits = kChunkFormatBlkbitsMask + kBlockBits;
+  return bits;
+}
+
+namespace {
+
+// Entry index and the name without its short prefix (libcomposefs's
+// xattr_erofs_entry_index: lustre. is deliberately not mapped).
+uint8_t xattr_index(std::string_view name, std::string_view* suffix) {
+  static constexpr std::pair<std::string_view, uint8_t> kPrefixes[] = {
+      {"user.", kXattrIndexUser},
+      {"system.posix_acl_access", kXattrIndexPosixAclAccess},
+      {"system.posix_acl_default", kXattrIndexPosixAclDefault},
+      {"trusted.", kXattrIndexTrusted},
+      {"security.", kXattrIndexSecurity},
+  };
+  for (auto& [prefix, index] : kPrefixes) {
+    if (name.starts_with(prefix)) {
+      *suffix = name.substr(prefix.size());
+      return index;
+    }
+  }
+  *suffix = name;
+  return 0;
+}
+
+uint64_t xattr_entry_size(std::string_view suffix, size_t value_len) {
+  return round_up(kXattrEntrySize + suffix.size() + value_len, 4);
+}
+
+struct XattrKey {
+  std::string_view name, value;
+  bool operator==(const XattrKey&) const = default;
+};
+struct XattrKeyHash {
+  size_t operator()(const XattrKey& k) const {
+    return std::hash<std::string_view>()(k.name) * 31 ^ std::hash<std::string_view>()(k.value);
+  }
+};
+struct SharedEntry {
+  uint32_t count = 0;
+  bool shared = false;
+  uint64_t offset = 0;  // from the start of the shared xattr table
+};
+
+struct InodeXattr {
+  const Xattr* x;
+  uint8_t index;
+  std::string_view suffix;
+  int64_t shared_offset = -1;  // -1: stored inline
+};
+
+struct Dirent {
+  std::string_view name;
+  uint32_t target;  // inode index
+};
+
+struct Inode {
+  const Node* node;
+  uint32_t parent = 0;
+  uint32_t nlink = 0;
+  std::vector<InodeXattr> xattrs;
+  std::vector<Dirent> dirents;  // directories, "." and ".." included, sorted
+  // Layout.
+  uint64_t n_blocks = 0;  // data blocks outside the metadata area
+  uint64_t tail = 0;      // bytes packed inline after inode + xattrs
+  bool compact = false;
+  uint64_t xattr_size = 0;
+  uint64_t ipad = 0;  // padding before the inode
+  uint64_t nid = 0;
+  uint64_t isize = 0;  // inode + xattrs + tail
+  bool external = false;
+  uint32_t chunk_count = 0;
+  uint16_t chunk_format = 0;
+};
+
+
+class Writer {
+ public:
+  Writer(const fstree::Tree& tree, const WriterOptions& o) : tree_(tree), opts_(o) {}
+  Result<Bytes> run();
+
+ private:
+  Status collect();
+  Status plan_xattrs();
+  Status plan_layout();
+  void compute_data_size(Inode& in);
+  uint64_t tail_padding(Inode& in, uint64_t pos, uint64_t inode_size);
+  Status emit(Bytes& out);
+  void emit_inode(Bytes& out, uint64_t& pos, Inode& in);
+  void emit_dirent_chunk(uint8_t* at, const Inode& dir, size_t first, size_t n) const;
+  // Directory chunking: [first, count) per 4 KiB chunk, greedily filled.
+  std::vector<std::pair<size_t, size_t>> dir_chunks(const Inode& dir, uint64_t* last_size) const;
+
+  const fstree::Tree& tree_;
+  WriterOptions opts_;
+  std::vector<Inode> inodes_;
+  int64_t min_sec_ = 0;
+  uint32_t min_nsec_ = 0;
+  bool has_acl_ = false;
+  std::vector<const InodeXattr*> shared_table_;
+  uint64_t shared_size_ = 0;
+  uint64_t inodes_end_ = 0;
+  uint64_t data_start_ = 0;
+  uint64_t n_data_blocks_ = 0;
+  uint64_t current_end_ = 0;
+};
+
+// Breadth-first numbering, dirents, nlink, xattr order, minimum mtime.
+Status Writer::collect() {
+  if (!tree_.root || !tree_.root->is_dir()) return input_error("the root must be a directory");
+  std::unordered_map<const Node*, uint32_t> index;
+  inodes_.push_back(Inode{tree_.root.get()});
+  index[tree_.root.get()] = 0;
+  for (size_t i = 0; i < inodes_.size(); i++) {
+    const Node& n = *inodes_[i].node;
+    if (!fstree::valid_mode(n.mode)) return input_error("invalid file mode {:o}", n.mode);
+    if (!n.is_dir() && !n.children.empty()) return input_error("a non-directory has children");
+    for (const Entry& e : n.children) {
+      if (e.name.empty() || e.name.size() > kMaxNameLength || e.name == "." || e.name == ".." ||
+          e.name.find('/') != std::string::npos)
+        return input_error("invalid file name '{}'", e.name);
+      if (e.hardlink) {
+        if (e.node->is_dir()) return input_error("hardlink '{}' to a directory", e.name);
+        continue;
+      }
+      if (!index.emplace(e.node.get(), static_cast<uint32_t>(inodes_.size())).second)
+        return input_error("'{}': a node has more than one primary entry", e.name);
+      inodes_.push_back(Inode{e.node.get()});
+      inodes_.back().parent = static_cast<uint32_t>(i);
+    }
+  }
+  if (inodes_.size() > UINT32_MAX) return input_error("too many inodes");
+
+  min_sec_ = tree_.root->mtime_sec;
+  min_nsec_ = tree_.root->mtime_nsec;
+  for (uint32_t i = 0; i < inodes_.size(); i++) {
+    Inode& in = inodes_[i];
+    const Node& n = *in.node;
+    in.nlink = n.nlink;
+    if (n.is_dir()) {
+      uint32_t subdirs = 0;
+      in.dirents.reserve(n.children.size() + 2);
+      for (const Entry& e : n.children) {
+        auto it = index.find(e.node.get());
+        if (it == index.end()) return input_error("hardlink '{}' points outside the tree", e.name);
+        if (e.node->is_dir()) subdirs++;
+        in.dirents.push_back(Dirent{e.name, it->second});
+      }
+      in.nlink = 2 + subdirs;
+      in.dirents.push_back(Dirent{".", i});
+      in.dirents.push_back(Dirent{"..", in.parent});
+      std::sort(in.dirents.begin(), in.dirents.end(), [](const Dirent& a, const Dirent& b) { return a.name < b.name; });
+    }
+    for (const Xattr& x : n.xattrs) {
+      if (x.value.size() > UINT16_MAX) return input_error("xattr '{}' value too large", x.name);
+      InodeXattr ix{&x, 0, {}};
+      ix.index = xattr_index(x.name, &ix.suffix);
+      if (ix.suffix.size() > 255) return input_error("xattr name '{}' too long", x.name);
+      in.xattrs.push_back(ix);
+      if (x.name == "system.posix_acl_access" || x.name == "system.posix_acl_default") has_acl_ = true;
+    }
+    std::stable_sort(in.xattrs.begin(), in.xattrs.end(),
+                     [](const InodeXattr& a, const InodeXattr& b) { return a.x->name < b.x->name; });
+    if (n.mtime_sec < min_sec_ || (n.mtime_sec == min_sec_ && n.mtime_nsec < min_nsec_)) {
+      min_sec_ = n.mtime_sec;
+      min_nsec_ = n.mtime_nsec;
+    }
+  }
+  return {};
+}
+
+// A (name, value) pair used by more than one inode goes to the shared table,
+// sorted descending (name, then value length, then value bytes).
+Status Writer::plan_xattrs() {
+  std::unordered_map<XattrKey, SharedEntry, XattrKeyHash> counts;
+  for (auto& in : inodes_)
+    for (auto& x : in.xattrs) counts[XattrKey{x.x->name, x.x->value}].count++;
+  std::vector<std::pair<const XattrKey*, SharedEntry*>> shared;
+  for (auto& [k, v] : counts)
+    if (v.count > 1) shared.emplace_back(&k, &v);
+  std::sort(shared.begin(), shared.end(), [](const auto& a, const auto& b) {
+    if (a.first->name != b.first->name) return a.first->name > b.first->name;
+    if (a.first->value.size() != b.first->value.size()) return a.first->value.size() > b.first->value.size();
+    return a.first->value > b.first->value;
+  });
+  uint64_t off = 0;
+  for (auto& [k, v] : shared) {
+    v->shared = true;
+    v->offset = off;
+    std::string_view suffix;
+    xattr_index(k->name, &suffix);
+    off += xattr_entry_size(suffix, k->value.size());
+  }
+  shared_size_ = off;
+  std::vector<bool> placed(shared.size());
+  for (auto& in : inodes_) {
+    uint32_t n_shared = 0;
+    for (auto& x : in.xattrs) {
+      SharedEntry& e = counts[XattrKey{x.x->name, x.x->value}];
+      if (e.shared && n_shared < kMaxSharedXattrsPerInode) {
+        x.shared_offset = static_cast<int64_t>(e.offset);
+        n_shared++;
+      }
+    }
+  }
+  // The table in order, each entry taken from its first user.
+  shared_table_.assign(shared.size(), nullptr);
+  std::unordered_map<uint64_t, size_t> slot;
+  for (size_t i = 0; i < shared.size(); i++) slot[shared[i].second->offset] = i;
+  for (auto& in : inodes_)
+    for (auto& x : in.xattrs) {
+      SharedEntry& e = counts[XattrKey{x.x->name, x.x->value}];
+      if (e.shared && !shared_table_[slot[e.offset]]) shared_table_[slot[e.offset]] = &x;
+    }
+  return {};
+}
+
+std::vector<std::pair<size_t, size_t>> Writer::dir_chunks(const Inode& dir, uint64_t* last_size) const {
+  std::vector<std::pair<size_t, size_t>> chunks;
+  size_t first = 0;
+  uint64_t used = 0;
+  for (size_t i = 0; i < dir.dirents.size(); i++) {
+    uint64_t len = kDirentSize + dir.dirents[i].name.size();
+    if (used + len > kBlockSize) {
+      chunks.emplace_back(first, i - first);
+      first = i;
+      used = 0;
+    }
+    used += len;
+  }
+  chunks.emplace_back(first, dir.dirents.size() - first);
+  *last_size = used;
+  return chunks;
+}
+
+void Writer::compute_data_size(Inode& in) {
+  const Node& n = *in.node;
+  in.n_blocks = 0;
+  in.tail = 0;
+  if (n.is_dir()) {
+    uint64_t last = 0;
+    auto chunks = dir_chunks(in, &last);
+    in.n_blocks = chunks.size() - 1;
+    in.tail = last;
+    if (in.tail > kBlockSize / 2) {  // never inline more than half a block
+      in.n_blocks++;
+      in.tail = 0;
+    }
+  } else if (n.is_symlink()) {
+    in.tail = n.payload ? n.payload->size() : 0;
+  } else if (n.is_reg() && n.size > 0) {
+    if (!n.content.empty()) {
+      in.n_blocks = n.size / kBlockSize;
+      in.tail = n.size % kBlockSize;
+      if (in.tail > kBlockSize / 2) {
+        in.n_blocks++;
+        in.tail = 0;
+      }
+    } else {
+      in.external = true;
+      uint32_t bits = chunk_bits_for(n.size);
+      in.chunk_count = static_cast<uint32_t>(div_round_up(n.size, uint64_t{1} << bits));
+      in.chunk_format = static_cast<uint16_t>(bits - kBlockBits);
+      in.tail = uint64_t{in.chunk_count} * 4;
+    }
+  }
+}
+
+// Padding in front of an inode so its inline tail never straddles a block
+// (libcomposefs compute_erofs_inode_padding_for_tail, quirks included).
+uint64_t Writer::tail_padding(Inode& in, uint64_t pos, uint64_t inode_size) {
+  uint64_t non_tail = inode_size + in.xattr_size;
+  uint64_t total = non_tail + in.tail;
+  if (in.node->is_symlink()) {
+    // Inode and target share a block; a target that cannot fit moves to a
+    // data block, and the inode still moves to the next block if the
+    // original span crossed one.
+    uint64_t pos_block = pos / kBlockSize;
+    uint64_t end_block = (pos + total - 1) / kBlockSize;
+    if (total / kBlockSize > 0) {
+      in.n_blocks++;
+      in.tail = 0;
+    }
+    return pos_block != end_block ? round_up(pos, kBlockSize) - pos : 0;
+  }
+  uint64_t remainder = kBlockSize - ((pos + non_tail) % kBlockSize);
+  if (remainder >= in.tail) return 0;
+  uint64_t extra = round_up(remainder, kSlotSize);
+  remainder = kBlockSize - ((pos + non_tail + extra) % kBlockSize);
+  if (in.tail <= remainder) return extra;
+  in.n_blocks++;
+  in.tail = 0;
+  return round_up(pos, kBlockSize) - pos;
+}
+
+Status Writer::plan_layout() {
+  uint64_t pos = kSuperOffset + kSuperSize;
+  const uint64_t meta_start = 0;  // meta_blkaddr 0: nids count from the image start
+  for (auto& in : inodes_) {
+    const Node& n = *in.node;
+    compute_data_size(in);
+    if (in.external && in.chunk_count > kMaxExternalChunks)
+      return input_error("file of {} bytes needs {} chunks (at most {})", n.size, in.chunk_count, kMaxExternalChunks);
+    if (n.is_reg() && !n.content.empty() && n.content.size() != n.size)
+      return input_error("inline content of {} bytes for a file of size {}", n.content.size(), n.size);
+    uint64_t size = n.is_dir() ? in.n_blocks * kBlockSize + in.tail : n.size;
+    in.compact = n.mtime_sec == min_sec_ && n.mtime_nsec == min_nsec_ && in.nlink <= UINT16_MAX &&
+                 n.uid <= UINT16_MAX && n.gid <= UINT16_MAX && size <= UINT32_MAX;
+    uint64_t inode_size = in.compact ? kInodeCompactSize : kInodeExtendedSize;
+    uint64_t n_shared = 0, unshared = 0;
+    for (auto& x : in.xattrs) {
+      if (x.shared_offset >= 0)
+        n_shared++;
+      else
+        unshared += xattr_entry_size(x.suffix, x.x->value.size());
+    }
+    in.xattr_size = (n_shared == 0 && unshared == 0) ? 0 : round_up(kXattrIbodyHeaderSize + 4 * n_shared + unshared, 4);
+    if (in.xattr_size && (in.xattr_size - kXattrIbodyHeaderSize) / 4 + 1 > UINT16_MAX)
+      return input_error("too many xattrs on one inode");
+    uint64_t aligned = round_up(pos, kSlotSize);
+    in.ipad = aligned - pos;
+    pos = aligned;
+    uint64_t extra = tail_padding(in, pos, inode_size);
+    in.ipad += extra;
+    pos += extra;
+    in.isize = inode_size + in.xattr_size + in.tail;
+    n_data_blocks_ += in.n_blocks;
+    in.nid = (pos - meta_start) / kSlotSize;
+    pos += in.isize;
+  }
+  inodes_end_ = round_up(pos, kSlotSize);
+  if (inodes_[0].nid > UINT16_MAX) return internal_error("root nid {} does not fit", inodes_[0].nid);
+  data_start_ = round_up(inodes_end_ + shared_size_, kBlockSize);
+  if (data_start_ / kBlockSize + n_data_blocks_ > UINT32_MAX) return input_error("image too large for EROFS");
+  return {};
+}
+
+void Writer::emit_dirent_chunk(uint8_t* at, const Inode& dir, size_t first, size_t n) const {
+  uint64_t nameoff = n * kDirentSize;
+  uint8_t* names = at + nameoff;
+  for (size_t i = first; i < first + n; i++) {
+    const Dirent& d = dir.dirents[i];
+    const Inode& t = inodes_[d.target];
+    uint8_t* e = at + (i - first) * kDirentSize;
+    store_le<uint64_t>(e + 0, t.nid);
+    store_le<uint16_t>(e + 8, static_cast<uint16_t>(nameoff));
+    e[10] = file_type_of_mode(t.node->mode);
+    std::memcpy(names, d.name.data(), d.name.size());
+    names += d.name.size();
+    nameoff += d.name.size();
+  }
+}
+
+void Writer::emit_inode(Bytes& out, uint64_t& pos, Inode& in) {
+  const Node& n = *in.node;
+  uint8_t* p = out.data() + pos;
+  uint64_t xattr_icount = in.xattr_size ? (in.xattr_size - kXattrIbodyHeaderSize) / 4 + 1 : 0;
+  uint16_t layout = in.tail > 0 ? kFlatInline : kFlatPlain;
+  uint64_t size = 0;
+  uint32_t i_u = 0;
+  const uint32_t type = n.mode & S_IFMT;
+  if (type == S_IFDIR) {
+    size = in.n_blocks * kBlockSize + in.tail;
+  } else if (type == S_IFREG) {
+    size = n.size;
+    if (in.external) layout = kChunkBased;
+  } else if (type == S_IFLNK) {
+    size = n.payload ? n.payload->size() : 0;
+  }
+  if (type == S_IFDIR || type == S_IFREG || type == S_IFLNK) {
+    if (in.n_blocks > 0) {
+      i_u = static_cast<uint32_t>(current_end_ / kBlockSize);
+      current_end_ += kBlockSize * in.n_blocks;
+    }
+    // The chunk format shares the union with raw_blkaddr and overwrites its
+    // low 16 bits (as libcomposefs does).
+    if (layout == kChunkBased) i_u = (i_u & 0xffff0000u) | in.chunk_format;
+  } else if (type == S_IFCHR || type == S_IFBLK) {
+    i_u = static_cast<uint32_t>(n.rdev);
+  }
+  uint16_t format = static_cast<uint16_t>(layout << 1 | (in.compact ? kInodeLayoutCompact : kInodeLayoutExtended));
+  uint32_t ino = static_cast<uint32_t>(&in - inodes_.data());
+  store_le<uint16_t>(p + 0, format);
+  store_le<uint16_t>(p + 2, static_cast<uint16_t>(xattr_icount));
+  store_le<uint16_t>(p + 4, static_cast<uint16_t>(n.mode));
+  store_le<uint32_t>(p + 16, i_u);
+  store_le<uint32_t>(p + 20, ino);
+  if (in.compact) {
+    store_le<uint16_t>(p + 6, static_cast<uint16_t>(in.nlink));
+    store_le<uint32_t>(p + 8, static_cast<uint32_t>(size));
+    store_le<uint16_t>(p + 24, static_cast<uint16_t>(n.uid));
+    store_le<uint16_t>(p + 26, static_cast<uint16_t>(n.gid));
+    p += kInodeCompactSize;
+  } else {
+    store_le<uint64_t>(p + 8, size);
+    store_le<uint32_t>(p + 24, n.uid);
+    store_le<uint32_t>(p + 28, n.gid);
+    store_le<uint64_t>(p + 32, static_cast<uint64_t>(n.mtime_sec));
+    store_le<uint32_t>(p + 40, n.mtime_nsec);
+    store_le<uint32_t>(p + 44, in.nlink);
+    p += kInodeExtendedSize;
+  }
+  if (in.xattr_size) {
+    uint8_t* start = p;
+    uint32_t filter = 0;
+    uint8_t n_shared = 0;
+    for (auto& x : in.xattrs) {
+      filter |= 1u << (xxh32(x.suffix.data(), x.suffix.size(), kXattrFilterSeed + x.index) & (kXattrFilterBits - 1));
+      if (x.shared_offset >= 0) n_shared++;
+    }
+    store_le<uint32_t>(p, ~filter);
+    p[4] = n_shared;
+    p += kXattrIbodyHeaderSize;
+    for (auto& x : in.xattrs) {
+      if (x.shared_offset < 0) continue;
+      store_le<uint32_t>(p, static_cast<uint32_t>((inodes_end_ % kBlockSize + static_cast<uint64_t>(x.shared_offset)) / 4));
+      p += 4;
+    }
+    for (auto& x : in.xattrs) {
+      if (x.shared_offset >= 0) continue;
+      p[0] = static_cast<uint8_t>(x.suffix.size());
+      p[1] = x.index;
+      store_le<uint16_t>(p + 2, static_cast<uint16_t>(x.x->value.size()));
+      std::memcpy(p + 4, x.suffix.data(), x.suffix.size());
+      std::memcpy(p + 4 + x.suffix.size(), x.x->value.data(), x.x->value.size());
+      p += xattr_entry_size(x.suffix, x.x->value.size());
+    }
+    p = start + in.xattr_size;
+  }
+  if (in.tail > 0) {
+    if (type == S_IFDIR) {
+      uint64_t last = 0;
+      auto chunks = dir_chunks(in, &last);
+      emit_dirent_chunk(p, in, chunks.back().first, chunks.back().second);
+    } else if (type == S_IFLNK) {
+      std::memcpy(p, n.payload->data(), n.payload->size());
+    } else if (type == S_IFREG && !in.external) {
+      std::memcpy(p, n.content.data() + (n.size - in.tail), in.tail);
+    } else if (type == S_IFREG) {
+      std::memset(p, 0xff, in.tail);  // chunk indexes, all EROFS_NULL_ADDR
+    }
+  }
+  pos += in.isize;
+}
+
+Status Writer::emit(Bytes& out) {
+  uint8_t* o = out.data();
+  // composefs header.
+  store_le<uint32_t>(o + 0, kComposefsMagic);
+  store_le<uint32_t>(o + 4, kComposefsHeaderVersion);
+  store_le<uint32_t>(o + 8, has_acl_ ? kComposefsFlagHasAcl : 0);
+  store_le<uint32_t>(o + 12, opts_.composefs_version);
+  // Superblock.
+  uint8_t* s = o + kSuperOffset;
+  store_le<uint32_t>(s + sb::magic, kSuperMagic);
+  store_le<uint32_t>(s + sb::feature_compat, kFeatureCompatMtime | kFeatureCompatXattrFilter);
+  s[sb::blkszbits] = kBlockBits;
+  store_le<uint16_t>(s + sb::root_nid, static_cast<uint16_t>(inodes_[0].nid));
+  store_le<uint64_t>(s + sb::inos, inodes_.size());
+  store_le<uint64_t>(s + sb::build_time, static_cast<uint64_t>(min_sec_));
+  store_le<uint32_t>(s + sb::build_time_nsec, min_nsec_);
+  store_le<uint32_t>(s + sb::blocks, static_cast<uint32_t>(data_start_ / kBlockSize + n_data_blocks_));
+  store_le<uint32_t>(s + sb::meta_blkaddr, 0);
+  store_le<uint32_t>(s + sb::xattr_blkaddr, static_cast<uint32_t>(inodes_end_ / kBlockSize));
+
+  current_end_ = data_start_;
+  uint64_t pos = kSuperOffset + kSuperSize;
+  for (auto& in : inodes_) {
+    pos += in.ipad;
+    if (pos % kSlotSize != 0 || pos / kSlotSize != in.nid)
+      return internal_error("inode {} at offset {} but planned nid {}", &in - inodes_.data(), pos, in.nid);
+    emit_inode(out, pos, in);
+  }
+  pos = round_up(pos, kSlotSize);
+  if (pos != inodes_end_) return internal_error("inodes end at {}, planned {}", pos, inodes_end_);
+  for (const InodeXattr* x : shared_table_) {
+    uint8_t* p = o + pos;
+    p[0] = static_cast<uint8_t>(x->suffix.size());
+    p[1] = x->index;
+    store_le<uint16_t>(p + 2, static_cast<uint16_t>(x->x->value.size()));
+    std::memcpy(p + 4, x->suffix.data(), x->suffix.size());
+    std::memcpy(p + 4 + x->suffix.size(), x->x->value.data(), x->x->value.size());
+    pos += xattr_entry_size(x->suffix, x->x->value.size());
+  }
+  if (pos != inodes_end_ + shared_size_) return internal_error("shared xattrs end at {}", pos);
+  pos = data_start_;
+  for (auto& in : inodes_) {
+    if (in.n_blocks == 0) continue;
+    const Node& n = *in.node;
+    uint64_t start = pos;
+    if (n.is_dir()) {
+      uint64_t last = 0;
+      auto chunks = dir_chunks(in, &last);
+      size_t full = chunks.size() - 1;
+      for (size_t c = 0; c < chunks.size(); c++) {
+        if (c == full && in.tail > 0) break;  // the last chunk is inline
+        emit_dirent_chunk(o + pos, in, chunks[c].first, chunks[c].second);
+        pos += kBlockSize;
+      }
+    } else if (n.is_reg() && in.external) {
+      std::memset(o + pos, 0xff, kBlockSize);  // 1024 null chunk indexes
+      pos += kBlockSize;
+    } else if (n.is_reg()) {
+      uint64_t len = std::min<uint64_t>(n.size, in.n_blocks * kBlockSize);
+      std::memcpy(o + pos, n.content.data(), len);
+      pos += in.n_blocks * kBlockSize;
+    } else if (n.is_symlink()) {
+      std::memcpy(o + pos, n.payload->data(), n.payload->size());
+      pos += kBlockSize;
+    }
+    if (pos != start + in.n_blocks * kBlockSize)
+      return internal_error("inode {} wrote {} data bytes, planned {} blocks", &in - inodes_.data(), pos - start,
+                            in.n_blocks);
+  }
+  if (pos != out.size() || current_end_ != out.size())
+    return internal_error("image ends at {}, planned {}", pos, out.size());
+  return {};
+}
+
+Result<Bytes> Writer::run() {
+  BS_TRY(collect());
+  BS_TRY(plan_xattrs());
+  BS_TRY(plan_layout());
+  Bytes out(data_start_ + n_data_blocks_ * kBlockSize, 0);
+  BS_TRY(emit(out));
+  return out;
+}
+
+}  // namespace
+
+Result<Bytes> write_image(const fstree::Tree& tree, const WriterOptions& options) {
+  Writer w(tree, options);
+  return w.run();
+}
+
+}  // namespace bootseal::erofs
