@@ -308,7 +308,9 @@ std::string escape(std::string_view s, Escape mode) {
       case '\t': out += "\\t"; continue;
       default: break;
     }
-    bool hex = (c == '=' && mode == Escape::kEqual) || !(c > 0x20 && c < 0x7f);  // isgraph in the C locale
+    // isgraph() / isprint() in the C locale.
+    bool printable = mode == Escape::kKeepSpace ? (c >= 0x20 && c < 0x7f) : (c > 0x20 && c < 0x7f);
+    bool hex = (c == '=' && mode == Escape::kEqual) || !printable;
     if (hex) {
       out += "\\x";
       out.push_back(kHex[c >> 4]);

@@ -49,7 +49,9 @@ std::string print_dumpfile(const Tree& tree);
 //              isgraph() in the C locale (space included) as \xHH.
 //   kLoneDash: as kStandard, plus a value that is exactly "-" becomes "\x2d".
 //   kEqual:    as kStandard, plus '=' becomes "\x3d" (xattr names and values).
-enum class Escape { kStandard, kLoneDash, kEqual };
+//   kKeepSpace: as kStandard but only non-isprint() bytes are hex-escaped, so
+//              spaces stay (composefs-info ls paths).
+enum class Escape { kStandard, kLoneDash, kEqual, kKeepSpace };
 std::string escape(std::string_view s, Escape mode);
 // Undoes escape(); errors on a bad escape sequence.
 Result<std::string> unescape(std::string_view s);

@@ -1,0 +1,148 @@
+// bootseal composefs mkfs: a composefs image from a directory or a dumpfile,
+// option-compatible with mkcomposefs and byte-identical to its output.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+
+#include "base/hex.h"
+#include "cli/command.h"
+#include "cli/composefs_scan.h"
+#include "composefs/image.h"
+#include "fstree/dumpfile.h"
+#include "par/pool.h"
+#include "sys/file.h"
+
+namespace bootseal::cli {
+namespace {
+
+struct MkfsOptions {
+  std::string digest_store;
+  bool from_file = false;
+  bool print_digest = false;
+  bool print_digest_only = false;
+  bool use_epoch = false;
+  bool skip_xattrs = false;
+  bool user_xattrs = false;
+  bool skip_devices = false;
+  bool hardlinks = false;
+  std::optional<int64_t> min_version, max_version;
+  unsigned threads = 0;
+  std::vector<std::string> args;
+};
+
+Result<std::string> read_stdin() {
+  std::string s((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  if (std::cin.bad()) return sys_error("read stdin");
+  return s;
+}
+
+Status mkfs_cmd(const MkfsOptions& o, const Globals& g) {
+  if (o.args.empty()) return input_error("no source given");
+  const std::string& src = o.args[0];
+  if (src.empty()) return input_error("empty source path");
+  std::string out;
+  if (o.print_digest_only) {
+    if (o.args.size() > 1) return input_error("cannot give an image path with --print-digest-only");
+  } else {
+    if (o.args.size() < 2) return input_error("no image path given");
+    out = o.args[1];
+  }
+  if (o.args.size() > 2) return input_error("too many arguments");
+  if (o.skip_xattrs && o.user_xattrs) return input_error("--skip-xattrs and --user-xattrs conflict");
+  if (o.threads) par::set_threads(o.threads);
+  composefs::VersionRange range = BS_TRY(composefs::version_range(o.min_version, o.max_version));
+
+  fstree::Tree tree;
+  if (o.from_file) {
+    std::string text = src == "-" ? BS_TRY(read_stdin()) : BS_TRY(sys::read_text_file(src));
+    tree = BS_TRY_CTX(fstree::parse_dumpfile(text), "{}", src == "-" ? "<stdin>" : src);
+  } else {
+    ScanOptions so;
+    so.use_epoch = o.use_epoch;
+    so.skip_xattrs = o.skip_xattrs;
+    so.user_xattrs = o.user_xattrs;
+    so.skip_devices = o.skip_devices;
+    so.hardlinks = o.hardlinks;
+    so.digest_store = o.digest_store;
+    so.progress = !g.quiet && !g.json;
+    tree = BS_TRY(scan_directory(src, so));
+  }
+  composefs::Image img = BS_TRY_CTX(composefs::build_image(tree, range), "{}", src);
+  if (!out.empty()) {
+    if (out == "-") {
+      if (::isatty(1)) return input_error("stdout is a tty, refusing to write the image to it");
+      BS_TRY(sys::write_full(1, img.data, "stdout"));
+    } else {
+      BS_TRY(sys::write_file_atomic(out, img.data));
+    }
+  }
+  if (o.print_digest) {
+    std::string hex = to_hex(composefs::image_digest(img.data));
+    if (g.json)
+      print_json({{"digest", hex}, {"version", img.version}, {"size", img.data.size()}});
+    else
+      std::printf("%s\n", hex.c_str());
+  }
+  return {};
+}
+
+struct ScanCmdOptions {
+  ScanOptions scan;
+  std::string dir;
+  std::string out;
+};
+
+Status scan_cmd(const ScanCmdOptions& o, const Globals& g) {
+  ScanOptions so = o.scan;
+  if (so.skip_xattrs && so.user_xattrs) return input_error("--skip-xattrs and --user-xattrs conflict");
+  so.progress = !g.quiet && !g.json;
+  fstree::Tree t = BS_TRY(scan_directory(o.dir, so));
+  std::string text = fstree::print_dumpfile(t);
+  if (o.out.empty() || o.out == "-") return sys::write_full(1, as_bytes(text), "stdout");
+  return sys::write_file_atomic(o.out, as_bytes(text));
+}
+
+void setup(CLI::App& root, Context& ctx) {
+  CLI::App* c = group(root, "composefs", "composefs images (EROFS + overlayfs), compatible with mkcomposefs");
+  static MkfsOptions o;
+  CLI::App* m = c->add_subcommand("mkfs", "Make a composefs image from a directory or a dumpfile (as mkcomposefs)");
+  m->add_option("--digest-store", o.digest_store, "Copy file contents into this object store (DIR/xx/yyyy...)");
+  m->add_flag("--from-file", o.from_file, "SOURCE is a composefs dumpfile ('-' for stdin)");
+  m->add_flag("--print-digest", o.print_digest, "Print the image's fs-verity digest");
+  m->add_flag("--print-digest-only", o.print_digest_only, "Print the digest, write no image");
+  m->add_flag("--use-epoch", o.use_epoch, "Set all mtimes to 0");
+  m->add_flag("--skip-xattrs", o.skip_xattrs, "Store no xattrs");
+  m->add_flag("--user-xattrs", o.user_xattrs, "Store only user.* xattrs");
+  m->add_flag("--skip-devices", o.skip_devices, "Store no device nodes");
+  m->add_flag("--hardlinks", o.hardlinks,
+              "Detect hardlinks by inode and keep link counts (mkcomposefs does not; changes the image)");
+  m->add_option("--min-version", o.min_version, "Minimum format version (0..1)");
+  m->add_option("--max-version", o.max_version, "Maximum format version (0..1)");
+  m->add_option("--threads", o.threads, "Threads for hashing and copying (default: all CPUs)");
+  m->add_option("SOURCE", o.args, "Source directory or dumpfile, and the image to write ('-' = stdout)")
+      ->expected(1, 2);
+  m->callback([&ctx] {
+    if (o.print_digest_only) o.print_digest = true;
+    ctx.action = [&ctx] { return mkfs_cmd(o, ctx.globals); };
+  });
+
+  static ScanCmdOptions so;
+  CLI::App* s = c->add_subcommand("scan", "Print the composefs dumpfile of a directory (what mkfs would store)");
+  s->add_option("--digest-store", so.scan.digest_store, "Also copy file contents into this object store");
+  s->add_flag("--use-epoch", so.scan.use_epoch, "Set all mtimes to 0");
+  s->add_flag("--skip-xattrs", so.scan.skip_xattrs, "No xattrs");
+  s->add_flag("--user-xattrs", so.scan.user_xattrs, "Only user.* xattrs");
+  s->add_flag("--skip-devices", so.scan.skip_devices, "No device nodes");
+  s->add_flag("--hardlinks", so.scan.hardlinks, "Detect hardlinks by inode and keep link counts");
+  s->add_option("-o,--output", so.out, "Write the dumpfile here (default stdout)");
+  s->add_option("DIR", so.dir, "Directory")->required();
+  s->callback([&ctx] { ctx.action = [&ctx] { return scan_cmd(so, ctx.globals); }; });
+}
+
+}  // namespace
+
+BOOTSEAL_VERB(40, setup);
+
+}  // namespace bootseal::cli

@@ -1,0 +1,160 @@
+#include "sys/dirscan.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+namespace bootseal::sys {
+
+Result<struct stat> lstat_path(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return sys_error(fmt::format("stat {}", path));
+  return st;
+}
+
+Result<std::vector<DirEntry>> list_dir(const std::string& path) {
+  Fd dfd = BS_TRY(open_file(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+  int fd2 = ::dup(dfd.get());
+  if (fd2 < 0) return sys_error(fmt::format("dup {}", path));
+  DIR* d = ::fdopendir(fd2);
+  if (!d) {
+    ::close(fd2);
+    return sys_error(fmt::format("opendir {}", path));
+  }
+  std::vector<DirEntry> out;
+  for (;;) {
+    errno = 0;
+    struct dirent* de = ::readdir(d);
+    if (!de) {
+      int err = errno;
+      ::closedir(d);
+      if (err) return sys_error(fmt::format("readdir {}", path), err);
+      break;
+    }
+    if (std::strcmp(de->d_name, ".") == 0 || std::strcmp(de->d_name, "..") == 0) continue;
+    DirEntry e;
+    e.name = de->d_name;
+    if (::fstatat(dfd.get(), de->d_name, &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
+      int err = errno;
+      ::closedir(d);
+      return sys_error(fmt::format("stat {}/{}", path, e.name), err);
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+Result<std::string> read_link(const std::string& path) {
+  char buf[4096];
+  ssize_t n = ::readlink(path.c_str(), buf, sizeof(buf));
+  if (n < 0) return sys_error(fmt::format("readlink {}", path));
+  if (static_cast<size_t>(n) >= sizeof(buf)) return input_error("{}: symlink target longer than 4095 bytes", path);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string names;
+  for (;;) {
+    ssize_t n = ::llistxattr(path.c_str(), nullptr, 0);
+    if (n < 0) {
+      if (errno == ENOTSUP) return out;
+      return sys_error(fmt::format("listxattr {}", path));
+    }
+    if (n == 0) return out;
+    names.resize(static_cast<size_t>(n));
+    n = ::llistxattr(path.c_str(), names.data(), names.size());
+    if (n < 0 && errno == ERANGE) continue;  // grew meanwhile
+    if (n < 0) return sys_error(fmt::format("listxattr {}", path));
+    names.resize(static_cast<size_t>(n));
+    break;
+  }
+  for (size_t i = 0; i < names.size();) {
+    size_t end = names.find('\0', i);
+    if (end == std::string::npos) end = names.size();
+    std::string name = names.substr(i, end - i);
+    i = end + 1;
+    if (name.empty()) continue;
+    std::string value;
+    for (;;) {
+      ssize_t n = ::lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+      if (n < 0) {
+        if (errno == ENODATA) break;  // removed meanwhile
+        return sys_error(fmt::format("getxattr {} {}", path, name));
+      }
+      value.resize(static_cast<size_t>(n));
+      n = ::lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
+      if (n < 0 && errno == ERANGE) continue;
+      if (n < 0) return sys_error(fmt::format("getxattr {} {}", path, name));
+      value.resize(static_cast<size_t>(n));
+      out.emplace_back(std::move(name), std::move(value));
+      break;
+    }
+  }
+  return out;
+}
+
+Result<ObjectFile> ObjectFile::create(const std::string& store_dir) {
+  ObjectFile f;
+  f.dir_ = store_dir;
+  int fd = ::open(store_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    f.fd_ = Fd(fd);
+    return f;
+  }
+  if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL && errno != ENOENT)
+    return sys_error(fmt::format("create object in {}", store_dir));
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  for (int attempt = 0; attempt < 16; attempt++) {
+    f.tmp_ = fmt::format("{}/.tmp{:x}", store_dir, rng() & 0xffffffffffff);
+    auto r = open_file(f.tmp_, O_RDWR | O_CREAT | O_EXCL, 0644);
+    if (r.ok()) {
+      f.fd_ = std::move(*r);
+      return f;
+    }
+    if (r.error().sys_errno() != EEXIST) return r.error();
+  }
+  return internal_error("{}: could not create a temporary file", store_dir);
+}
+
+ObjectFile::ObjectFile(ObjectFile&& o) noexcept : dir_(std::move(o.dir_)), tmp_(std::move(o.tmp_)), fd_(std::move(o.fd_)) {
+  o.tmp_.clear();
+}
+
+ObjectFile::~ObjectFile() {
+  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+}
+
+Result<bool> ObjectFile::link(const std::string& rel, mode_t mode) {
+  std::string final_path = dir_ + "/" + rel;
+  size_t slash = final_path.rfind('/');
+  std::string parent = final_path.substr(0, slash);
+  if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) return sys_error(fmt::format("mkdir {}", parent));
+  struct stat st;
+  if (::lstat(final_path.c_str(), &st) == 0) return false;  // already stored
+  if (::fchmod(fd_.get(), mode) != 0) return sys_error(fmt::format("chmod {}", final_path));
+  if (tmp_.empty()) {
+    std::string proc = fmt::format("/proc/self/fd/{}", fd_.get());
+    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, final_path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+      if (errno == EEXIST) return false;
+      return sys_error(fmt::format("link {}", final_path));
+    }
+    return true;
+  }
+  if (::rename(tmp_.c_str(), final_path.c_str()) != 0) return sys_error(fmt::format("rename to {}", final_path));
+  tmp_.clear();
+  return true;
+}
+
+Status sync_filesystem(const std::string& path) {
+  Fd fd = BS_TRY(open_file(path, O_RDONLY | O_DIRECTORY));
+  if (::syncfs(fd.get()) != 0) return sys_error(fmt::format("syncfs {}", path));
+  return {};
+}
+
+}  // namespace bootseal::sys
