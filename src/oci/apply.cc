@@ -79,6 +79,14 @@ Status Applier::apply_layer(tar::Reader& reader) {
 }
 
 Status Applier::apply_entry(const tar::Entry& e, tar::Reader& reader) {
+  return apply_impl(e, [&]() { return sink_(e, reader); });
+}
+
+Status Applier::apply_resolved(const tar::Entry& e, const FileData& data) {
+  return apply_impl(e, [&]() -> Result<FileData> { return data; });
+}
+
+Status Applier::apply_impl(const tar::Entry& e, const std::function<Result<FileData>()>& data) {
   entries_++;
   auto comps = BS_TRY(normalize_path(e.path));
   if (comps.empty()) {
@@ -125,7 +133,7 @@ Status Applier::apply_entry(const tar::Entry& e, tar::Reader& reader) {
     case tar::EntryType::kRegular: {
       node = fstree::make_node(S_IFREG);
       set_stat(*node, e);
-      FileData fd = BS_TRY(sink_(e, reader));
+      FileData fd = BS_TRY(data());
       node->size = e.size;
       if (!fd.digest.empty()) {
         node->digest = std::move(fd.digest);

@@ -61,10 +61,14 @@ class Applier {
   // Applies one entry (exposed for tests and fuzzing). Regular-file data is
   // read from `reader` through the sink.
   Status apply_entry(const tar::Entry& entry, tar::Reader& reader);
+  // Applies an entry whose regular-file data is already resolved (a replayed
+  // layer record).
+  Status apply_resolved(const tar::Entry& entry, const FileData& data);
 
   uint64_t entries() const { return entries_; }
 
  private:
+  Status apply_impl(const tar::Entry& entry, const std::function<Result<FileData>()>& data);
   fstree::Tree& tree_;
   ContentSink sink_;
   uint64_t entries_ = 0;

@@ -141,9 +141,10 @@ void TempFile::discard() {
 
 Result<Fd> TempFile::reopen_readonly() {
   std::string proc = fmt::format("/proc/self/fd/{}", fd_.get());
+  Fd keep = BS_TRY_CTX(open_file(proc, O_RDONLY), "reopen temporary file in {}", dir_);
   Fd ro = BS_TRY_CTX(open_file(proc, O_RDONLY), "reopen temporary file in {}", dir_);
-  fd_ = std::move(ro);
-  return open_file(proc, O_RDONLY);
+  fd_ = std::move(keep);  // closes the writable descriptor
+  return ro;
 }
 
 Result<bool> TempFile::link_as(int target_dirfd, const std::string& name, const std::string& what) {

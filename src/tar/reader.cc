@@ -17,6 +17,7 @@ constexpr size_t kBufferSize = 256 * 1024;
 struct Reader::Impl {
   archive* a = nullptr;
   ReadFn read;
+  SkipFn skip;
   Bytes buf;
   std::optional<Error> source_error;
   ~Impl() {
@@ -49,14 +50,25 @@ static la_ssize_t read_cb(archive*, void* client, const void** out) {
   return static_cast<la_ssize_t>(*r);
 }
 
+static la_int64_t skip_cb(archive*, void* client, la_int64_t n) {
+  auto* impl = static_cast<Reader::Impl*>(client);
+  auto r = impl->skip(n);
+  if (!r.ok()) {
+    impl->source_error = r.error();
+    return ARCHIVE_FATAL;
+  }
+  return *r;
+}
+
 Reader::~Reader() = default;
 
-Result<std::unique_ptr<Reader>> Reader::open(ReadFn read, std::string name) {
+Result<std::unique_ptr<Reader>> Reader::open(ReadFn read, std::string name, SkipFn skip) {
   std::unique_ptr<Reader> r(new Reader());
   r->name_ = std::move(name);
   r->impl_ = std::make_unique<Impl>();
   Impl& impl = *r->impl_;
   impl.read = std::move(read);
+  impl.skip = std::move(skip);
   impl.buf.resize(kBufferSize);
   impl.a = archive_read_new();
   if (!impl.a) return internal_error("archive_read_new failed");
@@ -68,7 +80,10 @@ Result<std::unique_ptr<Reader>> Reader::open(ReadFn read, std::string name) {
   archive_read_support_format_gnutar(impl.a);
   // Keep header bytes as they are (no locale conversion): names are bytes.
   archive_read_set_format_option(impl.a, "tar", "hdrcharset", "UTF-8");
-  if (archive_read_open(impl.a, &impl, nullptr, read_cb, nullptr) != ARCHIVE_OK) {
+  if (impl.skip) archive_read_set_skip_callback(impl.a, skip_cb);
+  archive_read_set_read_callback(impl.a, read_cb);
+  archive_read_set_callback_data(impl.a, &impl);
+  if (archive_read_open1(impl.a) != ARCHIVE_OK) {
     if (impl.source_error) return std::move(*impl.source_error).context(r->name_);
     return input_error("{}: {}", r->name_, archive_error_string(impl.a));
   }

@@ -48,11 +48,14 @@ struct Entry {
 
 // Reads up to len bytes into buf; returns 0 at end of input.
 using ReadFn = std::function<Result<size_t>(uint8_t* buf, size_t len)>;
+// Optional: skips up to n bytes forward without reading them (a seekable
+// file); returns the number skipped (0 = cannot skip, read instead).
+using SkipFn = std::function<Result<int64_t>(int64_t n)>;
 
 class Reader {
  public:
   // `name` is used in error messages ("layer sha256:…").
-  static Result<std::unique_ptr<Reader>> open(ReadFn read, std::string name);
+  static Result<std::unique_ptr<Reader>> open(ReadFn read, std::string name, SkipFn skip = {});
   // Only the tar format without decompression filters (for outer archives
   // whose members are read as raw byte streams). Same interface.
   ~Reader();
