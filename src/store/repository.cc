@@ -354,8 +354,14 @@ Result<FsckReport> Repository::fsck(const RefsFn& refs) const {
       rep.problems.push_back(fmt::format("streams/{}: {}", s, r.error().message()));
       continue;
     }
-    for (auto& o : r->first)
-      if (!has_object(o)) rep.problems.push_back(fmt::format("streams/{}: missing object {}", s, o));
+    for (auto& o : r->first) {
+      if (o.starts_with("stream:")) {
+        auto st = BS_TRY(stream_object(o.substr(7)));
+        if (!st) rep.problems.push_back(fmt::format("streams/{}: missing stream {}", s, o.substr(7)));
+      } else if (!has_object(o)) {
+        rep.problems.push_back(fmt::format("streams/{}: missing object {}", s, o));
+      }
+    }
     for (auto& i : r->second)
       if (!has_image(i)) rep.problems.push_back(fmt::format("streams/{}: missing image {}", s, i));
   }
