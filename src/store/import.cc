@@ -25,7 +25,8 @@ Result<oci::FileData> take_content(const tar::Entry& e, tar::Reader& r, Reposito
   }
   if (e.size <= oci::kInlineContentMax) {
     fd.inline_content = BS_TRY(r.read_all(oci::kInlineContentMax));
-    if (fd.inline_content.size() != e.size) return input_error("short data ({} of {} bytes)", fd.inline_content.size(), e.size);
+    if (fd.inline_content.size() != e.size)
+      return input_error("{}: entry {}: short data ({} of {} bytes)", r.name(), e.path, fd.inline_content.size(), e.size);
     return fd;
   }
   uint64_t got = 0;
@@ -46,7 +47,7 @@ Result<oci::FileData> take_content(const tar::Entry& e, tar::Reader& r, Reposito
     }
     fd.digest = dig.finish();
   }
-  if (got != e.size) return input_error("short data ({} of {} bytes)", got, e.size);
+  if (got != e.size) return input_error("{}: entry {}: short data ({} of {} bytes)", r.name(), e.path, got, e.size);
   return fd;
 }
 
@@ -99,7 +100,7 @@ Result<MergedImage> merge_image(ImageSource& src, const ImageOptions& o, Reposit
       if (!more) break;
       RecordEntry r;
       if (e.type == tar::EntryType::kRegular)
-        r.data = BS_TRY_CTX(take_content(e, rd, repo, dig, stats), "layer {}: entry {}", lname, e.path);
+        r.data = BS_TRY(take_content(e, rd, repo, dig, stats));  // reader errors name layer and entry
       if (stats) stats->entries++;
       if (repo) {
         r.entry = std::move(e);

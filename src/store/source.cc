@@ -175,20 +175,39 @@ class BlobLayerStream : public LayerStream {
  public:
   static Result<std::unique_ptr<LayerStream>> open(BlobStore& blobs, const std::string& rel, const LayerInfo& l) {
     std::unique_ptr<BlobLayerStream> s(new BlobLayerStream());
+    s->reader_name_ = l.digest.str();
     std::string what = blobs.describe(rel);
     s->hs_ = std::make_unique<HashingStream>(BS_TRY(blobs.open(rel)), l.digest, l.size, what);
     HashingStream* hs = s->hs_.get();
+    std::function<void(ByteSpan)> hook;
+    if (l.diff_id && l.diff_id->algorithm == "sha256" && l.diff_id->hex != l.digest.hex) {
+      s->diff_id_ = *l.diff_id;
+      s->tar_hash_ = std::make_unique<crypto::Hasher>(crypto::HashAlg::kSha256);
+      crypto::Hasher* th = s->tar_hash_.get();
+      hook = [th](ByteSpan d) { th->update(d); };
+    }
     s->reader_ = BS_TRY(tar::Reader::open([hs](uint8_t* b, size_t n) { return hs->read(b, n); },
-                                          "layer " + l.digest.str()));
+                                          "layer " + l.digest.str(), {}, std::move(hook)));
     return std::unique_ptr<LayerStream>(std::move(s));
   }
   Status finish() override {
+    BS_TRY(reader_->drain_input());
     reader_.reset();  // libarchive may hold unread buffered input: the hasher saw it already
-    return hs_->drain_and_check();
+    BS_TRY(hs_->drain_and_check());
+    if (tar_hash_) {
+      std::string got = to_hex(tar_hash_->finish());
+      if (got != diff_id_.hex)
+        return check_error("layer {}: uncompressed content is sha256:{}, the config's diff_id says {}",
+                           reader_name_, got, diff_id_.str());
+    }
+    return {};
   }
 
  private:
   std::unique_ptr<HashingStream> hs_;
+  std::unique_ptr<crypto::Hasher> tar_hash_;
+  oci::Digest diff_id_;
+  std::string reader_name_;
 };
 
 class OciSource : public ImageSource {
@@ -217,10 +236,11 @@ class OciSource : public ImageSource {
     if (r.config.diff_ids.size() != m.layers.size())
       return input_error("{}: manifest has {} layers, config has {} diff_ids", source_, m.layers.size(),
                          r.config.diff_ids.size());
-    for (auto& l : m.layers) {
+    for (size_t i = 0; i < m.layers.size(); i++) {
+      auto& l = m.layers[i];
       if (!oci::is_layer_media_type(l.media_type))
         return unsupported_error("{}: layer {} has unsupported media type \"{}\"", source_, l.digest.str(), l.media_type);
-      r.layers.push_back({l.digest, l.media_type, l.size});
+      r.layers.push_back({l.digest, l.media_type, l.size, r.config.diff_ids[i]});
     }
     return r;
   }

@@ -20,6 +20,7 @@ struct LayerInfo {
   oci::Digest digest;      // what the blob is checked against (docker-archive: the diff_id)
   std::string media_type;  // empty for docker-archive
   uint64_t size = 0;       // 0 = unknown
+  std::optional<oci::Digest> diff_id;  // sha256 of the uncompressed tar, checked too
 };
 
 struct ResolvedImage {

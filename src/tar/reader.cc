@@ -14,12 +14,33 @@ namespace {
 constexpr size_t kBufferSize = 256 * 1024;
 }
 
+// Stage 1 of a layer reader: libarchive's "raw" format with every
+// decompression filter turns the blob into the plain tar stream. Stage 2
+// parses that stream. Splitting them lets us see the tar bytes (the layer's
+// diff_id) and end the stream with zero padding: some writers (umoci) stop
+// right after the last entry's data, without padding and end blocks, which
+// GNU tar accepts and libarchive's tar reader does not.
+struct Stage1 {
+  archive* a = nullptr;
+  ReadFn read;
+  Bytes buf;
+  std::optional<Error> source_error;
+  std::function<void(ByteSpan)> on_tar_bytes;
+  uint64_t total = 0;
+  int64_t padding = -1;  // zero bytes still to supply after the end (-1: not at the end yet)
+  ~Stage1() {
+    if (a) archive_read_free(a);
+  }
+};
+
 struct Reader::Impl {
   archive* a = nullptr;
   ReadFn read;
   SkipFn skip;
   Bytes buf;
   std::optional<Error> source_error;
+  bool source_eof = false;  // the read callback returned 0
+  std::unique_ptr<Stage1> stage1;
   ~Impl() {
     if (a) archive_read_free(a);
   }
@@ -46,8 +67,41 @@ static la_ssize_t read_cb(archive*, void* client, const void** out) {
     impl->source_error = r.error();
     return -1;
   }
+  if (*r == 0) impl->source_eof = true;
   *out = impl->buf.data();
   return static_cast<la_ssize_t>(*r);
+}
+
+static la_ssize_t stage1_read_cb(archive*, void* client, const void** out) {
+  auto* s = static_cast<Stage1*>(client);
+  auto r = s->read(s->buf.data(), s->buf.size());
+  if (!r.ok()) {
+    s->source_error = r.error();
+    return -1;
+  }
+  *out = s->buf.data();
+  return static_cast<la_ssize_t>(*r);
+}
+
+static Result<size_t> stage1_read(Stage1& s, uint8_t* buf, size_t len, const std::string& name) {
+  if (s.padding < 0) {
+    la_ssize_t n = archive_read_data(s.a, buf, len);
+    if (n < 0) {
+      if (s.source_error) return Error(*s.source_error);
+      const char* msg = archive_error_string(s.a);
+      return input_error("{}: bad compressed data: {}", name, msg ? msg : "unknown error");
+    }
+    if (n > 0) {
+      s.total += static_cast<uint64_t>(n);
+      if (s.on_tar_bytes) s.on_tar_bytes(ByteSpan(buf, static_cast<size_t>(n)));
+      return static_cast<size_t>(n);
+    }
+    s.padding = static_cast<int64_t>((512 - s.total % 512) % 512 + 1024);
+  }
+  size_t k = std::min(len, static_cast<size_t>(s.padding));
+  std::memset(buf, 0, k);
+  s.padding -= static_cast<int64_t>(k);
+  return k;
 }
 
 static la_int64_t skip_cb(archive*, void* client, la_int64_t n) {
@@ -62,20 +116,43 @@ static la_int64_t skip_cb(archive*, void* client, la_int64_t n) {
 
 Reader::~Reader() = default;
 
-Result<std::unique_ptr<Reader>> Reader::open(ReadFn read, std::string name, SkipFn skip) {
+Result<std::unique_ptr<Reader>> Reader::open(ReadFn read, std::string name, SkipFn skip,
+                                             std::function<void(ByteSpan)> on_tar_bytes) {
   std::unique_ptr<Reader> r(new Reader());
   r->name_ = std::move(name);
   r->impl_ = std::make_unique<Impl>();
   Impl& impl = *r->impl_;
-  impl.read = std::move(read);
   impl.skip = std::move(skip);
   impl.buf.resize(kBufferSize);
+  if (impl.skip) {
+    impl.read = std::move(read);  // a plain tar on a seekable source
+  } else {
+    impl.stage1 = std::make_unique<Stage1>();
+    Stage1& s = *impl.stage1;
+    s.read = std::move(read);
+    s.on_tar_bytes = std::move(on_tar_bytes);
+    s.buf.resize(kBufferSize);
+    s.a = archive_read_new();
+    if (!s.a) return internal_error("archive_read_new failed");
+    archive_read_support_filter_gzip(s.a);
+    archive_read_support_filter_zstd(s.a);
+    archive_read_support_filter_xz(s.a);
+    archive_read_support_filter_bzip2(s.a);
+    archive_read_support_format_raw(s.a);
+    archive_read_set_read_callback(s.a, stage1_read_cb);
+    archive_read_set_callback_data(s.a, &s);
+    archive_entry* ae = nullptr;
+    if (archive_read_open1(s.a) != ARCHIVE_OK || archive_read_next_header(s.a, &ae) != ARCHIVE_OK) {
+      if (s.source_error) return Error(*s.source_error).context(r->name_);
+      const char* msg = archive_error_string(s.a);
+      return input_error("{}: {}", r->name_, msg ? msg : "empty or unreadable data");
+    }
+    Stage1* sp = &s;
+    std::string nm = r->name_;
+    impl.read = [sp, nm](uint8_t* b, size_t n) { return stage1_read(*sp, b, n, nm); };
+  }
   impl.a = archive_read_new();
   if (!impl.a) return internal_error("archive_read_new failed");
-  archive_read_support_filter_gzip(impl.a);
-  archive_read_support_filter_zstd(impl.a);
-  archive_read_support_filter_xz(impl.a);
-  archive_read_support_filter_bzip2(impl.a);
   archive_read_support_format_tar(impl.a);
   archive_read_support_format_gnutar(impl.a);
   // Keep header bytes as they are (no locale conversion): names are bytes.
@@ -200,6 +277,14 @@ Result<Bytes> Reader::read_all(uint64_t max) {
     out.insert(out.end(), tmp, tmp + n);
   }
   return out;
+}
+
+Status Reader::drain_input() {
+  if (!impl_->stage1) return {};
+  Stage1& s = *impl_->stage1;
+  Bytes buf(65536);
+  while (s.padding < 0) BS_TRY(stage1_read(s, buf.data(), buf.size(), name_));
+  return {};
 }
 
 ReadFn memory_source(ByteSpan data) {

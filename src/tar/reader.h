@@ -55,9 +55,13 @@ using SkipFn = std::function<Result<int64_t>(int64_t n)>;
 class Reader {
  public:
   // `name` is used in error messages ("layer sha256:…").
-  static Result<std::unique_ptr<Reader>> open(ReadFn read, std::string name, SkipFn skip = {});
-  // Only the tar format without decompression filters (for outer archives
-  // whose members are read as raw byte streams). Same interface.
+  // Without `skip` (layers): compressed input is detected and decompressed,
+  // `on_tar_bytes` sees the plain tar stream (for the diff_id), and a
+  // stream that ends without padding or end blocks is accepted (umoci writes
+  // such layers; GNU tar accepts them). With `skip` (an outer archive on a
+  // seekable file): plain tar only, unread member data is skipped.
+  static Result<std::unique_ptr<Reader>> open(ReadFn read, std::string name, SkipFn skip = {},
+                                              std::function<void(ByteSpan)> on_tar_bytes = {});
   ~Reader();
   Reader(const Reader&) = delete;
   Reader& operator=(const Reader&) = delete;
@@ -69,6 +73,9 @@ class Reader {
   // Reads the whole remaining data of the current entry, at most `max` bytes
   // (more is an input error).
   Result<Bytes> read_all(uint64_t max);
+  // Reads the rest of the (decompressed) input without parsing it, so that
+  // `on_tar_bytes` has seen the whole tar stream.
+  Status drain_input();
   const std::string& name() const { return name_; }
   // Number of entries returned so far.
   uint64_t entries() const { return count_; }
