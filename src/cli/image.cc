@@ -1,0 +1,256 @@
+// bootseal image import|ls|digest|diff: OCI images into the repository, and
+// the boot digest builder and device must agree on (docs/formats/oci.md).
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include "base/hex.h"
+#include "cli/command.h"
+#include "cli/repo_util.h"
+#include "composefs/image.h"
+#include "fstree/dumpfile.h"
+#include "fsverity/fsverity.h"
+#include "oci/transport.h"
+#include "store/import.h"
+#include "sys/file.h"
+
+namespace bootseal::cli {
+namespace {
+
+struct ImportOptions {
+  RepoFlags rf;
+  std::string ref;
+  std::string platform;
+  std::string xattrs = "allowlist";
+  std::string source;
+};
+
+Result<store::ImageOptions> image_options(const std::string& platform, const std::string& xattrs) {
+  store::ImageOptions o;
+  if (!platform.empty()) o.platform = BS_TRY(oci::parse_platform(platform));
+  o.xattrs = BS_TRY(parse_xattrs(xattrs));
+  return o;
+}
+
+Status import_cmd(const ImportOptions& io, const Globals& g) {
+  auto t0 = std::chrono::steady_clock::now();
+  store::ImageOptions o = BS_TRY(image_options(io.platform, io.xattrs));
+  auto repo = BS_TRY(open_repo(io.rf));
+  o.hash = repo.algorithm();
+  o.format = repo.meta().erofs_default;
+  oci::SourceName n = BS_TRY(oci::parse_source_name(io.source));
+  store::ImportStats stats;
+  store::MergedImage m;
+  if (n.transport == oci::Transport::kDirectory) {
+    m.tree = BS_TRY(scan_root(n.path, repo.algorithm(), !g.quiet && !g.json));
+    BS_TRY(store::store_tree_files(repo, m.tree, n.path, &stats));
+    m.meta.source = io.source;
+  } else {
+    auto src = BS_TRY(store::open_source(n, io.source));
+    m = BS_TRY_CTX(store::merge_image(*src, o, &repo, &stats), "import {}", io.source);
+  }
+  warn_selinux(m.tree, io.source);
+  auto res = BS_TRY_CTX(store::commit_image(repo, m, o, io.ref), "import {}", io.source);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (g.json) {
+    print_json({{"image", res.image}, {"ref", io.ref}, {"manifest_digest", res.record.manifest_digest},
+                {"layers_read", stats.layers_read}, {"layers_reused", stats.layers_reused},
+                {"files", stats.files}, {"bytes", stats.bytes}, {"objects_written", repo.objects_written()},
+                {"objects_deduplicated", repo.objects_deduplicated()}, {"seconds", secs}});
+  } else {
+    std::printf("%s\n", res.image.c_str());
+    if (g.verbose)
+      std::fprintf(stderr, "%llu layers read, %llu reused, %llu files, %llu bytes, %llu objects written, %llu deduplicated, %.2f s\n",
+                   static_cast<unsigned long long>(stats.layers_read), static_cast<unsigned long long>(stats.layers_reused),
+                   static_cast<unsigned long long>(stats.files), static_cast<unsigned long long>(stats.bytes),
+                   static_cast<unsigned long long>(repo.objects_written()),
+                   static_cast<unsigned long long>(repo.objects_deduplicated()), secs);
+  }
+  return {};
+}
+
+Status ls_cmd(const RepoFlags& rf, const Globals& g) {
+  auto repo = BS_TRY(open_repo(rf));
+  std::map<std::string, std::vector<std::string>> by_stream;
+  for (auto& [ref, stream] : BS_TRY(repo.list_refs())) by_stream[stream].push_back(ref);
+  nlohmann::json out = nlohmann::json::array();
+  if (!g.json) std::printf("%-24s %-20s %-8s %-25s %-12s %s\n", "REFERENCE", "IMAGE", "ARCH", "CREATED", "VERSION", "MANIFEST");
+  for (auto& s : BS_TRY(repo.list_streams())) {
+    if (!s.starts_with(store::kImageStreamPrefix)) continue;
+    auto found = store::find_image(repo, s.substr(strlen(store::kImageStreamPrefix)));
+    if (!found.ok()) continue;
+    auto& r = found->second;
+    auto refs = by_stream[s];
+    std::string refstr;
+    for (auto& x : refs) refstr += (refstr.empty() ? "" : ",") + x;
+    if (g.json) {
+      out.push_back({{"refs", refs}, {"image", r.image}, {"manifest_digest", r.manifest_digest},
+                     {"config_digest", r.config_digest}, {"architecture", r.architecture}, {"created", r.created},
+                     {"version", r.version}, {"source", r.source}, {"format", r.format}, {"hash", r.hash},
+                     {"transforms", r.transforms}});
+    } else {
+      std::printf("%-24s %-20s %-8s %-25s %-12s %s\n", refstr.empty() ? "<none>" : refstr.c_str(),
+                  r.image.substr(0, 20).c_str(), r.architecture.empty() ? "-" : r.architecture.c_str(),
+                  r.created.empty() ? "-" : r.created.substr(0, 25).c_str(), r.version.empty() ? "-" : r.version.c_str(),
+                  r.manifest_digest.empty() ? "-" : r.manifest_digest.substr(0, 19).c_str());
+    }
+  }
+  if (g.json) print_json(out);
+  return {};
+}
+
+struct DigestOptions {
+  RepoFlags rf;
+  std::string source;
+  std::string dumpfile;
+  std::string image_out;
+  std::string format = "v1";
+  std::string hash = "sha512";
+  std::string xattrs = "allowlist";
+  std::string platform;
+};
+
+Status digest_cmd(const DigestOptions& d, const Globals& g) {
+  store::ImageOptions o = BS_TRY(image_options(d.platform, d.xattrs));
+  o.hash = BS_TRY(parse_hash(d.hash));
+  o.format = BS_TRY(parse_format(d.format));
+  LoadedTree lt = BS_TRY(load_tree(d.source, d.rf, o));
+  warn_selinux(lt.tree, lt.label);
+  fstree::Tree t = BS_TRY_CTX(store::transform_tree(lt.tree, store::Transforms::kBoot, o.xattrs), "{}", lt.label);
+  if (!d.dumpfile.empty()) BS_TRY(sys::write_file_atomic(d.dumpfile, as_bytes(fstree::print_dumpfile(t))));
+  Bytes image = BS_TRY_CTX(store::make_image(t, o.format), "{}", lt.label);
+  if (!d.image_out.empty()) BS_TRY(sys::write_file_atomic(d.image_out, image));
+  fsverity::Params p;
+  p.alg = o.hash;
+  std::string hex = to_hex(fsverity::digest_buffer(image, p));
+  if (g.json)
+    print_json({{"digest", hex}, {"format", fmt::format("v{}", o.format)}, {"hash", d.hash}, {"xattrs", d.xattrs},
+                {"karg", "composefs=" + hex},
+                {"karg_self_describing", fmt::format("composefs.digest=v{}-{}-12:{}", o.format, d.hash, hex)}});
+  else
+    std::printf("%s\n", hex.c_str());
+  return {};
+}
+
+struct DiffOptions {
+  RepoFlags rf;
+  std::string a, b;
+  std::string hash = "sha512";
+  std::string xattrs = "allowlist";
+  bool raw = false;
+  size_t max = 20;
+};
+
+std::map<std::string, std::string> lines_by_path(const fstree::Tree& t) {
+  std::map<std::string, std::string> out;
+  std::string dump = fstree::print_dumpfile(t);
+  size_t pos = 0;
+  while (pos < dump.size()) {
+    size_t end = dump.find('\n', pos);
+    if (end == std::string::npos) end = dump.size();
+    std::string line = dump.substr(pos, end - pos);
+    out[line.substr(0, line.find(' '))] = line;
+    pos = end + 1;
+  }
+  return out;
+}
+
+Status diff_cmd(const DiffOptions& d, const Globals& g) {
+  store::ImageOptions o = BS_TRY(image_options("", d.xattrs));
+  o.hash = BS_TRY(parse_hash(d.hash));
+  LoadedTree a = BS_TRY(load_tree(d.a, d.rf, o));
+  LoadedTree b = BS_TRY(load_tree(d.b, d.rf, o));
+  auto prep = [&](const fstree::Tree& t) -> Result<fstree::Tree> {
+    return store::transform_tree(t, d.raw ? store::Transforms::kNone : store::Transforms::kAuto, o.xattrs);
+  };
+  auto la = lines_by_path(BS_TRY(prep(a.tree))), lb = lines_by_path(BS_TRY(prep(b.tree)));
+  std::vector<std::string> diffs;
+  nlohmann::json out = nlohmann::json::array();
+  size_t count = 0;
+  auto ia = la.begin();
+  auto ib = lb.begin();
+  while (ia != la.end() || ib != lb.end()) {
+    std::optional<std::string> left, right;
+    std::string path;
+    if (ib == lb.end() || (ia != la.end() && ia->first < ib->first)) {
+      path = ia->first;
+      left = ia->second;
+      ++ia;
+    } else if (ia == la.end() || ib->first < ia->first) {
+      path = ib->first;
+      right = ib->second;
+      ++ib;
+    } else {
+      path = ia->first;
+      if (ia->second != ib->second) {
+        left = ia->second;
+        right = ib->second;
+      }
+      ++ia;
+      ++ib;
+    }
+    if (!left && !right) continue;
+    count++;
+    if (count > d.max) continue;
+    if (g.json) {
+      out.push_back({{"path", path}, {"a", left ? nlohmann::json(*left) : nlohmann::json(nullptr)},
+                     {"b", right ? nlohmann::json(*right) : nlohmann::json(nullptr)}});
+    } else {
+      if (left) std::printf("- %s\n", left->c_str());
+      if (right) std::printf("+ %s\n", right->c_str());
+    }
+  }
+  if (g.json) print_json(out);
+  if (count > d.max && !g.json) std::printf("... %zu more differing paths\n", count - d.max);
+  if (count) return check_error("{} and {} differ in {} paths", a.label, b.label, count);
+  if (!g.quiet && !g.json) std::printf("no differences\n");
+  return {};
+}
+
+void setup(CLI::App& root, Context& ctx) {
+  CLI::App* im = group(root, "image", "OCI images: import into the repository, boot digests, differences");
+
+  static ImportOptions imp;
+  CLI::App* i = im->add_subcommand("import", "Import an image (oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, dir:PATH)");
+  add_repo_flags(i, imp.rf);
+  i->add_option("--ref", imp.ref, "Name the imported image (a GC root)");
+  i->add_option("--platform", imp.platform, "OS/ARCH[/VARIANT] to pick from a multi-arch index (default: this host)");
+  i->add_option("--xattrs", imp.xattrs, "Xattrs kept in the image: allowlist (security.capability) or keep-user")
+      ->capture_default_str();
+  i->add_option("SOURCE", imp.source, "Image source")->required();
+  i->callback([&ctx] { ctx.action = [&ctx] { return import_cmd(imp, ctx.globals); }; });
+
+  static RepoFlags ls_rf;
+  CLI::App* l = im->add_subcommand("ls", "List imported images: reference, image digest, architecture, created, version");
+  add_repo_flags(l, ls_rf);
+  l->callback([&ctx] { ctx.action = [&ctx] { return ls_cmd(ls_rf, ctx.globals); }; });
+
+  static DigestOptions dig;
+  CLI::App* d = im->add_subcommand("digest", "Print the boot digest (composefs image fs-verity digest) of an image or tree");
+  add_repo_flags(d, dig.rf);
+  d->add_option("--dumpfile", dig.dumpfile, "Write the dumpfile of the tree that was hashed");
+  d->add_option("--image", dig.image_out, "Write the EROFS image that was hashed");
+  d->add_option("--format", dig.format, "EROFS format: v1 (bootc >= 1.16.4) or v2")->capture_default_str();
+  d->add_option("--hash", dig.hash, "fs-verity algorithm: sha512 (bootc) or sha256 (mkcomposefs)")->capture_default_str();
+  d->add_option("--xattrs", dig.xattrs, "allowlist (security.capability only) or keep-user")->capture_default_str();
+  d->add_option("--platform", dig.platform, "OS/ARCH[/VARIANT] to pick from a multi-arch index");
+  d->add_option("SOURCE", dig.source, "Image source, directory, or reference/image digest in the repository")->required();
+  d->callback([&ctx] { ctx.action = [&ctx] { return digest_cmd(dig, ctx.globals); }; });
+
+  static DiffOptions df;
+  CLI::App* f = im->add_subcommand("diff", "Print the first differing paths between two images or trees");
+  add_repo_flags(f, df.rf);
+  f->add_option("--hash", df.hash, "Object digest algorithm for sources: sha512 or sha256")->capture_default_str();
+  f->add_option("--xattrs", df.xattrs, "allowlist or keep-user")->capture_default_str();
+  f->add_flag("--raw", df.raw, "Compare the merged trees without the OCI/boot transforms");
+  f->add_option("--max", df.max, "Differences printed at most")->capture_default_str();
+  f->add_option("A", df.a, "First image, tree or reference")->required();
+  f->add_option("B", df.b, "Second image, tree or reference")->required();
+  f->callback([&ctx] { ctx.action = [&ctx] { return diff_cmd(df, ctx.globals); }; });
+}
+
+}  // namespace
+
+BOOTSEAL_VERB(41, setup);
+
+}  // namespace bootseal::cli

@@ -1,0 +1,104 @@
+#include "cli/repo_util.h"
+
+#include <sys/stat.h>
+
+#include "cli/composefs_scan.h"
+#include "oci/transport.h"
+
+namespace bootseal::cli {
+
+void add_repo_flags(CLI::App* c, RepoFlags& f) {
+  c->add_option("--repo", f.repo, "Repository root (holds composefs/); default $BOOTSEAL_REPO or /var/lib/bootseal/repo");
+  c->add_flag("--require-verity", f.require_verity, "Fail when fs-verity cannot be enabled on objects and images");
+  c->add_flag("--no-wait", f.no_wait, "Fail at once if another process holds the repository lock");
+}
+
+Result<store::Repository> open_repo(const RepoFlags& f, bool exclusive) {
+  store::RepoOptions o;
+  o.require_verity = f.require_verity;
+  o.wait_lock = !f.no_wait;
+  o.exclusive = exclusive;
+  store::Repository::warn_fn = [](const std::string& m) { warn(m); };
+  return store::Repository::open(store::repo_root(f.repo), o);
+}
+
+Result<crypto::HashAlg> parse_hash(const std::string& s) {
+  if (s == "sha256") return crypto::HashAlg::kSha256;
+  if (s == "sha512") return crypto::HashAlg::kSha512;
+  return input_error("--hash must be sha256 or sha512, not \"{}\"", s);
+}
+
+Result<uint32_t> parse_format(const std::string& s) {
+  if (s == "v1" || s == "1") return 1u;
+  if (s == "v2" || s == "2") return 2u;
+  return input_error("--format must be v1 or v2, not \"{}\"", s);
+}
+
+Result<oci::XattrMode> parse_xattrs(const std::string& s) {
+  if (s == "allowlist") return oci::XattrMode::kAllowlist;
+  if (s == "keep-user") return oci::XattrMode::kKeepUser;
+  return input_error("--xattrs must be allowlist or keep-user, not \"{}\"", s);
+}
+
+Result<fstree::Tree> scan_root(const std::string& dir, crypto::HashAlg hash, bool progress) {
+  ScanOptions so;
+  so.hardlinks = true;
+  so.hash = hash;
+  so.progress = progress;
+  fstree::Tree t = BS_TRY(scan_directory(dir, so));
+  // composefs-rs keeps files of 64 bytes or less inline only (no object).
+  std::function<void(fstree::Node&)> fix = [&](fstree::Node& n) {
+    if (n.is_dir()) n.size = 0;  // as tar entries and composefs-rs dumpfiles
+    if (n.is_reg() && n.size <= oci::kInlineContentMax) {
+      n.digest.clear();
+      n.payload.reset();
+    }
+    for (auto& c : n.children)
+      if (!c.hardlink) fix(*c.node);
+  };
+  fix(*t.root);
+  oci::finalize_links(t);
+  return t;
+}
+
+static bool is_dir(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+static bool exists(const std::string& p) {
+  struct stat st;
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
+Result<LoadedTree> load_tree(const std::string& source, const RepoFlags& rf, const store::ImageOptions& o) {
+  oci::SourceName n = BS_TRY(oci::parse_source_name(source));
+  bool explicit_transport = source.find(':') != std::string::npos && n.transport != oci::Transport::kDirectory;
+  if (n.transport == oci::Transport::kDirectory && (source.starts_with("dir:") || is_dir(n.path))) {
+    if (!is_dir(n.path)) return input_error("{}: not a directory", n.path);
+    return LoadedTree{BS_TRY(scan_root(n.path, o.hash, false)), n.path};
+  }
+  if (explicit_transport) {
+    if (!exists(n.path)) return input_error("{}: no such file or directory", n.path);
+    auto src = BS_TRY(store::open_source(n, source));
+    auto m = BS_TRY(store::merge_image(*src, o, nullptr, nullptr));
+    return LoadedTree{std::move(m.tree), source};
+  }
+  // A reference or image digest in the repository.
+  auto repo = open_repo(rf);
+  if (!repo.ok())
+    return input_error("\"{}\" is neither an image source (oci:, oci-archive:, docker-archive:, a directory) nor usable as "
+                       "a reference: {}", source, repo.error().message());
+  auto [stream, rec] = BS_TRY(store::find_image(*repo, source));
+  if (repo->algorithm() != o.hash)
+    return input_error("{}: stored with {} object digests; --hash {} needs the original source", source,
+                       crypto::hash_name(repo->algorithm()), crypto::hash_name(o.hash));
+  return LoadedTree{BS_TRY(store::stored_tree(*repo, rec)), source};
+}
+
+void warn_selinux(const fstree::Tree& tree, const std::string& label) {
+  if (fstree::lookup(tree, "/etc/selinux/config"))
+    warn(label + ": has an SELinux policy (/etc/selinux/config); bootseal does not relabel yet, so this digest "
+                 "will differ from bootc's for images that set SELINUXTYPE");
+}
+
+}  // namespace bootseal::cli

@@ -1,0 +1,44 @@
+// Shared by the repo and image verbs: --repo/--require-verity/--no-wait
+// options, opening the repository, and loading a tree from a source or ref.
+#pragma once
+
+#include <string>
+
+#include "cli/command.h"
+#include "fstree/tree.h"
+#include "oci/transform.h"
+#include "store/import.h"
+#include "store/repository.h"
+
+namespace bootseal::cli {
+
+struct RepoFlags {
+  std::string repo;
+  bool require_verity = false;
+  bool no_wait = false;
+};
+void add_repo_flags(CLI::App* c, RepoFlags& f);
+Result<store::Repository> open_repo(const RepoFlags& f, bool exclusive = false);
+
+Result<crypto::HashAlg> parse_hash(const std::string& s);
+Result<uint32_t> parse_format(const std::string& s);
+Result<oci::XattrMode> parse_xattrs(const std::string& s);
+
+// A tree from SOURCE (any transport, directories scanned) or, if SOURCE is
+// not one, a reference or image digest in the repository. Regular files
+// carry digests in `hash`. `label` describes where it came from.
+struct LoadedTree {
+  fstree::Tree tree;
+  std::string label;
+};
+Result<LoadedTree> load_tree(const std::string& source, const RepoFlags& rf, const store::ImageOptions& o);
+
+// Scans a directory as composefs-rs reads one (lstat data with nsec, all
+// xattrs, hardlinks by inode, files of 64 bytes or less inline only).
+Result<fstree::Tree> scan_root(const std::string& dir, crypto::HashAlg hash, bool progress);
+
+// Warns when the tree has an SELinux policy: composefs-rs relabels such
+// trees, which bootseal does not do yet, so the digest will not match bootc's.
+void warn_selinux(const fstree::Tree& tree, const std::string& label);
+
+}  // namespace bootseal::cli

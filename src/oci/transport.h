@@ -1,0 +1,29 @@
+// Image source names in skopeo's transport syntax (containers-transports(5)):
+//   oci:DIR[:TAG]            an OCI image layout directory
+//   oci-archive:FILE[:TAG]   a tar of an OCI image layout
+//   docker-archive:FILE      docker/podman save output
+//   dir:PATH or PATH         a plain root directory (an unpacked tree)
+// Only the name is parsed here; reading is done by store/source.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "base/error.h"
+
+namespace bootseal::oci {
+
+enum class Transport { kOciLayout, kOciArchive, kDockerArchive, kDirectory };
+
+struct SourceName {
+  Transport transport = Transport::kDirectory;
+  std::string path;
+  std::optional<std::string> tag;  // oci: and oci-archive: only
+};
+
+// A bare path is a directory source; an unknown transport
+// ("docker://": we have no registry client) is an error.
+Result<SourceName> parse_source_name(const std::string& s);
+std::string transport_name(Transport t);
+
+}  // namespace bootseal::oci

@@ -1,0 +1,273 @@
+#include "store/import.h"
+
+#include <functional>
+
+#include "base/hex.h"
+#include "composefs/image.h"
+#include "fstree/dumpfile.h"
+#include "fsverity/fsverity.h"
+#include "oci/apply.h"
+#include "sys/file.h"
+
+namespace bootseal::store {
+
+namespace {
+
+constexpr uint64_t kMaxRecordSize = 1ull << 31;
+
+// Reads a regular file's data from the tar: inline, or into an object.
+Result<oci::FileData> take_content(const tar::Entry& e, tar::Reader& r, Repository* repo, fsverity::StreamDigester& dig,
+                                   ImportStats* stats) {
+  oci::FileData fd;
+  if (stats) {
+    stats->files++;
+    stats->bytes += e.size;
+  }
+  if (e.size <= oci::kInlineContentMax) {
+    fd.inline_content = BS_TRY(r.read_all(oci::kInlineContentMax));
+    if (fd.inline_content.size() != e.size)
+      return input_error("{}: entry {}: short data ({} of {} bytes)", r.name(), e.path, fd.inline_content.size(), e.size);
+    return fd;
+  }
+  uint64_t got = 0;
+  auto read = [&](uint8_t* b, size_t n) -> Result<size_t> {
+    size_t k = BS_TRY(r.read(b, n));
+    got += k;
+    return k;
+  };
+  if (repo) {
+    fd.digest = BS_TRY(repo->write_object(read));
+  } else {
+    dig.reset();
+    static thread_local Bytes buf(256 * 1024);
+    for (;;) {
+      size_t n = BS_TRY(read(buf.data(), buf.size()));
+      if (n == 0) break;
+      dig.update(ByteSpan(buf.data(), n));
+    }
+    fd.digest = dig.finish();
+  }
+  if (got != e.size) return input_error("{}: entry {}: short data ({} of {} bytes)", r.name(), e.path, got, e.size);
+  return fd;
+}
+
+Status replay(oci::Applier& ap, const std::vector<RecordEntry>& entries, const std::string& layer) {
+  for (auto& r : entries) BS_TRY_CTX(ap.apply_resolved(r.entry, r.data), "layer {}: entry {}", layer, r.entry.path);
+  return {};
+}
+
+}  // namespace
+
+Result<MergedImage> merge_image(ImageSource& src, const ImageOptions& o, Repository* repo, ImportStats* stats) {
+  MergedImage m;
+  m.meta = BS_TRY(src.resolve(o.platform));
+  fsverity::Params params;
+  params.alg = repo ? repo->algorithm() : o.hash;
+  fsverity::StreamDigester dig(params);
+  oci::Applier ap(m.tree, {});
+  for (auto& layer : m.meta.layers) {
+    std::string lname = layer.digest.str();
+    if (repo) {
+      std::string stream = layer_stream_name(layer.digest.algorithm, layer.digest.hex);
+      m.layer_streams.push_back(stream);
+      if (auto obj = BS_TRY(repo->stream_object(stream))) {
+        Bytes text = BS_TRY(repo->read_object(*obj, kMaxRecordSize));
+        auto entries = parse_layer_record(text);
+        bool complete = entries.ok();
+        if (complete)
+          for (auto& r : *entries)
+            if (!r.data.digest.empty() && !repo->has_object(to_hex(r.data.digest))) {
+              complete = false;
+              break;
+            }
+        if (complete) {
+          BS_TRY(replay(ap, *entries, lname));
+          if (stats) {
+            stats->layers_reused++;
+            stats->entries += entries->size();
+          }
+          continue;
+        }
+      }
+    }
+    // Read the layer: record entries (repository) or apply directly.
+    auto ls = BS_TRY(src.open_layer(layer));
+    tar::Reader& rd = ls->reader();
+    std::vector<RecordEntry> recorded;
+    tar::Entry e;
+    for (;;) {
+      bool more = BS_TRY(rd.next(e));
+      if (!more) break;
+      RecordEntry r;
+      if (e.type == tar::EntryType::kRegular)
+        r.data = BS_TRY(take_content(e, rd, repo, dig, stats));  // reader errors name layer and entry
+      if (stats) stats->entries++;
+      if (repo) {
+        r.entry = std::move(e);
+        recorded.push_back(std::move(r));
+      } else {
+        BS_TRY_CTX(ap.apply_resolved(e, r.data), "layer {}: entry {}", lname, e.path);
+      }
+    }
+    BS_TRY(ls->finish());  // digest check before anything refers to the layer
+    if (stats) stats->layers_read++;
+    if (repo) {
+      std::string text = serialize_layer_record(recorded);
+      Bytes obj = BS_TRY(repo->write_object(as_bytes(text)));
+      BS_TRY(repo->set_stream(m.layer_streams.back(), to_hex(obj)));
+      BS_TRY(replay(ap, recorded, lname));
+    }
+  }
+  oci::finalize_links(m.tree);
+  return m;
+}
+
+Result<fstree::Tree> transform_tree(const fstree::Tree& tree, Transforms t, oci::XattrMode x,
+                                    std::vector<std::string>* applied) {
+  fstree::Tree out = fstree::clone(tree);
+  bool oci_t = t == Transforms::kBoot, boot_t = t == Transforms::kBoot;
+  if (t == Transforms::kAuto) {
+    auto usr = fstree::lookup(out, "/usr");
+    oci_t = usr && usr->is_dir();
+    auto b = fstree::lookup(out, "/boot"), s = fstree::lookup(out, "/sysroot");
+    boot_t = oci_t && b && b->is_dir() && s && s->is_dir();
+  }
+  if (oci_t) {
+    BS_TRY(oci::transform_for_oci(out, x));
+    if (applied) applied->push_back("oci");
+  }
+  if (boot_t) {
+    BS_TRY(oci::transform_for_boot(out));
+    if (applied) applied->push_back("boot");
+  }
+  oci::finalize_links(out);
+  return out;
+}
+
+Result<Bytes> make_image(const fstree::Tree& transformed, uint32_t format) {
+  if (format == 2)
+    return unsupported_error("EROFS format V2 (composefs-rs legacy layout) is not implemented yet; use --format v1");
+  if (format != 1) return input_error("unknown EROFS format {}", format);
+  composefs::VersionRange range{1, 1};
+  auto img = BS_TRY(composefs::build_image(transformed, range));
+  return std::move(img.data);
+}
+
+Status store_tree_files(Repository& repo, const fstree::Tree& tree, const std::string& root, ImportStats* stats) {
+  std::vector<std::pair<std::string, const fstree::Node*>> files;
+  fstree::walk(tree, [&](const std::string& path, const fstree::Entry* entry, const fstree::Node& n) {
+    if (n.is_reg() && !n.digest.empty() && !(entry && entry->hardlink)) files.emplace_back(path, &n);
+    return true;
+  });
+  for (auto& [path, n] : files) {
+    std::string hex = to_hex(n->digest);
+    if (stats) {
+      stats->files++;
+      stats->bytes += n->size;
+    }
+    if (repo.has_object(hex)) continue;
+    std::string full = root + path;
+    sys::Fd fd = BS_TRY(sys::open_file(full, O_RDONLY | O_NOFOLLOW));
+    uint64_t off = 0;
+    Bytes got = BS_TRY(repo.write_object([&](uint8_t* b, size_t len) -> Result<size_t> {
+      size_t k = BS_TRY(sys::pread_full(fd.get(), b, len, off, full));
+      off += k;
+      return k;
+    }));
+    if (to_hex(got) != hex) return input_error("{}: file changed while importing", full);
+  }
+  return repo.flush();
+}
+
+Result<ImportResult> commit_image(Repository& repo, const MergedImage& m, const ImageOptions& o, const std::string& ref) {
+  ImportResult res;
+  ImageRecord& r = res.record;
+  r.source = m.meta.source;
+  if (m.meta.manifest_digest) r.manifest_digest = m.meta.manifest_digest->str();
+  r.config_digest = m.meta.config_digest.hex.empty() ? "" : m.meta.config_digest.str();
+  r.layers = m.layer_streams;
+  r.architecture = m.meta.config.architecture;
+  r.os = m.meta.config.os;
+  r.created = m.meta.config.created;
+  if (auto it = m.meta.config.labels.find(oci::kLabelVersion); it != m.meta.config.labels.end()) r.version = it->second;
+  r.format = repo.meta().erofs_default;
+  r.hash = std::string(crypto::hash_name(repo.algorithm()));
+  r.xattrs = o.xattrs == oci::XattrMode::kAllowlist ? "allowlist" : "keep-user";
+  std::string dump = fstree::print_dumpfile(m.tree);
+  r.tree = to_hex(BS_TRY(repo.write_object(as_bytes(dump))));
+  fstree::Tree t = BS_TRY(transform_tree(m.tree, Transforms::kAuto, o.xattrs, &r.transforms));
+  Bytes image = BS_TRY_CTX(make_image(t, r.format), "repository {}", repo.path());
+  r.image = BS_TRY(repo.write_image(image));
+  std::string rec = serialize_image_record(r);
+  Bytes rec_obj = BS_TRY(repo.write_object(as_bytes(rec)));
+  res.image = r.image;
+  // One record per (image, provenance): the same tree imported from several
+  // sources keeps each source's manifest and layer records.
+  res.stream = std::string(kImageStreamPrefix) + r.image + "-" + to_hex(rec_obj).substr(0, 16);
+  BS_TRY(repo.set_stream(res.stream, to_hex(rec_obj)));
+  if (!ref.empty()) BS_TRY(repo.set_ref(ref, res.stream));
+  return res;
+}
+
+Repository::RefsFn record_refs(const Repository& repo) {
+  return [&repo](const std::string& stream, ByteSpan data)
+             -> Result<std::pair<std::vector<std::string>, std::vector<std::string>>> {
+    std::pair<std::vector<std::string>, std::vector<std::string>> out;
+    if (stream.starts_with(kLayerStreamPrefix)) {
+      out.first = BS_TRY(layer_record_objects(data));
+    } else if (stream.starts_with(kImageStreamPrefix)) {
+      ImageRecord r = BS_TRY(parse_image_record(data));
+      for (auto& l : r.layers) out.first.push_back("stream:" + l);
+      if (!r.tree.empty()) {
+        out.first.push_back(r.tree);
+        // Directory imports have no layer records: the tree keeps its objects.
+        if (r.layers.empty()) {
+          Bytes dump = BS_TRY(repo.read_object(r.tree, kMaxRecordSize));
+          fstree::Tree t = BS_TRY_CTX(fstree::parse_dumpfile(std::string_view(reinterpret_cast<const char*>(dump.data()), dump.size())), "tree {}", r.tree);
+          fstree::walk(t, [&](const std::string&, const fstree::Entry*, const fstree::Node& n) {
+            if (n.is_reg() && !n.digest.empty()) out.first.push_back(to_hex(n.digest));
+            return true;
+          });
+        }
+      }
+      if (!r.image.empty()) out.second.push_back(r.image);
+    }
+    return out;
+  };
+}
+
+Result<std::pair<std::string, ImageRecord>> find_image(const Repository& repo, const std::string& ref) {
+  std::string stream;
+  auto refs = BS_TRY(repo.list_refs());
+  if (auto it = refs.find(ref); it != refs.end()) {
+    stream = it->second;
+  } else {
+    std::vector<std::string> matches;
+    for (auto& s : BS_TRY(repo.list_streams()))
+      if (s.starts_with(kImageStreamPrefix) && s.substr(strlen(kImageStreamPrefix)).starts_with(ref) && ref.size() >= 8)
+        matches.push_back(s);
+    if (matches.size() > 1) {
+      // Several records of one image are fine (any names the same tree).
+      std::string first = matches.front().substr(strlen(kImageStreamPrefix));
+      first = first.substr(0, first.find('-'));
+      for (auto& mm : matches)
+        if (mm.substr(strlen(kImageStreamPrefix)).substr(0, first.size()) != first)
+          return input_error("\"{}\" matches {} images; give more digits", ref, matches.size());
+      matches.resize(1);
+    }
+    if (matches.empty()) return input_error("no image \"{}\" in {} (not a reference or image digest)", ref, repo.path());
+    stream = matches.front();
+  }
+  auto obj = BS_TRY(repo.stream_object(stream));
+  if (!obj) return input_error("{}: reference {} points at a missing record", repo.path(), ref);
+  Bytes data = BS_TRY(repo.read_object(*obj, kMaxRecordSize));
+  ImageRecord r = BS_TRY_CTX(parse_image_record(data), "streams/{}", stream);
+  return std::make_pair(stream, r);
+}
+
+Result<fstree::Tree> stored_tree(const Repository& repo, const ImageRecord& r) {
+  Bytes dump = BS_TRY(repo.read_object(r.tree, kMaxRecordSize));
+  return fstree::parse_dumpfile(std::string_view(reinterpret_cast<const char*>(dump.data()), dump.size()));
+}
+
+}  // namespace bootseal::store

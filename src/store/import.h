@@ -1,0 +1,84 @@
+// The import pipeline: image source -> layers (stored as objects plus layer
+// records, or only digested) -> merged tree -> transforms -> composefs image.
+// Regular-file contents stream from the tar straight into objects while
+// being hashed (fsverity::StreamDigester); files of 64 bytes or less stay
+// inline. Layers already recorded in the repository are replayed from their
+// record without reading the blob again.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/hash.h"
+#include "fstree/tree.h"
+#include "oci/json.h"
+#include "oci/transform.h"
+#include "store/record.h"
+#include "store/repository.h"
+#include "store/source.h"
+
+namespace bootseal::store {
+
+struct ImageOptions {
+  oci::Platform platform = oci::host_platform();
+  uint32_t format = 1;                               // EROFS format: 1 = V1, 2 = V2
+  crypto::HashAlg hash = crypto::HashAlg::kSha512;   // object and image digests
+  oci::XattrMode xattrs = oci::XattrMode::kAllowlist;
+};
+
+struct ImportStats {
+  uint64_t layers_read = 0, layers_reused = 0;
+  uint64_t entries = 0, files = 0, bytes = 0;  // regular files and their bytes read from layers
+};
+
+struct MergedImage {
+  ResolvedImage meta;
+  fstree::Tree tree;                       // merged, before transforms
+  std::vector<std::string> layer_streams;  // with a repository
+};
+
+// Merges an image's layers. With `repo`, contents are stored and layers
+// recorded (or replayed); without, contents are only digested with `hash`.
+Result<MergedImage> merge_image(ImageSource& src, const ImageOptions& o, Repository* repo, ImportStats* stats);
+
+// Which transforms to apply.
+enum class Transforms {
+  kAuto,  // the OCI transform if /usr exists, the boot transform if /boot and /sysroot also do
+  kBoot,  // both, required (the boot digest)
+  kNone,
+};
+// A transformed copy of the tree, ready for the image writer (hardlink
+// primaries and nlink set). `applied` lists "oci"/"boot".
+Result<fstree::Tree> transform_tree(const fstree::Tree& tree, Transforms t, oci::XattrMode x,
+                                    std::vector<std::string>* applied = nullptr);
+
+// The composefs EROFS image of an already-transformed tree in format 1 (V1).
+// Format 2 (V2) is not implemented: an unsupported error.
+Result<Bytes> make_image(const fstree::Tree& transformed, uint32_t format);
+
+// Objects a tree references (hex), for trees from directories: copies each
+// external file under `root` into the repository, checking its digest.
+Status store_tree_files(Repository& repo, const fstree::Tree& tree, const std::string& root, ImportStats* stats);
+
+struct ImportResult {
+  std::string image;   // hex digest of images/<hex>
+  std::string stream;  // image record stream name
+  ImageRecord record;
+};
+
+// Stores the merged tree's dumpfile, the transformed image and its record,
+// and sets `ref` if given.
+Result<ImportResult> commit_image(Repository& repo, const MergedImage& m, const ImageOptions& o,
+                                  const std::string& ref);
+
+// RefsFn for fsck/gc over bootseal's record formats (other streams: none).
+Repository::RefsFn record_refs(const Repository& repo);
+
+// Resolves REF (a reference name, an image digest, or a unique prefix of
+// one) to its image record.
+Result<std::pair<std::string, ImageRecord>> find_image(const Repository& repo, const std::string& ref);
+// The merged tree of a stored image (from its dumpfile object).
+Result<fstree::Tree> stored_tree(const Repository& repo, const ImageRecord& r);
+
+}  // namespace bootseal::store

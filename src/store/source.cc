@@ -1,0 +1,319 @@
+#include "store/source.h"
+
+#include <unistd.h>
+
+#include "base/hex.h"
+#include "crypto/hash.h"
+#include "oci/apply.h"
+#include "sys/file.h"
+#include "sys/repo_io.h"
+
+namespace bootseal::store {
+
+namespace {
+
+// A readable stream of bytes.
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  virtual Result<size_t> read(uint8_t* buf, size_t n) = 0;
+};
+
+class FileStream : public Stream {
+ public:
+  FileStream(sys::Fd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  Result<size_t> read(uint8_t* buf, size_t n) override {
+    size_t got = BS_TRY(sys::pread_full(fd_.get(), buf, n, off_, path_));
+    off_ += got;
+    return got;
+  }
+  // Skips forward (for outer archives; never for hashed blobs).
+  Result<int64_t> skip(int64_t n) {
+    off_ += static_cast<uint64_t>(n);
+    return n;
+  }
+
+ private:
+  sys::Fd fd_;
+  std::string path_;
+  uint64_t off_ = 0;
+};
+
+// Hashes everything read through it; check() compares digest and size.
+class HashingStream : public Stream {
+ public:
+  HashingStream(std::unique_ptr<Stream> inner, oci::Digest want, uint64_t want_size, std::string what)
+      : inner_(std::move(inner)),
+        hasher_(want.algorithm == "sha512" ? crypto::HashAlg::kSha512 : crypto::HashAlg::kSha256),
+        want_(std::move(want)),
+        want_size_(want_size),
+        what_(std::move(what)) {}
+  Result<size_t> read(uint8_t* buf, size_t n) override {
+    size_t got = BS_TRY(inner_->read(buf, n));
+    hasher_.update(ByteSpan(buf, got));
+    size_ += got;
+    if (want_size_ && size_ > want_size_)
+      return input_error("{}: blob is larger than the {} bytes its descriptor says", what_, want_size_);
+    return got;
+  }
+  Status drain_and_check() {
+    uint8_t buf[65536];
+    while (BS_TRY(read(buf, sizeof buf)) > 0) {
+    }
+    if (want_size_ && size_ != want_size_)
+      return input_error("{}: blob is {} bytes, its descriptor says {}", what_, size_, want_size_);
+    std::string got = to_hex(hasher_.finish());
+    if (got != want_.hex)
+      return check_error("{}: digest mismatch: content is {}:{}", what_, want_.algorithm, got);
+    return {};
+  }
+
+ private:
+  std::unique_ptr<Stream> inner_;
+  crypto::Hasher hasher_;
+  oci::Digest want_;
+  uint64_t want_size_;
+  std::string what_;
+  uint64_t size_ = 0;
+};
+
+// Where blobs live: a directory or an archive.
+class BlobStore {
+ public:
+  virtual ~BlobStore() = default;
+  // Opens a member by its path relative to the layout ("blobs/sha256/…").
+  virtual Result<std::unique_ptr<Stream>> open(const std::string& rel) = 0;
+  virtual std::string describe(const std::string& rel) const = 0;
+
+  Result<Bytes> read_small(const std::string& rel) {
+    auto s = BS_TRY(open(rel));
+    Bytes out;
+    uint8_t buf[65536];
+    for (;;) {
+      size_t n = BS_TRY(s->read(buf, sizeof buf));
+      if (n == 0) break;
+      if (out.size() + n > oci::kMaxJsonSize)
+        return input_error("{}: larger than {} bytes", describe(rel), oci::kMaxJsonSize);
+      out.insert(out.end(), buf, buf + n);
+    }
+    return out;
+  }
+  // A blob checked against its digest.
+  Result<Bytes> read_blob(const oci::Digest& d, uint64_t size) {
+    std::string rel = "blobs/" + d.algorithm + "/" + d.hex;
+    if (size > oci::kMaxJsonSize) return input_error("{}: descriptor size {} too large", describe(rel), size);
+    HashingStream hs(BS_TRY(open(rel)), d, size, describe(rel));
+    Bytes out;
+    uint8_t buf[65536];
+    for (;;) {
+      size_t n = BS_TRY(hs.read(buf, sizeof buf));
+      if (n == 0) break;
+      out.insert(out.end(), buf, buf + n);
+    }
+    BS_TRY(hs.drain_and_check());
+    return out;
+  }
+};
+
+class DirBlobs : public BlobStore {
+ public:
+  explicit DirBlobs(std::string dir) : dir_(std::move(dir)) {}
+  Result<std::unique_ptr<Stream>> open(const std::string& rel) override {
+    std::string p = dir_ + "/" + rel;
+    auto fd = sys::open_regular(p);
+    if (!fd.ok()) return Error(fd.error());
+    return std::unique_ptr<Stream>(new FileStream(std::move(*fd), p));
+  }
+  std::string describe(const std::string& rel) const override { return dir_ + "/" + rel; }
+
+ private:
+  std::string dir_;
+};
+
+// A member of a tar archive, read by scanning the archive up to it (the
+// scan skips other members' data with lseek).
+class MemberStream : public Stream {
+ public:
+  std::unique_ptr<FileStream> file;
+  std::unique_ptr<tar::Reader> outer;
+  Result<size_t> read(uint8_t* buf, size_t n) override { return outer->read(buf, n); }
+};
+
+std::string normalize_member(const std::string& p) {
+  auto comps = oci::normalize_path(p);
+  if (!comps.ok()) return p;
+  std::string out;
+  for (auto& c : *comps) out += (out.empty() ? "" : "/") + c;
+  return out;
+}
+
+class ArchiveBlobs : public BlobStore {
+ public:
+  explicit ArchiveBlobs(std::string file) : file_(std::move(file)) {}
+  Result<std::unique_ptr<Stream>> open(const std::string& rel) override {
+    auto m = std::make_unique<MemberStream>();
+    sys::Fd fd = BS_TRY(sys::open_regular(file_));
+    m->file = std::make_unique<FileStream>(std::move(fd), file_);
+    FileStream* fs = m->file.get();
+    m->outer = BS_TRY(tar::Reader::open([fs](uint8_t* b, size_t n) { return fs->read(b, n); }, file_,
+                                        [fs](int64_t n) { return fs->skip(n); }));
+    std::string want = normalize_member(rel);
+    tar::Entry e;
+    while (BS_TRY(m->outer->next(e))) {
+      if (e.type == tar::EntryType::kRegular && normalize_member(e.path) == want)
+        return std::unique_ptr<Stream>(std::move(m));
+    }
+    return input_error("{}: no member {}", file_, rel);
+  }
+  std::string describe(const std::string& rel) const override { return file_ + ":" + rel; }
+
+ private:
+  std::string file_;
+};
+
+class BlobLayerStream : public LayerStream {
+ public:
+  static Result<std::unique_ptr<LayerStream>> open(BlobStore& blobs, const std::string& rel, const LayerInfo& l) {
+    std::unique_ptr<BlobLayerStream> s(new BlobLayerStream());
+    s->reader_name_ = l.digest.str();
+    std::string what = blobs.describe(rel);
+    s->hs_ = std::make_unique<HashingStream>(BS_TRY(blobs.open(rel)), l.digest, l.size, what);
+    HashingStream* hs = s->hs_.get();
+    std::function<void(ByteSpan)> hook;
+    if (l.diff_id && l.diff_id->algorithm == "sha256" && l.diff_id->hex != l.digest.hex) {
+      s->diff_id_ = *l.diff_id;
+      s->tar_hash_ = std::make_unique<crypto::Hasher>(crypto::HashAlg::kSha256);
+      crypto::Hasher* th = s->tar_hash_.get();
+      hook = [th](ByteSpan d) { th->update(d); };
+    }
+    s->reader_ = BS_TRY(tar::Reader::open([hs](uint8_t* b, size_t n) { return hs->read(b, n); },
+                                          "layer " + l.digest.str(), {}, std::move(hook)));
+    return std::unique_ptr<LayerStream>(std::move(s));
+  }
+  Status finish() override {
+    BS_TRY(reader_->drain_input());
+    reader_.reset();  // libarchive may hold unread buffered input: the hasher saw it already
+    BS_TRY(hs_->drain_and_check());
+    if (tar_hash_) {
+      std::string got = to_hex(tar_hash_->finish());
+      if (got != diff_id_.hex)
+        return check_error("layer {}: uncompressed content is sha256:{}, the config's diff_id says {}",
+                           reader_name_, got, diff_id_.str());
+    }
+    return {};
+  }
+
+ private:
+  std::unique_ptr<HashingStream> hs_;
+  std::unique_ptr<crypto::Hasher> tar_hash_;
+  oci::Digest diff_id_;
+  std::string reader_name_;
+};
+
+class OciSource : public ImageSource {
+ public:
+  OciSource(std::unique_ptr<BlobStore> blobs, std::string source, std::optional<std::string> tag)
+      : blobs_(std::move(blobs)), source_(std::move(source)), tag_(std::move(tag)) {}
+
+  Result<ResolvedImage> resolve(const oci::Platform& platform) override {
+    ResolvedImage r;
+    r.source = source_;
+    Bytes idx_bytes = BS_TRY_CTX(blobs_->read_small("index.json"), "{}", source_);
+    oci::Index idx = BS_TRY_CTX(oci::parse_index(idx_bytes), "{}", blobs_->describe("index.json"));
+    oci::Descriptor d = BS_TRY_CTX(oci::select_manifest(idx, tag_, platform), "{}", source_);
+    for (int depth = 0; oci::is_index_media_type(d.media_type); depth++) {
+      if (depth > 4) return input_error("{}: image indexes nested too deeply", source_);
+      Bytes b = BS_TRY(blobs_->read_blob(d.digest, d.size));
+      oci::Index sub = BS_TRY_CTX(oci::parse_index(b), "{}", d.digest.str());
+      d = BS_TRY_CTX(oci::select_manifest(sub, std::nullopt, platform), "{}", source_);
+    }
+    Bytes mb = BS_TRY(blobs_->read_blob(d.digest, d.size));
+    oci::Manifest m = BS_TRY_CTX(oci::parse_manifest(mb), "manifest {}", d.digest.str());
+    r.manifest_digest = d.digest;
+    Bytes cb = BS_TRY(blobs_->read_blob(m.config.digest, m.config.size));
+    r.config = BS_TRY_CTX(oci::parse_config(cb), "config {}", m.config.digest.str());
+    r.config_digest = m.config.digest;
+    if (r.config.diff_ids.size() != m.layers.size())
+      return input_error("{}: manifest has {} layers, config has {} diff_ids", source_, m.layers.size(),
+                         r.config.diff_ids.size());
+    for (size_t i = 0; i < m.layers.size(); i++) {
+      auto& l = m.layers[i];
+      if (!oci::is_layer_media_type(l.media_type))
+        return unsupported_error("{}: layer {} has unsupported media type \"{}\"", source_, l.digest.str(), l.media_type);
+      r.layers.push_back({l.digest, l.media_type, l.size, r.config.diff_ids[i]});
+    }
+    return r;
+  }
+
+  Result<std::unique_ptr<LayerStream>> open_layer(const LayerInfo& l) override {
+    return BlobLayerStream::open(*blobs_, "blobs/" + l.digest.algorithm + "/" + l.digest.hex, l);
+  }
+
+ private:
+  std::unique_ptr<BlobStore> blobs_;
+  std::string source_;
+  std::optional<std::string> tag_;
+};
+
+class DockerArchiveSource : public ImageSource {
+ public:
+  DockerArchiveSource(std::string file, std::string source)
+      : blobs_(std::make_unique<ArchiveBlobs>(file)), source_(std::move(source)) {}
+
+  Result<ResolvedImage> resolve(const oci::Platform&) override {
+    Bytes mj = BS_TRY_CTX(blobs_->read_small("manifest.json"), "{}", source_);
+    auto entries = BS_TRY_CTX(oci::parse_docker_manifest(mj), "{}", source_);
+    if (entries.size() != 1)
+      return unsupported_error("{}: holds {} images; only single-image archives are supported", source_, entries.size());
+    auto& e = entries.front();
+    ResolvedImage r;
+    r.source = source_;
+    Bytes cb = BS_TRY(blobs_->read_small(e.config));
+    r.config = BS_TRY_CTX(oci::parse_config(cb), "{}", blobs_->describe(e.config));
+    r.config_digest = {"sha256", to_hex(crypto::digest(crypto::HashAlg::kSha256, cb))};
+    if (r.config.diff_ids.size() != e.layers.size())
+      return input_error("{}: manifest.json has {} layers, config has {} diff_ids", source_, e.layers.size(),
+                         r.config.diff_ids.size());
+    for (size_t i = 0; i < e.layers.size(); i++) {
+      LayerInfo l;
+      // docker >= 25 stores OCI-style blobs/sha256/<hex>: the file's own digest.
+      std::string p = normalize_member(e.layers[i]);
+      if (p.starts_with("blobs/sha256/") && oci::parse_digest("sha256:" + p.substr(13)).ok())
+        l.digest = {"sha256", p.substr(13)};
+      else
+        l.digest = r.config.diff_ids[i];
+      layer_paths_[l.digest.str()] = e.layers[i];
+      r.layers.push_back(l);
+    }
+    return r;
+  }
+
+  Result<std::unique_ptr<LayerStream>> open_layer(const LayerInfo& l) override {
+    auto it = layer_paths_.find(l.digest.str());
+    if (it == layer_paths_.end()) return internal_error("layer {} not resolved", l.digest.str());
+    return BlobLayerStream::open(*blobs_, it->second, l);
+  }
+
+ private:
+  std::unique_ptr<BlobStore> blobs_;
+  std::string source_;
+  std::map<std::string, std::string> layer_paths_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ImageSource>> open_source(const oci::SourceName& n, const std::string& original) {
+  switch (n.transport) {
+    case oci::Transport::kOciLayout:
+      return std::unique_ptr<ImageSource>(new OciSource(std::make_unique<DirBlobs>(n.path), original, n.tag));
+    case oci::Transport::kOciArchive:
+      return std::unique_ptr<ImageSource>(new OciSource(std::make_unique<ArchiveBlobs>(n.path), original, n.tag));
+    case oci::Transport::kDockerArchive:
+      return std::unique_ptr<ImageSource>(new DockerArchiveSource(n.path, original));
+    case oci::Transport::kDirectory:
+      break;
+  }
+  return internal_error("open_source: a directory is not an image source");
+}
+
+}  // namespace bootseal::store

@@ -1,0 +1,56 @@
+// Reading images from the skopeo-style transports (oci/transport.h):
+// OCI image layouts, oci-archive and docker-archive tarballs. Every blob is
+// checked against its digest (and size) as it streams past; a mismatch is
+// an error naming the blob. Metadata blobs are capped at oci::kMaxJsonSize.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "oci/json.h"
+#include "oci/transport.h"
+#include "tar/reader.h"
+
+namespace bootseal::store {
+
+struct LayerInfo {
+  oci::Digest digest;      // what the blob is checked against (docker-archive: the diff_id)
+  std::string media_type;  // empty for docker-archive
+  uint64_t size = 0;       // 0 = unknown
+  std::optional<oci::Digest> diff_id;  // sha256 of the uncompressed tar, checked too
+};
+
+struct ResolvedImage {
+  std::string source;  // as given by the user
+  std::optional<oci::Digest> manifest_digest;
+  oci::Digest config_digest;
+  oci::Config config;
+  std::vector<LayerInfo> layers;
+};
+
+// A layer opened for reading: `reader` yields its tar entries; finish()
+// reads whatever the tar reader left (end padding) and checks the digest.
+class LayerStream {
+ public:
+  virtual ~LayerStream() = default;
+  tar::Reader& reader() { return *reader_; }
+  virtual Status finish() = 0;
+
+ protected:
+  std::unique_ptr<tar::Reader> reader_;
+};
+
+class ImageSource {
+ public:
+  virtual ~ImageSource() = default;
+  virtual Result<ResolvedImage> resolve(const oci::Platform& platform) = 0;
+  virtual Result<std::unique_ptr<LayerStream>> open_layer(const LayerInfo& layer) = 0;
+};
+
+// Opens an image source (not kDirectory: directories are scanned instead).
+Result<std::unique_ptr<ImageSource>> open_source(const oci::SourceName& name, const std::string& original);
+
+}  // namespace bootseal::store
