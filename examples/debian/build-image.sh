@@ -59,7 +59,6 @@ cp -a "$src"/modules.order "$src"/modules.builtin* "$M/" 2>/dev/null || true
 find "$M" -name '*.ko.xz' -exec xz -d {} +
 depmod -b "$ROOT" "$KVER"
 cp "$PAYLOADS/kernel/boot/vmlinuz-$KVER" "$M/vmlinuz"
-rm -rf "$ROOT/lib/modules" 2>/dev/null || true
 
 # 3. Trim and configure.
 log "trimming and configuring"

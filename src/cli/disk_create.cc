@@ -1,0 +1,82 @@
+// bootseal disk create: a sealed, Secure Boot-signed GPT disk image from an
+// image in the repository (see src/seal/).
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "cli/command.h"
+#include "cli/size.h"
+#include "seal/seal.h"
+#include "store/repository.h"
+
+namespace bootseal::cli {
+namespace {
+
+struct CreateOptions {
+  seal::DiskOptions d;
+  std::string repo, size, esp_size;
+};
+
+Status create(CreateOptions& o, const Globals& g) {
+  o.d.repo = store::repo_root(o.repo);
+  o.d.disk_size = BS_TRY(parse_size(o.size, "--size"));
+  o.d.esp_size = BS_TRY(parse_size(o.esp_size, "--esp-size"));
+  bool show = !g.json && !g.quiet;
+  o.d.step = [show](const std::string& s) {
+    if (show) std::fprintf(stderr, "bootseal: %s\n", s.c_str());
+  };
+  seal::DiskResult r = BS_TRY_CTX(seal::create_disk(o.d), "disk create {}", o.d.output);
+  if (g.json) {
+    print_json({{"output", o.d.output},
+                {"digest", r.digest},
+                {"kernel", r.kernel_version},
+                {"cmdline", r.cmdline},
+                {"uki", r.uki_path},
+                {"uki_bytes", r.uki_bytes},
+                {"initrd_bytes", r.initrd_bytes},
+                {"esp_bytes", r.esp_bytes},
+                {"root_bytes", r.root_bytes},
+                {"disk_bytes", r.disk_bytes},
+                {"objects", r.objects},
+                {"object_bytes", r.object_bytes}});
+  } else {
+    fmt::print("disk:      {} ({} MiB)\n", o.d.output, r.disk_bytes >> 20);
+    fmt::print("digest:    {}\n", r.digest);
+    fmt::print("kernel:    {}\n", r.kernel_version);
+    fmt::print("cmdline:   {}\n", r.cmdline);
+    fmt::print("UKI:       {} ({:.1f} MiB, signed; initrd {:.1f} MiB)\n", r.uki_path, r.uki_bytes / 1048576.0,
+               r.initrd_bytes / 1048576.0);
+    fmt::print("ESP:       {} MiB FAT32; root: {} MiB ext4 (verity), {} objects, {:.1f} MiB\n", r.esp_bytes >> 20,
+               r.root_bytes >> 20, r.objects, r.object_bytes / 1048576.0);
+  }
+  return {};
+}
+
+void setup(CLI::App& root, Context& ctx) {
+  CLI::App* d = group(root, "disk", "Bootable disk images (GPT, ESP, ext4 root with fs-verity)");
+  static CreateOptions o;
+  CLI::App* c = d->add_subcommand("create", "Seal an image into a Secure Boot-signed, bootable GPT disk image");
+  c->add_option("--image", o.d.image, "Image reference, digest or digest prefix in the repository")->required();
+  c->add_option("--keys", o.d.keys_dir, "Key set directory (bootseal keys generate)")->required();
+  c->add_option("--output,-o", o.d.output, "Disk image to write")->required();
+  c->add_option("--repo", o.repo, "Repository root (default $BOOTSEAL_REPO or /var/lib/bootseal/repo)");
+  c->add_option("--size", o.size, "Total disk size (e.g. 4G); default: just big enough");
+  c->add_option("--esp-size", o.esp_size, "ESP size (default: room for two UKIs, at least 64M)");
+  c->add_option("--root-fs", o.d.root_fs, "Root filesystem type")->capture_default_str();
+  c->add_option("--cmdline", o.d.cmdline_extra, "Kernel arguments after composefs=<digest>")->capture_default_str();
+  c->add_option("--stub", o.d.stub, "systemd-stub to build the UKI on");
+  c->add_option("--systemd-boot", o.d.sdboot, "systemd-bootx64.efi to install (signed with the db key)");
+  c->add_option("--setup-root", o.d.setup_root, "bootseal-setup-root binary for the initrd");
+  c->add_option("--busybox", o.d.busybox, "Statically linked busybox for the initrd")->capture_default_str();
+  c->add_option("--secure-boot-enroll", o.d.secure_boot_enroll, "loader.conf secure-boot-enroll: off|manual|if-safe|force")
+      ->capture_default_str();
+  c->add_option("--work-dir", o.d.work_dir, "Scratch directory (default: a temporary one)");
+  c->add_flag("--keep-work", o.d.keep_work, "Keep the scratch directory");
+  c->callback([&ctx] { ctx.action = [&ctx] { return create(o, ctx.globals); }; });
+}
+
+}  // namespace
+
+BOOTSEAL_VERB(61, setup);
+
+}  // namespace bootseal::cli

@@ -1,0 +1,276 @@
+#include "seal/seal.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "authenticode/authenticode.h"
+#include "base/hex.h"
+#include "bls/os_release.h"
+#include "boot/esp.h"
+#include "composefs/image.h"
+#include "deploy/checkout.h"
+#include "disk/disk.h"
+#include "fstree/tree.h"
+#include "initramfs/initrd.h"
+#include "keys/keyset.h"
+#include "store/import.h"
+#include "store/repository.h"
+#include "sys/file.h"
+#include "sys/fsops.h"
+#include "sys/tree.h"
+#include "uki/build.h"
+
+namespace bootseal::seal {
+namespace {
+
+constexpr const char* kDefaultPayloads = "/var/cache/bootseal/payloads";
+
+bool is_file(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string self_dir() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return ".";
+  buf[n] = 0;
+  return sys::dirname_of(buf);
+}
+
+// Reads a regular file of the image: inline content or its object.
+Result<Bytes> image_file(const fstree::Tree& tree, const std::string& objects, std::string path) {
+  for (int hops = 0; hops < 8; hops++) {
+    fstree::NodePtr n = fstree::lookup(tree, path);
+    if (!n) return input_error("the image has no {}", path);
+    if (n->is_symlink()) {
+      std::string target = n->payload.value_or("");
+      path = !target.empty() && target[0] == '/' ? target : sys::dirname_of(path) + "/" + target;
+      continue;
+    }
+    if (!n->is_reg()) return input_error("{} in the image is not a regular file", path);
+    if (!n->content.empty() || n->size == 0) return n->content;
+    if (!n->payload) return input_error("{} in the image has neither content nor an object", path);
+    return BS_TRY_CTX(sys::read_file(objects + "/" + *n->payload), "reading {} of the image", path);
+  }
+  return input_error("{}: too many levels of symbolic links in the image", path);
+}
+
+// The kernel the image ships: /usr/lib/modules/<kver>/vmlinuz (bootc's convention).
+Result<std::string> find_kernel_version(const fstree::Tree& tree) {
+  fstree::NodePtr mods = fstree::lookup(tree, "/usr/lib/modules");
+  if (!mods || !mods->is_dir()) return input_error("the image has no /usr/lib/modules: it ships no kernel");
+  std::vector<std::string> found;
+  for (const auto& e : mods->children)
+    if (e.node->is_dir() && e.node->find_child("vmlinuz")) found.push_back(e.name);
+  if (found.empty()) return input_error("the image has no /usr/lib/modules/<version>/vmlinuz: it ships no kernel");
+  if (found.size() > 1)
+    return input_error("the image ships {} kernels ({}); exactly one is supported", found.size(), fmt::join(found, ", "));
+  return found[0];
+}
+
+// Links (or, across filesystems, copies) every object the tree references.
+Result<std::pair<uint64_t, uint64_t>> stage_objects(const fstree::Tree& tree, const std::string& from,
+                                                    const std::string& to) {
+  std::set<std::string> payloads;
+  fstree::walk(tree, [&](const std::string&, const fstree::Entry*, const fstree::Node& n) {
+    if (n.is_reg() && n.payload && n.content.empty() && n.size > 0) payloads.insert(*n.payload);
+    return true;
+  });
+  uint64_t bytes = 0;
+  std::set<std::string> dirs;
+  for (const std::string& p : payloads) {
+    std::string dst = to + "/" + p;
+    std::string d = sys::dirname_of(dst);
+    if (dirs.insert(d).second) BS_TRY(sys::mkdir_p(d));
+    std::string src = from + "/" + p;
+    struct stat st;
+    if (::stat(src.c_str(), &st) != 0) return input_error("object {} is missing from the repository", p);
+    bytes += static_cast<uint64_t>(st.st_size);
+    if (::link(src.c_str(), dst.c_str()) != 0) BS_TRY(sys::copy_new_file(src, dst, 0644));
+  }
+  return std::make_pair(static_cast<uint64_t>(payloads.size()), bytes);
+}
+
+std::string origin_file(const std::string& source, const std::string& digest, const std::string& manifest) {
+  std::string out = "[origin]\n";
+  out += fmt::format("container-image-reference={}\n", source);
+  out += "\n[boot]\nboot_type=uki\n";
+  out += fmt::format("digest={}\n", digest);
+  if (!manifest.empty()) out += fmt::format("\n[image]\nmanifest_digest={}\n", manifest);
+  return out;
+}
+
+}  // namespace
+
+std::string payloads_dir() {
+  const char* p = std::getenv("BOOTSEAL_PAYLOADS");
+  return p && *p ? p : kDefaultPayloads;
+}
+
+Result<std::string> find_file(std::string_view what, const std::vector<std::string>& candidates) {
+  for (const auto& c : candidates)
+    if (!c.empty() && is_file(c)) return c;
+  std::vector<std::string> tried;
+  for (const auto& c : candidates)
+    if (!c.empty()) tried.push_back(c);
+  return input_error("missing {}: none of {} exists", what, fmt::join(tried, ", "));
+}
+
+Result<DiskResult> create_disk(const DiskOptions& o) {
+  auto step = [&](const std::string& s) {
+    if (o.step) o.step(s);
+  };
+  DiskResult res;
+  // --- Everything is located and checked before anything is written.
+  const std::string efi = payloads_dir() + "/sdboot/usr/lib/systemd/boot/efi";
+  std::string stub = BS_TRY(find_file("systemd-stub (linuxx64.efi.stub)",
+                                      {o.stub, efi + "/linuxx64.efi.stub", "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"}));
+  std::string sdboot = BS_TRY(find_file("systemd-boot (systemd-bootx64.efi)",
+                                        {o.sdboot, efi + "/systemd-bootx64.efi", "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"}));
+  std::string setup_root = BS_TRY(find_file(
+      "bootseal-setup-root", {o.setup_root, self_dir() + "/../initramfs/bootseal-setup-root",
+                              self_dir() + "/bootseal-setup-root", "/usr/libexec/bootseal/bootseal-setup-root"}));
+  BS_TRY(find_file("busybox (busybox-static)", {o.busybox}));
+  for (const char* f : {"db.key", "db.crt", "PK.auth", "KEK.auth", "db.auth"})
+    BS_TRY_CTX(find_file(fmt::format("{} in the key set", f), {o.keys_dir + "/" + f}),
+               "--keys {} (make one with `bootseal keys generate --dir {}`)", o.keys_dir, o.keys_dir);
+  if (o.root_fs != "ext4") return input_error("--root-fs {}: only ext4 is supported", o.root_fs);
+  auto signer = BS_TRY(keys::load_signer(o.keys_dir + "/db.key"));
+  auto cert = BS_TRY(keys::load_certificate(o.keys_dir + "/db.crt"));
+
+  step("opening the repository");
+  store::Repository repo = BS_TRY(store::Repository::open(o.repo, {}));
+  store::ImageRecord record = BS_TRY(store::find_image(repo, o.image)).second;
+  const std::string digest = record.image.starts_with("images/") ? record.image.substr(7) : record.image;
+  res.digest = digest;
+  Bytes image = BS_TRY(repo.read_image(digest));
+  fstree::Tree tree = BS_TRY_CTX(composefs::read_image(image), "reading image {}", digest);
+  const std::string objects = repo.path() + "/objects";
+  res.kernel_version = BS_TRY(find_kernel_version(tree));
+  const std::string modpath = "/usr/lib/modules/" + res.kernel_version;
+  Bytes kernel = BS_TRY(image_file(tree, objects, modpath + "/vmlinuz"));
+  Bytes os_release = BS_TRY(image_file(tree, objects, "/usr/lib/os-release"));
+  bls::OsRelease osr = bls::parse_os_release(as_string(os_release));
+  std::string os_id = osr.get("ID").value_or("linux");
+  std::string version = osr.get("VERSION_ID").value_or(record.version.empty() ? "0" : record.version);
+  std::string title = osr.pretty_name();
+  for (char& c : version)
+    if (c == '/' || c == ' ') c = '_';
+  if (!fstree::lookup(tree, "/etc") || !fstree::lookup(tree, "/var"))
+    return input_error("image {} lacks /etc or /var, which a deployment needs", digest);
+
+  std::string work = o.work_dir;
+  if (work.empty()) work = BS_TRY(sys::make_temp_dir("bootseal-disk-"));
+  else BS_TRY(sys::mkdir_p(work));
+  struct Cleanup {
+    std::string dir;
+    bool keep;
+    ~Cleanup() {
+      if (!keep) (void)sys::remove_tree(dir);
+    }
+  } cleanup{work, o.keep_work};
+
+  // --- initrd: setup-root, busybox and the image's own kernel modules.
+  step(fmt::format("building the initrd (kernel {})", res.kernel_version));
+  std::string moddir = work + "/modules" + "/lib/modules/" + res.kernel_version;
+  BS_TRY(deploy::checkout(tree, modpath, objects, moddir));
+  initramfs::InitrdOptions io;
+  io.modules_dir = moddir;
+  io.busybox = o.busybox;
+  io.add = {{setup_root, "usr/bin/bootseal-setup-root"}};
+  io.compress = "zstd";
+  initramfs::InitrdResult initrd = BS_TRY_CTX(initramfs::build_initrd(io), "building the initrd");
+  res.initrd_bytes = initrd.archive.size();
+
+  // --- UKI with composefs=<digest>, signed with db.
+  step("building and signing the UKI");
+  res.cmdline = fmt::format("composefs={} {}", digest, o.cmdline_extra);
+  uki::BuildInputs ui;
+  ui.stub = BS_TRY(sys::read_file(stub));
+  ui.linux_image = std::move(kernel);
+  ui.initrds.push_back(std::move(initrd.archive));
+  ui.cmdline = res.cmdline;
+  ui.os_release = std::string(as_string(os_release));
+  ui.uname = res.kernel_version;
+  Bytes uki_image = BS_TRY_CTX(uki::build(ui), "{}", stub);
+  uki_image = BS_TRY_CTX(authenticode::sign(uki_image, *signer, cert, {}), "signing the UKI");
+  res.uki_bytes = uki_image.size();
+  Bytes sdboot_signed = BS_TRY_CTX(authenticode::sign(BS_TRY(sys::read_file(sdboot)), *signer, cert, {}),
+                                   "signing {}", sdboot);
+
+  // --- ESP: room for two UKIs (upgrade keeps the old one for rollback).
+  uint64_t need_esp = round_up(2 * res.uki_bytes + 2 * sdboot_signed.size() + 1 * disk::kMiB, disk::kMiB);
+  uint64_t esp_size = o.esp_size ? o.esp_size : std::max<uint64_t>(disk::kMinEspSize, round_up(need_esp * 5 / 4, disk::kMiB));
+  if (esp_size < need_esp)
+    return input_error("--esp-size {} MiB is too small: two UKIs of {} MiB plus systemd-boot need {} MiB",
+                       esp_size / disk::kMiB, div_round_up(res.uki_bytes, disk::kMiB), need_esp / disk::kMiB);
+  if (esp_size < disk::kMinEspSize) return input_error("--esp-size: a FAT32 ESP needs at least {} MiB", disk::kMinEspSize / disk::kMiB);
+  res.esp_bytes = esp_size;
+
+  step("laying out the ESP");
+  std::string uki_file = work + "/uki.efi", sdboot_file = work + "/systemd-bootx64.efi";
+  BS_TRY(sys::write_file_atomic(uki_file, uki_image));
+  BS_TRY(sys::write_file_atomic(sdboot_file, sdboot_signed));
+  boot::EspSpec es;
+  es.sdboot_source = sdboot_file;
+  es.deployments.push_back({digest, uki_file, os_id, version, title});
+  es.keys_name = o.keys_name;
+  es.secure_boot_enroll = o.secure_boot_enroll;
+  es.pk_auth = o.keys_dir + "/PK.auth";
+  es.kek_auth = o.keys_dir + "/KEK.auth";
+  es.db_auth = o.keys_dir + "/db.auth";
+  boot::EspPlan plan = BS_TRY(boot::plan_esp(es));
+  BS_TRY(boot::write_esp_dir(plan, work + "/esp"));
+
+  // --- Root: the repository subset this image needs, and the deployment state.
+  step("staging the root filesystem");
+  std::string root = work + "/root";
+  std::string cfs = root + "/composefs";
+  BS_TRY(sys::mkdir_p(cfs + "/images"));
+  BS_TRY(sys::mkdir_p(cfs + "/streams/refs"));
+  ::chmod(cfs.c_str(), 0700);
+  BS_TRY(sys::copy_new_file(repo.path() + "/meta.json", cfs + "/meta.json", 0644));
+  BS_TRY(sys::write_file_atomic(cfs + "/images/" + digest, image));
+  auto [nobj, nbytes] = BS_TRY(stage_objects(tree, objects, cfs + "/objects"));
+  res.objects = nobj;
+  res.object_bytes = nbytes;
+  std::string dep = root + "/state/deploy/" + digest;
+  BS_TRY(deploy::checkout(tree, "/etc", objects, dep + "/etc"));
+  BS_TRY(deploy::checkout(tree, "/var", objects, root + "/state/os/default/var"));
+  BS_TRY(sys::make_symlink("../../os/default/var", dep + "/var"));
+  BS_TRY(sys::write_file_atomic(dep + "/" + digest + ".origin",
+                                as_bytes(origin_file(record.source, digest, record.manifest_digest))));
+
+  // --- Filesystems and the disk.
+  uint64_t root_size = BS_TRY(disk::ext4_size_for(root));
+  uint64_t min_disk = disk::disk_size_for({esp_size, root_size});
+  if (o.disk_size) {
+    if (o.disk_size < min_disk)
+      return input_error("--size {} MiB is too small for this image: it needs at least {} MiB ({} MiB ESP, {} MiB root)",
+                         o.disk_size / disk::kMiB, div_round_up(min_disk, disk::kMiB), esp_size / disk::kMiB,
+                         root_size / disk::kMiB);
+    root_size = round_up(o.disk_size, disk::kMiB) - disk::disk_size_for({esp_size, 0});
+  }
+  res.root_bytes = root_size;
+  step(fmt::format("writing the ESP ({} MiB FAT32) and the root ({} MiB ext4 with verity)", esp_size / disk::kMiB,
+                   root_size / disk::kMiB));
+  std::string esp_img = work + "/esp.img", root_img = work + "/root.img";
+  BS_TRY(disk::make_fat_image(work + "/esp", esp_img, esp_size, "ESP", 0x5EA1ED00));
+  std::string uuid = fmt::format("{}-{}-{}-{}-{}", digest.substr(0, 8), digest.substr(8, 4), digest.substr(12, 4),
+                                 digest.substr(16, 4), digest.substr(20, 12));
+  BS_TRY(disk::make_ext4_image(root, root_img, root_size, "bootseal-root", uuid));
+  step("writing the GPT disk");
+  BS_TRY(disk::create_gpt_disk(o.output, o.disk_size,
+                               {{"esp", std::string(disk::kEspTypeGuid), "", esp_img, esp_size},
+                                {"root-x86-64", std::string(disk::kRootX86_64TypeGuid), "", root_img, root_size}}));
+  struct stat st;
+  if (::stat(o.output.c_str(), &st) == 0) res.disk_bytes = static_cast<uint64_t>(st.st_size);
+  res.uki_path = o.output + ".uki.efi";
+  BS_TRY(sys::write_file_atomic(res.uki_path, uki_image));
+  return res;
+}
+
+}  // namespace bootseal::seal
