@@ -116,6 +116,8 @@ TEST(PeParse, CertificateTableOutsideFile) {
   store_le<uint32_t>(f.data() + sec, 0x200);
   store_le<uint32_t>(f.data() + sec + 4, 0x10);
   expect_error(f, "overlaps section data");
+  store_le<uint32_t>(f.data() + sec, 0x100);
+  expect_error(f, "overlaps the headers");
   // A proper table at the end parses.
   f.resize(f.size() + 0x10, 0);
   store_le<uint32_t>(f.data() + sec, static_cast<uint32_t>(f.size() - 0x10));
