@@ -59,7 +59,7 @@ PY
 
 "$BOOTSEAL" keys generate --dir set --name "Test Co" --subject "O=Test Co,C=DE" --timestamp "$TS" --owner-guid $GUID >gen.txt
 for v in PK KEK db; do
-  for ext in key crt esl auth; do [ -s set/$v.$ext ] || fail "missing set/$v.$ext"; done
+  for ext in key crt cer esl auth; do [ -s set/$v.$ext ] || fail "missing set/$v.$ext"; done
   [ "$(stat -c %a set/$v.key)" = 600 ] || fail "$v.key mode is $(stat -c %a set/$v.key), expected 600"
   openssl x509 -in set/$v.crt -noout -subject | grep -q "CN = Test Co $v, O = Test Co, C = DE" || fail "$v subject"
 done
@@ -76,6 +76,7 @@ for v in PK KEK db; do
   sig-list-to-certs set/$v.esl out_$v >/dev/null
   openssl x509 -in set/$v.crt -outform DER -out $v.der
   cmp out_$v-0.der $v.der || fail "sig-list-to-certs does not return $v's certificate"
+  cmp set/$v.cer $v.der || fail "$v.cer is not the DER of $v.crt"
 done
 echo "ok: .esl byte-identical to cert-to-efi-sig-list; sig-list-to-certs reads ours"
 
@@ -110,7 +111,7 @@ grep -q "exists; use --force" err.txt || fail "overwrite without --force: $(cat 
 "$BOOTSEAL" -q keys generate --dir set --force --timestamp "$TS"
 [ "$(cat set/* | sha256sum)" != "$sum" ] || fail "--force did not replace the keys"
 [ "$(stat -c %a set/PK.key)" = 600 ] || fail "PK.key mode after --force"
-ls -A set | grep -v -E '^(PK|KEK|db)\.(key|crt|esl|auth)$|^GUID.txt$' && fail "stray files in set/"
+ls -A set | grep -v -E '^(PK|KEK|db)\.(key|crt|cer|esl|auth)$|^GUID.txt$' && fail "stray files in set/"
 echo "ok: --force"
 
 "$BOOTSEAL" --json keys generate --dir js --timestamp "$TS" --owner-guid $GUID > gen.json
@@ -119,7 +120,7 @@ import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["owner_guid"] == "6e1c1b2a-9d3f-4c55-8a7e-0123456789ab" and j["timestamp"] == "2025-06-01 12:34:56", j
 assert j["certificates"]["db"]["subject"] == "CN=bootseal db", j
-assert set(j["files"]) == {f"{v}.{e}" for v in ("PK", "KEK", "db") for e in ("key", "crt", "esl", "auth")} | {"GUID.txt"}, j
+assert set(j["files"]) == {f"{v}.{e}" for v in ("PK", "KEK", "db") for e in ("key", "crt", "cer", "esl", "auth")} | {"GUID.txt"}, j
 PY2
 
 # Other key types: files efitools and openssl accept.
