@@ -6,8 +6,8 @@
 # .auth structure and signatures are also checked with python + openssl cms.
 set -euo pipefail
 : "${BOOTSEAL:?}"
-for t in cert-to-efi-sig-list sign-efi-sig-list sig-list-to-certs openssl python3; do
-  command -v $t >/dev/null || { echo "SKIP: $t not installed (tools/setup installs efitools)"; exit 77; }
+for t in cert-to-efi-sig-list sign-efi-sig-list sig-list-to-certs openssl python3 virt-fw-sigdb virt-fw-vars; do
+  command -v $t >/dev/null || { echo "SKIP: $t not installed (tools/setup installs efitools, python3-virt-firmware)"; exit 77; }
 done
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
@@ -86,6 +86,18 @@ sign-efi-sig-list -t "$TS" -k set/PK.key -c set/PK.crt KEK set/KEK.esl ef_KEK.au
 sign-efi-sig-list -t "$TS" -k set/KEK.key -c set/KEK.crt db set/db.esl ef_db.auth >/dev/null
 for v in PK KEK db; do cmp set/$v.auth ef_$v.auth || fail "$v.auth differs from sign-efi-sig-list's"; done
 echo "ok: .auth byte-identical to sign-efi-sig-list"
+
+# virt-firmware (python3-virt-firmware) reads our lists, writes the same bytes,
+# and takes our db.auth as an authenticated update (its dbx-update path).
+virt-fw-sigdb -i set/db.esl -p | grep -q "subject CN=Test Co db" || fail "virt-fw-sigdb cannot read db.esl"
+virt-fw-sigdb --add-cert $GUID set/db.crt -o vfw_db.esl
+cmp vfw_db.esl set/db.esl || fail "db.esl differs from virt-fw-sigdb's"
+VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+if [ -f $VARS ]; then
+  virt-fw-vars -i $VARS -o vars.fd --set-dbx set/db.auth >/dev/null 2>&1 || fail "virt-fw-vars rejects db.auth"
+  virt-fw-vars -i vars.fd -p 2>/dev/null | grep -q "dbx .*blob: $(stat -c %s set/db.esl) bytes" || fail "virt-fw-vars: db.auth payload"
+fi
+echo "ok: virt-firmware reads .esl and .auth"
 
 check_auth set PK set/PK.crt
 check_auth set KEK set/PK.crt
