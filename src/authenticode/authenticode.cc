@@ -34,6 +34,10 @@ std::string_view oid_of(HashAlg alg) {
 
 void put_u32(Bytes& b, size_t off, uint32_t v) { store_le<uint32_t>(b.data() + off, v); }
 
+// Capacity reserved for the certificate table when copying an image to sign:
+// a signature with a few certificates fits, larger ones just reallocate.
+constexpr size_t kTableReserve = 64 * 1024;
+
 }  // namespace
 
 Result<std::vector<WinCertificate>> certificate_table(ByteSpan file, const pe::Image& image) {
@@ -116,21 +120,22 @@ namespace {
 
 // The image without its certificate table and with the security directory
 // cleared; `table` receives the old table bytes.
-Result<Bytes> strip_table(ByteSpan file, const pe::Image& img, Bytes* table) {
+// Removes the certificate table from `file` (in place) and clears the
+// security directory; `table` receives the old table bytes.
+Status strip_table(Bytes& file, const pe::Image& img, Bytes* table) {
   pe::DataDirectory dir = img.certificate_table();
-  Bytes out(file.begin(), file.end());
   if (dir.Size != 0) {
     if (uint64_t{dir.VirtualAddress} + dir.Size != file.size())
       return unsupported_error("the certificate table (offset {:#x}, {} bytes) is not at the end of the file ({} bytes)",
                                dir.VirtualAddress, dir.Size, file.size());
     if (table) table->assign(file.begin() + dir.VirtualAddress, file.end());
-    out.resize(dir.VirtualAddress);
+    file.resize(dir.VirtualAddress);
   }
   if (!img.security_dir_offset)
     return input_error("the image has no security data directory (NumberOfRvaAndSizes {})", img.NumberOfRvaAndSizes);
-  put_u32(out, *img.security_dir_offset, 0);
-  put_u32(out, *img.security_dir_offset + 4, 0);
-  return out;
+  put_u32(file, *img.security_dir_offset, 0);
+  put_u32(file, *img.security_dir_offset + 4, 0);
+  return {};
 }
 
 void set_table_and_checksum(Bytes& out, const pe::Image& img, uint64_t table_offset, uint64_t table_size) {
@@ -143,10 +148,21 @@ void set_table_and_checksum(Bytes& out, const pe::Image& img, uint64_t table_off
 
 Result<Bytes> sign(ByteSpan file, const crypto::Signer& signer, const crypto::Certificate& cert,
                    const SignOptions& options) {
+  // Room for alignment and a new table up front: growing a 100 MB UKI by
+  // reallocation would copy it twice more.
+  Bytes copy;
+  copy.reserve(file.size() + kWinCertificateAlignment + kTableReserve);
+  copy.assign(file.begin(), file.end());
+  return sign(std::move(copy), signer, cert, options);
+}
+
+Result<Bytes> sign(Bytes file, const crypto::Signer& signer, const crypto::Certificate& cert,
+                   const SignOptions& options) {
   pe::Image img = BS_TRY(pe::parse(file));
   Bytes old_table;
   if (options.append && img.has_certificate_table()) BS_TRY(certificate_table(file, img));  // must be well-formed
-  Bytes out = BS_TRY(strip_table(file, img, &old_table));
+  Bytes out = std::move(file);
+  BS_TRY(strip_table(out, img, &old_table));
   if (!options.append) old_table.clear();
   // The table starts 8-byte aligned; the zero padding before it is hashed
   // (as trailing data), exactly as sbsign does.
@@ -178,7 +194,8 @@ Result<Bytes> sign(ByteSpan file, const crypto::Signer& signer, const crypto::Ce
 Result<Bytes> unsign(ByteSpan file) {
   pe::Image img = BS_TRY(pe::parse(file));
   if (!img.has_certificate_table()) return input_error("the image is not signed (no certificate table)");
-  Bytes out = BS_TRY(strip_table(file, img, nullptr));
+  Bytes out(file.begin(), file.end());
+  BS_TRY(strip_table(out, img, nullptr));
   put_u32(out, img.checksum_offset, pe::compute_checksum(out, img.checksum_offset));
   return out;
 }

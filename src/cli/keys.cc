@@ -64,6 +64,9 @@ Status generate_cmd(const GenerateArgs& a, const Globals& g) {
     auto certs = BS_TRY_CTX(keys::load_certificates(f), "keys generate");
     o.extra_db.insert(o.extra_db.end(), certs.begin(), certs.end());
   }
+  if (o.key_type == crypto::KeyType::kEcP256)
+    warn("ec-p256: many UEFI firmwares (OVMF before edk2-stable202305, most PCs) verify only RSA signatures; "
+         "use rsa2048 for the widest support");
   keys::KeySet set = BS_TRY_CTX(keys::generate_key_set(o), "keys generate");
   auto files = BS_TRY_CTX(keys::key_set_files(set), "keys generate");
   BS_TRY_CTX(keys::write_files(a.dir, files, a.force), "keys generate");

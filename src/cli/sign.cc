@@ -36,52 +36,6 @@ Result<Bytes> read_pe(const std::string& path) {
   return data;
 }
 
-}  // namespace
-
-// Signs a PE image in memory with a key source and certificate file: what
-// `bootseal sign` and `uki build --sign-key/--sign-cert` share.
-Result<Bytes> sign_pe_with_files(ByteSpan image, const std::string& key, const std::string& cert_path,
-                                 const std::vector<std::string>& addcerts, bool append) {
-  std::unique_ptr<crypto::Signer> signer = BS_TRY(keys::load_signer(key));
-  crypto::Certificate cert = BS_TRY(keys::load_certificate(cert_path));
-  if (signer->public_key_der() != cert.public_key_der())
-    return input_error("key {} does not match certificate {} ('{}')", key, cert_path, cert.subject());
-  warn_about_certificate(cert, cert_path, static_cast<int64_t>(std::time(nullptr)));
-  authenticode::SignOptions o;
-  o.append = append;
-  o.signing_time = reproducible_now();
-  for (auto& f : addcerts) {
-    auto certs = BS_TRY(keys::load_certificates(f));
-    o.extra_certificates.insert(o.extra_certificates.end(), certs.begin(), certs.end());
-  }
-  return authenticode::sign(image, *signer, cert, o);
-}
-
-namespace {
-
-Status sign_cmd(const SignArgs& a, const Globals& g) {
-  auto ctx = [&] { return fmt::format("sign {}", a.input); };
-  // Key and certificate problems first: they are reported before the image is read.
-  std::unique_ptr<crypto::Signer> signer = BS_TRY_CTX(keys::load_signer(a.key), "{}", ctx());
-  crypto::Certificate cert = BS_TRY_CTX(keys::load_certificate(a.cert), "{}", ctx());
-  if (signer->public_key_der() != cert.public_key_der())
-    return input_error("{}: key {} does not match certificate {} ('{}')", ctx(), a.key, a.cert, cert.subject());
-  Bytes in = BS_TRY_CTX(read_pe(a.input), "sign");
-  Bytes out = BS_TRY_CTX(sign_pe_with_files(in, a.key, a.cert, a.addcerts, a.append), "{}", ctx());
-  std::string output = a.output.empty() ? a.input : a.output;
-  BS_TRY_CTX(sys::write_file_atomic(output, out, 0644), "{}", ctx());
-  if (g.json)
-    print_json({{"input", a.input}, {"output", output}, {"signer", cert.subject()}, {"append", a.append}});
-  else if (!g.quiet)
-    std::printf("Signed %s -> %s (signer '%s')\n", a.input.c_str(), output.c_str(), cert.subject().c_str());
-  return {};
-}
-
-struct VerifyArgs {
-  std::vector<std::string> certs;
-  std::string file;
-};
-
 nlohmann::json report_json(const std::string& file, const authenticode::VerifyReport& r) {
   nlohmann::json j{{"file", file}, {"type", "pe"}, {"ok", r.ok()}, {"signed", r.signed_image}};
   j["signatures"] = nlohmann::json::array();
@@ -96,8 +50,30 @@ nlohmann::json report_json(const std::string& file, const authenticode::VerifyRe
   return j;
 }
 
-// Authenticode verification of one PE file, the piece the whole-chain
-// verifier calls for each PE it finds.
+}  // namespace
+
+// Signs a PE image in memory with a key source and certificate file: what
+// `bootseal sign` and `uki build --sign-key/--sign-cert` share.
+Result<Bytes> sign_pe_with_files(Bytes image, const std::string& key, const std::string& cert_path,
+                                 const std::vector<std::string>& addcerts, bool append) {
+  std::unique_ptr<crypto::Signer> signer = BS_TRY(keys::load_signer(key));
+  crypto::Certificate cert = BS_TRY(keys::load_certificate(cert_path));
+  if (signer->public_key_der() != cert.public_key_der())
+    return input_error("key {} does not match certificate {} ('{}')", key, cert_path, cert.subject());
+  warn_about_certificate(cert, cert_path, static_cast<int64_t>(std::time(nullptr)));
+  authenticode::SignOptions o;
+  o.append = append;
+  o.signing_time = reproducible_now();
+  for (auto& f : addcerts) {
+    auto certs = BS_TRY(keys::load_certificates(f));
+    o.extra_certificates.insert(o.extra_certificates.end(), certs.begin(), certs.end());
+  }
+  return authenticode::sign(std::move(image), *signer, cert, o);
+}
+
+// Authenticode verification of one PE file, printed as `bootseal verify`
+// does; the whole-chain verifier calls this for each PE it finds (the
+// library function underneath is authenticode::verify).
 Status verify_pe_file(const std::string& file, ByteSpan data, const std::vector<crypto::Certificate>& trusted,
                       const Globals& g) {
   authenticode::VerifyReport r = BS_TRY_CTX(authenticode::verify(data, trusted), "verify {}", file);
@@ -113,6 +89,32 @@ Status verify_pe_file(const std::string& file, ByteSpan data, const std::vector<
   if (!r.ok()) return check_error("verify {}: {}", file, r.failure());
   return {};
 }
+
+namespace {
+
+Status sign_cmd(const SignArgs& a, const Globals& g) {
+  auto ctx = [&] { return fmt::format("sign {}", a.input); };
+  // Key and certificate problems first: they are reported before the image is read.
+  std::unique_ptr<crypto::Signer> signer = BS_TRY_CTX(keys::load_signer(a.key), "{}", ctx());
+  crypto::Certificate cert = BS_TRY_CTX(keys::load_certificate(a.cert), "{}", ctx());
+  if (signer->public_key_der() != cert.public_key_der())
+    return input_error("{}: key {} does not match certificate {} ('{}')", ctx(), a.key, a.cert, cert.subject());
+  Bytes in = BS_TRY_CTX(read_pe(a.input), "sign");
+  Bytes out = BS_TRY_CTX(sign_pe_with_files(std::move(in), a.key, a.cert, a.addcerts, a.append), "{}", ctx());
+  std::string output = a.output.empty() ? a.input : a.output;
+  BS_TRY_CTX(sys::write_file_atomic(output, out, 0644), "{}", ctx());
+  if (g.json)
+    print_json({{"input", a.input}, {"output", output}, {"signer", cert.subject()}, {"append", a.append}});
+  else if (!g.quiet)
+    std::printf("Signed %s -> %s (signer '%s')\n", a.input.c_str(), output.c_str(), cert.subject().c_str());
+  return {};
+}
+
+struct VerifyArgs {
+  std::vector<std::string> certs;
+  std::string file;
+};
+
 
 Status verify_cmd(const VerifyArgs& a, const Globals& g) {
   std::vector<crypto::Certificate> trusted;

@@ -18,7 +18,7 @@
 namespace bootseal::cli {
 
 // sign.cc: Authenticode-sign a PE image with a key source and certificate file.
-Result<Bytes> sign_pe_with_files(ByteSpan image, const std::string& key, const std::string& cert,
+Result<Bytes> sign_pe_with_files(Bytes image, const std::string& key, const std::string& cert,
                                  const std::vector<std::string>& addcerts, bool append);
 
 namespace {
@@ -64,7 +64,7 @@ Result<Bytes> text_or_file(const std::string& v, bool normalize) {
 
 // Signing hook: Authenticode signing comes from the authenticode module.
 Result<Bytes> authenticode_sign(Bytes image, const std::string& key, const std::string& cert) {
-  return sign_pe_with_files(image, key, cert, {}, false);
+  return sign_pe_with_files(std::move(image), key, cert, {}, false);
 }
 
 // Writes a layout piece by piece (zeros in the gaps), atomically.

@@ -21,6 +21,7 @@ namespace bootseal::keys {
 // The three Secure Boot variables a key set fills, in enrollment order.
 inline constexpr std::string_view kVariables[] = {"PK", "KEK", "db"};
 inline constexpr int64_t kDefaultValidityDays = 3650;
+inline constexpr int64_t kMaxValidityDays = 36500;  // keeps notAfter well inside X.509's year 9999
 
 struct GenerateOptions {
   std::string name = "bootseal";   // common-name prefix: "CN=<name> PK"
@@ -58,7 +59,8 @@ struct OutputFile {
   mode_t mode = 0644;
 };
 
-// Every file of the set (pure): <var>.key (0600), <var>.crt (PEM), <var>.esl,
+// Every file of the set (pure): <var>.key (0600), <var>.crt (PEM), <var>.cer
+// (DER), <var>.esl,
 // <var>.auth, and GUID.txt (the owner GUID, as sbkeysync-style tooling expects).
 Result<std::vector<OutputFile>> key_set_files(const KeySet& set);
 

@@ -26,9 +26,10 @@ expect_rc() {
 }
 # flip OFFSET IN OUT: copy IN to OUT with byte OFFSET inverted
 flip() { python3 -c "import sys;d=bytearray(open(sys.argv[2],'rb').read());d[int(sys.argv[1])]^=0xff;open(sys.argv[3],'wb').write(d)" "$@"; }
-# pe_offsets FILE: the offsets to tamper with, one per line:
-#   a header byte (TimeDateStamp), the middle of each section's raw data, and
-#   the last byte before the certificate table; then "cksum <offset of CheckSum>".
+# pe_offsets FILE: the offsets to tamper with, one per line: header bytes (DOS
+#   header, TimeDateStamp, the directory entry after the security directory, each
+#   section header), the first, middle and last raw byte of each section, the
+#   last byte before the certificate table; then "cksum <offset of CheckSum>".
 pe_offsets() {
   python3 - "$1" <<'PY'
 import struct, sys
@@ -36,12 +37,17 @@ d = open(sys.argv[1], 'rb').read()
 pe = struct.unpack_from('<I', d, 0x3c)[0]
 nsec, optsz = struct.unpack_from('<H', d, pe + 6)[0], struct.unpack_from('<H', d, pe + 20)[0]
 opt = pe + 24
+print(2)       # DOS header e_cblp
 print(pe + 8)  # TimeDateStamp
+print(opt + 112 + 4 * 8 + 8)  # the data directory entry after the security directory
 for i in range(nsec):
     sh = opt + optsz + 40 * i
+    print(sh)  # section header name
     size, ptr = struct.unpack_from('<II', d, sh + 16)
     if size:
+        print(ptr)                 # first, middle and last raw byte of each section
         print(ptr + size // 2)
+        print(ptr + size - 1)
 cva, csz = struct.unpack_from('<II', d, opt + 112 + 4 * 8)
 print(cva - 1)
 print('cksum', opt + 64)
@@ -68,8 +74,9 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.crt -subj
 
 cp "$SDBOOT" sdboot.efi
 cp "$KERNEL" vmlinuz   # Debian's signed kernel: already has a signature
+cp "$(dirname "$SDBOOT")/linuxx64.efi.stub" stub.efi
 
-for img in sdboot.efi vmlinuz; do
+for img in sdboot.efi vmlinuz stub.efi; do
   "$BOOTSEAL" -q sign --key keys/db.key --cert keys/db.crt --output $img.signed $img
   sbverify --cert keys/db.crt $img.signed >/dev/null || fail "sbverify rejects bootseal's signature on $img"
   "$BOOTSEAL" verify --cert keys/db.crt $img.signed >/dev/null || fail "bootseal verify rejects its own signature on $img"
@@ -112,7 +119,9 @@ pesign -n nss -c dbkey -s -i sdboot.efi -o sd.pesign --force >/dev/null 2>&1
 "$BOOTSEAL" -q unsign --output k.unsigned vmlinuz
 pesign -n nss -c dbkey -s -i k.unsigned -o k.pesign --force >/dev/null 2>&1
 "$BOOTSEAL" verify --cert keys/db.crt k.pesign >/dev/null || fail "bootseal verify rejects pesign's signature on the kernel"
-echo "ok: bootseal verify accepts sbsign and pesign signatures"
+pesign -S -i sdboot.efi.signed > pesign.txt 2>&1 || { cat pesign.txt; fail "pesign cannot read bootseal's signature"; }
+grep -q "common name is bootseal db" pesign.txt || { cat pesign.txt; fail "pesign: signer of bootseal's signature"; }
+echo "ok: bootseal verify accepts sbsign and pesign signatures; pesign reads bootseal's"
 
 # Byte-identical to sbsign: same key, same signingTime (taken from sbsign's
 # output). sbsign adds a signature to an already signed image (the Debian
