@@ -25,6 +25,8 @@ namespace {
 
 constexpr const char* kDefaultPayloads = "/var/cache/bootseal/payloads";
 constexpr const char* kSystemStubDir = "/usr/lib/systemd/boot/efi";
+// Room reserved after the image for the certificate table the signer appends.
+constexpr size_t kSignatureReserve = 64 * 1024;
 
 bool file_exists(const std::string& p) {
   struct stat st;
@@ -226,7 +228,7 @@ Status build_cmd(const BuildOptions& o) {
   pe::Layout layout =
       BS_TRY_CTX(uki::assemble_layout(stub, secs, {.update_checksum = !o.no_checksum}), "{}", stub_path);
   if (!o.sign_key.empty()) {
-    Bytes image = BS_TRY(authenticode_sign(layout.materialize(), o.sign_key, o.sign_cert));
+    Bytes image = BS_TRY(authenticode_sign(layout.materialize(kSignatureReserve), o.sign_key, o.sign_cert));
     return sys::write_file_atomic(o.output, image);
   }
   return write_layout(o.output, layout);
