@@ -125,10 +125,15 @@ Result<std::string> make_pcrsig(const BuildOptions& o, const std::vector<uki::Na
     }
     std::vector<std::string> phases;
     if (i < o.phases.size()) {
-      std::string g = o.phases[i];
-      for (char& c : g)
-        if (c == ',' || c == '\t' || c == '\n') c = ' ';
-      for (auto& a : bls::split_cmdline(g)) phases.push_back(a.key);
+      // A group is a comma- or space-separated list of phase paths (ukify's parse_phase_paths).
+      const std::string& g = o.phases[i];
+      size_t pos = 0;
+      while (pos <= g.size()) {
+        size_t e = g.find_first_of(", \t\n", pos);
+        if (e == std::string::npos) e = g.size();
+        if (e > pos) phases.push_back(g.substr(pos, e - pos));
+        pos = e + 1;
+      }
       for (auto& p : phases) BS_TRY_CTX(measure::validate_phase_path(p), "--phases");
     } else {
       phases = measure::default_phase_paths();
