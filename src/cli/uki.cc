@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "authenticode/authenticode.h"
 #include "base/hex.h"
 #include "bls/cmdline.h"
 #include "cli/command.h"
@@ -287,6 +288,13 @@ Status inspect_cmd(const std::string& path, const Globals& g) {
       pcrsig_error = doc.error().message();
     }
   }
+  // Authenticode signatures: who signed, and whether the image hash still
+  // matches (no trust decision here: that is `bootseal verify --cert`).
+  std::vector<authenticode::SignatureCheck> sigs;
+  if (r.signed_) {
+    auto rep = authenticode::verify(file, {});
+    if (rep.ok()) sigs = rep->signatures;
+  }
   auto match_json = [](const measure::PolicyMatch& m) {
     return nlohmann::json{{"bank", crypto::hash_name(m.bank)},
                           {"phase", m.phase_path ? nlohmann::json(*m.phase_path) : nlohmann::json(nullptr)},
@@ -317,6 +325,10 @@ Status inspect_cmd(const std::string& path, const Globals& g) {
       for (auto& m : pcrsig) j["pcrsig"].push_back(match_json(m));
     }
     j["signed"] = r.signed_;
+    j["signatures"] = nlohmann::json::array();
+    for (auto& sc : sigs)
+      j["signatures"].push_back({{"signer", sc.signer}, {"issuer", sc.issuer},
+                                 {"digest_algorithm", sc.digest_algorithm}, {"image_hash_ok", sc.hash_ok}});
     j["certificate_table_size"] = r.cert_table_size;
     j["checksum"] = fmt::format("0x{:08x}", r.checksum);
     j["checksum_valid"] = r.checksum_ok;
@@ -347,6 +359,9 @@ Status inspect_cmd(const std::string& path, const Globals& g) {
                 !m.signature_valid ? "" : *m.signature_valid ? ", signature valid" : ", signature INVALID");
   std::printf("signature: %s\n",
               r.signed_ ? fmt::format("present ({} bytes of certificates)", r.cert_table_size).c_str() : "none");
+  for (auto& sc : sigs)
+    std::printf("  signer '%s' (issuer '%s', %s): image hash %s\n", sc.signer.c_str(), sc.issuer.c_str(),
+                sc.digest_algorithm.c_str(), sc.hash_ok ? "matches" : "DOES NOT MATCH");
   std::printf("checksum: 0x%08x (%s)\n", r.checksum, r.checksum == 0 ? "not set" : r.checksum_ok ? "valid" : "WRONG");
   return {};
 }
