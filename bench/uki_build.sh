@@ -20,8 +20,6 @@ CMDLINE="console=ttyS0 composefs=$(printf '%0128d' 1) rw"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout db.key -out db.crt -subj /CN=bench-db -days 30 2>/dev/null
 sync
 
-now() { date +%s.%N; }
-elapsed() { echo "$2 - $1" | bc; }
 
 # Which signing path does bootseal have?
 mode=none
@@ -32,31 +30,25 @@ elif "$BOOTSEAL" --help 2>/dev/null | grep -qE "^ +sign( |$)"; then
   mode=verb
 fi
 
-t0=$(now)
-/usr/bin/python3 "$UKIFY" build --linux="$KERNEL" --initrd=initrd --cmdline="$CMDLINE" --os-release=@osrel \
-  --stub="$STUB" --output=ukify.efi 2>/dev/null
-if [ "$mode" != none ]; then sbsign --key db.key --cert db.crt --output ukify.signed.efi ukify.efi 2>/dev/null; fi
-t1=$(now)
+# Each side runs under /usr/bin/time: wall time and CPU (user+sys) time, since
+# wall time on a loaded 2-core machine is noisy.
+REF_CMD="/usr/bin/python3 '$UKIFY' build --linux='$KERNEL' --initrd=initrd --cmdline='$CMDLINE' --os-release=@osrel \
+  --stub='$STUB' --output=ukify.efi 2>/dev/null"
+[ "$mode" != none ] && REF_CMD="$REF_CMD && sbsign --key db.key --cert db.crt --output ukify.signed.efi ukify.efi 2>/dev/null"
+B="'$BOOTSEAL' uki build --linux '$KERNEL' --initrd initrd --cmdline '$CMDLINE' --os-release @osrel --stub '$STUB'"
 case $mode in
-  build-flag)
-    "$BOOTSEAL" uki build --linux "$KERNEL" --initrd initrd --cmdline "$CMDLINE" --os-release @osrel --stub "$STUB" \
-      --sign-key db.key --sign-cert db.crt --output ours.efi ;;
-  verb)
-    "$BOOTSEAL" uki build --linux "$KERNEL" --initrd initrd --cmdline "$CMDLINE" --os-release @osrel --stub "$STUB" \
-      --output ours.unsigned.efi
-    "$BOOTSEAL" sign --key db.key --cert db.crt --output ours.efi ours.unsigned.efi ;;
-  none)
-    "$BOOTSEAL" uki build --linux "$KERNEL" --initrd initrd --cmdline "$CMDLINE" --os-release @osrel --stub "$STUB" \
-      --output ours.efi ;;
+  build-flag) OUR_CMD="$B --sign-key db.key --sign-cert db.crt --output ours.efi 2>/dev/null" ;;
+  verb) OUR_CMD="$B --output ours.unsigned.efi && '$BOOTSEAL' sign --key db.key --cert db.crt --output ours.efi ours.unsigned.efi 2>/dev/null" ;;
+  none) OUR_CMD="$B --output ours.efi" ;;
 esac
-t2=$(now)
-
-ref=$(elapsed "$t0" "$t1"); ours=$(elapsed "$t1" "$t2")
+read -r ref ref_cpu < <(/usr/bin/time -f "%e %U %S" bash -c "$REF_CMD" 2>&1 >/dev/null | tail -1 | awk '{print $1, $2 + $3}')
+read -r ours our_cpu < <(/usr/bin/time -f "%e %U %S" bash -c "$OUR_CMD" 2>&1 >/dev/null | tail -1 | awk '{print $1, $2 + $3}')
 what="build"; [ "$mode" != none ] && what="build + sign"
 [ "$mode" = none ] && echo "note: this bootseal has no Authenticode signing yet; comparing build only"
 [ "$mode" != none ] && sbverify --cert db.crt ours.efi >/dev/null 2>&1 && echo "sbverify: our signed UKI verifies"
 printf 'UKI %s, kernel %s + 50 MiB initrd (%s bytes out)\n' "$what" "$(stat -c %s "$(readlink -f "$KERNEL")")" \
   "$(stat -c %s ours.efi)"
-printf '  ukify%s: %.3f s\n' "$([ "$mode" != none ] && echo ' + sbsign')" "$ref"
-printf '  bootseal:       %.3f s\n' "$ours"
-printf '  ratio:          %.1fx\n' "$(echo "$ref / $ours" | bc -l)"
+printf '  ukify%-9s wall %6.2f s   cpu %6.2f s\n' "$([ "$mode" != none ] && echo ' + sbsign')" "$ref" "$ref_cpu"
+printf '  bootseal        wall %6.2f s   cpu %6.2f s\n' "$ours" "$our_cpu"
+printf '  ratio           wall %5.1fx    cpu %5.1fx   (load average %s)\n' "$(echo "$ref / $ours" | bc -l)" \
+  "$(echo "$ref_cpu / $our_cpu" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"

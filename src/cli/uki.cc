@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "authenticode/authenticode.h"
 #include "base/hex.h"
 #include "bls/cmdline.h"
 #include "cli/command.h"
@@ -25,6 +26,8 @@ namespace {
 
 constexpr const char* kDefaultPayloads = "/var/cache/bootseal/payloads";
 constexpr const char* kSystemStubDir = "/usr/lib/systemd/boot/efi";
+// Room reserved after the image for the certificate table the signer appends.
+constexpr size_t kSignatureReserve = 64 * 1024;
 
 bool file_exists(const std::string& p) {
   struct stat st;
@@ -123,10 +126,15 @@ Result<std::string> make_pcrsig(const BuildOptions& o, const std::vector<uki::Na
     }
     std::vector<std::string> phases;
     if (i < o.phases.size()) {
-      std::string g = o.phases[i];
-      for (char& c : g)
-        if (c == ',' || c == '\t' || c == '\n') c = ' ';
-      for (auto& a : bls::cmdline_args(g)) phases.push_back(a.key);
+      // A group is a comma- or space-separated list of phase paths (ukify's parse_phase_paths).
+      const std::string& g = o.phases[i];
+      size_t pos = 0;
+      while (pos <= g.size()) {
+        size_t e = g.find_first_of(", \t\n", pos);
+        if (e == std::string::npos) e = g.size();
+        if (e > pos) phases.push_back(g.substr(pos, e - pos));
+        pos = e + 1;
+      }
       for (auto& p : phases) BS_TRY_CTX(measure::validate_phase_path(p), "--phases");
     } else {
       phases = measure::default_phase_paths();
@@ -226,7 +234,7 @@ Status build_cmd(const BuildOptions& o) {
   pe::Layout layout =
       BS_TRY_CTX(uki::assemble_layout(stub, secs, {.update_checksum = !o.no_checksum}), "{}", stub_path);
   if (!o.sign_key.empty()) {
-    Bytes image = BS_TRY(authenticode_sign(layout.materialize(), o.sign_key, o.sign_cert));
+    Bytes image = BS_TRY(authenticode_sign(layout.materialize(kSignatureReserve), o.sign_key, o.sign_cert));
     return sys::write_file_atomic(o.output, image);
   }
   return write_layout(o.output, layout);
@@ -280,6 +288,13 @@ Status inspect_cmd(const std::string& path, const Globals& g) {
       pcrsig_error = doc.error().message();
     }
   }
+  // Authenticode signatures: who signed, and whether the image hash still
+  // matches (no trust decision here: that is `bootseal verify --cert`).
+  std::vector<authenticode::SignatureCheck> sigs;
+  if (r.signed_) {
+    auto rep = authenticode::verify(file, {});
+    if (rep.ok()) sigs = rep->signatures;
+  }
   auto match_json = [](const measure::PolicyMatch& m) {
     return nlohmann::json{{"bank", crypto::hash_name(m.bank)},
                           {"phase", m.phase_path ? nlohmann::json(*m.phase_path) : nlohmann::json(nullptr)},
@@ -310,6 +325,10 @@ Status inspect_cmd(const std::string& path, const Globals& g) {
       for (auto& m : pcrsig) j["pcrsig"].push_back(match_json(m));
     }
     j["signed"] = r.signed_;
+    j["signatures"] = nlohmann::json::array();
+    for (auto& sc : sigs)
+      j["signatures"].push_back({{"signer", sc.signer}, {"issuer", sc.issuer},
+                                 {"digest_algorithm", sc.digest_algorithm}, {"image_hash_ok", sc.hash_ok}});
     j["certificate_table_size"] = r.cert_table_size;
     j["checksum"] = fmt::format("0x{:08x}", r.checksum);
     j["checksum_valid"] = r.checksum_ok;
@@ -340,6 +359,9 @@ Status inspect_cmd(const std::string& path, const Globals& g) {
                 !m.signature_valid ? "" : *m.signature_valid ? ", signature valid" : ", signature INVALID");
   std::printf("signature: %s\n",
               r.signed_ ? fmt::format("present ({} bytes of certificates)", r.cert_table_size).c_str() : "none");
+  for (auto& sc : sigs)
+    std::printf("  signer '%s' (issuer '%s', %s): image hash %s\n", sc.signer.c_str(), sc.issuer.c_str(),
+                sc.digest_algorithm.c_str(), sc.hash_ok ? "matches" : "DOES NOT MATCH");
   std::printf("checksum: 0x%08x (%s)\n", r.checksum, r.checksum == 0 ? "not set" : r.checksum_ok ? "valid" : "WRONG");
   return {};
 }

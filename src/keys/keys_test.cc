@@ -24,7 +24,7 @@ TEST(Keys, GenerateSetSignsTheChain) {
   EXPECT_FALSE(set.get("PK").cert.has_code_signing_usage());
   EXPECT_EQ(set.timestamp.to_string(), "2025-01-01 00:00:00");
   auto files = *key_set_files(set);
-  ASSERT_EQ(files.size(), 13u);
+  ASSERT_EQ(files.size(), 16u);
   auto find = [&](std::string name) -> const OutputFile& {
     for (auto& f : files)
       if (f.name == name) return f;

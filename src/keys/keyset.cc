@@ -63,6 +63,8 @@ Result<std::vector<OutputFile>> key_set_files(const KeySet& set) {
     out.push_back({p.var + ".key", Bytes(pem.begin(), pem.end()), 0600});
     std::string crt = p.cert.pem();
     out.push_back({p.var + ".crt", Bytes(crt.begin(), crt.end()), 0644});
+    // DER copy: what firmware setup menus and mokutil --import enroll.
+    out.push_back({p.var + ".cer", p.cert.der(), 0644});
     std::vector<efivar::SignatureList> lists = {efivar::x509_signature_list(set.owner, p.cert.der())};
     const std::vector<crypto::Certificate>* extra =
         p.var == "KEK" ? &set.extra_kek : p.var == "db" ? &set.extra_db : nullptr;

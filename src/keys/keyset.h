@@ -59,7 +59,8 @@ struct OutputFile {
   mode_t mode = 0644;
 };
 
-// Every file of the set (pure): <var>.key (0600), <var>.crt (PEM), <var>.esl,
+// Every file of the set (pure): <var>.key (0600), <var>.crt (PEM), <var>.cer
+// (DER), <var>.esl,
 // <var>.auth, and GUID.txt (the owner GUID, as sbkeysync-style tooling expects).
 Result<std::vector<OutputFile>> key_set_files(const KeySet& set);
 

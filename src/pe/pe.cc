@@ -191,6 +191,9 @@ Result<Image> parse(ByteSpan file) {
     if (!in_bounds(cert.VirtualAddress, cert.Size, file.size()))
       return input_error("certificate table at offset {:#x} with size {} is outside the file ({} bytes)",
                          cert.VirtualAddress, cert.Size, file.size());
+    if (cert.Size != 0 && cert.VirtualAddress < img.SizeOfHeaders)
+      return input_error("certificate table at offset {:#x} overlaps the headers (SizeOfHeaders {:#x})",
+                         cert.VirtualAddress, img.SizeOfHeaders);
     if (cert.Size != 0 && cert.VirtualAddress < img.raw_data_end())
       return input_error("certificate table at offset {:#x} overlaps section data (which ends at {:#x})",
                          cert.VirtualAddress, img.raw_data_end());

@@ -116,6 +116,8 @@ TEST(PeParse, CertificateTableOutsideFile) {
   store_le<uint32_t>(f.data() + sec, 0x200);
   store_le<uint32_t>(f.data() + sec + 4, 0x10);
   expect_error(f, "overlaps section data");
+  store_le<uint32_t>(f.data() + sec, 0x100);
+  expect_error(f, "overlaps the headers");
   // A proper table at the end parses.
   f.resize(f.size() + 0x10, 0);
   store_le<uint32_t>(f.data() + sec, static_cast<uint32_t>(f.size() - 0x10));
@@ -166,6 +168,23 @@ TEST(PeAuthenticode, Ranges) {
 }
 
 // --- writer ---
+
+TEST(PeWriter, LayoutMatchesMaterializedImage) {
+  Bytes f = tiny_pe();
+  auto ed = Editor::open(f);
+  ASSERT_TRUE(ed.ok());
+  ASSERT_TRUE(ed->add_section(".odd", Bytes(0x123, 0xf1), kScnCntInitializedData | kScnMemRead).ok());
+  ASSERT_TRUE(ed->add_section(".odd2", Bytes(0x7, 0x1f), kScnCntInitializedData | kScnMemRead).ok());
+  auto l = ed->layout();
+  ASSERT_TRUE(l.ok());
+  Bytes m = l->materialize();
+  EXPECT_EQ(m.size(), l->size);
+  // The streamed checksum equals the checksum of the whole file.
+  EXPECT_EQ(l->checksum, compute_checksum(m, l->checksum_offset));
+  EXPECT_EQ(load_le<uint32_t>(m.data() + l->checksum_offset), l->checksum);
+  for (size_t i = 1; i < l->pieces.size(); i++)
+    EXPECT_GE(l->pieces[i].offset, l->pieces[i - 1].offset + l->pieces[i - 1].data.size());
+}
 
 TEST(PeWriter, UnchangedRoundTripIsIdentity) {
   Bytes f = tiny_pe();
@@ -281,6 +300,25 @@ TEST(PeWriter, GrowsHeaders) {
   ByteSpan text = section_data(*out, img->sections[0]);
   EXPECT_TRUE(std::equal(text.begin(), text.end(), f.begin() + 0x200));
   EXPECT_EQ(img->sections.size(), 6u);
+}
+
+TEST(PeWriter, RefusesToMoveDataADebugDirectoryPointsAt) {
+  Bytes f = tiny_pe();
+  size_t debug_dir = 0x40 + 24 + 112 + 8 * kDirDebug;
+  store_le<uint32_t>(f.data() + debug_dir, 0x2000);
+  store_le<uint32_t>(f.data() + debug_dir + 4, 28);
+  auto ed = Editor::open(f);
+  ASSERT_TRUE(ed.ok()) << ed.error().message();
+  // One more section fits in the existing headers: fine.
+  ASSERT_TRUE(ed->add_section(".a", Bytes(1, 1), kScnCntInitializedData | kScnMemRead).ok());
+  ASSERT_TRUE(ed->write().ok());
+  // Three more need bigger headers, which would move raw data.
+  for (const char* n : {".b", ".c"})
+    ASSERT_TRUE(ed->add_section(n, Bytes(1, 1), kScnCntInitializedData | kScnMemRead).ok());
+  auto out = ed->write();
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().kind(), ErrorKind::kUnsupported);
+  EXPECT_NE(out.error().message().find("debug directory"), std::string::npos);
 }
 
 TEST(PeWriter, NoRoomForHeaders) {

@@ -319,10 +319,17 @@ Result<Layout> Editor::layout(const WriteOptions& options) const {
   return out;
 }
 
-Bytes Layout::materialize() const {
-  Bytes b(size, 0);
-  std::copy(headers.begin(), headers.end(), b.begin());
-  for (auto& p : pieces) std::copy(p.data.begin(), p.data.end(), b.begin() + p.offset);
+Bytes Layout::materialize(size_t reserve_extra) const {
+  // One pass, no zero-fill of the whole buffer, and room for what a signer
+  // appends (a certificate table) without reallocating.
+  Bytes b;
+  b.reserve(size + reserve_extra);
+  b.insert(b.end(), headers.begin(), headers.end());
+  for (auto& p : pieces) {
+    b.resize(p.offset, 0);
+    b.insert(b.end(), p.data.begin(), p.data.end());
+  }
+  b.resize(size, 0);
   return b;
 }
 

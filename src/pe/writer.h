@@ -47,7 +47,8 @@ struct Layout {
   size_t checksum_offset = 0;
   uint32_t checksum = 0;      // 0 unless WriteOptions::update_checksum
 
-  Bytes materialize() const;
+  // The whole file in one buffer, with capacity for `reserve_extra` more bytes.
+  Bytes materialize(size_t reserve_extra = 0) const;
 };
 
 class Editor {

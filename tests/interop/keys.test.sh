@@ -6,8 +6,8 @@
 # .auth structure and signatures are also checked with python + openssl cms.
 set -euo pipefail
 : "${BOOTSEAL:?}"
-for t in cert-to-efi-sig-list sign-efi-sig-list sig-list-to-certs openssl python3; do
-  command -v $t >/dev/null || { echo "SKIP: $t not installed (tools/setup installs efitools)"; exit 77; }
+for t in cert-to-efi-sig-list sign-efi-sig-list sig-list-to-certs openssl python3 virt-fw-sigdb virt-fw-vars; do
+  command -v $t >/dev/null || { echo "SKIP: $t not installed (tools/setup installs efitools, python3-virt-firmware)"; exit 77; }
 done
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
@@ -59,7 +59,7 @@ PY
 
 "$BOOTSEAL" keys generate --dir set --name "Test Co" --subject "O=Test Co,C=DE" --timestamp "$TS" --owner-guid $GUID >gen.txt
 for v in PK KEK db; do
-  for ext in key crt esl auth; do [ -s set/$v.$ext ] || fail "missing set/$v.$ext"; done
+  for ext in key crt cer esl auth; do [ -s set/$v.$ext ] || fail "missing set/$v.$ext"; done
   [ "$(stat -c %a set/$v.key)" = 600 ] || fail "$v.key mode is $(stat -c %a set/$v.key), expected 600"
   openssl x509 -in set/$v.crt -noout -subject | grep -q "CN = Test Co $v, O = Test Co, C = DE" || fail "$v subject"
 done
@@ -76,6 +76,7 @@ for v in PK KEK db; do
   sig-list-to-certs set/$v.esl out_$v >/dev/null
   openssl x509 -in set/$v.crt -outform DER -out $v.der
   cmp out_$v-0.der $v.der || fail "sig-list-to-certs does not return $v's certificate"
+  cmp set/$v.cer $v.der || fail "$v.cer is not the DER of $v.crt"
 done
 echo "ok: .esl byte-identical to cert-to-efi-sig-list; sig-list-to-certs reads ours"
 
@@ -85,6 +86,18 @@ sign-efi-sig-list -t "$TS" -k set/PK.key -c set/PK.crt KEK set/KEK.esl ef_KEK.au
 sign-efi-sig-list -t "$TS" -k set/KEK.key -c set/KEK.crt db set/db.esl ef_db.auth >/dev/null
 for v in PK KEK db; do cmp set/$v.auth ef_$v.auth || fail "$v.auth differs from sign-efi-sig-list's"; done
 echo "ok: .auth byte-identical to sign-efi-sig-list"
+
+# virt-firmware (python3-virt-firmware) reads our lists, writes the same bytes,
+# and takes our db.auth as an authenticated update (its dbx-update path).
+virt-fw-sigdb -i set/db.esl -p | grep -q "subject CN=Test Co db" || fail "virt-fw-sigdb cannot read db.esl"
+virt-fw-sigdb --add-cert $GUID set/db.crt -o vfw_db.esl
+cmp vfw_db.esl set/db.esl || fail "db.esl differs from virt-fw-sigdb's"
+VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+if [ -f $VARS ]; then
+  virt-fw-vars -i $VARS -o vars.fd --set-dbx set/db.auth >/dev/null 2>&1 || fail "virt-fw-vars rejects db.auth"
+  virt-fw-vars -i vars.fd -p 2>/dev/null | grep -q "dbx .*blob: $(stat -c %s set/db.esl) bytes" || fail "virt-fw-vars: db.auth payload"
+fi
+echo "ok: virt-firmware reads .esl and .auth"
 
 check_auth set PK set/PK.crt
 check_auth set KEK set/PK.crt
@@ -110,7 +123,7 @@ grep -q "exists; use --force" err.txt || fail "overwrite without --force: $(cat 
 "$BOOTSEAL" -q keys generate --dir set --force --timestamp "$TS"
 [ "$(cat set/* | sha256sum)" != "$sum" ] || fail "--force did not replace the keys"
 [ "$(stat -c %a set/PK.key)" = 600 ] || fail "PK.key mode after --force"
-ls -A set | grep -v -E '^(PK|KEK|db)\.(key|crt|esl|auth)$|^GUID.txt$' && fail "stray files in set/"
+ls -A set | grep -v -E '^(PK|KEK|db)\.(key|crt|cer|esl|auth)$|^GUID.txt$' && fail "stray files in set/"
 echo "ok: --force"
 
 "$BOOTSEAL" --json keys generate --dir js --timestamp "$TS" --owner-guid $GUID > gen.json
@@ -119,7 +132,7 @@ import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["owner_guid"] == "6e1c1b2a-9d3f-4c55-8a7e-0123456789ab" and j["timestamp"] == "2025-06-01 12:34:56", j
 assert j["certificates"]["db"]["subject"] == "CN=bootseal db", j
-assert set(j["files"]) == {f"{v}.{e}" for v in ("PK", "KEK", "db") for e in ("key", "crt", "esl", "auth")} | {"GUID.txt"}, j
+assert set(j["files"]) == {f"{v}.{e}" for v in ("PK", "KEK", "db") for e in ("key", "crt", "cer", "esl", "auth")} | {"GUID.txt"}, j
 PY2
 
 # Other key types: files efitools and openssl accept.
