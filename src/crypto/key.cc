@@ -7,6 +7,8 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include <cstdlib>
+
 #include "crypto/openssl_util.h"
 
 namespace bootseal::crypto {
