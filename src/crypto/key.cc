@@ -4,7 +4,10 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
+
+#include <cstdlib>
 
 #include "crypto/openssl_util.h"
 
@@ -142,14 +145,10 @@ Result<bool> verify_signature(ByteSpan public_key_der, HashAlg alg, ByteSpan mes
   return r == 1;
 }
 
-}  // namespace bootseal::crypto
-
-#include <openssl/rand.h>
-
-namespace bootseal::crypto {
 Bytes random_bytes(size_t n) {
   Bytes out(n);
   if (n && RAND_bytes(out.data(), static_cast<int>(n)) != 1) std::abort();  // no entropy: nothing safe to do
   return out;
 }
+
 }  // namespace bootseal::crypto

@@ -70,9 +70,7 @@ Result<bool> verify_signature(ByteSpan public_key_der, HashAlg alg, ByteSpan mes
 // The OpenSSL error queue as one line (and cleared), for error messages.
 std::string openssl_error();
 
-}  // namespace bootseal::crypto
-
-namespace bootseal::crypto {
 // Cryptographically secure random bytes (OpenSSL's RAND_bytes).
 Bytes random_bytes(size_t n);
+
 }  // namespace bootseal::crypto

@@ -89,11 +89,20 @@ Status write_files(const std::string& dir, const std::vector<OutputFile>& files,
     }
   }
   BS_TRY(sys::mkdir_p(dir, 0755));
-  std::vector<std::string> created;
+  // Two phases so a failure leaves the old set intact: first every file is
+  // written and fsynced under a temporary name (a failure removes them all),
+  // then all are renamed into place.
+  std::vector<sys::AtomicFile> staged;
+  staged.reserve(files.size());
   for (const OutputFile& f : files) {
-    std::string path = dir + "/" + f.name;
+    staged.push_back(BS_TRY(sys::AtomicFile::create(dir + "/" + f.name, f.mode)));
+    BS_TRY(staged.back().write(f.data));
+  }
+  std::vector<std::string> created;
+  for (size_t i = 0; i < staged.size(); i++) {
+    std::string path = dir + "/" + files[i].name;
     bool existed = sys::path_exists(path);
-    Status st = sys::write_file_atomic(path, f.data, f.mode);
+    Status st = staged[i].commit();
     if (!st.ok()) {
       for (const std::string& c : created) (void)sys::remove_file(c);
       return st;

@@ -65,8 +65,9 @@ struct OutputFile {
 Result<std::vector<OutputFile>> key_set_files(const KeySet& set);
 
 // Writes the files into `dir` (created if needed). Existing files are an error
-// unless `force`; each file is written atomically, and if one fails the files
-// this call created are removed again.
+// unless `force`. All files are first written and fsynced under temporary
+// names, then renamed into place, so a failed write changes nothing; if a
+// rename fails, the files this call created are removed again.
 Status write_files(const std::string& dir, const std::vector<OutputFile>& files, bool force);
 
 // The signed update of `var` (PK/KEK/db) carrying `esl`, signed by `signer`.

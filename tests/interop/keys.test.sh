@@ -3,7 +3,8 @@
 # certificates, .esl and .auth files that efitools reads and that equal
 # efitools' own output byte for byte (RSA: deterministic PKCS#1 v1.5); our
 # parser reads efitools' cert-to-efi-sig-list / sign-efi-sig-list output; the
-# .auth structure and signatures are also checked with python + openssl cms.
+# .auth structure and signatures are also checked with python + openssl cms;
+# virt-firmware (virt-fw-sigdb, virt-fw-vars) reads the lists and updates.
 set -euo pipefail
 : "${BOOTSEAL:?}"
 for t in cert-to-efi-sig-list sign-efi-sig-list sig-list-to-certs openssl python3 virt-fw-sigdb virt-fw-vars; do
