@@ -79,7 +79,9 @@ void add_section_options(CLI::App* c, PcrOptions& o) {
         "--" + n, [&o, n](const std::string& path) { o.section_files[n] = path; },
         "File with the ." + n + " section's contents (instead of a UKI)");
   }
-  c->add_option("--bank", o.banks, "PCR bank(s): sha1, sha256, sha384, sha512 (default: all)");
+  // One value per occurrence (repeat the option, or give a comma list), so a
+  // trailing positional UKI is not swallowed.
+  c->add_option("--bank", o.banks, "PCR bank(s): sha1, sha256, sha384, sha512 (default: all)")->allow_extra_args(false);
 }
 
 Status predict_cmd(const PcrOptions& o, const Globals& g) {
@@ -137,7 +139,8 @@ void setup(CLI::App& root, Context& ctx) {
   d->add_option("UKI", pr.uki, "The UKI (.efi)");
   add_section_options(d, pr);
   d->add_option("--phase", pr.phases,
-                "Boot phase path(s), e.g. enter-initrd:leave-initrd (default: all six cumulative paths)");
+                "Boot phase path(s), e.g. enter-initrd:leave-initrd (default: all six cumulative paths)")
+      ->allow_extra_args(false);
   d->callback([&ctx] { ctx.action = [&ctx] { return predict_cmd(pr, ctx.globals); }; });
 
   static PcrOptions sg;
@@ -145,7 +148,8 @@ void setup(CLI::App& root, Context& ctx) {
   s->add_option("UKI", sg.uki, "The UKI (.efi)");
   add_section_options(s, sg);
   s->add_option("--phase", sg.phases,
-                "Boot phase path(s) to sign (default: systemd-measure's four, enter-initrd ... :ready)");
+                "Boot phase path(s) to sign (default: systemd-measure's four, enter-initrd ... :ready)")
+      ->allow_extra_args(false);
   s->add_option("--private-key", sg.private_key, "RSA private key (PEM)")->required();
   s->add_option("--public-key", sg.public_key, "Public key (PEM); must match the private key");
   s->add_option("--output,-o", sg.output, "Write the JSON here instead of stdout");

@@ -18,7 +18,9 @@ struct DiskOptions {
   uint64_t disk_size = 0;      // 0: just big enough
   uint64_t esp_size = 0;       // 0: room for two UKIs
   std::string root_fs = "ext4";
-  std::string cmdline_extra = "console=ttyS0 systemd.firstboot=off panic=-1";
+  // no_timer_check: under TCG on a loaded host the kernel's IO-APIC timer check
+  // can fail and panic ("IO-APIC + timer doesn't work"); VMs skip it.
+  std::string cmdline_extra = "console=ttyS0 systemd.firstboot=off panic=-1 no_timer_check";
   std::string stub;            // systemd-stub (default: payloads / system)
   std::string sdboot;          // systemd-bootx64.efi (default: payloads / system)
   std::string setup_root;      // bootseal-setup-root binary (default: next to bootseal)
