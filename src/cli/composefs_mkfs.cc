@@ -79,7 +79,7 @@ Status mkfs_cmd(const MkfsOptions& o, const Globals& g) {
     so.progress = !g.quiet && !g.json;
     tree = BS_TRY(scan_directory(src, so));
   }
-  composefs::Image img = BS_TRY_CTX(composefs::build_image(std::move(tree), range), "{}", src);
+  composefs::Image img = BS_TRY_CTX(composefs::build_image(std::move(tree), range), "{}", src == "-" ? "<stdin>" : src);
   if (!out.empty()) {
     if (out == "-") {
       if (::isatty(1)) return input_error("stdout is a tty, refusing to write the image to it");

@@ -104,6 +104,24 @@ TEST(ComposefsGolden, DigestsAndInfoDump) {
   }
 }
 
+TEST(ComposefsGolden, RandomCases) {
+  fs::path dir = fs::path(BOOTSEAL_SOURCE_DIR) / "tests/golden/composefs-random";
+  int n = 0;
+  for (auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".dump") continue;
+    std::string stem = e.path().stem().string();
+    SCOPED_TRACE(stem);
+    auto img = build_from(read(e.path()), {});
+    ASSERT_TRUE(img.ok()) << img.error().message();
+    EXPECT_EQ(to_hex(image_digest(img->data)), trim(read(dir / (stem + ".digest"))));
+    auto back = read_image(img->data);
+    ASSERT_TRUE(back.ok()) << back.error().message();
+    EXPECT_EQ(fstree::print_dumpfile(*back), read(dir / (stem + ".info-dump")));
+    n++;
+  }
+  EXPECT_GE(n, 20);
+}
+
 TEST(ComposefsGolden, ComposefsRsV0V1) {
   int n = 0;
   for (auto& e : fs::directory_iterator(kRsVectors)) {
