@@ -15,6 +15,7 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 BOOTSEAL=${BOOTSEAL:-$HERE/build/src/cli/bootseal}
 RUNS=${RUNS:-3}
 WORK=${WORK:-$(mktemp -d /var/tmp/cfsbench.XXXXXX)}
+mkdir -p "$WORK"
 THREADS=${THREADS:-$(nproc)}
 trap 'rm -rf "$WORK"' EXIT
 [ -x "$BOOTSEAL" ] || { echo "build bootseal first ($BOOTSEAL)"; exit 1; }
