@@ -274,13 +274,13 @@ void restore_tree(Node& dir, std::map<const Node*, bool>& done) {
 }  // namespace
 
 Result<Tree> read_image(ByteSpan image) {
-  BS_TRY(image_version(image));
+  uint32_t version = BS_TRY(image_version(image));
   erofs::ReadLimits limits;
   limits.redirect_overread = true;  // byte-for-byte composefs-info output
   Tree t = BS_TRY(erofs::read_image(image, limits));
   std::map<const Node*, bool> done;
   done.emplace(t.root.get(), true);
-  drop_stubs(*t.root);
+  if (version < 2) drop_stubs(*t.root);  // V2 has no stubs; its 0/0 devices are real whiteouts
   restore_node(*t.root);
   restore_tree(*t.root, done);
   return t;
