@@ -15,6 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto tree = fstree::parse_dumpfile(std::string_view(reinterpret_cast<const char*>(data), size));
   if (!tree.ok()) return 0;
   (void)fstree::print_dumpfile(*tree);
+  if (auto v2 = composefs::build_image_v2(*tree); v2.ok() && !composefs::read_image(v2->data).ok()) std::abort();
   auto img = composefs::build_image(*tree);
   if (!img.ok()) return 0;
   auto back = composefs::read_image(img->data);

@@ -28,6 +28,7 @@ struct MkfsOptions {
   bool skip_devices = false;
   bool hardlinks = false;
   std::string hash = "sha256";
+  std::string format;
   std::optional<int64_t> min_version, max_version;
   unsigned threads = 0;
   std::vector<std::string> args;
@@ -61,7 +62,19 @@ Status mkfs_cmd(const MkfsOptions& o, const Globals& g) {
   if (o.args.size() > 2) return input_error("too many arguments");
   if (o.skip_xattrs && o.user_xattrs) return input_error("--skip-xattrs and --user-xattrs conflict");
   if (o.threads) par::set_threads(o.threads);
-  composefs::VersionRange range = BS_TRY(composefs::version_range(o.min_version, o.max_version));
+  std::optional<int64_t> min_v = o.min_version, max_v = o.max_version;
+  bool v2 = false;
+  if (!o.format.empty()) {
+    if (min_v || max_v) return input_error("--format and --min-version/--max-version are exclusive");
+    if (o.format == "v0" || o.format == "v1") {
+      min_v = max_v = o.format[1] - '0';
+    } else if (o.format == "v2") {
+      v2 = true;
+    } else {
+      return input_error("--format must be v0, v1 or v2, not '{}'", o.format);
+    }
+  }
+  composefs::VersionRange range = BS_TRY(composefs::version_range(min_v, max_v));
 
   fstree::Tree tree;
   if (o.from_file) {
@@ -79,7 +92,8 @@ Status mkfs_cmd(const MkfsOptions& o, const Globals& g) {
     so.progress = !g.quiet && !g.json;
     tree = BS_TRY(scan_directory(src, so));
   }
-  composefs::Image img = BS_TRY_CTX(composefs::build_image(std::move(tree), range), "{}", src);
+  composefs::Image img = v2 ? BS_TRY_CTX(composefs::build_image_v2(tree), "{}", src == "-" ? "<stdin>" : src)
+                            : BS_TRY_CTX(composefs::build_image(std::move(tree), range), "{}", src == "-" ? "<stdin>" : src);
   if (!out.empty()) {
     if (out == "-") {
       if (::isatty(1)) return input_error("stdout is a tty, refusing to write the image to it");
@@ -131,13 +145,18 @@ void setup(CLI::App& root, Context& ctx) {
   m->add_flag("--hardlinks", o.hardlinks,
               "Detect hardlinks by inode and keep link counts (mkcomposefs does not; changes the image)");
   m->add_option("--hash", o.hash, "Object digest algorithm when scanning a directory: sha256 (default) or sha512");
+  m->add_option("--format", o.format,
+                "v0 or v1 (= --min-version N --max-version N), or v2 (composefs-rs's legacy layout)");
   m->add_option("--min-version", o.min_version, "Minimum format version (0..1)");
   m->add_option("--max-version", o.max_version, "Maximum format version (0..1)");
   m->add_option("--threads", o.threads, "Threads for hashing and copying (default: all CPUs)");
-  m->add_option("SOURCE", o.args, "Source directory or dumpfile, and the image to write ('-' = stdout)")
-      ->expected(1, 2);
+  static std::string source, image;
+  m->add_option("SOURCE", source, "Source directory, or dumpfile with --from-file ('-' = stdin)")->required();
+  m->add_option("IMAGE", image, "Image to write ('-' = stdout); omitted with --print-digest-only");
   m->callback([&ctx] {
     if (o.print_digest_only) o.print_digest = true;
+    o.args = {source};
+    if (!image.empty()) o.args.push_back(image);
     ctx.action = [&ctx] { return mkfs_cmd(o, ctx.globals); };
   });
 

@@ -83,7 +83,7 @@ Result<NodePtr> Scanner::load(const std::string& path, const struct stat& st) {
 }
 
 Status Scanner::scan_dir(const std::string& path, fstree::Node& dir) {
-  auto entries = BS_TRY(sys::list_dir(path));
+  auto entries = BS_TRY(sys::list_dir(path.empty() ? "/" : path));
   std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.name < b.name; });
   for (auto& e : entries) {
     std::string child = path + "/" + e.name;

@@ -53,20 +53,30 @@ bool has_whiteout(const Node& n) {
 // and mkcomposefs then fails with ERANGE. The same arithmetic, modulo 2^64.
 constexpr uint64_t kXattrBudget = 32767;
 
+// A path built only when an error needs it.
+struct PathRef {
+  const PathRef* parent;
+  std::string_view name;
+  std::string str() const {
+    if (!parent) return "/";
+    std::string p = parent->str();
+    return (p == "/" ? "" : p) + "/" + std::string(name);
+  }
+};
+
 class Rewriter {
  public:
   explicit Rewriter(uint32_t version) : version_(version) {}
-  Status node(Node& node, Node& parent, const std::string& path, const std::string& parent_path);
-  Status set(Node& n, const std::string& path, std::string_view name, std::string value);
+  // `budget` and `parent_budget` are the nodes' counters (0 for a fresh clone).
+  Status node(Node& node, uint64_t& budget, Node& parent, uint64_t& parent_budget, const PathRef& path,
+              const PathRef& parent_path);
+  Status set(Node& n, uint64_t& budget, const PathRef& path, std::string_view name, std::string value);
 
  private:
-  uint64_t& budget(Node& n) { return budget_[&n]; }  // 0 for a fresh clone
   uint32_t version_;
-  std::unordered_map<const Node*, uint64_t> budget_;
 };
 
-Status Rewriter::set(Node& n, const std::string& path, std::string_view name, std::string value) {
-  uint64_t& b = budget(n);
+Status Rewriter::set(Node& n, uint64_t& b, const PathRef& path, std::string_view name, std::string value) {
   size_t remaining = n.xattrs.size();
   if (const fstree::Xattr* old = n.find_xattr(name)) {
     remaining--;
@@ -77,13 +87,14 @@ Status Rewriter::set(Node& n, const std::string& path, std::string_view name, st
   }
   uint64_t entry = 7 + name.size() + value.size() + (remaining == 0 ? 12 : 0);
   if (b + entry > kXattrBudget)
-    return input_error("{}: xattrs exceed the {}-byte limit when adding {}", path, kXattrBudget, name);
+    return input_error("xattrs exceed the {}-byte limit when adding {}", kXattrBudget, name).context(path.str());
   b += entry;
   n.set_xattr(std::string(name), std::move(value));
   return {};
 }
 
-Status Rewriter::node(Node& node, Node& parent, const std::string& path, const std::string& parent_path) {
+Status Rewriter::node(Node& node, uint64_t& budget, Node& parent, uint64_t& parent_budget, const PathRef& path,
+                      const PathRef& parent_path) {
   // Escape the user's own overlay xattrs so overlayfs does not act on them.
   for (auto& x : node.xattrs)
     if (x.name.starts_with(kOverlayPrefix)) x.name = std::string(kOverlayEscapedPrefix) + x.name.substr(kOverlayPrefix.size());
@@ -98,26 +109,30 @@ Status Rewriter::node(Node& node, Node& parent, const std::string& path, const s
       metacopy.push_back(static_cast<char>(sha512 ? kVerityAlgSha512 : kVerityAlgSha256));
       metacopy.append(as_string(node.digest));
     }
-    BS_TRY(set(node, path, kOverlayMetacopy, std::move(metacopy)));
-    if (node.payload && !node.payload->empty()) BS_TRY(set(node, path, kOverlayRedirect, "/" + *node.payload));
+    BS_TRY(set(node, budget, path, kOverlayMetacopy, std::move(metacopy)));
+    if (node.payload && !node.payload->empty()) BS_TRY(set(node, budget, path, kOverlayRedirect, "/" + *node.payload));
   }
 
   if (node.is_whiteout()) {
     node.size = 0;
     node.mode = S_IFREG | (node.mode & ~S_IFMT);
-    BS_TRY(set(node, path, kEscapedWhiteout, ""));
-    BS_TRY(set(node, path, kUserWhiteout, ""));
-    BS_TRY(set(parent, parent_path, kEscapedWhiteouts, ""));
-    BS_TRY(set(parent, parent_path, kUserWhiteouts, ""));
+    BS_TRY(set(node, budget, path, kEscapedWhiteout, ""));
+    BS_TRY(set(node, budget, path, kUserWhiteout, ""));
+    BS_TRY(set(parent, parent_budget, parent_path, kEscapedWhiteouts, ""));
+    BS_TRY(set(parent, parent_budget, parent_path, kUserWhiteouts, ""));
     if (version_ >= 1) {
-      BS_TRY(set(parent, parent_path, kEscapedOpaque, "x"));
-      BS_TRY(set(parent, parent_path, kUserOpaque, "x"));
+      BS_TRY(set(parent, parent_budget, parent_path, kEscapedOpaque, "x"));
+      BS_TRY(set(parent, parent_budget, parent_path, kUserOpaque, "x"));
     }
   }
 
   if (node.is_dir())
-    for (Entry& e : node.children)
-      if (!e.hardlink) BS_TRY(this->node(*e.node, node, (path == "/" ? "" : path) + "/" + e.name, path));
+    for (Entry& e : node.children) {
+      if (e.hardlink) continue;
+      uint64_t child_budget = 0;
+      PathRef child{&path, e.name};
+      BS_TRY(this->node(*e.node, child_budget, node, budget, child, path));
+    }
   return {};
 }
 
@@ -133,8 +148,10 @@ namespace {
 Status rewrite_in_place(Tree& t, uint32_t version) {
   Node& root = *t.root;
   Rewriter rw(version);
-  BS_TRY(rw.node(root, root, "/", "/"));
-  BS_TRY(rw.set(root, "/", kOverlayOpaque, "y"));
+  uint64_t root_budget = 0;
+  PathRef rootpath{nullptr, {}};
+  BS_TRY(rw.node(root, root_budget, root, root_budget, rootpath, rootpath));
+  BS_TRY(rw.set(root, root_budget, rootpath, kOverlayOpaque, "y"));
   // Whiteout stubs for every possible top-level name of two hex digits, so an
   // image can be used as a lower layer without its own such names showing
   // through (libcomposefs add_overlay_whiteouts).
@@ -257,13 +274,13 @@ void restore_tree(Node& dir, std::map<const Node*, bool>& done) {
 }  // namespace
 
 Result<Tree> read_image(ByteSpan image) {
-  BS_TRY(image_version(image));
+  uint32_t version = BS_TRY(image_version(image));
   erofs::ReadLimits limits;
   limits.redirect_overread = true;  // byte-for-byte composefs-info output
   Tree t = BS_TRY(erofs::read_image(image, limits));
   std::map<const Node*, bool> done;
   done.emplace(t.root.get(), true);
-  drop_stubs(*t.root);
+  if (version < 2) drop_stubs(*t.root);  // V2 has no stubs; its 0/0 devices are real whiteouts
   restore_node(*t.root);
   restore_tree(*t.root, done);
   return t;

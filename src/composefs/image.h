@@ -63,6 +63,10 @@ Result<Image> build_image(const fstree::Tree& tree, VersionRange range = {});
 // The same, rewriting `tree` in place instead of a copy (it is left rewritten).
 Result<Image> build_image(fstree::Tree&& tree, VersionRange range = {});
 
+// composefs-rs's legacy format V2 (bootc 1.16.3 and earlier): see
+// image_v2.cc for the layout. Takes the plain tree (no rewrite needed).
+Result<Image> build_image_v2(const fstree::Tree& tree);
+
 // fs-verity digest of an image (4 KiB blocks, no salt): the image's identity.
 Bytes image_digest(ByteSpan image, crypto::HashAlg alg = crypto::HashAlg::kSha256);
 
