@@ -27,10 +27,20 @@ struct MkfsOptions {
   bool user_xattrs = false;
   bool skip_devices = false;
   bool hardlinks = false;
+  std::string hash = "sha256";
+  std::string format;
   std::optional<int64_t> min_version, max_version;
   unsigned threads = 0;
   std::vector<std::string> args;
 };
+
+// Object digests: SHA-256 (mkcomposefs) or SHA-512 (composefs-rs/bootc
+// repositories: 64-byte metacopy digests, "xx/<126 hex>" objects).
+Result<crypto::HashAlg> parse_object_hash(const std::string& name) {
+  if (name == "sha256") return crypto::HashAlg::kSha256;
+  if (name == "sha512") return crypto::HashAlg::kSha512;
+  return input_error("--hash must be sha256 or sha512, not '{}'", name);
+}
 
 Result<std::string> read_stdin() {
   std::string s((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
@@ -52,7 +62,19 @@ Status mkfs_cmd(const MkfsOptions& o, const Globals& g) {
   if (o.args.size() > 2) return input_error("too many arguments");
   if (o.skip_xattrs && o.user_xattrs) return input_error("--skip-xattrs and --user-xattrs conflict");
   if (o.threads) par::set_threads(o.threads);
-  composefs::VersionRange range = BS_TRY(composefs::version_range(o.min_version, o.max_version));
+  std::optional<int64_t> min_v = o.min_version, max_v = o.max_version;
+  bool v2 = false;
+  if (!o.format.empty()) {
+    if (min_v || max_v) return input_error("--format and --min-version/--max-version are exclusive");
+    if (o.format == "v0" || o.format == "v1") {
+      min_v = max_v = o.format[1] - '0';
+    } else if (o.format == "v2") {
+      v2 = true;
+    } else {
+      return input_error("--format must be v0, v1 or v2, not '{}'", o.format);
+    }
+  }
+  composefs::VersionRange range = BS_TRY(composefs::version_range(min_v, max_v));
 
   fstree::Tree tree;
   if (o.from_file) {
@@ -65,11 +87,13 @@ Status mkfs_cmd(const MkfsOptions& o, const Globals& g) {
     so.user_xattrs = o.user_xattrs;
     so.skip_devices = o.skip_devices;
     so.hardlinks = o.hardlinks;
+    so.hash = BS_TRY(parse_object_hash(o.hash));
     so.digest_store = o.digest_store;
     so.progress = !g.quiet && !g.json;
     tree = BS_TRY(scan_directory(src, so));
   }
-  composefs::Image img = BS_TRY_CTX(composefs::build_image(tree, range), "{}", src);
+  composefs::Image img = v2 ? BS_TRY_CTX(composefs::build_image_v2(tree), "{}", src == "-" ? "<stdin>" : src)
+                            : BS_TRY_CTX(composefs::build_image(std::move(tree), range), "{}", src == "-" ? "<stdin>" : src);
   if (!out.empty()) {
     if (out == "-") {
       if (::isatty(1)) return input_error("stdout is a tty, refusing to write the image to it");
@@ -90,12 +114,14 @@ Status mkfs_cmd(const MkfsOptions& o, const Globals& g) {
 
 struct ScanCmdOptions {
   ScanOptions scan;
+  std::string hash = "sha256";
   std::string dir;
   std::string out;
 };
 
 Status scan_cmd(const ScanCmdOptions& o, const Globals& g) {
   ScanOptions so = o.scan;
+  so.hash = BS_TRY(parse_object_hash(o.hash));
   if (so.skip_xattrs && so.user_xattrs) return input_error("--skip-xattrs and --user-xattrs conflict");
   so.progress = !g.quiet && !g.json;
   fstree::Tree t = BS_TRY(scan_directory(o.dir, so));
@@ -118,6 +144,9 @@ void setup(CLI::App& root, Context& ctx) {
   m->add_flag("--skip-devices", o.skip_devices, "Store no device nodes");
   m->add_flag("--hardlinks", o.hardlinks,
               "Detect hardlinks by inode and keep link counts (mkcomposefs does not; changes the image)");
+  m->add_option("--hash", o.hash, "Object digest algorithm when scanning a directory: sha256 (default) or sha512");
+  m->add_option("--format", o.format,
+                "v0 or v1 (= --min-version N --max-version N), or v2 (composefs-rs's legacy layout)");
   m->add_option("--min-version", o.min_version, "Minimum format version (0..1)");
   m->add_option("--max-version", o.max_version, "Maximum format version (0..1)");
   m->add_option("--threads", o.threads, "Threads for hashing and copying (default: all CPUs)");
@@ -136,6 +165,7 @@ void setup(CLI::App& root, Context& ctx) {
   s->add_flag("--user-xattrs", so.scan.user_xattrs, "Only user.* xattrs");
   s->add_flag("--skip-devices", so.scan.skip_devices, "No device nodes");
   s->add_flag("--hardlinks", so.scan.hardlinks, "Detect hardlinks by inode and keep link counts");
+  s->add_option("--hash", so.hash, "Object digest algorithm: sha256 (default) or sha512");
   s->add_option("-o,--output", so.out, "Write the dumpfile here (default stdout)");
   s->add_option("DIR", so.dir, "Directory")->required();
   s->callback([&ctx] { ctx.action = [&ctx] { return scan_cmd(so, ctx.globals); }; });

@@ -83,7 +83,7 @@ Result<NodePtr> Scanner::load(const std::string& path, const struct stat& st) {
 }
 
 Status Scanner::scan_dir(const std::string& path, fstree::Node& dir) {
-  auto entries = BS_TRY(sys::list_dir(path));
+  auto entries = BS_TRY(sys::list_dir(path.empty() ? "/" : path));
   std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.name < b.name; });
   for (auto& e : entries) {
     std::string child = path + "/" + e.name;
@@ -107,38 +107,33 @@ Status Scanner::scan_dir(const std::string& path, fstree::Node& dir) {
   return {};
 }
 
-// Reads a file once: fs-verity digest, inline content for small files, and
-// the object-store copy when asked.
+// Reads a file once, through a per-thread buffer: fs-verity digest, inline
+// content for small files, and the object-store copy when asked.
 Status Scanner::hash_one(Job& job, Bytes& buf) {
   fstree::Node& n = *job.node;
   sys::Fd fd = BS_TRY(sys::open_file(job.path, O_RDONLY | O_NOFOLLOW));
   fsverity::Params p;
   p.alg = o_.hash;
   bool small = n.size <= kRecommendedInlineMax;
-  if (o_.digest_store.empty() || small) {
-    n.digest = BS_TRY(fsverity::digest_fd(fd.get(), n.size, p, job.path));
-    if (small) {
-      n.content.resize(n.size);
-      size_t got = BS_TRY(sys::pread_full(fd.get(), n.content.data(), n.size, 0, job.path));
-      if (got != n.size) return input_error("{}: file changed while reading", job.path);
-    }
-  } else {
-    sys::ObjectFile obj = BS_TRY(sys::ObjectFile::create(o_.digest_store));
-    fsverity::StreamDigester d(p);
-    uint64_t off = 0;
-    while (off < n.size) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), n.size - off));
-      size_t got = BS_TRY(sys::pread_full(fd.get(), buf.data(), want, off, job.path));
-      if (got == 0) break;
-      ByteSpan chunk(buf.data(), got);
-      d.update(chunk);
-      BS_TRY(sys::write_full(obj.fd(), chunk, o_.digest_store));
-      off += got;
-      if (progress_) progress_->add(got);
-    }
-    if (off != n.size) return input_error("{}: file changed while reading", job.path);
-    n.digest = d.finish();
-    bool fresh = BS_TRY(obj.link(object_path(n.digest)));
+  std::optional<sys::ObjectFile> obj;
+  if (!o_.digest_store.empty() && !small) obj.emplace(BS_TRY(sys::ObjectFile::create(o_.digest_store)));
+  fsverity::StreamDigester d(p);
+  uint64_t off = 0;
+  while (off < n.size) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), n.size - off));
+    size_t got = BS_TRY(sys::pread_full(fd.get(), buf.data(), want, off, job.path));
+    if (got == 0) break;
+    ByteSpan chunk(buf.data(), got);
+    d.update(chunk);
+    if (small) n.content.insert(n.content.end(), chunk.begin(), chunk.end());
+    if (obj) BS_TRY(sys::write_full(obj->fd(), chunk, o_.digest_store));
+    off += got;
+    if (progress_) progress_->add(got);
+  }
+  if (off != n.size) return input_error("{}: file changed while reading", job.path);
+  n.digest = d.finish();
+  if (obj) {
+    bool fresh = BS_TRY(obj->link(object_path(n.digest)));
     (fresh ? written_ : existing_)++;
   }
   n.payload = object_path(n.digest);
@@ -147,8 +142,6 @@ Status Scanner::hash_one(Job& job, Bytes& buf) {
 
 Status Scanner::hash_all() {
   std::vector<std::optional<Error>> errors(jobs_.size());
-  std::mutex m;
-  std::vector<Bytes> buffers;
   par::parallel_for(jobs_.size(), [&](size_t i) {
     thread_local Bytes buf;
     if (buf.empty()) buf.resize(1 << 20);

@@ -1,6 +1,7 @@
 #include "composefs/image.h"
 
 #include <map>
+#include <unordered_map>
 
 #include "erofs/format.h"
 #include "erofs/reader.h"
@@ -43,7 +44,57 @@ bool has_whiteout(const Node& n) {
   return false;
 }
 
-void rewrite_node(Node& node, Node& parent, uint32_t version) {
+// libcomposefs's per-inode xattr accounting (lcfs_node_set_xattr with the
+// external-input limit), reproduced because it decides whether mkcomposefs
+// fails: 12 for the header when the first xattr is added, 7 + name + value per
+// xattr, subtracted again when a value is replaced. The writer works on a
+// clone whose counter starts at 0 (lcfs_node_clone does not copy it), so
+// replacing an xattr that came with the input can wrap the unsigned counter,
+// and mkcomposefs then fails with ERANGE. The same arithmetic, modulo 2^64.
+constexpr uint64_t kXattrBudget = 32767;
+
+// A path built only when an error needs it.
+struct PathRef {
+  const PathRef* parent;
+  std::string_view name;
+  std::string str() const {
+    if (!parent) return "/";
+    std::string p = parent->str();
+    return (p == "/" ? "" : p) + "/" + std::string(name);
+  }
+};
+
+class Rewriter {
+ public:
+  explicit Rewriter(uint32_t version) : version_(version) {}
+  // `budget` and `parent_budget` are the nodes' counters (0 for a fresh clone).
+  Status node(Node& node, uint64_t& budget, Node& parent, uint64_t& parent_budget, const PathRef& path,
+              const PathRef& parent_path);
+  Status set(Node& n, uint64_t& budget, const PathRef& path, std::string_view name, std::string value);
+
+ private:
+  uint32_t version_;
+};
+
+Status Rewriter::set(Node& n, uint64_t& b, const PathRef& path, std::string_view name, std::string value) {
+  size_t remaining = n.xattrs.size();
+  if (const fstree::Xattr* old = n.find_xattr(name)) {
+    remaining--;
+    if (remaining > 0)
+      b -= 7 + old->name.size() + old->value.size();  // may wrap, as in libcomposefs
+    else
+      b = 0;
+  }
+  uint64_t entry = 7 + name.size() + value.size() + (remaining == 0 ? 12 : 0);
+  if (b + entry > kXattrBudget)
+    return input_error("xattrs exceed the {}-byte limit when adding {}", kXattrBudget, name).context(path.str());
+  b += entry;
+  n.set_xattr(std::string(name), std::move(value));
+  return {};
+}
+
+Status Rewriter::node(Node& node, uint64_t& budget, Node& parent, uint64_t& parent_budget, const PathRef& path,
+                      const PathRef& parent_path) {
   // Escape the user's own overlay xattrs so overlayfs does not act on them.
   for (auto& x : node.xattrs)
     if (x.name.starts_with(kOverlayPrefix)) x.name = std::string(kOverlayEscapedPrefix) + x.name.substr(kOverlayPrefix.size());
@@ -58,27 +109,33 @@ void rewrite_node(Node& node, Node& parent, uint32_t version) {
       metacopy.push_back(static_cast<char>(sha512 ? kVerityAlgSha512 : kVerityAlgSha256));
       metacopy.append(as_string(node.digest));
     }
-    node.set_xattr(std::string(kOverlayMetacopy), std::move(metacopy));
-    if (node.payload && !node.payload->empty()) node.set_xattr(std::string(kOverlayRedirect), "/" + *node.payload);
+    BS_TRY(set(node, budget, path, kOverlayMetacopy, std::move(metacopy)));
+    if (node.payload && !node.payload->empty()) BS_TRY(set(node, budget, path, kOverlayRedirect, "/" + *node.payload));
   }
 
   if (node.is_whiteout()) {
     node.size = 0;
     node.mode = S_IFREG | (node.mode & ~S_IFMT);
-    node.set_xattr(std::string(kEscapedWhiteout), "");
-    node.set_xattr(std::string(kUserWhiteout), "");
-    parent.set_xattr(std::string(kEscapedWhiteouts), "");
-    parent.set_xattr(std::string(kUserWhiteouts), "");
-    if (version >= 1) {
-      parent.set_xattr(std::string(kEscapedOpaque), "x");
-      parent.set_xattr(std::string(kUserOpaque), "x");
+    BS_TRY(set(node, budget, path, kEscapedWhiteout, ""));
+    BS_TRY(set(node, budget, path, kUserWhiteout, ""));
+    BS_TRY(set(parent, parent_budget, parent_path, kEscapedWhiteouts, ""));
+    BS_TRY(set(parent, parent_budget, parent_path, kUserWhiteouts, ""));
+    if (version_ >= 1) {
+      BS_TRY(set(parent, parent_budget, parent_path, kEscapedOpaque, "x"));
+      BS_TRY(set(parent, parent_budget, parent_path, kUserOpaque, "x"));
     }
   }
 
   if (node.is_dir())
-    for (Entry& e : node.children)
-      if (!e.hardlink) rewrite_node(*e.node, node, version);
+    for (Entry& e : node.children) {
+      if (e.hardlink) continue;
+      uint64_t child_budget = 0;
+      PathRef child{&path, e.name};
+      BS_TRY(this->node(*e.node, child_budget, node, budget, child, path));
+    }
+  return {};
 }
+
 }  // namespace
 
 uint32_t effective_version(const Tree& tree, VersionRange range) {
@@ -87,11 +144,14 @@ uint32_t effective_version(const Tree& tree, VersionRange range) {
   return v;
 }
 
-Tree rewrite_for_erofs(const Tree& tree, uint32_t version) {
-  Tree t = fstree::clone(tree);
+namespace {
+Status rewrite_in_place(Tree& t, uint32_t version) {
   Node& root = *t.root;
-  rewrite_node(root, root, version);
-  root.set_xattr(std::string(kOverlayOpaque), "y");
+  Rewriter rw(version);
+  uint64_t root_budget = 0;
+  PathRef rootpath{nullptr, {}};
+  BS_TRY(rw.node(root, root_budget, root, root_budget, rootpath, rootpath));
+  BS_TRY(rw.set(root, root_budget, rootpath, kOverlayOpaque, "y"));
   // Whiteout stubs for every possible top-level name of two hex digits, so an
   // image can be used as a lower layer without its own such names showing
   // through (libcomposefs add_overlay_whiteouts).
@@ -109,18 +169,30 @@ Tree rewrite_for_erofs(const Tree& tree, uint32_t version) {
     if (label) stub->set_xattr("security.selinux", *label);
     (void)root.add_child(name, stub);
   }
+  return {};
+}
+}  // namespace
+
+Result<Tree> rewrite_for_erofs(const Tree& tree, uint32_t version) {
+  Tree t = fstree::clone(tree);
+  BS_TRY(rewrite_in_place(t, version));
   return t;
+}
+
+Result<Image> build_image(Tree&& tree, VersionRange range) {
+  if (!tree.root || !tree.root->is_dir()) return input_error("the root must be a directory");
+  Image img;
+  img.version = effective_version(tree, range);
+  BS_TRY(rewrite_in_place(tree, img.version));
+  erofs::WriterOptions wo;
+  wo.composefs_version = img.version;
+  img.data = BS_TRY(erofs::write_image(tree, wo));
+  return img;
 }
 
 Result<Image> build_image(const Tree& tree, VersionRange range) {
   if (!tree.root || !tree.root->is_dir()) return input_error("the root must be a directory");
-  Image img;
-  img.version = effective_version(tree, range);
-  Tree rewritten = rewrite_for_erofs(tree, img.version);
-  erofs::WriterOptions wo;
-  wo.composefs_version = img.version;
-  img.data = BS_TRY(erofs::write_image(rewritten, wo));
-  return img;
+  return build_image(fstree::clone(tree), range);
 }
 
 Bytes image_digest(ByteSpan image, crypto::HashAlg alg) {
@@ -202,11 +274,13 @@ void restore_tree(Node& dir, std::map<const Node*, bool>& done) {
 }  // namespace
 
 Result<Tree> read_image(ByteSpan image) {
-  BS_TRY(image_version(image));
-  Tree t = BS_TRY(erofs::read_image(image));
+  uint32_t version = BS_TRY(image_version(image));
+  erofs::ReadLimits limits;
+  limits.redirect_overread = true;  // byte-for-byte composefs-info output
+  Tree t = BS_TRY(erofs::read_image(image, limits));
   std::map<const Node*, bool> done;
   done.emplace(t.root.get(), true);
-  drop_stubs(*t.root);
+  if (version < 2) drop_stubs(*t.root);  // V2 has no stubs; its 0/0 devices are real whiteouts
   restore_node(*t.root);
   restore_tree(*t.root, done);
   return t;

@@ -50,8 +50,9 @@ uint32_t effective_version(const fstree::Tree& tree, VersionRange range);
 // "00 24 00 01"+digest, a 64-byte one the SHA-512 form "00 44 00 02"+digest),
 // whiteouts turned into marked regular files (and, from version 1, their
 // directories marked opaque "x"), the root opaque "y", and a 0/0 character
-// device for each missing top-level name 00..ff.
-fstree::Tree rewrite_for_erofs(const fstree::Tree& tree, uint32_t version);
+// device for each missing top-level name 00..ff. Errors when the added xattrs
+// exceed an inode's xattr budget (32767 bytes, libcomposefs's accounting).
+Result<fstree::Tree> rewrite_for_erofs(const fstree::Tree& tree, uint32_t version);
 
 struct Image {
   Bytes data;
@@ -59,6 +60,12 @@ struct Image {
 };
 // The whole pipeline: version decision, rewrite, EROFS layout.
 Result<Image> build_image(const fstree::Tree& tree, VersionRange range = {});
+// The same, rewriting `tree` in place instead of a copy (it is left rewritten).
+Result<Image> build_image(fstree::Tree&& tree, VersionRange range = {});
+
+// composefs-rs's legacy format V2 (bootc 1.16.3 and earlier): see
+// image_v2.cc for the layout. Takes the plain tree (no rewrite needed).
+Result<Image> build_image_v2(const fstree::Tree& tree);
 
 // fs-verity digest of an image (4 KiB blocks, no salt): the image's identity.
 Bytes image_digest(ByteSpan image, crypto::HashAlg alg = crypto::HashAlg::kSha256);

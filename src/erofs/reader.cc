@@ -1,5 +1,6 @@
 #include "erofs/reader.h"
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
@@ -62,6 +63,7 @@ class Reader {
   SuperInfo si_;
   std::unordered_map<uint64_t, NodePtr> seen_;
   uint64_t entries_ = 0;
+  uint64_t data_read_ = 0;
 };
 
 Result<RawInode> Reader::inode(uint64_t nid, Node& n) {
@@ -122,7 +124,12 @@ Status Reader::parse_xattr_entry(uint64_t off, uint64_t end, Node& n, uint64_t* 
   std::string name(kXattrPrefixes[index]);
   name.append(reinterpret_cast<const char*>(e + 4), name_len);
   if (name.empty()) return input_error("nid {}: empty xattr name", nid);
-  n.xattrs.push_back(fstree::Xattr{std::move(name), std::string(reinterpret_cast<const char*>(e + 4 + name_len), value_size)});
+  std::string value(reinterpret_cast<const char*>(e + 4 + name_len), value_size);
+  if (limits_.redirect_overread && value_size > 1 && value[0] == '/' && name == "trusted.overlay.redirect") {
+    uint64_t after = off + len;
+    for (uint64_t i = after; i < after + 2 && i < img_.size(); i++) value.push_back(static_cast<char>(img_[i]));
+  }
+  n.xattrs.push_back(fstree::Xattr{std::move(name), std::move(value)});
   *entry_size = round_up(len, 4);
   return {};
 }
@@ -158,6 +165,9 @@ Status Reader::xattrs(const RawInode& ri, Node& n) {
 Result<Bytes> Reader::data(const RawInode& ri, const Node& n) {
   (void)n;
   if (ri.size > img_.size() * 2 + kBlockSize) return input_error("nid {}: size {} is larger than the image", ri.nid, ri.size);
+  data_read_ += ri.size;
+  if (data_read_ > std::max<uint64_t>(img_.size(), 1 << 20) * limits_.max_data_factor)
+    return input_error("nid {}: data blocks are shared implausibly often", ri.nid);
   uint64_t tail = ri.layout == kFlatInline ? ri.size % kBlockSize : 0;
   uint64_t outside = ri.size - tail;
   Bytes out;

@@ -18,6 +18,14 @@ namespace bootseal::erofs {
 struct ReadLimits {
   uint32_t max_depth = 1024;           // directory nesting
   uint64_t max_entries = 1ull << 24;   // names in the whole tree
+  // Directory and inline-file bytes read in total, beyond this many times the
+  // image size (inodes may share data blocks; this bounds the work).
+  uint64_t max_data_factor = 16;
+  // composefs-info compatibility: libcomposefs reads a "trusted.overlay.redirect"
+  // value starting with '/' two bytes past its end (value_size++ where -- was
+  // meant), so its payload picks up the following bytes up to a NUL. When set,
+  // such a value is returned with those two image bytes appended.
+  bool redirect_overread = false;
 };
 
 struct SuperInfo {

@@ -80,6 +80,7 @@ struct InodeXattr {
   uint8_t index;
   std::string_view suffix;
   int64_t shared_offset = -1;  // -1: stored inline
+  SharedEntry* entry = nullptr;  // its (name, value) use count
 };
 
 struct Dirent {
@@ -141,13 +142,16 @@ class Writer {
 // Breadth-first numbering, dirents, nlink, xattr order, minimum mtime.
 Status Writer::collect() {
   if (!tree_.root || !tree_.root->is_dir()) return input_error("the root must be a directory");
-  std::unordered_map<const Node*, uint32_t> index;
+  // Primary children of inode i get consecutive indexes starting at
+  // first_child[i]; only multiply-referenced nodes need a lookup table.
+  std::unordered_map<const Node*, uint32_t> linked;
+  std::vector<uint32_t> first_child;
   inodes_.push_back(Inode{tree_.root.get()});
-  index[tree_.root.get()] = 0;
   for (size_t i = 0; i < inodes_.size(); i++) {
     const Node& n = *inodes_[i].node;
     if (!fstree::valid_mode(n.mode)) return input_error("invalid file mode {:o}", n.mode);
     if (!n.is_dir() && !n.children.empty()) return input_error("a non-directory has children");
+    first_child.push_back(static_cast<uint32_t>(inodes_.size()));
     for (const Entry& e : n.children) {
       if (e.name.empty() || e.name.size() > kMaxNameLength || e.name == "." || e.name == ".." ||
           e.name.find('/') != std::string::npos)
@@ -156,7 +160,7 @@ Status Writer::collect() {
         if (e.node->is_dir()) return input_error("hardlink '{}' to a directory", e.name);
         continue;
       }
-      if (!index.emplace(e.node.get(), static_cast<uint32_t>(inodes_.size())).second)
+      if (e.node.use_count() > 1 && !linked.emplace(e.node.get(), static_cast<uint32_t>(inodes_.size())).second)
         return input_error("'{}': a node has more than one primary entry", e.name);
       inodes_.push_back(Inode{e.node.get()});
       inodes_.back().parent = static_cast<uint32_t>(i);
@@ -172,17 +176,27 @@ Status Writer::collect() {
     in.nlink = n.nlink;
     if (n.is_dir()) {
       uint32_t subdirs = 0;
+      uint32_t next = first_child[i];
       in.dirents.reserve(n.children.size() + 2);
       for (const Entry& e : n.children) {
-        auto it = index.find(e.node.get());
-        if (it == index.end()) return input_error("hardlink '{}' points outside the tree", e.name);
+        uint32_t target;
+        if (e.hardlink) {
+          auto it = linked.find(e.node.get());
+          if (it == linked.end()) return input_error("hardlink '{}' points outside the tree", e.name);
+          target = it->second;
+        } else {
+          target = next++;
+        }
         if (e.node->is_dir()) subdirs++;
-        in.dirents.push_back(Dirent{e.name, it->second});
+        in.dirents.push_back(Dirent{e.name, target});
       }
       in.nlink = 2 + subdirs;
-      in.dirents.push_back(Dirent{".", i});
-      in.dirents.push_back(Dirent{"..", in.parent});
-      std::sort(in.dirents.begin(), in.dirents.end(), [](const Dirent& a, const Dirent& b) { return a.name < b.name; });
+      // Children are sorted already: insert "." and ".." in place.
+      for (const Dirent& dot : {Dirent{".", i}, Dirent{"..", in.parent}}) {
+        auto pos = std::lower_bound(in.dirents.begin(), in.dirents.end(), dot,
+                                    [](const Dirent& a, const Dirent& b) { return a.name < b.name; });
+        in.dirents.insert(pos, dot);
+      }
     }
     for (const Xattr& x : n.xattrs) {
       if (x.value.size() > UINT16_MAX) return input_error("xattr '{}' value too large", x.name);
@@ -206,8 +220,12 @@ Status Writer::collect() {
 // sorted descending (name, then value length, then value bytes).
 Status Writer::plan_xattrs() {
   std::unordered_map<XattrKey, SharedEntry, XattrKeyHash> counts;
+  counts.reserve(inodes_.size());
   for (auto& in : inodes_)
-    for (auto& x : in.xattrs) counts[XattrKey{x.x->name, x.x->value}].count++;
+    for (auto& x : in.xattrs) {
+      x.entry = &counts[XattrKey{x.x->name, x.x->value}];  // nodes are stable
+      x.entry->count++;
+    }
   std::vector<std::pair<const XattrKey*, SharedEntry*>> shared;
   for (auto& [k, v] : counts)
     if (v.count > 1) shared.emplace_back(&k, &v);
@@ -229,7 +247,7 @@ Status Writer::plan_xattrs() {
   for (auto& in : inodes_) {
     uint32_t n_shared = 0;
     for (auto& x : in.xattrs) {
-      SharedEntry& e = counts[XattrKey{x.x->name, x.x->value}];
+      SharedEntry& e = *x.entry;
       if (e.shared && n_shared < kMaxSharedXattrsPerInode) {
         x.shared_offset = static_cast<int64_t>(e.offset);
         n_shared++;
@@ -242,7 +260,7 @@ Status Writer::plan_xattrs() {
   for (size_t i = 0; i < shared.size(); i++) slot[shared[i].second->offset] = i;
   for (auto& in : inodes_)
     for (auto& x : in.xattrs) {
-      SharedEntry& e = counts[XattrKey{x.x->name, x.x->value}];
+      SharedEntry& e = *x.entry;
       if (e.shared && !shared_table_[slot[e.offset]]) shared_table_[slot[e.offset]] = &x;
     }
   return {};

@@ -212,9 +212,14 @@ Status Parser::line(std::string_view text, size_t lineno) {
     }
   }
   if (digest) {
-    if (!(digest->size() == 64 || digest->size() == 128) || !is_hex(*digest))
-      return input_error("invalid digest '{}': expected 64 or 128 hex digits", escape(*digest, Escape::kStandard));
-    node->digest = BS_TRY(from_hex(*digest));
+    bool ok = digest->size() == 64 || digest->size() == 128;
+    node->digest.resize(digest->size() / 2);
+    for (size_t i = 0; ok && i < node->digest.size(); i++) {
+      int a = hexval((*digest)[2 * i]), b = hexval((*digest)[2 * i + 1]);
+      ok = a >= 0 && b >= 0;
+      node->digest[i] = static_cast<uint8_t>(a << 4 | b);
+    }
+    if (!ok) return input_error("invalid digest '{}': expected 64 or 128 hex digits", escape(*digest, Escape::kStandard));
   }
 
   if (text.size() > kMaxXattrText) return input_error("too many xattrs");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 namespace bootseal::fstree {
 
@@ -160,11 +161,13 @@ TreeStats stats(const Tree& tree) {
 }
 
 namespace {
-NodePtr clone_node(const Node& n, std::map<const Node*, NodePtr>& seen) {
-  auto it = seen.find(&n);
-  if (it != seen.end()) return it->second;
+NodePtr clone_node(const Node& n, std::unordered_map<const Node*, NodePtr>& seen, bool shared) {
+  if (shared) {  // only multiply-linked nodes need the lookup
+    auto it = seen.find(&n);
+    if (it != seen.end()) return it->second;
+  }
   auto c = std::make_shared<Node>();
-  seen[&n] = c;
+  if (shared) seen[&n] = c;
   c->mode = n.mode;
   c->uid = n.uid;
   c->gid = n.gid;
@@ -178,14 +181,15 @@ NodePtr clone_node(const Node& n, std::map<const Node*, NodePtr>& seen) {
   c->digest = n.digest;
   c->xattrs = n.xattrs;
   c->children.reserve(n.children.size());
-  for (auto& e : n.children) c->children.push_back(Entry{e.name, clone_node(*e.node, seen), e.hardlink});
+  for (auto& e : n.children)
+    c->children.push_back(Entry{e.name, clone_node(*e.node, seen, e.node.use_count() > 1), e.hardlink});
   return c;
 }
 }  // namespace
 
 Tree clone(const Tree& tree) {
-  std::map<const Node*, NodePtr> seen;
-  return Tree{tree.root ? clone_node(*tree.root, seen) : nullptr};
+  std::unordered_map<const Node*, NodePtr> seen;
+  return Tree{tree.root ? clone_node(*tree.root, seen, false) : nullptr};
 }
 
 namespace {

@@ -23,6 +23,11 @@ for dump in "$V"/*.dump "$SRC"/../shared/vectors/composefs-rs/*_v[01].dump; do
     check "$T/img.cfs"
     n=$((n + 1))
   done
+  # composefs-rs's legacy V2 layout, read back by our reader too.
+  "$BOOTSEAL" composefs mkfs --from-file --format v2 "$dump" "$T/img.cfs"
+  check "$T/img.cfs"
+  "$BOOTSEAL" composefs info dump "$T/img.cfs" > /dev/null
+  n=$((n + 1))
 done
 
 make_composefs_tree "$T/tree"
