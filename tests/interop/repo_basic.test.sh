@@ -96,5 +96,7 @@ wait
 mkdir -p v2/composefs
 echo '{"version":1,"algorithm":"fsverity-sha512-12","features":{"compatible":[],"read-only-compatible":[],"incompatible":[]}}' > v2/composefs/meta.json
 "$BOOTSEAL" repo ls --repo v2 >/dev/null && pass || fail "V2 repo does not open"
-expect_error "V2 import" "V2.*not implemented" "$BOOTSEAL" image import --repo v2 oci:a:t
+check_eq "V2 repo import writes a V2 image" "$("$BOOTSEAL" image digest --format v2 oci:a:t)" \
+  "$("$BOOTSEAL" -q image import --repo v2 oci:a:t)"
+"$BOOTSEAL" repo fsck --repo v2 >/dev/null && pass || fail "fsck of the V2 repository"
 finish
