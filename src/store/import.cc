@@ -145,8 +145,10 @@ Result<fstree::Tree> transform_tree(const fstree::Tree& tree, Transforms t, oci:
 }
 
 Result<Bytes> make_image(const fstree::Tree& transformed, uint32_t format) {
-  if (format == 2)
-    return unsupported_error("EROFS format V2 (composefs-rs legacy layout) is not implemented yet; use --format v1");
+  if (format == 2) {
+    auto img = BS_TRY(composefs::build_image_v2(transformed));
+    return std::move(img.data);
+  }
   if (format != 1) return input_error("unknown EROFS format {}", format);
   composefs::VersionRange range{1, 1};
   auto img = BS_TRY(composefs::build_image(transformed, range));

@@ -53,8 +53,8 @@ enum class Transforms {
 Result<fstree::Tree> transform_tree(const fstree::Tree& tree, Transforms t, oci::XattrMode x,
                                     std::vector<std::string>* applied = nullptr);
 
-// The composefs EROFS image of an already-transformed tree in format 1 (V1).
-// Format 2 (V2) is not implemented: an unsupported error.
+// The composefs EROFS image of an already-transformed tree: format 1 (V1,
+// the C mkcomposefs layout) or 2 (V2, composefs-rs's legacy layout).
 Result<Bytes> make_image(const fstree::Tree& transformed, uint32_t format);
 
 // Objects a tree references (hex), for trees from directories: copies each

@@ -95,6 +95,7 @@ Result<Repository> Repository::open(const std::string& root, const RepoOptions& 
                                           opts.wait_lock));
   for (const char* d : {"objects", "images", "streams", "streams/refs"}) BS_TRY(sys::mkdir_at(r.dir_.get(), d, 0755));
   r.objects_ = BS_TRY(sys::open_dir_at(r.dir_.get(), "objects"));
+  r.max_pending_ = std::max<size_t>(16, std::min<size_t>(kPendingObjects, sys::raise_fd_limit() / 4));
   r.images_ = BS_TRY(sys::open_dir_at(r.dir_.get(), "images"));
   r.streams_ = BS_TRY(sys::open_dir_at(r.dir_.get(), "streams"));
   return r;
@@ -138,7 +139,7 @@ Result<Bytes> Repository::write_object(const std::function<Result<size_t>(uint8_
   pending_names_.insert(hex);
   pending_.push_back({std::move(tmp), hex, size});
   pending_bytes_ += size;
-  if (pending_.size() >= kPendingObjects || pending_bytes_ >= kPendingBytes) BS_TRY(sync_and_link_pending());
+  if (pending_.size() >= max_pending_ || pending_bytes_ >= kPendingBytes) BS_TRY(sync_and_link_pending());
   return digest;
 }
 
@@ -155,19 +156,19 @@ Result<Bytes> Repository::write_object(ByteSpan data) {
 Status Repository::sync_and_link_pending() {
   if (pending_.empty()) return {};
   // One syncfs for the batch: every pending object's data is on disk before
-  // any of them gets a name.
+  // any of them gets a name, so a visible object is never partial. The names
+  // themselves become durable at flush(), before anything refers to them.
   BS_TRY(sys::syncfs_fd(objects_.get(), path_));
-  std::unordered_map<std::string, bool> dirs;
   for (auto& p : pending_) {
     std::string what = path_ + "/objects/" + object_rel(p.hex);
     BS_TRY(enable_verity_on(p.file, what));
     std::string sub = p.hex.substr(0, 2);
-    if (!dirs.count(sub)) {
+    auto it = subdirs_.find(sub);
+    if (it == subdirs_.end()) {
       BS_TRY(sys::mkdir_at(objects_.get(), sub, 0755));
-      dirs[sub] = true;
+      it = subdirs_.emplace(sub, BS_TRY(sys::open_dir_at(objects_.get(), sub))).first;
     }
-    sys::Fd sd = BS_TRY(sys::open_dir_at(objects_.get(), sub));
-    bool linked = BS_TRY(p.file.link_as(sd.get(), p.hex.substr(2), what));
+    bool linked = BS_TRY(p.file.link_as(it->second.get(), p.hex.substr(2), what));
     if (linked)
       written_++;
     else
@@ -176,16 +177,19 @@ Status Repository::sync_and_link_pending() {
   pending_.clear();
   pending_names_.clear();
   pending_bytes_ = 0;
-  // The names themselves.
-  for (auto& [sub, _] : dirs) {
-    sys::Fd sd = BS_TRY(sys::open_dir_at(objects_.get(), sub));
-    BS_TRY(sys::fsync_fd(sd.get(), path_ + "/objects/" + sub));
-  }
-  BS_TRY(sys::fsync_fd(objects_.get(), path_ + "/objects"));
+  unsynced_names_ = true;
   return {};
 }
 
-Status Repository::flush() { return sync_and_link_pending(); }
+Status Repository::flush() {
+  BS_TRY(sync_and_link_pending());
+  if (unsynced_names_) {
+    BS_TRY(sys::syncfs_fd(objects_.get(), path_));
+    unsynced_names_ = false;
+  }
+  return {};
+}
+
 
 bool Repository::has_object(const std::string& hex) const {
   auto st = sys::stat_at(objects_.get(), object_rel(hex));

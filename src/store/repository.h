@@ -38,7 +38,7 @@
 namespace bootseal::store {
 
 inline constexpr const char* kDefaultRepo = "/var/lib/bootseal/repo";
-inline constexpr size_t kPendingObjects = 256;                 // objects per sync batch
+inline constexpr size_t kPendingObjects = 4096;                // objects per sync batch (at most; see fd limit)
 inline constexpr uint64_t kPendingBytes = 256ull << 20;        // bytes per sync batch
 
 struct RepoOptions {
@@ -136,6 +136,9 @@ class Repository {
   std::vector<Pending> pending_;
   std::unordered_set<std::string> pending_names_;
   uint64_t pending_bytes_ = 0;
+  size_t max_pending_ = 256;  // kPendingObjects capped by a quarter of the fd limit
+  std::map<std::string, sys::Fd> subdirs_;  // objects/<2 hex> handles
+  bool unsynced_names_ = false;
   bool verity_supported_ = true;
   bool verity_warned_ = false;
   uint64_t written_ = 0, deduped_ = 0;

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,6 +100,17 @@ Status fsync_fd(int fd, std::string_view what) {
 Status syncfs_fd(int fd, std::string_view what) {
   if (::syncfs(fd) != 0) return sys_error(fmt::format("syncfs {}", what));
   return {};
+}
+
+uint64_t raise_fd_limit() {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlim_t want = rl.rlim_max == RLIM_INFINITY ? 65536 : rl.rlim_max;
+    struct rlimit n = {want, rl.rlim_max};
+    if (::setrlimit(RLIMIT_NOFILE, &n) == 0) rl.rlim_cur = want;
+  }
+  return rl.rlim_cur == RLIM_INFINITY ? 65536 : rl.rlim_cur;
 }
 
 Result<TempFile> TempFile::create(int dirfd, const std::string& dir_path, mode_t mode) {

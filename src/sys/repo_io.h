@@ -40,6 +40,9 @@ Status fsync_fd(int fd, std::string_view what);
 // syncfs(2): flushes the whole filesystem holding fd.
 Status syncfs_fd(int fd, std::string_view what);
 
+// Raises the soft RLIMIT_NOFILE to the hard limit; returns the new soft limit.
+uint64_t raise_fd_limit();
+
 // A file being written in directory `dirfd`, invisible until link_as().
 class TempFile {
  public:
