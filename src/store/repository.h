@@ -42,7 +42,7 @@ namespace bootseal::store {
 inline constexpr const char* kDefaultRepo = "/var/lib/bootseal/repo";
 inline constexpr size_t kPendingObjects = 4096;                // objects per sync batch (at most; see fd limit)
 inline constexpr uint64_t kPendingBytes = 256ull << 20;        // bytes per sync batch
-inline constexpr uint64_t kMaxInFlight = 128ull << 20;         // bytes queued for async writes
+inline constexpr uint64_t kMaxInFlight = 64ull << 20;          // bytes queued for async writes
 
 struct RepoOptions {
   bool require_verity = false;  // fail when fs-verity cannot be enabled
