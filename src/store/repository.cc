@@ -455,6 +455,14 @@ Result<FsckReport> Repository::fsck(const RefsFn& refs) const {
 
 Result<GcReport> Repository::gc(const RefsFn& refs, bool dry_run) {
   if (!opts_.exclusive) return internal_error("gc needs the exclusive lock");
+  // Objects of streams we cannot read (composefs-rs split streams, bootc's
+  // image refs) would look unreferenced: refuse rather than delete them.
+  for (auto& s : BS_TRY(list_streams()))
+    if (!s.starts_with("bootseal-"))
+      return unsupported_error("{}: holds stream {} that bootseal does not manage (a bootc/composefs-rs repository?); "
+                               "refusing to gc", path_, s);
+  if (auto st = BS_TRY(sys::stat_at(images_.get(), "refs")); st && S_ISDIR(st->st_mode))
+    return unsupported_error("{}: has images/refs (a bootc/composefs-rs repository?); refusing to gc", path_);
   GcReport rep;
   std::unordered_set<std::string> live_streams, live_objects, live_images;
   for (auto& [ref, stream] : BS_TRY(list_refs())) live_streams.insert(stream);

@@ -92,6 +92,13 @@ sleep 0.5
 expect_error "gc --no-wait under a shared lock" "locked by another process" "$BOOTSEAL" repo gc --no-wait
 "$BOOTSEAL" repo fsck --no-wait >/dev/null && pass || fail "shared lock blocks a reader"
 wait
+# gc never touches a repository holding streams it cannot read.
+mkdir -p r/composefs/images/refs
+expect_error "gc on a bootc repository" "refusing to gc" "$BOOTSEAL" repo gc
+rmdir r/composefs/images/refs
+ln -s ../objects/00/00 r/composefs/streams/oci-config-sha256:0000
+expect_error "gc with foreign streams" "oci-config-sha256:0000.*refusing to gc" "$BOOTSEAL" repo gc
+rm r/composefs/streams/oci-config-sha256:0000
 # A bootc repository of bootc <= 1.16.3: no erofs_formats means V2.
 mkdir -p v2/composefs
 echo '{"version":1,"algorithm":"fsverity-sha512-12","features":{"compatible":[],"read-only-compatible":[],"incompatible":[]}}' > v2/composefs/meta.json
