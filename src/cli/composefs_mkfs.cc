@@ -150,10 +150,13 @@ void setup(CLI::App& root, Context& ctx) {
   m->add_option("--min-version", o.min_version, "Minimum format version (0..1)");
   m->add_option("--max-version", o.max_version, "Maximum format version (0..1)");
   m->add_option("--threads", o.threads, "Threads for hashing and copying (default: all CPUs)");
-  m->add_option("SOURCE", o.args, "Source directory or dumpfile, and the image to write ('-' = stdout)")
-      ->expected(1, 2);
+  static std::string source, image;
+  m->add_option("SOURCE", source, "Source directory, or dumpfile with --from-file ('-' = stdin)")->required();
+  m->add_option("IMAGE", image, "Image to write ('-' = stdout); omitted with --print-digest-only");
   m->callback([&ctx] {
     if (o.print_digest_only) o.print_digest = true;
+    o.args = {source};
+    if (!image.empty()) o.args.push_back(image);
     ctx.action = [&ctx] { return mkfs_cmd(o, ctx.globals); };
   });
 

@@ -160,6 +160,20 @@ TEST(ComposefsGolden, ComposefsRsV2) {
     n++;
   }
   EXPECT_EQ(n, 2);
+  // V2 keeps user whiteouts as plain 0/0 devices (no stubs to drop on reading).
+  auto w = fstree::parse_dumpfile(read(kVectors / "whiteouts.dump"));
+  ASSERT_TRUE(w.ok());
+  auto wi = build_image_v2(*w);
+  ASSERT_TRUE(wi.ok()) << wi.error().message();
+  auto wb = read_image(wi->data);
+  ASSERT_TRUE(wb.ok());
+  EXPECT_TRUE(fstree::lookup(*wb, "/gone")->is_whiteout());
+  EXPECT_FALSE(fstree::lookup(*wb, "/7f"));
+  // composefs-rs limits: 1024-byte symlinks, 512-byte inline files.
+  auto longlink = fstree::parse_dumpfile("/ 4096 40755 2 0 0 0 0.0 - - -\n/l 1 120777 1 0 0 0 0.0 " +
+                                         std::string(1025, 'x') + " - -\n");
+  ASSERT_TRUE(longlink.ok());
+  EXPECT_FALSE(build_image_v2(*longlink).ok());
 }
 
 TEST(Composefs, VersionRange) {

@@ -21,6 +21,7 @@
 #include "base/hex.h"
 #include "composefs/image.h"
 #include "erofs/format.h"
+#include "erofs/reader.h"
 #include "erofs/xxhash.h"
 
 namespace bootseal::composefs {
@@ -33,6 +34,10 @@ namespace {
 
 constexpr uint32_t kV2ComposefsVersion = 2;
 constexpr uint16_t kV2ChunkFormat = 31;  // a single chunk, whatever the size
+// composefs-rs MAX_INLINE_CONTENT: its parser and reader refuse larger inline
+// files, and its V2 tail padding cannot keep larger ones inside a block.
+constexpr size_t kV2MaxInline = 512;
+constexpr size_t kV2MaxSymlink = 1024;  // composefs-rs SYMLINK_MAX
 
 struct V2Xattr {
   uint8_t prefix;
@@ -404,10 +409,16 @@ Result<Bytes> V2Writer::run() {
   for (auto& [n, c] : refs_)
     if (n->is_whiteout() && c > 1) return input_error("a whiteout (0/0 character device) cannot be hardlinked");
   collect_dir(*tree_.root, 0);
-  for (auto& in : inodes_)
+  for (auto& in : inodes_) {
+    if (in.kind == V2Inode::Kind::kInline && in.node->content.size() > kV2MaxInline)
+      return input_error("V2 images keep files inline only up to {} bytes (composefs-rs); this one has {}",
+                         kV2MaxInline, in.node->content.size());
+    if (in.kind == V2Inode::Kind::kSymlink && in.node->payload && in.node->payload->size() > kV2MaxSymlink)
+      return input_error("V2 images take symlink targets up to {} bytes (composefs-rs); this one has {}",
+                         kV2MaxSymlink, in.node->payload->size());
     for (auto& x : in.local)
-      if (x.value.size() > UINT16_MAX || x.suffix.size() > 255)
-        return input_error("xattr too large for EROFS");
+      if (x.value.size() > UINT16_MAX || x.suffix.size() > 255) return input_error("xattr too large for EROFS");
+  }
   share();
   emit(false);  // layout pass
   inode_off_ = seen_inode_off_;
@@ -418,6 +429,11 @@ Result<Bytes> V2Writer::run() {
   emit(true);
   if (pos_ != end_ || seen_inode_off_ != inode_off_ || seen_block_off_ != block_off_ || seen_xattr_off_ != xattr_off_)
     return internal_error("V2 layout: emitted offsets differ from the planned ones");
+  // The legacy layout's padding rule cannot place every inline part inside a
+  // block (e.g. huge xattrs next to inline data): refuse rather than emit an
+  // image the kernel would reject.
+  if (auto check = erofs::read_image(out_); !check.ok())
+    return input_error("this tree cannot be written in the V2 layout: {}", check.error().message());
   return std::move(out_);
 }
 

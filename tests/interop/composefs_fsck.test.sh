@@ -24,10 +24,15 @@ for dump in "$V"/*.dump "$SRC"/../shared/vectors/composefs-rs/*_v[01].dump; do
     n=$((n + 1))
   done
   # composefs-rs's legacy V2 layout, read back by our reader too.
-  "$BOOTSEAL" composefs mkfs --from-file --format v2 "$dump" "$T/img.cfs"
-  check "$T/img.cfs"
-  "$BOOTSEAL" composefs info dump "$T/img.cfs" > /dev/null
-  n=$((n + 1))
+  # (composefs-rs keeps at most 512 bytes inline and 1024-byte symlinks: such
+  # inputs are refused.)
+  if "$BOOTSEAL" composefs mkfs --from-file --format v2 "$dump" "$T/img.cfs" 2> "$T/v2err"; then
+    check "$T/img.cfs"
+    "$BOOTSEAL" composefs info dump "$T/img.cfs" > /dev/null
+    n=$((n + 1))
+  elif ! grep -qE "inline only up to 512|symlink targets up to 1024" "$T/v2err"; then
+    echo "FAIL V2 of $dump: $(cat "$T/v2err")"; fail=1
+  fi
 done
 
 make_composefs_tree "$T/tree"
