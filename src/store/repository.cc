@@ -9,6 +9,8 @@
 #include "par/pool.h"
 
 #include "base/hex.h"
+#include "composefs/image.h"
+#include "fstree/tree.h"
 #include "sys/verity.h"
 
 namespace bootseal::store {
@@ -411,10 +413,34 @@ Result<FsckReport> Repository::fsck(const RefsFn& refs) const {
     if (f.name.starts_with(".tmp-") || f.type == DT_DIR) continue;
     rep.images++;
     auto d = fsverity::digest_file(path_ + "/images/" + f.name, p);
-    if (!d.ok())
+    if (!d.ok()) {
       rep.problems.push_back(fmt::format("images/{}: {}", f.name, d.error().message()));
-    else if (to_hex(*d) != f.name)
+      continue;
+    }
+    if (to_hex(*d) != f.name) {
       rep.problems.push_back(fmt::format("images/{}: content digest is {}", f.name, to_hex(*d)));
+      continue;
+    }
+    // Every object the image refers to must be there.
+    auto bytes = sys::read_file(path_ + "/images/" + f.name);
+    if (!bytes.ok()) {
+      rep.problems.push_back(fmt::format("images/{}: {}", f.name, bytes.error().message()));
+      continue;
+    }
+    auto tree = composefs::read_image(*bytes);
+    if (!tree.ok()) {
+      rep.problems.push_back(fmt::format("images/{}: {}", f.name, tree.error().message()));
+      continue;
+    }
+    std::unordered_set<std::string> missing;
+    fstree::walk(*tree, [&](const std::string& path, const fstree::Entry*, const fstree::Node& n) {
+      if (n.is_reg() && !n.digest.empty()) {
+        std::string hex = to_hex(n.digest);
+        if (!has_object(hex) && missing.insert(hex).second)
+          rep.problems.push_back(fmt::format("images/{}: {}: missing object {}", f.name, path, hex));
+      }
+      return true;
+    });
   }
   // Streams: the record exists, and what it references exists.
   for (auto& s : BS_TRY(list_streams())) {

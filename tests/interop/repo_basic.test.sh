@@ -83,6 +83,7 @@ grep -q "content digest is" "$TMP/out" && pass || fail "fsck did not name the co
 rm "$obj"
 expect_error "fsck missing object" "fsck found" "$BOOTSEAL" repo fsck
 grep -q "missing object" "$TMP/out" && pass || fail "fsck did not report the missing object"
+grep -q "images/$da: /usr/second: missing object" "$TMP/out" && pass || fail "fsck did not check the image's references: $(cat "$TMP/out")"
 # The next import repairs it (the layer record is incomplete, so it is re-read).
 "$BOOTSEAL" -q image import --ref a oci:a:t >/dev/null
 "$BOOTSEAL" repo fsck >/dev/null && pass || fail "fsck after re-import"
