@@ -1,6 +1,8 @@
 #include "store/import.h"
 
 #include <functional>
+#include <future>
+#include <optional>
 
 #include "base/hex.h"
 #include "composefs/image.h"
@@ -14,6 +16,7 @@ namespace bootseal::store {
 namespace {
 
 constexpr uint64_t kMaxRecordSize = 1ull << 31;
+constexpr uint64_t kAsyncMax = 16ull << 20;  // larger files stream through the calling thread
 
 // Reads a regular file's data from the tar: inline, or into an object.
 Result<oci::FileData> take_content(const tar::Entry& e, tar::Reader& r, Repository* repo, fsverity::StreamDigester& dig,
@@ -94,11 +97,28 @@ Result<MergedImage> merge_image(ImageSource& src, const ImageOptions& o, Reposit
     auto ls = BS_TRY(src.open_layer(layer));
     tar::Reader& rd = ls->reader();
     std::vector<RecordEntry> recorded;
+    // Files written by worker threads: (index in `recorded`, digest to come).
+    std::vector<std::pair<size_t, std::future<Result<Bytes>>>> async;
     tar::Entry e;
     for (;;) {
       bool more = BS_TRY(rd.next(e));
       if (!more) break;
       RecordEntry r;
+      if (repo && e.type == tar::EntryType::kRegular && e.size > oci::kInlineContentMax && e.size <= kAsyncMax) {
+        // Read here (decompression is serial), hash and write on a worker.
+        Bytes data = BS_TRY(rd.read_all(e.size));
+        if (data.size() != e.size)
+          return input_error("{}: entry {}: short data ({} of {} bytes)", rd.name(), e.path, data.size(), e.size);
+        if (stats) {
+          stats->files++;
+          stats->bytes += e.size;
+          stats->entries++;
+        }
+        async.emplace_back(recorded.size(), repo->write_object_async(std::move(data)));
+        r.entry = std::move(e);
+        recorded.push_back(std::move(r));
+        continue;
+      }
       if (e.type == tar::EntryType::kRegular)
         r.data = BS_TRY(take_content(e, rd, repo, dig, stats));  // reader errors name layer and entry
       if (stats) stats->entries++;
@@ -109,6 +129,16 @@ Result<MergedImage> merge_image(ImageSource& src, const ImageOptions& o, Reposit
         BS_TRY_CTX(ap.apply_resolved(e, r.data), "layer {}: entry {}", lname, e.path);
       }
     }
+    std::optional<Error> async_error;
+    for (auto& [idx, fut] : async) {
+      auto d = fut.get();
+      if (!d.ok()) {
+        if (!async_error) async_error = Error(d.error()).context(fmt::format("{}: entry {}", rd.name(), recorded[idx].entry.path));
+        continue;
+      }
+      recorded[idx].data.digest = std::move(*d);
+    }
+    if (async_error) return std::move(*async_error);
     BS_TRY(ls->finish());  // digest check before anything refers to the layer
     if (stats) stats->layers_read++;
     if (repo) {

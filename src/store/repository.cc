@@ -1,9 +1,16 @@
 #include "store/repository.h"
 
+#include <condition_variable>
 #include <cstdlib>
+#include <deque>
+#include <thread>
 #include <unordered_map>
 
+#include "par/pool.h"
+
 #include "base/hex.h"
+#include "composefs/image.h"
+#include "fstree/tree.h"
 #include "sys/verity.h"
 
 namespace bootseal::store {
@@ -44,7 +51,72 @@ std::string repo_root(const std::string& flag) {
   return kDefaultRepo;
 }
 
-Repository::~Repository() = default;
+struct Repository::Async {
+  struct Job {
+    Bytes data;
+    std::promise<Result<Bytes>> done;
+  };
+  std::mutex mu;
+  std::condition_variable work, space;
+  std::deque<Job> jobs;
+  uint64_t in_flight = 0;
+  bool stop = false;
+  std::vector<std::thread> threads;
+};
+
+Repository::Repository(Repository&&) noexcept = default;
+
+Repository::~Repository() {
+  if (async_) {
+    {
+      std::lock_guard<std::mutex> l(async_->mu);
+      async_->stop = true;
+    }
+    async_->work.notify_all();
+    for (auto& t : async_->threads) t.join();
+  }
+}
+
+std::future<Result<Bytes>> Repository::write_object_async(Bytes data) {
+  if (!async_) {
+    async_ = std::make_unique<Async>();
+    unsigned n = std::max(1u, par::threads());
+    for (unsigned i = 0; i < n; i++)
+      async_->threads.emplace_back([this] {
+        Async& a = *async_;
+        for (;;) {
+          Async::Job job;
+          {
+            std::unique_lock<std::mutex> l(a.mu);
+            a.work.wait(l, [&] { return a.stop || !a.jobs.empty(); });
+            if (a.jobs.empty()) return;
+            job = std::move(a.jobs.front());
+            a.jobs.pop_front();
+          }
+          uint64_t size = job.data.size();
+          job.done.set_value(write_object(ByteSpan(job.data)));
+          {
+            std::lock_guard<std::mutex> l(a.mu);
+            a.in_flight -= size;
+          }
+          a.space.notify_all();
+        }
+      });
+  }
+  Async& a = *async_;
+  Async::Job job;
+  job.data = std::move(data);
+  auto fut = job.done.get_future();
+  uint64_t size = job.data.size();
+  {
+    std::unique_lock<std::mutex> l(a.mu);
+    a.space.wait(l, [&] { return a.in_flight == 0 || a.in_flight + size <= kMaxInFlight; });
+    a.in_flight += size;
+    a.jobs.push_back(std::move(job));
+  }
+  a.work.notify_one();
+  return fut;
+}
 
 fsverity::Params Repository::params() const {
   fsverity::Params p;
@@ -131,16 +203,21 @@ Result<Bytes> Repository::write_object(const std::function<Result<size_t>(uint8_
   }
   uint64_t size = dig.size();
   Bytes digest = dig.finish();
-  std::string hex = to_hex(digest);
+  BS_TRY(stage(std::move(tmp), to_hex(digest), size));
+  return digest;
+}
+
+Status Repository::stage(sys::TempFile tmp, const std::string& hex, uint64_t size) {
+  std::lock_guard<std::mutex> l(*stage_mu_);
   if (pending_names_.count(hex) || has_object(hex)) {
     deduped_++;
-    return digest;  // tmp is dropped
+    return {};  // tmp is dropped
   }
   pending_names_.insert(hex);
   pending_.push_back({std::move(tmp), hex, size});
   pending_bytes_ += size;
   if (pending_.size() >= max_pending_ || pending_bytes_ >= kPendingBytes) BS_TRY(sync_and_link_pending());
-  return digest;
+  return {};
 }
 
 Result<Bytes> Repository::write_object(ByteSpan data) {
@@ -182,6 +259,7 @@ Status Repository::sync_and_link_pending() {
 }
 
 Status Repository::flush() {
+  std::lock_guard<std::mutex> l(*stage_mu_);
   BS_TRY(sync_and_link_pending());
   if (unsynced_names_) {
     BS_TRY(sys::syncfs_fd(objects_.get(), path_));
@@ -335,10 +413,34 @@ Result<FsckReport> Repository::fsck(const RefsFn& refs) const {
     if (f.name.starts_with(".tmp-") || f.type == DT_DIR) continue;
     rep.images++;
     auto d = fsverity::digest_file(path_ + "/images/" + f.name, p);
-    if (!d.ok())
+    if (!d.ok()) {
       rep.problems.push_back(fmt::format("images/{}: {}", f.name, d.error().message()));
-    else if (to_hex(*d) != f.name)
+      continue;
+    }
+    if (to_hex(*d) != f.name) {
       rep.problems.push_back(fmt::format("images/{}: content digest is {}", f.name, to_hex(*d)));
+      continue;
+    }
+    // Every object the image refers to must be there.
+    auto bytes = sys::read_file(path_ + "/images/" + f.name);
+    if (!bytes.ok()) {
+      rep.problems.push_back(fmt::format("images/{}: {}", f.name, bytes.error().message()));
+      continue;
+    }
+    auto tree = composefs::read_image(*bytes);
+    if (!tree.ok()) {
+      rep.problems.push_back(fmt::format("images/{}: {}", f.name, tree.error().message()));
+      continue;
+    }
+    std::unordered_set<std::string> missing;
+    fstree::walk(*tree, [&](const std::string& path, const fstree::Entry*, const fstree::Node& n) {
+      if (n.is_reg() && !n.digest.empty()) {
+        std::string hex = to_hex(n.digest);
+        if (!has_object(hex) && missing.insert(hex).second)
+          rep.problems.push_back(fmt::format("images/{}: {}: missing object {}", f.name, path, hex));
+      }
+      return true;
+    });
   }
   // Streams: the record exists, and what it references exists.
   for (auto& s : BS_TRY(list_streams())) {
@@ -379,6 +481,14 @@ Result<FsckReport> Repository::fsck(const RefsFn& refs) const {
 
 Result<GcReport> Repository::gc(const RefsFn& refs, bool dry_run) {
   if (!opts_.exclusive) return internal_error("gc needs the exclusive lock");
+  // Objects of streams we cannot read (composefs-rs split streams, bootc's
+  // image refs) would look unreferenced: refuse rather than delete them.
+  for (auto& s : BS_TRY(list_streams()))
+    if (!s.starts_with("bootseal-"))
+      return unsupported_error("{}: holds stream {} that bootseal does not manage (a bootc/composefs-rs repository?); "
+                               "refusing to gc", path_, s);
+  if (auto st = BS_TRY(sys::stat_at(images_.get(), "refs")); st && S_ISDIR(st->st_mode))
+    return unsupported_error("{}: has images/refs (a bootc/composefs-rs repository?); refusing to gc", path_);
   GcReport rep;
   std::unordered_set<std::string> live_streams, live_objects, live_images;
   for (auto& [ref, stream] : BS_TRY(list_refs())) live_streams.insert(stream);

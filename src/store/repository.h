@@ -21,7 +21,9 @@
 #pragma once
 
 #include <functional>
+#include <future>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -40,6 +42,7 @@ namespace bootseal::store {
 inline constexpr const char* kDefaultRepo = "/var/lib/bootseal/repo";
 inline constexpr size_t kPendingObjects = 4096;                // objects per sync batch (at most; see fd limit)
 inline constexpr uint64_t kPendingBytes = 256ull << 20;        // bytes per sync batch
+inline constexpr uint64_t kMaxInFlight = 64ull << 20;          // bytes queued for async writes
 
 struct RepoOptions {
   bool require_verity = false;  // fail when fs-verity cannot be enabled
@@ -65,7 +68,7 @@ class Repository {
   // says what differs.
   static Result<Repository> init(const std::string& root, const RepoMeta& meta, const RepoOptions& opts);
   static Result<Repository> open(const std::string& root, const RepoOptions& opts);
-  Repository(Repository&&) = default;
+  Repository(Repository&&) noexcept;  // not after write_object_async() started workers
   ~Repository();
 
   const RepoMeta& meta() const { return meta_; }
@@ -80,6 +83,10 @@ class Repository {
   // visible at the next flush() (or when the batch fills).
   Result<Bytes> write_object(const std::function<Result<size_t>(uint8_t*, size_t)>& read);
   Result<Bytes> write_object(ByteSpan data);
+  // The same on a worker thread (par::threads() of them, started on first
+  // use): hashing and writing overlap with the caller reading the next file.
+  // At most kMaxInFlight bytes wait at a time (the caller blocks).
+  std::future<Result<Bytes>> write_object_async(Bytes data);
   // Makes every object written so far durable and visible.
   Status flush();
   bool has_object(const std::string& hex) const;
@@ -121,6 +128,10 @@ class Repository {
  private:
   Repository() = default;
   Status sync_and_link_pending();
+  Status stage(sys::TempFile tmp, const std::string& hex, uint64_t size);
+  struct Async;
+  std::unique_ptr<Async> async_;
+  std::unique_ptr<std::mutex> stage_mu_ = std::make_unique<std::mutex>();
   Status enable_verity_on(sys::TempFile& f, const std::string& what);
 
   std::string path_;

@@ -81,6 +81,20 @@ check_eq "V2 digest length" 128 "${#d2}"
 "$BOOTSEAL" image digest --format v2 --image img-v2 oci:gz:t >/dev/null
 check_eq "V2 composefs_version" 2 "$(od -An -tu4 -j12 -N4 img-v2 | tr -d ' ')"
 
+# Multi-arch: a nested image index under one tag; the host platform by
+# default, --platform to choose, an error listing what is there otherwise.
+echo '[{"path":"usr","type":"dir"},{"path":"usr/arm","data":"arm"},{"path":"boot","type":"dir"},{"path":"sysroot","type":"dir"}]' > arm.json
+$PY layer arm.json arm.tar; $PY image armimg --tag t arm.tar
+rm -rf multi; $PY multiarch multi t amd64=gz arm64=armimg
+darm=$("$BOOTSEAL" image digest oci:armimg:t)
+if [ "$(uname -m)" = x86_64 ]; then
+  check_eq "multi-arch: host platform" "$da" "$("$BOOTSEAL" image digest oci:multi:t)"
+fi
+check_eq "multi-arch: --platform linux/arm64" "$darm" "$("$BOOTSEAL" image digest --platform linux/arm64 oci:multi:t)"
+check_eq "multi-arch: --platform amd64" "$da" "$("$BOOTSEAL" image digest --platform amd64 oci:multi:t)"
+expect_error "multi-arch: missing platform" 'no image for platform linux/s390x \(available: linux/amd64, linux/arm64\)' \
+  "$BOOTSEAL" image digest --platform linux/s390x oci:multi:t
+
 # Hostile and broken layers: an error naming the layer and the entry.
 echo '[{"path":"usr","type":"dir"},{"path":"usr/../../etc/x","data":"p"}]' > bad1.json
 echo '[{"path":"missing/f","data":"p"}]' > bad2.json

@@ -83,6 +83,26 @@ def build_image(outdir, layers, tag, comp):
     with open(os.path.join(outdir, "index.json"), "w") as f:
         json.dump({"schemaVersion": 2, "manifests": [mdesc]}, f)
 
+def build_multiarch(outdir, tag, images):
+    """images: list of (arch, layout dir with one manifest); a nested image index under `tag`."""
+    import shutil
+    os.makedirs(os.path.join(outdir, "blobs", "sha256"), exist_ok=True)
+    with open(os.path.join(outdir, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion":"1.0.0"}')
+    descs = []
+    for arch, d in images:
+        for b in os.listdir(os.path.join(d, "blobs", "sha256")):
+            shutil.copy(os.path.join(d, "blobs", "sha256", b), os.path.join(outdir, "blobs", "sha256", b))
+        m = json.load(open(os.path.join(d, "index.json")))["manifests"][0]
+        descs.append({"mediaType": m["mediaType"], "digest": m["digest"], "size": m["size"],
+                      "platform": {"architecture": arch, "os": "linux"}})
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": descs}).encode()
+    idesc = {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": blob(outdir, index),
+             "size": len(index), "annotations": {"org.opencontainers.image.ref.name": tag}}
+    with open(os.path.join(outdir, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [idesc]}, f)
+
 def main():
     if sys.argv[1] == "layer":
         build_layer(json.load(open(sys.argv[2])), sys.argv[3])
@@ -101,5 +121,7 @@ def main():
             else:
                 layers.append(a)
         build_image(outdir, layers, tag, comp)
+    elif sys.argv[1] == "multiarch":  # multiarch OUTDIR TAG ARCH=DIR...
+        build_multiarch(sys.argv[2], sys.argv[3], [a.split("=", 1) for a in sys.argv[4:]])
 
 main()

@@ -83,6 +83,7 @@ grep -q "content digest is" "$TMP/out" && pass || fail "fsck did not name the co
 rm "$obj"
 expect_error "fsck missing object" "fsck found" "$BOOTSEAL" repo fsck
 grep -q "missing object" "$TMP/out" && pass || fail "fsck did not report the missing object"
+grep -q "images/$da: /usr/second: missing object" "$TMP/out" && pass || fail "fsck did not check the image's references: $(cat "$TMP/out")"
 # The next import repairs it (the layer record is incomplete, so it is re-read).
 "$BOOTSEAL" -q image import --ref a oci:a:t >/dev/null
 "$BOOTSEAL" repo fsck >/dev/null && pass || fail "fsck after re-import"
@@ -92,6 +93,13 @@ sleep 0.5
 expect_error "gc --no-wait under a shared lock" "locked by another process" "$BOOTSEAL" repo gc --no-wait
 "$BOOTSEAL" repo fsck --no-wait >/dev/null && pass || fail "shared lock blocks a reader"
 wait
+# gc never touches a repository holding streams it cannot read.
+mkdir -p r/composefs/images/refs
+expect_error "gc on a bootc repository" "refusing to gc" "$BOOTSEAL" repo gc
+rmdir r/composefs/images/refs
+ln -s ../objects/00/00 r/composefs/streams/oci-config-sha256:0000
+expect_error "gc with foreign streams" "oci-config-sha256:0000.*refusing to gc" "$BOOTSEAL" repo gc
+rm r/composefs/streams/oci-config-sha256:0000
 # A bootc repository of bootc <= 1.16.3: no erofs_formats means V2.
 mkdir -p v2/composefs
 echo '{"version":1,"algorithm":"fsverity-sha512-12","features":{"compatible":[],"read-only-compatible":[],"incompatible":[]}}' > v2/composefs/meta.json
