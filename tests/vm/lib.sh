@@ -9,7 +9,7 @@ need_payloads() {
   for f in "$STUB" "$SDBOOT" "$KERNEL" "$PAY/kernel/lib/modules"; do
     [ -e "$f" ] || { echo "missing boot payload $f: run tools/fetch-payloads (tools/setup does)"; exit 1; }
   done
-  for t in qemu-system-x86_64 swtpm virt-fw-vars sbverify mkfs.vfat mcopy sfdisk openssl; do
+  for t in qemu-system-x86_64 swtpm virt-fw-vars sbverify mkfs.vfat mcopy mke2fs sfdisk; do
     command -v $t >/dev/null || { echo "missing tool $t: run tools/setup"; exit 1; }
   done
 }
