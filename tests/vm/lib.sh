@@ -9,23 +9,59 @@ need_payloads() {
   for f in "$STUB" "$SDBOOT" "$KERNEL" "$PAY/kernel/lib/modules"; do
     [ -e "$f" ] || { echo "missing boot payload $f: run tools/fetch-payloads (tools/setup does)"; exit 1; }
   done
-  for t in qemu-system-x86_64 swtpm virt-fw-vars sbsign objcopy mkfs.vfat mcopy sfdisk openssl; do
+  for t in qemu-system-x86_64 swtpm virt-fw-vars sbverify mkfs.vfat mcopy mke2fs sfdisk; do
     command -v $t >/dev/null || { echo "missing tool $t: run tools/setup"; exit 1; }
   done
 }
 
+# tiny_uki OUT INITRD CMDLINE: an unsigned UKI built by bootseal from the payload stub and kernel.
+tiny_uki() {
+  "$BOOTSEAL" -q uki build --stub "$STUB" --linux "$KERNEL" --initrd "$2" --cmdline "$3" \
+    --os-release "@$SRC/examples/data/os-release" --output "$1"
+}
+
+# tiny_disk OUT BOOTX64.EFI UKI [KEYDIR]: a GPT disk (bootseal disk assemble) whose ESP holds
+# EFI/BOOT/BOOTX64.EFI, EFI/Linux/tiny.efi and loader/loader.conf. With KEYDIR, also
+# loader/keys/auto/{PK,KEK,db}.auth and "secure-boot-enroll force": systemd-boot enrolls
+# them when the firmware is in setup mode. assemble also adds an (empty) ext4 root
+# partition; the tiny initrd never looks at it.
+tiny_disk() {
+  local out=$1 boot=$2 uki=$3 keys=${4:-} st
+  st=$(mktemp -d "$out.stage.XXXXXX")
+  mkdir -p "$st/esp/EFI/BOOT" "$st/esp/EFI/Linux" "$st/esp/loader" "$st/root"
+  cp "$boot" "$st/esp/EFI/BOOT/BOOTX64.EFI"
+  cp "$uki" "$st/esp/EFI/Linux/tiny.efi"
+  printf 'timeout 0\ndefault tiny.efi\n' > "$st/esp/loader/loader.conf"
+  if [ -n "$keys" ]; then
+    printf 'secure-boot-enroll force\n' >> "$st/esp/loader/loader.conf"
+    mkdir -p "$st/esp/loader/keys/auto"
+    for k in PK KEK db; do cp "$keys/$k.auth" "$st/esp/loader/keys/auto/$k.auth"; done
+  fi
+  "$BOOTSEAL" -q disk assemble --esp "$st/esp" --root "$st/root" --esp-size 64M -o "$out"
+  rm -rf "$st"
+}
+
 # build_tiny DIR [CMDLINE]: DIR/{initrd.cpio,tiny-unsigned.efi,tiny.efi,sdboot.efi,keys/,disk.img,disk-unsigned.img}
+# All with bootseal's own tools; sbverify stays as the independent check of bootseal sign.
 build_tiny() {
   local d=$1 cmdline=${2:-console=ttyS0 panic=-1 no_timer_check}
   "$BOOTSEAL" -q initrd build --kernel-modules-from "$PAY/kernel" --init "$TINY/init" -o "$d/initrd.cpio"
-  "$TINY/mkuki.sh" "$STUB" "$KERNEL" "$d/initrd.cpio" "$cmdline" "$SRC/examples/data/os-release" "$d/tiny-unsigned.efi"
-  [ -d "$d/keys" ] || "$TINY/mkkeys.sh" "$d/keys"
-  sbsign --key "$d/keys/db.key" --cert "$d/keys/db.crt" --output "$d/tiny.efi" "$d/tiny-unsigned.efi" 2>/dev/null
-  sbsign --key "$d/keys/db.key" --cert "$d/keys/db.crt" --output "$d/sdboot.efi" "$SDBOOT" 2>/dev/null
-  sbverify --cert "$d/keys/db.crt" "$d/tiny.efi" >/dev/null 2>&1
-  "$TINY/mkdisk.sh" "$d/disk.img" "$d/sdboot.efi" "$d/tiny.efi"
-  "$TINY/mkdisk.sh" "$d/disk-unsigned.img" "$d/sdboot.efi" "$d/tiny-unsigned.efi"
+  tiny_uki "$d/tiny-unsigned.efi" "$d/initrd.cpio" "$cmdline"
+  [ -d "$d/keys" ] || "$BOOTSEAL" -q keys generate --dir "$d/keys" --name "bootseal tiny test"
+  "$BOOTSEAL" -q sign --key "$d/keys/db.key" --cert "$d/keys/db.crt" --output "$d/tiny.efi" "$d/tiny-unsigned.efi"
+  "$BOOTSEAL" -q sign --key "$d/keys/db.key" --cert "$d/keys/db.crt" --output "$d/sdboot.efi" "$SDBOOT"
+  sbverify --cert "$d/keys/db.crt" "$d/tiny.efi" >/dev/null 2>&1 || { echo "sbverify rejects bootseal sign's UKI"; return 1; }
+  sbverify --cert "$d/keys/db.crt" "$d/sdboot.efi" >/dev/null 2>&1 || { echo "sbverify rejects bootseal sign's systemd-boot"; return 1; }
+  tiny_disk "$d/disk.img" "$d/sdboot.efi" "$d/tiny.efi"
+  tiny_disk "$d/disk-unsigned.img" "$d/sdboot.efi" "$d/tiny-unsigned.efi"
 }
+
+# pcr11_of LOG: the PCR 11 (sha256) the tiny /init printed, upper-case hex.
+pcr11_of() { grep -a "TINY: pcr-sha256 11:" "$1" | tr -d '\r' | awk '{print toupper($NF)}' | head -1; }
+
+# predict11 UKI: bootseal's offline PCR 11 (sha256) for UKI, sections only (no phase),
+# i.e. what systemd-stub leaves in PCR 11 before userspace runs, upper-case hex.
+predict11() { "$BOOTSEAL" pcr predict "$1" --bank sha256 --phase '' | awk -F= '/^11:sha256=/ {print toupper($2)}'; }
 
 # vm_boot NAME ARGS...: one boot, serial log kept in $LOGDIR/NAME.serial.log, wall time printed.
 vm_boot() {

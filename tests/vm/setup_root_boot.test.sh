@@ -21,13 +21,15 @@ D=$(cat "$T/r/digest")
 [ ${#D} = 128 ] || { echo "bad digest $D"; exit 1; }
 "$BOOTSEAL" -q initrd build --kernel-modules-from "$PAY/kernel" \
   --setup-root "$SETUP_ROOT" -o "$T/initrd.cpio"
-"$TINY/mkkeys.sh" "$T/keys"
-sbsign --key "$T/keys/db.key" --cert "$T/keys/db.crt" --output "$T/sdboot.efi" "$SDBOOT" 2>/dev/null
+"$BOOTSEAL" -q keys generate --dir "$T/keys" --name "bootseal setup-root test"
+"$BOOTSEAL" -q sign --key "$T/keys/db.key" --cert "$T/keys/db.crt" --output "$T/sdboot.efi" "$SDBOOT"
 
-# disk_for NAME CMDLINE: a signed UKI with this cmdline on an ESP disk $T/NAME.img
+# disk_for NAME CMDLINE: a signed UKI with this cmdline on an ESP disk $T/NAME.img.
+# The ESP-only disk stays mkdisk.sh: `disk assemble` always adds a root-x86-64 partition,
+# which would compete with the real root disk that setup-root discovers by that type.
 disk_for() {
-  "$TINY/mkuki.sh" "$STUB" "$KERNEL" "$T/initrd.cpio" "$2" "$SRC/examples/data/os-release" "$T/$1-u.efi"
-  sbsign --key "$T/keys/db.key" --cert "$T/keys/db.crt" --output "$T/$1.efi" "$T/$1-u.efi" 2>/dev/null
+  tiny_uki "$T/$1-u.efi" "$T/initrd.cpio" "$2"
+  "$BOOTSEAL" -q sign --key "$T/keys/db.key" --cert "$T/keys/db.crt" --output "$T/$1.efi" "$T/$1-u.efi"
   "$TINY/mkdisk.sh" "$T/$1.img" "$T/sdboot.efi" "$T/$1.efi"
 }
 BASE="console=ttyS0 panic=-1 no_timer_check bootseal.on-failure=halt"
