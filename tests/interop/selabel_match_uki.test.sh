@@ -35,11 +35,11 @@ case "$(grep_line /boot)" in *security.selinux*) fail "<<none>>: $(grep_line /bo
 v2=$("$BOOTSEAL" image digest --format v2 t) || fail "v2 digest"
 v1=$("$BOOTSEAL" image digest t) || fail "v1 digest"
 [ "$v1" != "$v2" ] && pass || fail "v1 and v2 digests equal"
-"$BOOTSEAL" uki build --stub "$STUB" --linux "$LINUX" --cmdline "composefs=$v2 rw" --os-release 'ID=x' --output v2.efi || fail "uki build"
+"$BOOTSEAL" uki build --stub "$STUB" --linux "$LINUX" --cmdline "composefs=$v2 rw" --os-release 'ID=x' --uname 6.1.0 --output v2.efi || fail "uki build"
 out=$("$BOOTSEAL" image match-uki v2.efi t) || fail "match-uki v2 exit"
 check_eq "match-uki v2" "match: format v2, xattrs allowlist, hash sha512: $v2" "$out"
 check_eq "match-uki json" "v2 allowlist" "$("$BOOTSEAL" --json image match-uki v2.efi t | python3 -c 'import json,sys; m=json.load(sys.stdin)["match"]; print(m["format"], m["xattrs"])')"
-"$BOOTSEAL" uki build --stub "$STUB" --linux "$LINUX" --cmdline "composefs.digest=v1-sha512-12:$v1" --os-release 'ID=x' --output v1.efi || fail "uki build v1"
+"$BOOTSEAL" uki build --stub "$STUB" --linux "$LINUX" --cmdline "composefs.digest=v1-sha512-12:$v1" --os-release 'ID=x' --uname 6.1.0 --output v1.efi || fail "uki build v1"
 check_eq "match-uki v1" "match: format v1, xattrs allowlist, hash sha512: $v1" "$("$BOOTSEAL" image match-uki v1.efi t)"
 # A tree that differs: no match, exit 1, every digest listed.
 echo changed > t/usr/bin/tool
@@ -47,6 +47,6 @@ rc=0; "$BOOTSEAL" image match-uki v2.efi t > nomatch.txt 2>nomatch.err || rc=$?
 check_eq "no-match exit" 1 "$rc"
 check_eq "no-match lines" 5 "$(wc -l < nomatch.txt)"
 grep -q "no format/xattr mode" nomatch.err && pass || fail "no-match message: $(cat nomatch.err)"
-"$BOOTSEAL" uki build --stub "$STUB" --linux "$LINUX" --cmdline "quiet" --os-release 'ID=x' --output none.efi || fail "uki build none"
+"$BOOTSEAL" uki build --stub "$STUB" --linux "$LINUX" --cmdline "quiet" --os-release 'ID=x' --uname 6.1.0 --output none.efi || fail "uki build none"
 expect_error "no karg" "no composefs karg" "$BOOTSEAL" image match-uki none.efi t
 finish
