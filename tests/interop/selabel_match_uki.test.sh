@@ -49,4 +49,31 @@ check_eq "no-match lines" 5 "$(wc -l < nomatch.txt)"
 grep -q "no format/xattr mode" nomatch.err && pass || fail "no-match message: $(cat nomatch.err)"
 "$BOOTSEAL" uki build --stub "$STUB" --linux "$LINUX" --cmdline "quiet" --os-release 'ID=x' --uname 6.1.0 --output none.efi || fail "uki build none"
 expect_error "no karg" "no composefs karg" "$BOOTSEAL" image match-uki none.efi t
+# The same rules from an OCI image: the policy file (> 64 bytes, so an
+# external object) is kept in memory without a repository, and read back as
+# an object from the repository after import.
+PY="python3 $SRC/tests/interop/oci_layout.py"
+python3 - > l.json <<'PYJ'
+import json
+fc = ("/.*                 system_u:object_r:default_t:s0\n"
+      "/usr(/.*)?          system_u:object_r:usr_t:s0\n"
+      "/usr/bin/.*    --   system_u:object_r:bin_t:s0\n")
+print(json.dumps([{"path": p, "type": "dir"} for p in
+    ["boot", "sysroot", "usr", "usr/bin", "etc", "etc/selinux", "etc/selinux/tgt", "etc/selinux/tgt/contexts",
+     "etc/selinux/tgt/contexts/files"]] + [
+    {"path": "usr/bin/tool", "data": "hi\n", "xattrs": {"security.selinux": "container_t"}},
+    {"path": "usr/bin/tool2", "type": "hardlink", "link": "usr/bin/tool"},
+    {"path": "etc/selinux/config", "data": "SELINUXTYPE=tgt\n"},
+    {"path": "etc/selinux/tgt/contexts/files/file_contexts", "data": fc}]))
+PYJ
+$PY layer l.json l.tar && $PY image img --tag t l.tar || fail "oci layout"
+d_oci=$("$BOOTSEAL" image digest --dumpfile o.dump oci:img:t) || fail "oci digest"
+case "$(grep -E '^/usr/bin/tool ' o.dump)" in *security.selinux=system_u:object_r:bin_t:s0*) pass ;; *) fail "oci label: $(grep -E '^/usr/bin/tool ' o.dump)" ;; esac
+case "$(grep -E '^/etc/selinux/tgt/contexts/files/file_contexts ' o.dump)" in *" - "[0-9a-f]*" security.selinux=system_u:object_r:default_t:s0") pass ;; *) fail "external policy file: $(grep -E '^/etc/selinux/tgt/contexts/files/file_contexts ' o.dump)" ;; esac
+export BOOTSEAL_REPO=$TMP/r
+"$BOOTSEAL" -q repo init 2>/dev/null
+"$BOOTSEAL" -q image import --ref sel oci:img:t > /dev/null || fail "import"
+check_eq "digest from the repository" "$d_oci" "$("$BOOTSEAL" image digest sel)"
+"$BOOTSEAL" uki build --stub "$STUB" --linux "$LINUX" --cmdline "composefs=$d_oci" --os-release 'ID=x' --uname 6.1.0 --output oci.efi || fail "uki build oci"
+check_eq "match-uki ref" "match: format v1, xattrs allowlist, hash sha512: $d_oci" "$("$BOOTSEAL" image match-uki oci.efi sel)"
 finish
