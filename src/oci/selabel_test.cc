@@ -238,5 +238,33 @@ TEST(Selabel, PolicyErrors) {
   EXPECT_NE(r.error().message().find("/etc/selinux/x: no such directory"), std::string::npos) << r.error().message();
 }
 
+TEST(Selabel, PrefixFilterKeepsRegexSemantics) {
+  // Optional literals, escapes, alternation and braces must not be cut off
+  // by the literal-prefix prefilter.
+  std::string fc =
+      "/ab?c      --  system_u:object_r:opt_t:s0\n"
+      "/q\\.r     --  system_u:object_r:dot_t:s0\n"
+      "/zz|/alt   --  system_u:object_r:alt_t:s0\n"
+      "/n{2}o     --  system_u:object_r:brace_t:s0\n"
+      "/dd*e      --  system_u:object_r:star_t:s0\n";
+  std::string f = kDir + "file_contexts";
+  std::string rest =
+      "/ac 1 100644 1 0 0 0 0.0 - x -\n"
+      "/alt 1 100644 1 0 0 0 0.0 - x -\n"
+      "/de 1 100644 1 0 0 0 0.0 - x -\n"
+      "/nno 1 100644 1 0 0 0 0.0 - x -\n"
+      "/q.r 1 100644 1 0 0 0 0.0 - x -\n"
+      "/qxr 1 100644 1 0 0 0 0.0 - x -\n";
+  auto out = relabel(policy_tree(ext(f, fc.size())) + rest, map_reader({{f, fc}}));
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  for (const char* want : {"/ac 1 100644 1 0 0 0 0.0 - x - security.selinux=system_u:object_r:opt_t:s0\n",
+                           "/alt 1 100644 1 0 0 0 0.0 - x - security.selinux=system_u:object_r:alt_t:s0\n",
+                           "/de 1 100644 1 0 0 0 0.0 - x - security.selinux=system_u:object_r:star_t:s0\n",
+                           "/nno 1 100644 1 0 0 0 0.0 - x - security.selinux=system_u:object_r:brace_t:s0\n",
+                           "/q.r 1 100644 1 0 0 0 0.0 - x - security.selinux=system_u:object_r:dot_t:s0\n",
+                           "/qxr 1 100644 1 0 0 0 0.0 - x -\n"})
+    EXPECT_NE(out->find(want), std::string::npos) << want << *out;
+}
+
 }  // namespace
 }  // namespace bootseal::oci
