@@ -5,6 +5,7 @@
 #include <map>
 
 #include "base/hex.h"
+#include "bls/karg.h"
 #include "cli/command.h"
 #include "cli/repo_util.h"
 #include "composefs/image.h"
@@ -13,6 +14,7 @@
 #include "oci/transport.h"
 #include "store/import.h"
 #include "sys/file.h"
+#include "uki/uki.h"
 
 namespace bootseal::cli {
 namespace {
@@ -49,7 +51,6 @@ Status import_cmd(const ImportOptions& io, const Globals& g) {
     auto src = BS_TRY(store::open_source(n, io.source));
     m = BS_TRY_CTX(store::merge_image(*src, o, &repo, &stats), "import {}", io.source);
   }
-  warn_selinux(m.tree, io.source);
   auto res = BS_TRY_CTX(store::commit_image(repo, m, o, io.ref), "import {}", io.source);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (g.json) {
@@ -115,8 +116,7 @@ Status digest_cmd(const DigestOptions& d, const Globals& g) {
   o.hash = BS_TRY(parse_hash(d.hash));
   o.format = BS_TRY(parse_format(d.format));
   LoadedTree lt = BS_TRY(load_tree(d.source, d.rf, o));
-  warn_selinux(lt.tree, lt.label);
-  fstree::Tree t = BS_TRY_CTX(store::transform_tree(lt.tree, store::Transforms::kBoot, o.xattrs), "{}", lt.label);
+  fstree::Tree t = BS_TRY_CTX(store::transform_tree(lt.tree, store::Transforms::kBoot, o.xattrs, nullptr, lt.read), "{}", lt.label);
   if (!d.dumpfile.empty()) BS_TRY(sys::write_file_atomic(d.dumpfile, as_bytes(fstree::print_dumpfile(t))));
   Bytes image = BS_TRY_CTX(store::make_image(t, o.format), "{}", lt.label);
   if (!d.image_out.empty()) BS_TRY(sys::write_file_atomic(d.image_out, image));
@@ -129,6 +129,67 @@ Status digest_cmd(const DigestOptions& d, const Globals& g) {
                 {"karg_self_describing", fmt::format("composefs.digest=v{}-{}-12:{}", o.format, d.hash, hex)}});
   else
     std::printf("%s\n", hex.c_str());
+  return {};
+}
+
+struct MatchOptions {
+  RepoFlags rf;
+  std::string uki;
+  std::string source;
+  std::string platform;
+};
+
+// The composefs karg of a UKI's .cmdline: SHA-512 first (bootc), then SHA-256.
+Result<bls::ComposefsKarg> uki_karg(const std::string& path) {
+  Bytes file = BS_TRY(sys::read_file(path));
+  uki::Inspection in = BS_TRY_CTX(uki::inspect(file), "{}", path);
+  if (!in.cmdline) return input_error("{}: no .cmdline section", path);
+  auto k512 = bls::parse_composefs_karg(*in.cmdline, bls::KargHash::kSha512);
+  if (k512.ok() && *k512) return **k512;
+  auto k256 = bls::parse_composefs_karg(*in.cmdline, bls::KargHash::kSha256);
+  if (k256.ok() && *k256) return **k256;
+  if (!k512.ok()) return Error(k512.error()).context(path);
+  if (!k256.ok()) return Error(k256.error()).context(path);
+  return input_error("{}: .cmdline has no composefs karg", path);
+}
+
+// Tries {allowlist, keep-user} x {V1, V2}, as composefs-rs's
+// find_matching_boot_image does, with the karg's hash.
+Status match_uki_cmd(const MatchOptions& m, const Globals& g) {
+  bls::ComposefsKarg k = BS_TRY(uki_karg(m.uki));
+  std::string want = to_hex(k.digest);
+  store::ImageOptions o = BS_TRY(image_options(m.platform, "allowlist"));
+  o.hash = k.hash == bls::KargHash::kSha512 ? crypto::HashAlg::kSha512 : crypto::HashAlg::kSha256;
+  std::string hash_name(bls::karg_hash_name(k.hash));
+  LoadedTree lt = BS_TRY(load_tree(m.source, m.rf, o));
+  nlohmann::json tried = nlohmann::json::array();
+  std::optional<nlohmann::json> match;
+  for (auto [xname, xmode] : {std::pair{"allowlist", oci::XattrMode::kAllowlist}, std::pair{"keep-user", oci::XattrMode::kKeepUser}}) {
+    fstree::Tree t = BS_TRY_CTX(store::transform_tree(lt.tree, store::Transforms::kBoot, xmode, nullptr, lt.read), "{}", lt.label);
+    for (uint32_t format : {1u, 2u}) {
+      Bytes image = BS_TRY_CTX(store::make_image(t, format), "{}", lt.label);
+      fsverity::Params p;
+      p.alg = o.hash;
+      std::string hex = to_hex(fsverity::digest_buffer(image, p));
+      nlohmann::json c = {{"format", fmt::format("v{}", format)}, {"xattrs", xname}, {"hash", hash_name}, {"digest", hex}};
+      tried.push_back(c);
+      if (hex == want && !match) match = c;
+    }
+  }
+  if (g.json) {
+    print_json({{"uki", m.uki}, {"source", lt.label}, {"karg_digest", want},
+                {"karg_version", k.version == bls::KargVersion::kV1 ? "v1" : "v2"}, {"hash", hash_name},
+                {"match", match ? *match : nlohmann::json(nullptr)}, {"tried", tried}});
+  } else if (match) {
+    std::printf("match: format %s, xattrs %s, hash %s: %s\n", (*match)["format"].get<std::string>().c_str(),
+                (*match)["xattrs"].get<std::string>().c_str(), hash_name.c_str(), want.c_str());
+  } else {
+    std::printf("no match for %s digest %s\n", hash_name.c_str(), want.c_str());
+    for (auto& c : tried)
+      std::printf("  %s %-9s %s\n", c["format"].get<std::string>().c_str(), c["xattrs"].get<std::string>().c_str(),
+                  c["digest"].get<std::string>().c_str());
+  }
+  if (!match) return check_error("{}: no format/xattr mode of {} reproduces the UKI's composefs digest", m.uki, lt.label);
   return {};
 }
 
@@ -160,10 +221,11 @@ Status diff_cmd(const DiffOptions& d, const Globals& g) {
   o.hash = BS_TRY(parse_hash(d.hash));
   LoadedTree a = BS_TRY(load_tree(d.a, d.rf, o));
   LoadedTree b = BS_TRY(load_tree(d.b, d.rf, o));
-  auto prep = [&](const fstree::Tree& t) -> Result<fstree::Tree> {
-    return store::transform_tree(t, d.raw ? store::Transforms::kNone : store::Transforms::kAuto, o.xattrs);
+  auto prep = [&](const LoadedTree& t) -> Result<fstree::Tree> {
+    return store::transform_tree(t.tree, d.raw ? store::Transforms::kNone : store::Transforms::kAuto, o.xattrs, nullptr,
+                                 t.read);
   };
-  auto la = lines_by_path(BS_TRY(prep(a.tree))), lb = lines_by_path(BS_TRY(prep(b.tree)));
+  auto la = lines_by_path(BS_TRY(prep(a))), lb = lines_by_path(BS_TRY(prep(b)));
   std::vector<std::string> diffs;
   nlohmann::json out = nlohmann::json::array();
   size_t count = 0;
@@ -236,6 +298,14 @@ void setup(CLI::App& root, Context& ctx) {
   d->add_option("--platform", dig.platform, "OS/ARCH[/VARIANT] to pick from a multi-arch index");
   d->add_option("SOURCE", dig.source, "Image source, directory, or reference/image digest in the repository")->required();
   d->callback([&ctx] { ctx.action = [&ctx] { return digest_cmd(dig, ctx.globals); }; });
+
+  static MatchOptions mu;
+  CLI::App* mk = im->add_subcommand("match-uki", "Find which EROFS format and xattr mode reproduce a UKI's composefs digest");
+  add_repo_flags(mk, mu.rf);
+  mk->add_option("--platform", mu.platform, "OS/ARCH[/VARIANT] to pick from a multi-arch index");
+  mk->add_option("UKI", mu.uki, "The unified kernel image (its .cmdline has composefs=)")->required();
+  mk->add_option("SOURCE", mu.source, "Image source, directory, or reference/image digest in the repository")->required();
+  mk->callback([&ctx] { ctx.action = [&ctx] { return match_uki_cmd(mu, ctx.globals); }; });
 
   static DiffOptions df;
   CLI::App* f = im->add_subcommand("diff", "Print the first differing paths between two images or trees");

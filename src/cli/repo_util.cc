@@ -75,13 +75,13 @@ Result<LoadedTree> load_tree(const std::string& source, const RepoFlags& rf, con
   bool explicit_transport = source.find(':') != std::string::npos && n.transport != oci::Transport::kDirectory;
   if (n.transport == oci::Transport::kDirectory && (source.starts_with("dir:") || is_dir(n.path))) {
     if (!is_dir(n.path)) return input_error("{}: not a directory", n.path);
-    return LoadedTree{BS_TRY(scan_root(n.path, o.hash, false)), n.path};
+    return LoadedTree{BS_TRY(scan_root(n.path, o.hash, false)), n.path, store::dir_reader(n.path)};
   }
   if (explicit_transport) {
     if (!exists(n.path)) return input_error("{}: no such file or directory", n.path);
     auto src = BS_TRY(store::open_source(n, source));
     auto m = BS_TRY(store::merge_image(*src, o, nullptr, nullptr));
-    return LoadedTree{std::move(m.tree), source};
+    return LoadedTree{std::move(m.tree), source, store::kept_reader(std::move(m.kept_files))};
   }
   // A reference or image digest in the repository.
   auto repo = open_repo(rf);
@@ -92,13 +92,12 @@ Result<LoadedTree> load_tree(const std::string& source, const RepoFlags& rf, con
   if (repo->algorithm() != o.hash)
     return input_error("{}: stored with {} object digests; --hash {} needs the original source", source,
                        crypto::hash_name(repo->algorithm()), crypto::hash_name(o.hash));
-  return LoadedTree{BS_TRY(store::stored_tree(*repo, rec)), source};
+  auto shared = std::make_shared<store::Repository>(std::move(*repo));
+  fstree::Tree tree = BS_TRY(store::stored_tree(*shared, rec));
+  oci::ReadFileFn inner = store::repo_reader(*shared);
+  oci::ReadFileFn read = [shared, inner](const std::string& p, const fstree::Node& n) { return inner(p, n); };
+  return LoadedTree{std::move(tree), source, std::move(read)};
 }
 
-void warn_selinux(const fstree::Tree& tree, const std::string& label) {
-  if (fstree::lookup(tree, "/etc/selinux/config"))
-    warn(label + ": has an SELinux policy (/etc/selinux/config); bootseal does not relabel yet, so this digest "
-                 "will differ from bootc's for images that set SELINUXTYPE");
-}
 
 }  // namespace bootseal::cli

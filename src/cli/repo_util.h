@@ -30,6 +30,7 @@ Result<oci::XattrMode> parse_xattrs(const std::string& s);
 struct LoadedTree {
   fstree::Tree tree;
   std::string label;
+  oci::ReadFileFn read;  // external file contents (the SELinux policy) for the boot transform
 };
 Result<LoadedTree> load_tree(const std::string& source, const RepoFlags& rf, const store::ImageOptions& o);
 
@@ -37,8 +38,5 @@ Result<LoadedTree> load_tree(const std::string& source, const RepoFlags& rf, con
 // xattrs, hardlinks by inode, files of 64 bytes or less inline only).
 Result<fstree::Tree> scan_root(const std::string& dir, crypto::HashAlg hash, bool progress);
 
-// Warns when the tree has an SELinux policy: composefs-rs relabels such
-// trees, which bootseal does not do yet, so the digest will not match bootc's.
-void warn_selinux(const fstree::Tree& tree, const std::string& label);
 
 }  // namespace bootseal::cli

@@ -53,13 +53,14 @@ Status transform_for_oci(fstree::Tree& tree, XattrMode mode) {
   return {};
 }
 
-Status transform_for_boot(fstree::Tree& tree) {
+Status transform_for_boot(fstree::Tree& tree, const ReadFileFn& read) {
   Node* usr = BS_TRY_CTX(top_dir(tree, "usr", true), "boot transform");
   for (const char* name : {"boot", "sysroot"}) {
     Node* d = BS_TRY_CTX(top_dir(tree, name, true), "boot transform");
     d->children.clear();
     d->mtime_sec = usr->mtime_sec;
   }
+  BS_TRY_CTX(selinux_relabel(tree, read), "boot transform");
   return {};
 }
 

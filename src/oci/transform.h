@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "fstree/tree.h"
+#include "oci/selabel.h"
 
 namespace bootseal::oci {
 
@@ -20,9 +21,9 @@ enum class XattrMode {
 Status transform_for_oci(fstree::Tree& tree, XattrMode mode);
 
 // /boot and /sysroot must exist as directories; their children are removed
-// and their mtime seconds set to /usr's (nsec untouched). SELinux relabelling
-// is not done here: labels are already filtered out by transform_for_oci's
-// allowlist, which is what composefs-rs produces for images without a policy.
-Status transform_for_boot(fstree::Tree& tree);
+// and their mtime seconds set to /usr's (nsec untouched). Then the SELinux
+// relabel from the tree's own policy (selabel.h); `read` supplies the content
+// of policy files stored as external objects (inline ones need no reader).
+Status transform_for_boot(fstree::Tree& tree, const ReadFileFn& read = {});
 
 }  // namespace bootseal::oci

@@ -17,10 +17,11 @@ namespace {
 
 constexpr uint64_t kMaxRecordSize = 1ull << 31;
 constexpr uint64_t kAsyncMax = 16ull << 20;  // larger files stream through the calling thread
+constexpr uint64_t kKeptMax = 64ull << 20;   // etc/selinux/ files kept in memory without a repository
 
 // Reads a regular file's data from the tar: inline, or into an object.
 Result<oci::FileData> take_content(const tar::Entry& e, tar::Reader& r, Repository* repo, fsverity::StreamDigester& dig,
-                                   ImportStats* stats) {
+                                   ImportStats* stats, std::map<std::string, Bytes>* kept) {
   oci::FileData fd;
   if (stats) {
     stats->files++;
@@ -43,12 +44,18 @@ Result<oci::FileData> take_content(const tar::Entry& e, tar::Reader& r, Reposito
   } else {
     dig.reset();
     static thread_local Bytes buf(256 * 1024);
+    std::string_view p = e.path;
+    while (p.starts_with("./") || p.starts_with("/")) p.remove_prefix(p[0] == '.' ? 2 : 1);
+    bool keep = kept && p.starts_with("etc/selinux/") && e.size <= kKeptMax;
+    Bytes data;
     for (;;) {
       size_t n = BS_TRY(read(buf.data(), buf.size()));
       if (n == 0) break;
       dig.update(ByteSpan(buf.data(), n));
+      if (keep) data.insert(data.end(), buf.begin(), buf.begin() + static_cast<ptrdiff_t>(n));
     }
     fd.digest = dig.finish();
+    if (keep) (*kept)[to_hex(fd.digest)] = std::move(data);
   }
   if (got != e.size) return input_error("{}: entry {}: short data ({} of {} bytes)", r.name(), e.path, got, e.size);
   return fd;
@@ -120,7 +127,7 @@ Result<MergedImage> merge_image(ImageSource& src, const ImageOptions& o, Reposit
         continue;
       }
       if (e.type == tar::EntryType::kRegular)
-        r.data = BS_TRY(take_content(e, rd, repo, dig, stats));  // reader errors name layer and entry
+        r.data = BS_TRY(take_content(e, rd, repo, dig, stats, repo ? nullptr : &m.kept_files));  // reader errors name layer and entry
       if (stats) stats->entries++;
       if (repo) {
         r.entry = std::move(e);
@@ -152,8 +159,29 @@ Result<MergedImage> merge_image(ImageSource& src, const ImageOptions& o, Reposit
   return m;
 }
 
+oci::ReadFileFn repo_reader(const Repository& repo) {
+  return [&repo](const std::string& path, const fstree::Node& n) -> Result<Bytes> {
+    if (n.digest.empty()) return input_error("{}: no object digest", path);
+    return repo.read_object(to_hex(n.digest), n.size);
+  };
+}
+
+oci::ReadFileFn dir_reader(const std::string& root) {
+  return [root](const std::string& path, const fstree::Node&) -> Result<Bytes> {
+    return sys::read_file(root + path);
+  };
+}
+
+oci::ReadFileFn kept_reader(std::map<std::string, Bytes> kept) {
+  return [kept = std::move(kept)](const std::string& path, const fstree::Node& n) -> Result<Bytes> {
+    auto it = kept.find(to_hex(n.digest));
+    if (it == kept.end()) return input_error("{}: content not kept", path);
+    return it->second;
+  };
+}
+
 Result<fstree::Tree> transform_tree(const fstree::Tree& tree, Transforms t, oci::XattrMode x,
-                                    std::vector<std::string>* applied) {
+                                    std::vector<std::string>* applied, const oci::ReadFileFn& read) {
   fstree::Tree out = fstree::clone(tree);
   bool oci_t = t == Transforms::kBoot, boot_t = t == Transforms::kBoot;
   if (t == Transforms::kAuto) {
@@ -167,7 +195,7 @@ Result<fstree::Tree> transform_tree(const fstree::Tree& tree, Transforms t, oci:
     if (applied) applied->push_back("oci");
   }
   if (boot_t) {
-    BS_TRY(oci::transform_for_boot(out));
+    BS_TRY(oci::transform_for_boot(out, read));
     if (applied) applied->push_back("boot");
   }
   oci::finalize_links(out);
@@ -227,7 +255,7 @@ Result<ImportResult> commit_image(Repository& repo, const MergedImage& m, const 
   r.xattrs = o.xattrs == oci::XattrMode::kAllowlist ? "allowlist" : "keep-user";
   std::string dump = fstree::print_dumpfile(m.tree);
   r.tree = to_hex(BS_TRY(repo.write_object(as_bytes(dump))));
-  fstree::Tree t = BS_TRY(transform_tree(m.tree, Transforms::kAuto, o.xattrs, &r.transforms));
+  fstree::Tree t = BS_TRY(transform_tree(m.tree, Transforms::kAuto, o.xattrs, &r.transforms, repo_reader(repo)));
   Bytes image = BS_TRY_CTX(make_image(t, r.format), "repository {}", repo.path());
   r.image = BS_TRY(repo.write_image(image));
   std::string rec = serialize_image_record(r);

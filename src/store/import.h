@@ -6,6 +6,7 @@
 // record without reading the blob again.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,7 +37,17 @@ struct MergedImage {
   ResolvedImage meta;
   fstree::Tree tree;                       // merged, before transforms
   std::vector<std::string> layer_streams;  // with a repository
+  // Without a repository: the content of external files under etc/selinux/
+  // by digest hex, so the boot transform can read the SELinux policy.
+  std::map<std::string, Bytes> kept_files;
 };
+
+// Readers of external file contents for the SELinux relabel: objects of a
+// repository (by digest), files under a scanned directory (by tree path),
+// or MergedImage::kept_files (by digest).
+oci::ReadFileFn repo_reader(const Repository& repo);
+oci::ReadFileFn dir_reader(const std::string& root);
+oci::ReadFileFn kept_reader(std::map<std::string, Bytes> kept);
 
 // Merges an image's layers. With `repo`, contents are stored and layers
 // recorded (or replayed); without, contents are only digested with `hash`.
@@ -50,8 +61,9 @@ enum class Transforms {
 };
 // A transformed copy of the tree, ready for the image writer (hardlink
 // primaries and nlink set). `applied` lists "oci"/"boot".
+// `read` reads external files (SELinux policy) for the boot transform.
 Result<fstree::Tree> transform_tree(const fstree::Tree& tree, Transforms t, oci::XattrMode x,
-                                    std::vector<std::string>* applied = nullptr);
+                                    std::vector<std::string>* applied = nullptr, const oci::ReadFileFn& read = {});
 
 // The composefs EROFS image of an already-transformed tree: format 1 (V1,
 // the C mkcomposefs layout) or 2 (V2, composefs-rs's legacy layout).
