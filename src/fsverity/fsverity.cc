@@ -84,16 +84,19 @@ void MerkleBuilder::push(size_t level, const uint8_t* hash) {
   }
   Bytes& blk = partial_[level];
   blk.insert(blk.end(), hash, hash + hasher_.hash_size());
-  if (blk.size() + hasher_.hash_size() > p_.block_size) {
-    // Block full (no room for another hash): hash it into the next level.
-    blk.resize(p_.block_size, 0);
-    uint8_t h[64];
-    hasher_.hash_block(blk.data(), blk.size(), h);
-    if (keep_) levels_[level].insert(levels_[level].end(), blk.begin(), blk.end());
-    emitted_[level]++;
-    blk.clear();
-    push(level + 1, h);
-  }
+  // Block full (no room for another hash): hash it into the next level.
+  if (blk.size() + hasher_.hash_size() > p_.block_size) flush(level);
+}
+
+void MerkleBuilder::flush(size_t level) {
+  Bytes& blk = partial_[level];
+  blk.resize(p_.block_size, 0);
+  uint8_t h[64];
+  hasher_.hash_block(blk.data(), blk.size(), h);
+  if (keep_) levels_[level].insert(levels_[level].end(), blk.begin(), blk.end());
+  emitted_[level]++;
+  blk.clear();
+  push(level + 1, h);
 }
 
 void MerkleBuilder::reset() {
@@ -140,15 +143,7 @@ Bytes MerkleBuilder::finish() {
       // in the next level's partial block.
       return partial_[level + 1];
     }
-    if (!blk.empty()) {
-      blk.resize(p_.block_size, 0);
-      uint8_t h[64];
-      hasher_.hash_block(blk.data(), blk.size(), h);
-      if (keep_) levels_[level].insert(levels_[level].end(), blk.begin(), blk.end());
-      emitted_[level]++;
-      blk.clear();
-      push(level + 1, h);
-    }
+    if (!blk.empty()) flush(level);
   }
 }
 

@@ -82,6 +82,8 @@ class MerkleBuilder {
 
  private:
   void push(size_t level, const uint8_t* hash);
+  // Pads the level's partial block, hashes it and pushes the hash one level up.
+  void flush(size_t level);
   Params p_;
   BlockHasher hasher_;
   bool keep_;
