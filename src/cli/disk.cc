@@ -20,32 +20,13 @@ struct AssembleOptions {
 
 Status assemble(const AssembleOptions& o, const Globals& g) {
   uint64_t disk_size = BS_TRY(parse_size(o.size, "--size"));
-  uint64_t esp_size = round_up(BS_TRY(parse_size(o.esp_size, "--esp-size")), disk::kMiB);
-  uint64_t root_size = BS_TRY(disk::ext4_size_for(o.root_dir));
-  if (disk_size) {
-    uint64_t fixed = disk::disk_size_for({esp_size, 0});
-    if (disk_size < fixed + root_size)
-      return input_error("--size {}: too small: the ESP needs {} MiB and the root at least {} MiB", o.size,
-                         esp_size / disk::kMiB, root_size / disk::kMiB);
-    root_size = round_up(disk_size - fixed, disk::kMiB) - disk::kMiB;
-  }
+  uint64_t esp_arg = BS_TRY(parse_size(o.esp_size, "--esp-size"));
+  disk::PartitionSizes sizes = BS_TRY(disk::plan_partition_sizes(o.root_dir, esp_arg, disk_size));
   std::string tmp = o.output + ".parts";
-  BS_TRY(sys::mkdir_p(tmp));
-  std::string esp_img = tmp + "/esp.img", root_img = tmp + "/root.img";
-  auto cleanup = [&] {
-    ::unlink(esp_img.c_str());
-    ::unlink(root_img.c_str());
-    ::rmdir(tmp.c_str());
-  };
-  Status st = [&]() -> Status {
-    BS_TRY(disk::make_fat_image(o.esp_dir, esp_img, esp_size, "ESP", 0x5EA1ED00));
-    BS_TRY(disk::make_ext4_image(o.root_dir, root_img, root_size, o.root_label, ""));
-    return disk::create_gpt_disk(o.output, disk_size,
-                                 {{"esp", std::string(disk::kEspTypeGuid), "", esp_img, esp_size},
-                                  {"root-x86-64", std::string(disk::kRootX86_64TypeGuid), "", root_img, 0}});
-  }();
-  cleanup();
+  Status st = disk::assemble_disk({o.esp_dir, o.root_dir, o.output, tmp, sizes, disk_size, o.root_label, ""});
+  ::rmdir(tmp.c_str());
   if (!st.ok()) return st;
+  uint64_t esp_size = sizes.esp, root_size = sizes.root;
   if (g.json)
     print_json({{"output", o.output}, {"esp_bytes", esp_size}, {"root_bytes", root_size}});
   else

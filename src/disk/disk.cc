@@ -241,4 +241,33 @@ Result<uint64_t> ext4_size_for(const std::string& dir, double free_fraction) {
   return round_up(static_cast<uint64_t>(total) + 16 * kMiB, kMiB);
 }
 
+Result<PartitionSizes> plan_partition_sizes(const std::string& root_dir, uint64_t esp_size, uint64_t disk_size) {
+  PartitionSizes s;
+  s.esp = round_up(esp_size, kMiB);
+  s.root = BS_TRY(ext4_size_for(root_dir));
+  if (disk_size) {
+    uint64_t need = disk_size_for({s.esp, s.root});
+    if (disk_size < need)
+      return input_error("disk size {} MiB is too small for this image: it needs at least {} MiB ({} MiB ESP, {} MiB root)",
+                         disk_size / kMiB, div_round_up(need, kMiB), s.esp / kMiB, s.root / kMiB);
+    s.root = round_up(disk_size, kMiB) - disk_size_for({s.esp, 0});
+  }
+  return s;
+}
+
+Status assemble_disk(const AssembleSpec& a) {
+  BS_TRY(sys::mkdir_p(a.work_dir));
+  std::string esp_img = a.work_dir + "/esp.img", root_img = a.work_dir + "/root.img";
+  Status st = [&]() -> Status {
+    BS_TRY(make_fat_image(a.esp_dir, esp_img, a.sizes.esp, "ESP", 0x5EA1ED00));
+    BS_TRY(make_ext4_image(a.root_dir, root_img, a.sizes.root, a.root_label, a.root_uuid));
+    return create_gpt_disk(a.output, a.disk_size,
+                           {{"esp", std::string(kEspTypeGuid), "", esp_img, a.sizes.esp},
+                            {"root-x86-64", std::string(kRootX86_64TypeGuid), "", root_img, a.sizes.root}});
+  }();
+  ::unlink(esp_img.c_str());
+  ::unlink(root_img.c_str());
+  return st;
+}
+
 }  // namespace bootseal::disk

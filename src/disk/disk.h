@@ -57,4 +57,24 @@ Status make_ext4_image(const std::string& dir, const std::string& image, uint64_
 // metadata, plus `free_fraction` of free space; rounded to 1 MiB.
 Result<uint64_t> ext4_size_for(const std::string& dir, double free_fraction = 0.25);
 
+// The partition sizes for an ESP of `esp_size` and an ext4 root holding
+// `root_dir`: the root just big enough, or filling `disk_size` when given (an
+// error, before anything is written, if the disk is too small).
+struct PartitionSizes {
+  uint64_t esp = 0, root = 0;
+};
+Result<PartitionSizes> plan_partition_sizes(const std::string& root_dir, uint64_t esp_size, uint64_t disk_size);
+
+// The sealed-disk layout: a FAT32 ESP from `esp_dir` and an ext4 root (verity
+// feature on) from `root_dir`, built as images in `work_dir` (removed after),
+// then the GPT disk `output`.
+struct AssembleSpec {
+  std::string esp_dir, root_dir, output, work_dir;
+  PartitionSizes sizes;
+  uint64_t disk_size = 0;  // 0: just big enough
+  std::string root_label = "bootseal-root";
+  std::string root_uuid;   // "" = random
+};
+Status assemble_disk(const AssembleSpec& spec);
+
 }  // namespace bootseal::disk

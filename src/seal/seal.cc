@@ -245,27 +245,13 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
                                 as_bytes(origin_file(record.source, digest, record.manifest_digest))));
 
   // --- Filesystems and the disk.
-  uint64_t root_size = BS_TRY(disk::ext4_size_for(root));
-  uint64_t min_disk = disk::disk_size_for({esp_size, root_size});
-  if (o.disk_size) {
-    if (o.disk_size < min_disk)
-      return input_error("--size {} MiB is too small for this image: it needs at least {} MiB ({} MiB ESP, {} MiB root)",
-                         o.disk_size / disk::kMiB, div_round_up(min_disk, disk::kMiB), esp_size / disk::kMiB,
-                         root_size / disk::kMiB);
-    root_size = round_up(o.disk_size, disk::kMiB) - disk::disk_size_for({esp_size, 0});
-  }
-  res.root_bytes = root_size;
-  step(fmt::format("writing the ESP ({} MiB FAT32) and the root ({} MiB ext4 with verity)", esp_size / disk::kMiB,
-                   root_size / disk::kMiB));
-  std::string esp_img = work + "/esp.img", root_img = work + "/root.img";
-  BS_TRY(disk::make_fat_image(work + "/esp", esp_img, esp_size, "ESP", 0x5EA1ED00));
+  disk::PartitionSizes sizes = BS_TRY(disk::plan_partition_sizes(root, esp_size, o.disk_size));
+  res.root_bytes = sizes.root;
+  step(fmt::format("writing the ESP ({} MiB FAT32), the root ({} MiB ext4 with verity) and the GPT disk",
+                   sizes.esp / disk::kMiB, sizes.root / disk::kMiB));
   std::string uuid = fmt::format("{}-{}-{}-{}-{}", digest.substr(0, 8), digest.substr(8, 4), digest.substr(12, 4),
                                  digest.substr(16, 4), digest.substr(20, 12));
-  BS_TRY(disk::make_ext4_image(root, root_img, root_size, "bootseal-root", uuid));
-  step("writing the GPT disk");
-  BS_TRY(disk::create_gpt_disk(o.output, o.disk_size,
-                               {{"esp", std::string(disk::kEspTypeGuid), "", esp_img, esp_size},
-                                {"root-x86-64", std::string(disk::kRootX86_64TypeGuid), "", root_img, root_size}}));
+  BS_TRY(disk::assemble_disk({work + "/esp", root, o.output, work + "/images", sizes, o.disk_size, "bootseal-root", uuid}));
   struct stat st;
   if (::stat(o.output.c_str(), &st) == 0) res.disk_bytes = static_cast<uint64_t>(st.st_size);
   res.uki_path = o.output + ".uki.efi";
