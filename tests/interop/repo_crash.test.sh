@@ -32,7 +32,9 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "full import: ${ms} ms"
 killed=0
 for t in $(seq 1 "$TRIALS"); do
-  delay=$(( RANDOM % (ms + 20) ))
+  # Over the first half of a cold import: resumed imports are faster, and a
+  # kill after the end proves nothing.
+  delay=$(( RANDOM % (ms / 2 + 1) ))
   "$BOOTSEAL" -q image import --ref crash oci:img:t >/dev/null 2>&1 &
   pid=$!
   sleep "$(printf '0.%03d' $((delay % 1000)))"
@@ -59,7 +61,7 @@ for t in $(seq 1 "$TRIALS"); do
   fi
 done
 echo "$killed of $TRIALS imports killed before they finished"
-[ "$killed" -ge $((TRIALS / 2)) ] && pass || fail "only $killed kills landed during an import"
+[ "$killed" -ge $((TRIALS / 3)) ] && pass || fail "only $killed kills landed during an import"
 check_eq "final import" "$want" "$("$BOOTSEAL" -q image import --ref crash oci:img:t 2>/dev/null)"
 "$BOOTSEAL" repo fsck >/dev/null && pass || fail "fsck after the final import"
 [ -z "$(find r/composefs -name '.tmp-*')" ] && pass || fail "temporary files left behind"
