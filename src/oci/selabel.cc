@@ -1,8 +1,10 @@
 #include "oci/selabel.h"
 
 #include <optional>
-#include <regex>
+#include <memory>
 #include <unordered_map>
+
+#include <re2/re2.h>
 
 namespace bootseal::oci {
 
@@ -12,11 +14,12 @@ namespace {
 
 constexpr size_t kMaxPolicyFile = 64u << 20;  // bytes per policy file
 constexpr size_t kMaxSpecs = 1u << 20;        // lines over all spec files
+constexpr int64_t kMaxRegexMemory = 1 << 20;  // per compiled regex; bigger ones are refused
 constexpr const char* kNoLabel = "<<none>>";
 
 struct Spec {
   std::string prefix;  // literal prefix every match of the regex starts with (a prefilter)
-  std::regex re;
+  std::shared_ptr<const re2::RE2> re;  // RE2: linear-time matching, Rust regex syntax
   std::string context;
 };
 
@@ -115,12 +118,17 @@ Status parse_spec_file(std::string_view text, const std::string& name, Policy& p
     }
     Spec s;
     s.prefix = literal_prefix(parts[0]);
-    try {
-      s.re = std::regex("^(" + parts[0] + ")" + type + "$", std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      st = input_error("{} line {}: bad regex {}: {}", name, nr + 1, parts[0], e.what());
+    re2::RE2::Options opts;
+    opts.set_log_errors(false);
+    opts.set_encoding(re2::RE2::Options::EncodingLatin1);  // bytes, Unicode off
+    opts.set_dot_nl(true);
+    opts.set_max_mem(kMaxRegexMemory);
+    auto re = std::make_shared<const re2::RE2>("(" + parts[0] + ")" + type, opts);
+    if (!re->ok()) {
+      st = input_error("{} line {}: bad regex {}: {}", name, nr + 1, parts[0], re->error());
       return;
     }
+    s.re = std::move(re);
     s.context = parts[ctx];
     p.specs.push_back(std::move(s));
   });
@@ -245,7 +253,7 @@ struct Labeler {
     for (size_t i = p.specs.size(); i-- > 0;) {
       const Spec& s = p.specs[i];
       if (!key.starts_with(s.prefix)) continue;
-      if (!std::regex_match(key, s.re)) continue;
+      if (!re2::RE2::FullMatch(key, *s.re)) continue;
       if (s.context == kNoLabel) return nullptr;
       return &s.context;
     }

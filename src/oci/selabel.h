@@ -19,14 +19,15 @@
 //   - without etc/selinux, config or SELINUXTYPE, every security.selinux
 //     xattr is removed.
 // Regex dialect: composefs-rs uses the Rust regex crate (bytes, Unicode off,
-// PCRE2 fallback for lookarounds); this uses std::regex ECMAScript, which
-// agrees on the POSIX-ERE subset policies use. Known differences: '.' does
-// not match '\r' or '\n' here (it does there); Rust-only syntax such as
-// (?i) flags or \z, and PCRE2-only literals such as a lone '{', are rejected
-// as a policy error. Lines split on ASCII whitespace (Rust: Unicode
-// whitespace), and policy files need not be UTF-8 (Rust refuses them).
-// Matching cost: each line's literal prefix filters it before std::regex
-// runs (6000 lines x 5000 files relabel in about 0.2 s).
+// PCRE2 fallback for lookarounds); this uses RE2 in Latin-1 (byte) mode with
+// '.' matching newlines, the same syntax family with the same linear-time
+// guarantee, so a hostile policy cannot make a relabel run for ever (a regex
+// whose program exceeds 1 MiB is refused). Known differences: lookarounds
+// and backreferences are a policy error here. Lines split on ASCII whitespace
+// (Rust: Unicode whitespace), and policy files need not be UTF-8 (Rust
+// refuses them).
+// Matching cost: each line's literal prefix filters it before the regex runs
+// (6000 lines x 5000 files relabel in about 0.2 s).
 #pragma once
 
 #include <functional>
