@@ -40,8 +40,9 @@ std::string bls_entry(const Deployment& d, int index) {
 std::string loader_conf(const EspSpec& spec) {
   std::string out;
   out += fmt::format("timeout {}\n", spec.timeout);
-  if (!spec.deployments.empty())
-    out += fmt::format("default {}\n", entry_name(spec.deployments[0].os_id, spec.deployments[0].version, 0));
+  // A glob (systemd-boot matches `default` as one): the default deployment is
+  // always the "-0" entry, so upgrades and rollbacks never rewrite this file.
+  if (!spec.deployments.empty()) out += fmt::format("default {}\n", kDefaultEntryGlob);
   out += "editor no\n";
   if (!spec.pk_auth.empty()) out += fmt::format("secure-boot-enroll {}\n", spec.secure_boot_enroll);
   return out;

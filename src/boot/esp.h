@@ -24,6 +24,7 @@ namespace bootseal::boot {
 
 inline constexpr std::string_view kUkiDir = "EFI/Linux/bootc";
 inline constexpr std::string_view kEntriesDir = "loader/entries";
+inline constexpr std::string_view kDefaultEntryGlob = "bootc_*-0.conf";
 
 struct Deployment {
   std::string digest;        // composefs image digest (hex), names the UKI

@@ -38,20 +38,8 @@ Status import_cmd(const ImportOptions& io, const Globals& g) {
   auto t0 = std::chrono::steady_clock::now();
   store::ImageOptions o = BS_TRY(image_options(io.platform, io.xattrs));
   auto repo = BS_TRY(open_repo(io.rf));
-  o.hash = repo.algorithm();
-  o.format = repo.meta().erofs_default;
-  oci::SourceName n = BS_TRY(oci::parse_source_name(io.source));
   store::ImportStats stats;
-  store::MergedImage m;
-  if (n.transport == oci::Transport::kDirectory) {
-    m.tree = BS_TRY(scan_root(n.path, repo.algorithm(), !g.quiet && !g.json));
-    BS_TRY(store::store_tree_files(repo, m.tree, n.path, &stats));
-    m.meta.source = io.source;
-  } else {
-    auto src = BS_TRY(store::open_source(n, io.source));
-    m = BS_TRY_CTX(store::merge_image(*src, o, &repo, &stats), "import {}", io.source);
-  }
-  auto res = BS_TRY_CTX(store::commit_image(repo, m, o, io.ref), "import {}", io.source);
+  auto res = BS_TRY(import_source(repo, io.source, o, io.ref, !g.quiet && !g.json, &stats));
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (g.json) {
     print_json({{"image", res.image}, {"ref", io.ref}, {"manifest_digest", res.record.manifest_digest},

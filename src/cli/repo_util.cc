@@ -22,6 +22,23 @@ Result<store::Repository> open_repo(const RepoFlags& f, bool exclusive) {
   return store::Repository::open(store::repo_root(f.repo), o);
 }
 
+Result<store::ImportResult> import_source(store::Repository& repo, const std::string& source, store::ImageOptions o,
+                                          const std::string& ref, bool progress, store::ImportStats* stats) {
+  o.hash = repo.algorithm();
+  o.format = repo.meta().erofs_default;
+  oci::SourceName n = BS_TRY(oci::parse_source_name(source));
+  store::MergedImage m;
+  if (n.transport == oci::Transport::kDirectory) {
+    m.tree = BS_TRY(scan_root(n.path, repo.algorithm(), progress));
+    BS_TRY(store::store_tree_files(repo, m.tree, n.path, stats));
+    m.meta.source = source;
+  } else {
+    auto src = BS_TRY(store::open_source(n, source));
+    m = BS_TRY_CTX(store::merge_image(*src, o, &repo, stats), "import {}", source);
+  }
+  return BS_TRY_CTX(store::commit_image(repo, m, o, ref), "import {}", source);
+}
+
 Result<crypto::HashAlg> parse_hash(const std::string& s) {
   if (s == "sha256") return crypto::HashAlg::kSha256;
   if (s == "sha512") return crypto::HashAlg::kSha512;

@@ -34,6 +34,12 @@ struct LoadedTree {
 };
 Result<LoadedTree> load_tree(const std::string& source, const RepoFlags& rf, const store::ImageOptions& o);
 
+// Imports SOURCE (any transport; directories are scanned) into `repo` in the
+// repository's pinned format and hash (`o` gives platform and xattr mode) and
+// sets `ref` if not empty.
+Result<store::ImportResult> import_source(store::Repository& repo, const std::string& source, store::ImageOptions o,
+                                          const std::string& ref, bool progress, store::ImportStats* stats);
+
 // Scans a directory as composefs-rs reads one (lstat data with nsec, all
 // xattrs, hardlinks by inode, files of 64 bytes or less inline only).
 Result<fstree::Tree> scan_root(const std::string& dir, crypto::HashAlg hash, bool progress);

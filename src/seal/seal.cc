@@ -11,6 +11,7 @@
 #include "boot/esp.h"
 #include "composefs/image.h"
 #include "deploy/checkout.h"
+#include "deploy/lifecycle.h"
 #include "disk/disk.h"
 #include "fstree/tree.h"
 #include "initramfs/initrd.h"
@@ -94,15 +95,6 @@ Result<std::pair<uint64_t, uint64_t>> stage_objects(const fstree::Tree& tree, co
   return std::make_pair(static_cast<uint64_t>(payloads.size()), bytes);
 }
 
-std::string origin_file(const std::string& source, const std::string& digest, const std::string& manifest) {
-  std::string out = "[origin]\n";
-  out += fmt::format("container-image-reference={}\n", source);
-  out += "\n[boot]\nboot_type=uki\n";
-  out += fmt::format("digest={}\n", digest);
-  if (!manifest.empty()) out += fmt::format("\n[image]\nmanifest_digest={}\n", manifest);
-  return out;
-}
-
 }  // namespace
 
 std::string payloads_dir() {
@@ -119,32 +111,24 @@ Result<std::string> find_file(std::string_view what, const std::vector<std::stri
   return input_error("missing {}: none of {} exists", what, fmt::join(tried, ", "));
 }
 
-Result<DiskResult> create_disk(const DiskOptions& o) {
+Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& digest, const UkiOptions& o) {
   auto step = [&](const std::string& s) {
     if (o.step) o.step(s);
   };
-  DiskResult res;
-  // --- Everything is located and checked before anything is written.
   const std::string efi = payloads_dir() + "/sdboot/usr/lib/systemd/boot/efi";
   std::string stub = BS_TRY(find_file("systemd-stub (linuxx64.efi.stub)",
                                       {o.stub, efi + "/linuxx64.efi.stub", "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"}));
-  std::string sdboot = BS_TRY(find_file("systemd-boot (systemd-bootx64.efi)",
-                                        {o.sdboot, efi + "/systemd-bootx64.efi", "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"}));
   std::string setup_root = BS_TRY(find_file(
       "bootseal-setup-root", {o.setup_root, self_dir() + "/../initramfs/bootseal-setup-root",
                               self_dir() + "/bootseal-setup-root", "/usr/libexec/bootseal/bootseal-setup-root"}));
   BS_TRY(find_file("busybox (busybox-static)", {o.busybox}));
-  for (const char* f : {"db.key", "db.crt", "PK.auth", "KEK.auth", "db.auth"})
+  for (const char* f : {"db.key", "db.crt"})
     BS_TRY_CTX(find_file(fmt::format("{} in the key set", f), {o.keys_dir + "/" + f}),
                "--keys {} (make one with `bootseal keys generate --dir {}`)", o.keys_dir, o.keys_dir);
-  if (o.root_fs != "ext4") return input_error("--root-fs {}: only ext4 is supported", o.root_fs);
   auto signer = BS_TRY(keys::load_signer(o.keys_dir + "/db.key"));
   auto cert = BS_TRY(keys::load_certificate(o.keys_dir + "/db.crt"));
 
-  step("opening the repository");
-  store::Repository repo = BS_TRY(store::Repository::open(o.repo, {}));
-  store::ImageRecord record = BS_TRY(store::find_image(repo, o.image)).second;
-  const std::string digest = record.image.starts_with("images/") ? record.image.substr(7) : record.image;
+  SealedUki res;
   res.digest = digest;
   Bytes image = BS_TRY(repo.read_image(digest));
   fstree::Tree tree = BS_TRY_CTX(composefs::read_image(image), "reading image {}", digest);
@@ -153,25 +137,13 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
   const std::string modpath = "/usr/lib/modules/" + res.kernel_version;
   Bytes kernel = BS_TRY(image_file(tree, objects, modpath + "/vmlinuz"));
   Bytes os_release = BS_TRY(image_file(tree, objects, "/usr/lib/os-release"));
-  bls::OsRelease osr = bls::parse_os_release(as_string(os_release));
-  std::string os_id = osr.get("ID").value_or("linux");
-  std::string version = osr.get("VERSION_ID").value_or(record.version.empty() ? "0" : record.version);
-  std::string title = osr.pretty_name();
-  for (char& c : version)
-    if (c == '/' || c == ' ') c = '_';
-  if (!fstree::lookup(tree, "/etc") || !fstree::lookup(tree, "/var"))
-    return input_error("image {} lacks /etc or /var, which a deployment needs", digest);
 
-  std::string work = o.work_dir;
-  if (work.empty()) work = BS_TRY(sys::make_temp_dir("bootseal-disk-"));
-  else BS_TRY(sys::mkdir_p(work));
+  std::string work = o.work_dir.empty() ? BS_TRY(sys::make_temp_dir("bootseal-uki-")) : o.work_dir + "/uki-work";
+  BS_TRY(sys::mkdir_p(work));
   struct Cleanup {
     std::string dir;
-    bool keep;
-    ~Cleanup() {
-      if (!keep) (void)sys::remove_tree(dir);
-    }
-  } cleanup{work, o.keep_work};
+    ~Cleanup() { (void)sys::remove_tree(dir); }
+  } cleanup{work};
 
   // --- initrd: setup-root, busybox and the image's own kernel modules.
   step(fmt::format("building the initrd (kernel {})", res.kernel_version));
@@ -196,7 +168,62 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
   ui.os_release = std::string(as_string(os_release));
   ui.uname = res.kernel_version;
   Bytes uki_image = BS_TRY_CTX(uki::build(ui), "{}", stub);
-  uki_image = BS_TRY_CTX(authenticode::sign(uki_image, *signer, cert, {}), "signing the UKI");
+  res.uki = BS_TRY_CTX(authenticode::sign(uki_image, *signer, cert, {}), "signing the UKI");
+  return res;
+}
+
+Result<DiskResult> create_disk(const DiskOptions& o) {
+  auto step = [&](const std::string& s) {
+    if (o.step) o.step(s);
+  };
+  DiskResult res;
+  // --- Everything is located and checked before anything is written.
+  const std::string efi = payloads_dir() + "/sdboot/usr/lib/systemd/boot/efi";
+  std::string sdboot = BS_TRY(find_file("systemd-boot (systemd-bootx64.efi)",
+                                        {o.sdboot, efi + "/systemd-bootx64.efi", "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"}));
+  for (const char* f : {"db.key", "db.crt", "PK.auth", "KEK.auth", "db.auth"})
+    BS_TRY_CTX(find_file(fmt::format("{} in the key set", f), {o.keys_dir + "/" + f}),
+               "--keys {} (make one with `bootseal keys generate --dir {}`)", o.keys_dir, o.keys_dir);
+  if (o.root_fs != "ext4") return input_error("--root-fs {}: only ext4 is supported", o.root_fs);
+  auto signer = BS_TRY(keys::load_signer(o.keys_dir + "/db.key"));
+  auto cert = BS_TRY(keys::load_certificate(o.keys_dir + "/db.crt"));
+
+  step("opening the repository");
+  store::Repository repo = BS_TRY(store::Repository::open(o.repo, {}));
+  store::ImageRecord record = BS_TRY(store::find_image(repo, o.image)).second;
+  const std::string digest = record.image.starts_with("images/") ? record.image.substr(7) : record.image;
+  res.digest = digest;
+  Bytes image = BS_TRY(repo.read_image(digest));
+  fstree::Tree tree = BS_TRY_CTX(composefs::read_image(image), "reading image {}", digest);
+  const std::string objects = repo.path() + "/objects";
+  Bytes os_release = BS_TRY(image_file(tree, objects, "/usr/lib/os-release"));
+  bls::OsRelease osr = bls::parse_os_release(as_string(os_release));
+  std::string os_id = osr.get("ID").value_or("linux");
+  std::string version = osr.get("VERSION_ID").value_or(record.version.empty() ? "0" : record.version);
+  std::string title = osr.pretty_name();
+  for (char& c : version)
+    if (c == '/' || c == ' ') c = '_';
+  if (!fstree::lookup(tree, "/etc") || !fstree::lookup(tree, "/var"))
+    return input_error("image {} lacks /etc or /var, which a deployment needs", digest);
+
+  std::string work = o.work_dir;
+  if (work.empty()) work = BS_TRY(sys::make_temp_dir("bootseal-disk-"));
+  else BS_TRY(sys::mkdir_p(work));
+  struct Cleanup {
+    std::string dir;
+    bool keep;
+    ~Cleanup() {
+      if (!keep) (void)sys::remove_tree(dir);
+    }
+  } cleanup{work, o.keep_work};
+
+  UkiOptions uo = o;
+  uo.work_dir = work;
+  SealedUki sealed = BS_TRY(seal_uki(repo, digest, uo));
+  res.kernel_version = sealed.kernel_version;
+  res.cmdline = sealed.cmdline;
+  res.initrd_bytes = sealed.initrd_bytes;
+  Bytes uki_image = std::move(sealed.uki);
   res.uki_bytes = uki_image.size();
   Bytes sdboot_signed = BS_TRY_CTX(authenticode::sign(BS_TRY(sys::read_file(sdboot)), *signer, cert, {}),
                                    "signing {}", sdboot);
@@ -242,7 +269,12 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
   BS_TRY(deploy::checkout(tree, "/var", objects, root + "/state/os/default/var"));
   BS_TRY(sys::make_symlink("../../os/default/var", dep + "/var"));
   BS_TRY(sys::write_file_atomic(dep + "/" + digest + ".origin",
-                                as_bytes(origin_file(record.source, digest, record.manifest_digest))));
+                                as_bytes(deploy::format_origin(record.source, digest, record.manifest_digest))));
+  {
+    // The deployment is a GC root of the device's repository.
+    store::Repository staged = BS_TRY(store::Repository::open(root, {}));
+    BS_TRY(store::pin_deployment(staged, digest, record.source));
+  }
 
   // --- Filesystems and the disk.
   disk::PartitionSizes sizes = BS_TRY(disk::plan_partition_sizes(root, esp_size, o.disk_size));

@@ -7,30 +7,48 @@
 #include <vector>
 
 #include "base/error.h"
+#include "store/repository.h"
 
 namespace bootseal::seal {
 
-struct DiskOptions {
-  std::string repo;            // repository root (holds composefs/)
-  std::string image;           // reference, digest or digest prefix
+// What a signed UKI for a repository image is made of.
+struct UkiOptions {
   std::string keys_dir;        // PK/KEK/db .key/.crt/.auth (bootseal keys generate)
-  std::string output;          // disk image to write
-  uint64_t disk_size = 0;      // 0: just big enough
-  uint64_t esp_size = 0;       // 0: room for two UKIs
-  std::string root_fs = "ext4";
   // no_timer_check: under TCG on a loaded host the kernel's IO-APIC timer check
   // can fail and panic ("IO-APIC + timer doesn't work"); VMs skip it.
   std::string cmdline_extra = "console=ttyS0 systemd.firstboot=off panic=-1 no_timer_check";
   std::string stub;            // systemd-stub (default: payloads / system)
-  std::string sdboot;          // systemd-bootx64.efi (default: payloads / system)
   std::string setup_root;      // bootseal-setup-root binary (default: next to bootseal)
   std::string busybox = "/bin/busybox";
-  std::string keys_name = "auto";
-  std::string secure_boot_enroll = "force";
-  std::string work_dir;        // scratch space (default: a temp dir next to output)
-  bool keep_work = false;
+  std::string work_dir;        // scratch space (default: a temp dir)
   std::function<void(const std::string&)> step;  // progress: "building initrd", ...
 };
+
+struct DiskOptions : UkiOptions {
+  std::string repo;            // repository root (holds composefs/)
+  std::string image;           // reference, digest or digest prefix
+  std::string output;          // disk image to write
+  uint64_t disk_size = 0;      // 0: just big enough
+  uint64_t esp_size = 0;       // 0: room for two UKIs
+  std::string root_fs = "ext4";
+  std::string sdboot;          // systemd-bootx64.efi (default: payloads / system)
+  std::string keys_name = "auto";
+  std::string secure_boot_enroll = "force";
+  bool keep_work = false;
+};
+
+struct SealedUki {
+  Bytes uki;                   // signed
+  std::string digest;          // composefs digest in its cmdline
+  std::string kernel_version, cmdline;
+  uint64_t initrd_bytes = 0;
+};
+
+// Builds, for images/<digest> of `repo`, an initrd from the image's own
+// kernel modules with bootseal-setup-root, and a UKI on systemd-stub with
+// the image's kernel and os-release and "composefs=<digest> <cmdline_extra>",
+// signed with the key set's db key.
+Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& digest, const UkiOptions& o);
 
 struct DiskResult {
   std::string digest;          // composefs digest sealed into the UKI

@@ -1,5 +1,6 @@
 #include "store/import.h"
 
+#include <algorithm>
 #include <functional>
 #include <future>
 #include <optional>
@@ -291,9 +292,44 @@ Repository::RefsFn record_refs(const Repository& repo) {
         }
       }
       if (!r.image.empty()) out.second.push_back(r.image);
+    } else if (stream.starts_with(kDeployStreamPrefix)) {
+      DeployRecord r = BS_TRY(parse_deploy_record(data));
+      out.first = BS_TRY(image_objects(repo, r.image));
+      out.second.push_back(r.image);
     }
     return out;
   };
+}
+
+Result<std::vector<std::string>> image_objects(const Repository& repo, const std::string& image_hex) {
+  Bytes image = BS_TRY(repo.read_image(image_hex));
+  fstree::Tree t = BS_TRY_CTX(composefs::read_image(image), "images/{}", image_hex);
+  std::vector<std::string> out;
+  fstree::walk(t, [&](const std::string&, const fstree::Entry*, const fstree::Node& n) {
+    if (n.is_reg() && n.payload && n.content.empty() && n.size > 0) {
+      std::string hex = *n.payload;
+      hex.erase(std::remove(hex.begin(), hex.end(), '/'), hex.end());
+      out.push_back(std::move(hex));
+    }
+    return true;
+  });
+  return out;
+}
+
+Status pin_deployment(Repository& repo, const std::string& image_hex, const std::string& source) {
+  if (!repo.has_image(image_hex)) return input_error("images/{} is not in {}", image_hex, repo.path());
+  Bytes obj = BS_TRY(repo.write_object(as_bytes(serialize_deploy_record({image_hex, source}))));
+  BS_TRY(repo.flush());
+  std::string stream = std::string(kDeployStreamPrefix) + image_hex;
+  BS_TRY(repo.set_stream(stream, to_hex(obj)));
+  return repo.set_ref(std::string(kDeployRefPrefix) + image_hex, stream);
+}
+
+Status unpin_deployment(Repository& repo, const std::string& image_hex) {
+  auto refs = BS_TRY(repo.list_refs());
+  std::string ref = std::string(kDeployRefPrefix) + image_hex;
+  if (refs.count(ref)) BS_TRY(repo.remove_ref(ref));
+  return {};
 }
 
 Result<std::pair<std::string, ImageRecord>> find_image(const Repository& repo, const std::string& ref) {

@@ -87,6 +87,13 @@ Result<ImportResult> commit_image(Repository& repo, const MergedImage& m, const 
 // RefsFn for fsck/gc over bootseal's record formats (other streams: none).
 Repository::RefsFn record_refs(const Repository& repo);
 
+// Deployments as GC roots: streams/bootseal-deploy-<hex> and the ref
+// "deploy/<hex>" keep images/<hex> and every object it references.
+Status pin_deployment(Repository& repo, const std::string& image_hex, const std::string& source);
+Status unpin_deployment(Repository& repo, const std::string& image_hex);
+// Object digests (hex) an EROFS image references through its redirects.
+Result<std::vector<std::string>> image_objects(const Repository& repo, const std::string& image_hex);
+
 // Resolves REF (a reference name, an image digest, or a unique prefix of
 // one) to its image record.
 Result<std::pair<std::string, ImageRecord>> find_image(const Repository& repo, const std::string& ref);

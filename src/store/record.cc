@@ -223,4 +223,23 @@ Result<ImageRecord> parse_image_record(ByteSpan data) {
   return r;
 }
 
+std::string serialize_deploy_record(const DeployRecord& r) {
+  nlohmann::ordered_json j;
+  j["image"] = r.image;
+  j["source"] = r.source;
+  return j.dump() + "\n";
+}
+
+Result<DeployRecord> parse_deploy_record(ByteSpan data) {
+  nlohmann::json j = nlohmann::json::parse(data.begin(), data.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return input_error("deployment record: not a JSON object");
+  DeployRecord r;
+  if (!j.contains("image") || !j["image"].is_string()) return input_error("deployment record: no \"image\"");
+  r.image = j["image"].get<std::string>();
+  if (!is_hex(r.image) || (r.image.size() != 64 && r.image.size() != 128))
+    return input_error("deployment record: image '{}' is not a digest", r.image);
+  if (j.contains("source") && j["source"].is_string()) r.source = j["source"].get<std::string>();
+  return r;
+}
+
 }  // namespace bootseal::store

@@ -29,6 +29,18 @@ namespace bootseal::store {
 inline constexpr const char* kLayerRecordMagic = "bootseal-layer-record 1";
 inline constexpr const char* kLayerStreamPrefix = "bootseal-layer-";
 inline constexpr const char* kImageStreamPrefix = "bootseal-image-";
+// Deployment record (streams/bootseal-deploy-<hex>): JSON {"image": hex,
+// "source": reference}; a GC root for a deployed image and every object it
+// references, named by the ref "deploy/<hex>".
+inline constexpr const char* kDeployStreamPrefix = "bootseal-deploy-";
+inline constexpr const char* kDeployRefPrefix = "deploy/";
+
+struct DeployRecord {
+  std::string image;   // hex digest of images/<hex>
+  std::string source;  // container-image-reference
+};
+std::string serialize_deploy_record(const DeployRecord& r);
+Result<DeployRecord> parse_deploy_record(ByteSpan json);
 
 struct RecordEntry {
   tar::Entry entry;

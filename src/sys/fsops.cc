@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 #include "sys/file.h"
 
@@ -85,6 +86,31 @@ Status copy_new_file(const std::string& from, const std::string& to, mode_t mode
       off += got;
       left -= got;
     }
+  }
+  return {};
+}
+
+Status rename_exchange(const std::string& a, const std::string& b) {
+  if (::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0) return {};
+  if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)
+    return unsupported_error("exchanging {} and {}: the filesystem cannot swap paths atomically", a, b);
+  return sys_error(fmt::format("exchange {} and {}", a, b));
+}
+
+Status rename_path(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) return sys_error(fmt::format("rename {} to {}", from, to));
+  return {};
+}
+
+Status sync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return sys_error(fmt::format("open {}", dir));
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) {
+    errno = err;
+    return sys_error(fmt::format("fsync {}", dir));
   }
   return {};
 }

@@ -26,4 +26,13 @@ Status set_mtime(const std::string& path, int64_t sec, uint32_t nsec);
 // the filesystem can), falling back to read/write.
 Status copy_new_file(const std::string& from, const std::string& to, mode_t mode);
 
+// Swaps two existing paths atomically (renameat2 RENAME_EXCHANGE). Where the
+// filesystem cannot (kUnsupported error: old vfat, some FUSE), the caller
+// falls back to a non-atomic sequence it documents.
+Status rename_exchange(const std::string& a, const std::string& b);
+// rename(2), replacing `to`.
+Status rename_path(const std::string& from, const std::string& to);
+// fsync of a directory (makes renames and new names in it durable).
+Status sync_dir(const std::string& dir);
+
 }  // namespace bootseal::sys

@@ -6,22 +6,9 @@
 # for two UKIs.
 source "$SRC/tests/lib.sh"
 need sfdisk mtype debugfs depmod busybox
-PAY=${BOOTSEAL_PAYLOADS:-/var/cache/bootseal/payloads}
-[ -f "$PAY/kernel/.done" ] || { echo "missing boot payloads: run tools/fetch-payloads"; exit 1; }
-KVER=$(cat "$PAY/kernel/kver")
+source "$SRC/tests/lib/sealed_root.sh"
 cd "$TMP"
 
-mkroot() {  # mkroot DIR: a minimal bootable-looking tree with the payload kernel
-  local r=$1 m=$1/usr/lib/modules/$KVER
-  mkdir -p "$r"/{etc,var/lib,boot,sysroot,usr/bin,usr/lib} "$m/kernel/drivers"
-  printf 'ID=tiny\nVERSION_ID=1\nPRETTY_NAME="tiny test OS"\n' > "$r/usr/lib/os-release"
-  echo hello > "$r/etc/motd"; echo 1 > "$r/var/lib/state"
-  cp "$PAY/kernel/vmlinuz" "$m/vmlinuz"
-  for d in fs lib crypto arch; do cp -a "$PAY/kernel/lib/modules/$KVER/kernel/$d" "$m/kernel/"; done
-  cp -a "$PAY/kernel/lib/modules/$KVER/kernel/drivers/block" "$m/kernel/drivers/"
-  cp "$PAY/kernel/lib/modules/$KVER"/modules.{order,builtin,builtin.modinfo} "$m/" 2>/dev/null || true
-  depmod -b "$r/usr" "$KVER" 2>/dev/null || depmod -b "$r" "$KVER"
-}
 mkroot good
 "$BOOTSEAL" -q repo init --repo repo >/dev/null
 "$BOOTSEAL" -q image import --repo repo --ref good "dir:$TMP/good" >/dev/null 2>&1

@@ -1,0 +1,112 @@
+// The life cycle of a sealed system: status, upgrade/switch (stage a new
+// deployment), rollback. Works on a physical root and an ESP given as
+// directories, so the same code runs on a booted system (/sysroot and the
+// mounted ESP) and offline on a mounted or staged disk.
+//
+// Layout (DESIGN.md section 3): <root>/composefs/ (the repository),
+// <root>/state/deploy/<digest>/{etc/, var -> ../../os/default/var,
+// <digest>.origin}, ESP EFI/Linux/bootc/bootc_composefs-<digest>.efi and
+// loader/entries/bootc_<os>-<version>-<0|1>.conf (0 = default, 1 = rollback).
+//
+// Safety rules every change follows:
+//   - nothing on the ESP or in state/ changes until the new deployment is
+//     known to boot: the UKI's composefs digest names an image present in the
+//     repository whose fs-verity digest is exactly that digest (what
+//     bootseal-setup-root checks) and whose objects are all present;
+//   - a UKI sealed for another EROFS format or xattr mode than the
+//     repository's pinned one (bootc#2334: V1 UKIs on V2 repositories) is
+//     detected: the format that reproduces its digest is written alongside
+//     and the choice explained; if none does, the upgrade is refused;
+//   - the booted deployment is never removed; entries are swapped as a set
+//     (boot/entries.h); the deployment and its image are GC roots
+//     (store::pin_deployment).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/error.h"
+#include "bls/karg.h"
+#include "boot/entries.h"
+#include "store/repository.h"
+
+namespace bootseal::deploy {
+
+struct Sysroot {
+  std::string root;                   // physical root: composefs/, state/
+  std::string esp;                    // ESP mount point
+  std::optional<std::string> booted;  // digest of the running deployment, if any
+};
+
+// <digest>.origin: INI sections and keys.
+using Origin = std::map<std::string, std::map<std::string, std::string>>;
+Origin parse_origin(std::string_view text);
+std::string format_origin(const std::string& source, const std::string& digest, const std::string& manifest_digest);
+
+struct DeploymentStatus {
+  std::string digest;
+  std::string role;     // "default", "rollback", or "unlisted" (state without an entry)
+  bool booted = false;
+  boot::EntryInfo entry;
+  bool uki_present = false, image_present = false, state_present = false;
+  std::string source, manifest_digest;  // from the origin file
+};
+
+struct SystemStatus {
+  std::vector<DeploymentStatus> deployments;  // menu order, then unlisted
+  std::vector<std::string> problems;          // one line each (missing UKI, image, state)
+};
+
+Result<SystemStatus> read_status(const Sysroot& s);
+
+// The image a UKI boots, found or produced in the repository.
+struct BootImage {
+  std::string digest;       // = the UKI's composefs digest
+  uint32_t format = 1;      // EROFS format that reproduces it
+  std::string xattrs;       // "allowlist" | "keep-user"
+  bool repository_default = true;  // false: written besides the repository's pinned format
+  std::string explanation;  // set when the default did not match
+};
+
+// Finds, for the repository image `image_ref` (a reference or digest), the
+// {xattr mode} x {V1, V2} variant whose digest equals the karg's, as
+// composefs-rs's find_matching_boot_image does, and writes it to images/ if it
+// is not the stored one. Refused: a karg hash other than the repository's, an
+// insecure ('?') karg unless allowed, and no matching variant (the error
+// lists what each variant gives).
+Result<BootImage> resolve_boot_image(store::Repository& repo, const std::string& image_ref,
+                                     const bls::ComposefsKarg& karg, bool allow_insecure);
+
+struct StageOptions {
+  std::string image_ref;     // repository image to deploy (imported by the caller)
+  std::string source;        // origin container-image-reference
+  Bytes uki;                 // the signed UKI for it
+  std::string uki_label;     // where the UKI came from (messages)
+  bool allow_insecure = false;
+  std::function<void(const std::string&)> step;
+};
+
+struct StageResult {
+  std::string digest;       // the new default deployment
+  std::string rollback;     // the deployment kept as rollback ("" if none)
+  BootImage image;
+  bool unchanged = false;   // already the default: nothing done
+  std::vector<std::string> etc_kept, etc_removed;  // /etc merge
+  std::vector<std::string> pruned;                 // deployments removed
+};
+
+// Makes `uki` (for `image_ref`) the default deployment; the booted one (or,
+// offline, the previous default) becomes the rollback; others are pruned.
+Result<StageResult> stage_deployment(const Sysroot& s, store::Repository& repo, const StageOptions& o);
+
+// Swaps default and rollback. Returns {new default, new rollback}.
+Result<std::pair<std::string, std::string>> rollback(const Sysroot& s);
+
+// The composefs karg of a UKI's .cmdline (SHA-512 first, then SHA-256).
+Result<bls::ComposefsKarg> uki_karg(ByteSpan uki, const std::string& label);
+
+}  // namespace bootseal::deploy
