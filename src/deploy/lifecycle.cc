@@ -221,7 +221,6 @@ Result<BootImage> resolve_boot_image(store::Repository& repo, const std::string&
       variant.format = format;
       variant.xattrs = xattr_name(xm);
       Bytes obj = BS_TRY(repo.write_object(as_bytes(store::serialize_image_record(variant))));
-      BS_TRY(repo.flush());
       BS_TRY(repo.set_stream(std::string(store::kImageStreamPrefix) + want + "-" + to_hex(obj).substr(0, 16), to_hex(obj)));
       out.format = format;
       out.xattrs = xattr_name(xm);

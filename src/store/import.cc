@@ -267,6 +267,17 @@ Result<ImportResult> commit_image(Repository& repo, const MergedImage& m, const 
   res.stream = std::string(kImageStreamPrefix) + r.image + "-" + to_hex(rec_obj).substr(0, 16);
   BS_TRY(repo.set_stream(res.stream, to_hex(rec_obj)));
   if (!ref.empty()) BS_TRY(repo.set_ref(ref, res.stream));
+  for (uint32_t format : repo.meta().erofs_extra) {
+    if (format == r.format) continue;
+    ImageRecord extra = r;
+    extra.format = format;
+    Bytes extra_image = BS_TRY_CTX(make_image(t, format), "repository {} (extra format V{})", repo.path(), format);
+    extra.image = BS_TRY(repo.write_image(extra_image));
+    Bytes extra_obj = BS_TRY(repo.write_object(as_bytes(serialize_image_record(extra))));
+    BS_TRY(repo.set_stream(std::string(kImageStreamPrefix) + extra.image + "-" + to_hex(extra_obj).substr(0, 16),
+                           to_hex(extra_obj)));
+    res.extra_images.push_back(extra.image);
+  }
   return res;
 }
 
@@ -319,7 +330,6 @@ Result<std::vector<std::string>> image_objects(const Repository& repo, const std
 Status pin_deployment(Repository& repo, const std::string& image_hex, const std::string& source) {
   if (!repo.has_image(image_hex)) return input_error("images/{} is not in {}", image_hex, repo.path());
   Bytes obj = BS_TRY(repo.write_object(as_bytes(serialize_deploy_record({image_hex, source}))));
-  BS_TRY(repo.flush());
   std::string stream = std::string(kDeployStreamPrefix) + image_hex;
   BS_TRY(repo.set_stream(stream, to_hex(obj)));
   return repo.set_ref(std::string(kDeployRefPrefix) + image_hex, stream);

@@ -77,10 +77,13 @@ struct ImportResult {
   std::string image;   // hex digest of images/<hex>
   std::string stream;  // image record stream name
   ImageRecord record;
+  std::vector<std::string> extra_images;  // images in meta.json's erofs_formats.extra formats
 };
 
 // Stores the merged tree's dumpfile, the transformed image and its record,
-// and sets `ref` if given.
+// and sets `ref` if given. A repository whose meta.json lists extra EROFS
+// formats (erofs_formats.extra, composefs-rs) also gets the image in each of
+// them, each with its own record.
 Result<ImportResult> commit_image(Repository& repo, const MergedImage& m, const ImageOptions& o,
                                   const std::string& ref);
 

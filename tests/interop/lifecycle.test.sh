@@ -116,6 +116,18 @@ check_eq "V1 UKI on V2: deployed" "$D3V1 v1 False" "$(jget y.json 'd["digest"]+"
 jget y.json 'd["explanation"]' | grep -q "sealed for EROFS V1.*pinned to V2" && pass || fail "no explanation: $(cat y.json)"
 check_eq "V1 image on the V2 sysroot" "$D3V1" "$(B verity digest --hash-alg sha512 "w2/root/composefs/images/$D3V1" | awk '{print $1}' | sed 's/^sha512://')"
 
+# --- a repository with erofs_formats.extra (composefs-rs) writes every listed
+# format at import, so either UKI finds its image already there
+sed -i 's/"erofs_formats":{[^}]*}/"erofs_formats":{"default":2,"extra":[1]}/' w2/root/composefs/meta.json
+grep -q '"extra":\[1\]' w2/root/composefs/meta.json && pass || fail "meta.json edit: $(cat w2/root/composefs/meta.json)"
+cp -a v3 v5; echo "app v5" > v5/usr/bin/app
+B --json image import --repo w2/root "dir:$TMP/v5" > imp5.json 2>/dev/null
+for f in v1 v2; do
+  d=$(B -q image digest --format $f "dir:$TMP/v5")
+  [ -f "w2/root/composefs/images/$d" ] && pass || fail "extra-format import: no $f image"
+done
+B -q repo fsck --repo w2/root >/dev/null && pass || fail "fsck with extra-format images"
+
 # --- the UKI the image carries in /boot/EFI/Linux (bootc's sealed images): /boot
 # is emptied by the boot transform, so the UKI is not part of the digest it seals
 cp -a v3 v4; echo "app v4" > v4/usr/bin/app
