@@ -224,6 +224,31 @@ Status rollback_cmd(const SysrootFlags& f, const Globals& g) {
   return {};
 }
 
+struct GcFlags {
+  SysrootFlags sf;
+  bool dry_run = false;
+};
+
+// Prunes deployments no entry names, then collects the repository.
+Status gc_cmd(const GcFlags& f, const Globals& g) {
+  deploy::Sysroot s = BS_TRY(resolve_sysroot(f.sf));
+  store::Repository::warn_fn = [](const std::string& m) { warn(m); };
+  store::RepoOptions ro;
+  ro.exclusive = true;
+  store::Repository repo = BS_TRY(store::Repository::open(s.root, ro));
+  std::vector<std::string> pruned = BS_TRY(deploy::prune_deployments(s, repo, f.dry_run));
+  store::GcReport rep = BS_TRY(repo.gc(store::record_refs(repo), f.dry_run));
+  if (g.json) {
+    print_json({{"pruned_deployments", pruned}, {"removed", rep.removed}, {"bytes", rep.bytes}, {"dry_run", f.dry_run}});
+    return {};
+  }
+  const char* verb = f.dry_run ? "would remove" : "removed";
+  for (auto& d : pruned) std::printf("%s deployment %s\n", verb, d.c_str());
+  std::printf("%s %zu repository entr%s, %.1f MiB\n", verb, rep.removed.size(), rep.removed.size() == 1 ? "y" : "ies",
+              static_cast<double>(rep.bytes) / 1048576.0);
+  return {};
+}
+
 void add_upgrade_flags(CLI::App* c, UpgradeFlags& f) {
   add_sysroot_flags(c, f.sf);
   auto* uki = c->add_option("--uki", f.uki, "Signed UKI to deploy (default: the one the image carries in /boot/EFI/Linux/)");
@@ -249,6 +274,12 @@ void setup(CLI::App& root, Context& ctx) {
   sw->add_option("source", wf.source, "Image: oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE or a directory")->required();
   add_upgrade_flags(sw, wf);
   sw->callback([&ctx] { ctx.action = [&ctx] { return upgrade_cmd(wf, true, ctx.globals); }; });
+
+  static GcFlags gf;
+  CLI::App* gc = root.add_subcommand("gc", "Remove deployments no boot entry names, then unreferenced repository content");
+  add_sysroot_flags(gc, gf.sf);
+  gc->add_flag("--dry-run", gf.dry_run, "Only say what would be removed");
+  gc->callback([&ctx] { ctx.action = [&ctx] { return gc_cmd(gf, ctx.globals); }; });
 
   CLI::App* rb = root.add_subcommand("rollback", "Make the rollback deployment the default (next boot)");
   add_sysroot_flags(rb, rf);

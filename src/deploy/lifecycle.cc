@@ -330,20 +330,40 @@ Result<StageResult> stage_deployment(const Sysroot& s, store::Repository& repo, 
 
   // --- 4. Prune what no entry (and not the booted system) uses.
   step("pruning old deployments");
+  res.pruned = BS_TRY(prune_unused(s, repo, live, false));
+  return res;
+}
+
+Result<std::vector<std::string>> prune_unused(const Sysroot& s, store::Repository& repo,
+                                              const std::set<std::string>& live, bool dry_run) {
+  std::vector<std::string> pruned;
+  auto note = [&](const std::string& d) {
+    if (std::find(pruned.begin(), pruned.end(), d) == pruned.end()) pruned.push_back(d);
+  };
   for (const std::string& name : BS_TRY(list_names(s.esp + "/" + std::string(boot::kUkiDir)))) {
     auto d = boot::digest_of_uki_path("/" + std::string(boot::kUkiDir) + "/" + name);
-    if (d && !live.count(*d)) {
-      BS_TRY(sys::remove_tree(uki_file(s, *d)));
-      res.pruned.push_back(*d);
-    }
+    if (!d || live.count(*d)) continue;
+    if (!dry_run) BS_TRY(sys::remove_tree(uki_file(s, *d)));
+    note(*d);
   }
   for (const std::string& name : BS_TRY(list_names(s.root + "/state/deploy"))) {
     if (!is_digest(name) || live.count(name)) continue;
-    BS_TRY(sys::remove_tree(deploy_dir(s, name)));
-    BS_TRY(store::unpin_deployment(repo, name));
-    if (std::find(res.pruned.begin(), res.pruned.end(), name) == res.pruned.end()) res.pruned.push_back(name);
+    if (!dry_run) {
+      BS_TRY(sys::remove_tree(deploy_dir(s, name)));
+      BS_TRY(store::unpin_deployment(repo, name));
+    }
+    note(name);
   }
-  return res;
+  return pruned;
+}
+
+Result<std::vector<std::string>> prune_deployments(const Sysroot& s, store::Repository& repo, bool dry_run) {
+  std::set<std::string> live;
+  for (auto& e : BS_TRY(boot::read_entries(s.esp)))
+    if (!e.digest.empty()) live.insert(e.digest);
+  if (s.booted) live.insert(*s.booted);
+  if (live.empty()) return input_error("{}: no boot entries; refusing to prune every deployment", s.esp);
+  return prune_unused(s, repo, live, dry_run);
 }
 
 Result<std::pair<std::string, std::string>> rollback(const Sysroot& s) {

@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,13 @@ struct StageResult {
 // Makes `uki` (for `image_ref`) the default deployment; the booted one (or,
 // offline, the previous default) becomes the rollback; others are pruned.
 Result<StageResult> stage_deployment(const Sysroot& s, store::Repository& repo, const StageOptions& o);
+
+// Removes deployments (UKI, state, GC pin) that no boot entry names and that
+// are not booted; returns their digests. Refused when the ESP has no entries.
+Result<std::vector<std::string>> prune_deployments(const Sysroot& s, store::Repository& repo, bool dry_run);
+// The same with an explicit set of digests to keep.
+Result<std::vector<std::string>> prune_unused(const Sysroot& s, store::Repository& repo,
+                                              const std::set<std::string>& live, bool dry_run);
 
 // Swaps default and rollback. Returns {new default, new rollback}.
 Result<std::pair<std::string, std::string>> rollback(const Sysroot& s);

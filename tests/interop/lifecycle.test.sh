@@ -90,6 +90,20 @@ B -q status "${S[@]}" >/dev/null && pass || fail "status reports problems after 
 check_eq "pruned the third deployment" "2" "$(ls w/esp/EFI/Linux/bootc | wc -l)"
 [ ! -e "w/root/state/deploy/$D1" ] && pass || fail "state of pruned $D1 left"
 
+# --- gc: an unlisted deployment is reported, then pruned; content no
+# deployment pins goes (v3's V1 image), deployed images stay
+FAKE=$(printf '%128s' | tr ' ' f); mkdir -p "w/root/state/deploy/$FAKE/etc"
+expect_error "status with an unlisted deployment" "problem" B status "${S[@]}"
+B --json gc "${S[@]}" --dry-run > gc1.json
+check_eq "gc dry run" "['$FAKE'] True" "$(jget gc1.json 'str(d["pruned_deployments"])+" "+str(d["dry_run"])')"
+[ -d "w/root/state/deploy/$FAKE" ] && pass || fail "dry run removed something"
+B --json gc "${S[@]}" > gc2.json
+[ ! -e "w/root/state/deploy/$FAKE" ] && pass || fail "gc left the unlisted deployment"
+[ ! -e "w/root/composefs/images/$D3V1" ] && pass || fail "gc kept v3's unpinned V1 image"
+for d in $D2 $D3V2; do [ -f "w/root/composefs/images/$d" ] && pass || fail "gc removed deployed ${d:0:12}"; done
+B -q status "${S[@]}" >/dev/null && pass || fail "status after gc"
+B -q repo fsck --repo w/root >/dev/null && pass || fail "fsck after gc"
+
 # --- refused, nothing changed
 snap before
 mkuki wrong.efi "composefs=$D1 console=ttyS0"
