@@ -1,6 +1,5 @@
 #include "boot/entries.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -16,17 +15,8 @@ namespace {
 
 Result<std::vector<std::string>> conf_files(const std::string& dir) {
   std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) {
-    if (errno == ENOENT) return out;
-    return sys_error(fmt::format("opendir {}", dir));
-  }
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n.size() > 5 && n.ends_with(".conf")) out.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
+  for (std::string& n : BS_TRY(sys::list_names(dir)))
+    if (n.size() > 5 && n.ends_with(".conf")) out.push_back(std::move(n));
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include "cli/command.h"
 #include "cli/repo_util.h"
 #include "composefs/image.h"
+#include "deploy/lifecycle.h"
 #include "fstree/dumpfile.h"
 #include "fsverity/fsverity.h"
 #include "oci/transport.h"
@@ -127,24 +128,10 @@ struct MatchOptions {
   std::string platform;
 };
 
-// The composefs karg of a UKI's .cmdline: SHA-512 first (bootc), then SHA-256.
-Result<bls::ComposefsKarg> uki_karg(const std::string& path) {
-  Bytes file = BS_TRY(sys::read_file(path));
-  uki::Inspection in = BS_TRY_CTX(uki::inspect(file), "{}", path);
-  if (!in.cmdline) return input_error("{}: no .cmdline section", path);
-  auto k512 = bls::parse_composefs_karg(*in.cmdline, bls::KargHash::kSha512);
-  if (k512.ok() && *k512) return **k512;
-  auto k256 = bls::parse_composefs_karg(*in.cmdline, bls::KargHash::kSha256);
-  if (k256.ok() && *k256) return **k256;
-  if (!k512.ok()) return Error(k512.error()).context(path);
-  if (!k256.ok()) return Error(k256.error()).context(path);
-  return input_error("{}: .cmdline has no composefs karg", path);
-}
-
 // Tries {allowlist, keep-user} x {V1, V2}, as composefs-rs's
 // find_matching_boot_image does, with the karg's hash.
 Status match_uki_cmd(const MatchOptions& m, const Globals& g) {
-  bls::ComposefsKarg k = BS_TRY(uki_karg(m.uki));
+  bls::ComposefsKarg k = BS_TRY(deploy::uki_karg(BS_TRY(sys::read_file(m.uki)), m.uki));
   std::string want = to_hex(k.digest);
   store::ImageOptions o = BS_TRY(image_options(m.platform, "allowlist"));
   o.hash = k.hash == bls::KargHash::kSha512 ? crypto::HashAlg::kSha512 : crypto::HashAlg::kSha256;

@@ -1,10 +1,10 @@
 #include "deploy/etc_merge.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "deploy/checkout.h"
 #include "sys/file.h"
@@ -15,19 +15,6 @@ namespace bootseal::deploy {
 namespace {
 
 constexpr int kMaxDepth = 64;
-
-Result<std::vector<std::string>> list_dir(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return sys_error(fmt::format("opendir {}", dir));
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 Result<std::string> read_link(const std::string& path) {
   std::string buf(4096, '\0');
@@ -62,7 +49,7 @@ Status copy_local(const std::string& from, const struct stat& st, const std::str
   if (depth > kMaxDepth) return input_error("{}: nested too deeply", from);
   if (S_ISDIR(st.st_mode)) {
     BS_TRY(sys::make_dir(to, 0700));
-    for (const std::string& name : BS_TRY(list_dir(from))) {
+    for (const std::string& name : BS_TRY(sys::list_names(from))) {
       struct stat cst;
       if (::lstat((from + "/" + name).c_str(), &cst) != 0) return sys_error(fmt::format("lstat {}/{}", from, name));
       BS_TRY(copy_local(from + "/" + name, cst, to + "/" + name, depth + 1));
@@ -95,7 +82,7 @@ struct Merger {
   Status walk(const std::string& local, const std::string& dest, const std::string& rel, const fstree::Node* old,
               int depth) {
     if (depth > kMaxDepth) return input_error("{}: nested too deeply", local);
-    std::vector<std::string> names = BS_TRY(list_dir(local));
+    std::vector<std::string> names = BS_TRY(sys::list_names(local));
     for (const std::string& name : names) {
       std::string lp = local + "/" + name, dp = dest + "/" + name, r = rel + "/" + name;
       struct stat st;

@@ -1,6 +1,5 @@
 #include "deploy/lifecycle.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -26,22 +25,6 @@ std::string deploy_dir(const Sysroot& s, const std::string& digest) { return s.r
 std::string uki_file(const Sysroot& s, const std::string& digest) { return s.esp + "/" + boot::uki_path(digest); }
 
 bool is_digest(std::string_view s) { return (s.size() == 64 || s.size() == 128) && is_hex(s); }
-
-Result<std::vector<std::string>> list_names(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) {
-    if (errno == ENOENT) return out;
-    return sys_error(fmt::format("opendir {}", dir));
-  }
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 std::string xattr_name(oci::XattrMode m) { return m == oci::XattrMode::kAllowlist ? "allowlist" : "keep-user"; }
 
@@ -167,7 +150,7 @@ Result<SystemStatus> read_status(const Sysroot& s) {
     BS_TRY(fill(d));
     st.deployments.push_back(std::move(d));
   }
-  for (const std::string& name : BS_TRY(list_names(s.root + "/state/deploy"))) {
+  for (const std::string& name : BS_TRY(sys::list_names(s.root + "/state/deploy"))) {
     if (!is_digest(name) || listed.count(name)) continue;
     DeploymentStatus d;
     d.digest = name;
@@ -340,13 +323,13 @@ Result<std::vector<std::string>> prune_unused(const Sysroot& s, store::Repositor
   auto note = [&](const std::string& d) {
     if (std::find(pruned.begin(), pruned.end(), d) == pruned.end()) pruned.push_back(d);
   };
-  for (const std::string& name : BS_TRY(list_names(s.esp + "/" + std::string(boot::kUkiDir)))) {
+  for (const std::string& name : BS_TRY(sys::list_names(s.esp + "/" + std::string(boot::kUkiDir)))) {
     auto d = boot::digest_of_uki_path("/" + std::string(boot::kUkiDir) + "/" + name);
     if (!d || live.count(*d)) continue;
     if (!dry_run) BS_TRY(sys::remove_tree(uki_file(s, *d)));
     note(*d);
   }
-  for (const std::string& name : BS_TRY(list_names(s.root + "/state/deploy"))) {
+  for (const std::string& name : BS_TRY(sys::list_names(s.root + "/state/deploy"))) {
     if (!is_digest(name) || live.count(name)) continue;
     if (!dry_run) {
       BS_TRY(sys::remove_tree(deploy_dir(s, name)));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 
@@ -16,6 +17,9 @@ Status remove_tree(const std::string& path);
 Status copy_file(const std::string& from, const std::string& to, mode_t mode = 0644);
 // True if the path exists (lstat).
 bool path_exists(const std::string& path);
+// The names in a directory except "." and "..", sorted bytewise; a missing
+// directory gives an empty list.
+Result<std::vector<std::string>> list_names(const std::string& dir);
 // Polls every 10 ms until `path` exists or `timeout_ms` passed.
 bool wait_for_path(const std::string& path, int timeout_ms);
 

@@ -48,7 +48,7 @@ check_eq "no-match exit" 1 "$rc"
 check_eq "no-match lines" 5 "$(wc -l < nomatch.txt)"
 grep -q "no format/xattr mode" nomatch.err && pass || fail "no-match message: $(cat nomatch.err)"
 "$BOOTSEAL" uki build --stub "$STUB" --linux "$LINUX" --cmdline "quiet" --os-release 'ID=x' --uname 6.1.0 --output none.efi || fail "uki build none"
-expect_error "no karg" "no composefs karg" "$BOOTSEAL" image match-uki none.efi t
+expect_error "no karg" "no composefs= karg" "$BOOTSEAL" image match-uki none.efi t
 # The same rules from an OCI image: the policy file (> 64 bytes, so an
 # external object) is kept in memory without a repository, and read back as
 # an object from the repository after import.
