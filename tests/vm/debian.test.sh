@@ -31,7 +31,7 @@ check_eq "composefs digest in the UKI" "$digest" "$("$BOOTSEAL" --json uki inspe
 echo "built and sealed in $(( $(date +%s) - t0 )) s"
 
 boot() {
-  vm_boot "$1" "$W/disk.raw" --secure-boot --enroll "$W/keys" --tpm --memory 1536 --timeout 600 \
+  vm_boot "$1" "$W/disk.raw" --smp 2 --secure-boot --enroll "$W/keys" --tpm --memory 1536 --timeout 600 \
     --expect BOOTSEAL-REPORT-END --fail-on "Kernel panic" --fail-on "Access denied" --fail-on "bootseal-setup-root: FAILED"
 }
 
