@@ -29,7 +29,7 @@ Status assemble(const AssembleOptions& o, const Globals& g) {
   uint64_t esp_size = sizes.esp, root_size = sizes.root;
   if (g.json)
     print_json({{"output", o.output}, {"esp_bytes", esp_size}, {"root_bytes", root_size}});
-  else
+  else if (!g.quiet)
     fmt::print("{}: GPT disk with a {} MiB ESP and a {} MiB ext4 root\n", o.output, esp_size / disk::kMiB,
                root_size / disk::kMiB);
   return {};
