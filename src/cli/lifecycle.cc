@@ -194,14 +194,15 @@ Status upgrade_cmd(const UpgradeFlags& f, bool is_switch, const Globals& g) {
   so.step = step;
   deploy::StageResult r = BS_TRY_CTX(deploy::stage_deployment(s, repo, so), "{} {}", is_switch ? "switch" : "upgrade", source);
   if (g.json) {
-    print_json({{"source", source}, {"digest", r.digest}, {"rollback", r.rollback}, {"unchanged", r.unchanged},
+    print_json({{"source", source}, {"digest", r.digest}, {"rollback", r.rollback}, {"unchanged", r.unchanged}, {"uki_replaced", r.uki_replaced},
                 {"format", fmt::format("v{}", r.image.format)}, {"xattrs", r.image.xattrs},
                 {"repository_default", r.image.repository_default}, {"explanation", r.image.explanation},
                 {"uki", label}, {"etc_kept", r.etc_kept}, {"etc_removed", r.etc_removed}, {"pruned", r.pruned}});
     return {};
   }
   if (r.unchanged) {
-    std::printf("already deployed: %s is the default deployment\n", r.digest.c_str());
+    std::printf("already deployed: %s is the default deployment%s\n", r.digest.c_str(),
+                r.uki_replaced ? "; its UKI was replaced by the given one" : "");
     return {};
   }
   if (!r.image.explanation.empty()) std::printf("note: %s\n", r.image.explanation.c_str());

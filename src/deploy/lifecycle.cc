@@ -240,6 +240,13 @@ Result<StageResult> stage_deployment(const Sysroot& s, store::Repository& repo, 
   if (!ours.empty() && ours[0].digest == res.digest && sys::path_exists(deploy_dir(s, res.digest))) {
     res.unchanged = true;
     res.rollback = ours.size() > 1 ? ours[1].digest : "";
+    // Same image, different UKI bytes (re-signed, new kernel arguments): replace the UKI only.
+    auto current = sys::read_file(uki_file(s, res.digest));
+    if (!current.ok() || *current != o.uki) {
+      BS_TRY(check_bootable(repo, res.digest));
+      BS_TRY_CTX(sys::write_file_atomic(uki_file(s, res.digest), o.uki), "replacing the UKI");
+      res.uki_replaced = true;
+    }
     return res;
   }
   step("checking the image boots (fs-verity digest, objects)");

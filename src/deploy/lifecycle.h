@@ -95,7 +95,8 @@ struct StageResult {
   std::string digest;       // the new default deployment
   std::string rollback;     // the deployment kept as rollback ("" if none)
   BootImage image;
-  bool unchanged = false;   // already the default: nothing done
+  bool unchanged = false;   // already the default: no new deployment
+  bool uki_replaced = false;  // ... but its UKI on the ESP was replaced by the given one
   std::vector<std::string> etc_kept, etc_removed;  // /etc merge
   std::vector<std::string> pruned;                 // deployments removed
 };

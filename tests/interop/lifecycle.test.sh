@@ -62,7 +62,11 @@ B --json rollback "${S[@]}" > rb.json
 check_eq "rollback default" "$D1 $D2" "$(jget rb.json 'd["default"]+" "+d["rollback"]')"
 check_eq "entry 0 after rollback" "efi /EFI/Linux/bootc/bootc_composefs-$D1.efi" "$(grep ^efi w/esp/loader/entries/bootc_tiny-1-0.conf)"
 B --json upgrade "${S[@]}" --keys keys > up.json 2>/dev/null
-check_eq "upgrade: unchanged" "True $D1" "$(jget up.json 'str(d["unchanged"])+" "+d["digest"]')"
+# sealing is reproducible: the same image and key give the same UKI bytes, nothing to replace
+check_eq "upgrade: unchanged" "True False $D1" "$(jget up.json 'str(d["unchanged"])+" "+str(d["uki_replaced"])+" "+d["digest"]')"
+B --json upgrade "${S[@]}" --keys keys --cmdline "console=ttyS0 quiet" > up2.json 2>/dev/null
+check_eq "upgrade with new kernel arguments: UKI replaced" "True True" "$(jget up2.json 'str(d["unchanged"])+" "+str(d["uki_replaced"])')"
+B --json uki inspect "w/esp/EFI/Linux/bootc/bootc_composefs-$D1.efi" | grep -q "composefs=$D1 console=ttyS0 quiet" && pass || fail "replaced UKI cmdline"
 B -q rollback "${S[@]}" >/dev/null
 
 # --- deployments are GC roots of the device repository
