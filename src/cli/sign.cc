@@ -7,10 +7,13 @@
 #include "cli/command.h"
 #include "keys/keyset.h"
 #include "sys/file.h"
+#include "sys/mapped_file.h"
 
 namespace bootseal::cli {
 
 int64_t reproducible_now();  // keys.cc
+
+Status write_layout_file(const std::string& path, const pe::Layout& l, mode_t mode);
 
 namespace {
 
@@ -50,25 +53,67 @@ nlohmann::json report_json(const std::string& file, const authenticode::VerifyRe
   return j;
 }
 
-}  // namespace
+// A signing key, its certificate and the options, loaded and checked once.
+struct SigningSetup {
+  std::unique_ptr<crypto::Signer> signer;
+  crypto::Certificate cert;
+  authenticode::SignOptions options;
+};
 
-// Signs a PE image in memory with a key source and certificate file: what
-// `bootseal sign` and `uki build --sign-key/--sign-cert` share.
-Result<Bytes> sign_pe_with_files(Bytes image, const std::string& key, const std::string& cert_path,
-                                 const std::vector<std::string>& addcerts, bool append) {
+Result<SigningSetup> load_signing(const std::string& key, const std::string& cert_path,
+                                  const std::vector<std::string>& addcerts, bool append) {
   std::unique_ptr<crypto::Signer> signer = BS_TRY(keys::load_signer(key));
-  crypto::Certificate cert = BS_TRY(keys::load_certificate(cert_path));
-  if (signer->public_key_der() != cert.public_key_der())
-    return input_error("key {} does not match certificate {} ('{}')", key, cert_path, cert.subject());
-  warn_about_certificate(cert, cert_path, static_cast<int64_t>(std::time(nullptr)));
-  authenticode::SignOptions o;
-  o.append = append;
-  o.signing_time = reproducible_now();
+  SigningSetup s{std::move(signer), BS_TRY(keys::load_certificate(cert_path)), {}};
+  if (s.signer->public_key_der() != s.cert.public_key_der())
+    return input_error("key {} does not match certificate {} ('{}')", key, cert_path, s.cert.subject());
+  warn_about_certificate(s.cert, cert_path, static_cast<int64_t>(std::time(nullptr)));
+  s.options.append = append;
+  s.options.signing_time = reproducible_now();
   for (auto& f : addcerts) {
     auto certs = BS_TRY(keys::load_certificates(f));
-    o.extra_certificates.insert(o.extra_certificates.end(), certs.begin(), certs.end());
+    s.options.extra_certificates.insert(s.options.extra_certificates.end(), certs.begin(), certs.end());
   }
-  return authenticode::sign(std::move(image), *signer, cert, o);
+  return s;
+}
+
+Status sign_and_write(pe::Layout image, const SigningSetup& s, const std::string& output) {
+  pe::Layout signed_image = BS_TRY(authenticode::sign_layout(std::move(image), *s.signer, s.cert, s.options));
+  return write_layout_file(output, signed_image, 0644);
+}
+
+}  // namespace
+
+// Writes a PE layout atomically (temp file, one fsync, rename): headers,
+// pieces, zeros in the gaps; `uki build` writes its UKIs with it too.
+Status write_layout_file(const std::string& path, const pe::Layout& l, mode_t mode) {
+  auto f = BS_TRY(sys::AtomicFile::create(path, mode));
+  BS_TRY(f.write(l.headers));
+  uint64_t pos = l.headers.size();
+  auto pad_to = [&](uint64_t off) -> Status {
+    ByteSpan zeros = pe::zero_block();
+    while (pos < off) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), off - pos));
+      BS_TRY(f.write(zeros.first(n)));
+      pos += n;
+    }
+    return {};
+  };
+  for (auto& p : l.pieces) {
+    BS_TRY(pad_to(p.offset));
+    BS_TRY(f.write(p.data));
+    pos += p.data.size();
+  }
+  BS_TRY(pad_to(l.size));
+  return f.commit();
+}
+
+// Signs a PE image held as a layout (views of its data, nothing copied) and
+// writes it atomically to `output`: what `bootseal sign` and `uki build
+// --sign-key/--sign-cert` share.
+Status sign_layout_to_file(pe::Layout image, const std::string& key, const std::string& cert,
+                           const std::vector<std::string>& addcerts, bool append, const std::string& output) {
+  SigningSetup s = BS_TRY(load_signing(key, cert, addcerts, append));
+  return sign_and_write(std::move(image), s, output);
 }
 
 // Authenticode verification of one PE file, printed as `bootseal verify`
@@ -95,18 +140,19 @@ namespace {
 Status sign_cmd(const SignArgs& a, const Globals& g) {
   auto ctx = [&] { return fmt::format("sign {}", a.input); };
   // Key and certificate problems first: they are reported before the image is read.
-  std::unique_ptr<crypto::Signer> signer = BS_TRY_CTX(keys::load_signer(a.key), "{}", ctx());
-  crypto::Certificate cert = BS_TRY_CTX(keys::load_certificate(a.cert), "{}", ctx());
-  if (signer->public_key_der() != cert.public_key_der())
-    return input_error("{}: key {} does not match certificate {} ('{}')", ctx(), a.key, a.cert, cert.subject());
-  Bytes in = BS_TRY_CTX(read_pe(a.input), "sign");
-  Bytes out = BS_TRY_CTX(sign_pe_with_files(std::move(in), a.key, a.cert, a.addcerts, a.append), "{}", ctx());
+  SigningSetup setup = BS_TRY_CTX(load_signing(a.key, a.cert, a.addcerts, a.append), "{}", ctx());
+  // The input is mapped, not read: the signed output is written from views of
+  // it (headers patched, table appended), one pass, no copy. Signing in place
+  // is safe: the output replaces the input by rename, the mapping keeps the old file.
+  sys::MappedFile in = BS_TRY_CTX(sys::MappedFile::open(a.input), "sign");
+  if (!pe::looks_like_pe(in.data())) return input_error("sign: {}: not a PE image (no MZ/PE header)", a.input);
+  pe::Image img = BS_TRY_CTX(pe::parse(in.data()), "{}", ctx());
   std::string output = a.output.empty() ? a.input : a.output;
-  BS_TRY_CTX(sys::write_file_atomic(output, out, 0644), "{}", ctx());
+  BS_TRY_CTX(sign_and_write(pe::Layout::of_file(in.data(), img.SizeOfHeaders), setup, output), "{}", ctx());
   if (g.json)
-    print_json({{"input", a.input}, {"output", output}, {"signer", cert.subject()}, {"append", a.append}});
+    print_json({{"input", a.input}, {"output", output}, {"signer", setup.cert.subject()}, {"append", a.append}});
   else if (!g.quiet)
-    std::printf("Signed %s -> %s (signer '%s')\n", a.input.c_str(), output.c_str(), cert.subject().c_str());
+    std::printf("Signed %s -> %s (signer '%s')\n", a.input.c_str(), output.c_str(), setup.cert.subject().c_str());
   return {};
 }
 

@@ -18,16 +18,16 @@
 
 namespace bootseal::cli {
 
-// sign.cc: Authenticode-sign a PE image with a key source and certificate file.
-Result<Bytes> sign_pe_with_files(Bytes image, const std::string& key, const std::string& cert,
-                                 const std::vector<std::string>& addcerts, bool append);
+// sign.cc: Authenticode-sign a PE layout with a key source and certificate
+// file and write it atomically; write a layout atomically.
+Status sign_layout_to_file(pe::Layout image, const std::string& key, const std::string& cert,
+                           const std::vector<std::string>& addcerts, bool append, const std::string& output);
+Status write_layout_file(const std::string& path, const pe::Layout& l, mode_t mode);
 
 namespace {
 
 constexpr const char* kDefaultPayloads = "/var/cache/bootseal/payloads";
 constexpr const char* kSystemStubDir = "/usr/lib/systemd/boot/efi";
-// Room reserved after the image for the certificate table the signer appends.
-constexpr size_t kSignatureReserve = 64 * 1024;
 
 bool file_exists(const std::string& p) {
   struct stat st;
@@ -63,34 +63,6 @@ Result<Bytes> text_or_file(const std::string& v, bool normalize) {
   if (!v.empty() && v[0] == '@') return sys::read_file(v.substr(1));
   std::string t = normalize ? bls::normalize_cmdline(v) : v;
   return Bytes(t.begin(), t.end());
-}
-
-// Signing hook: Authenticode signing comes from the authenticode module.
-Result<Bytes> authenticode_sign(Bytes image, const std::string& key, const std::string& cert) {
-  return sign_pe_with_files(std::move(image), key, cert, {}, false);
-}
-
-// Writes a layout piece by piece (zeros in the gaps), atomically.
-Status write_layout(const std::string& path, const pe::Layout& l) {
-  static const Bytes zeros(64 * 1024, 0);
-  auto f = BS_TRY(sys::AtomicFile::create(path));
-  BS_TRY(f.write(l.headers));
-  uint64_t pos = l.headers.size();
-  auto pad_to = [&](uint64_t off) -> Status {
-    while (pos < off) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), off - pos));
-      BS_TRY(f.write(ByteSpan(zeros.data(), n)));
-      pos += n;
-    }
-    return {};
-  };
-  for (auto& p : l.pieces) {
-    BS_TRY(pad_to(p.offset));
-    BS_TRY(f.write(p.data));
-    pos += p.data.size();
-  }
-  BS_TRY(pad_to(l.size));
-  return f.commit();
 }
 
 struct BuildOptions {
@@ -231,13 +203,14 @@ Status build_cmd(const BuildOptions& o) {
   if (!o.pcr_private_keys.empty())
     secs.push_back({".pcrsig", uki::Content::own(std::string_view(BS_TRY(make_pcrsig(o, secs))))});
 
-  pe::Layout layout =
-      BS_TRY_CTX(uki::assemble_layout(stub, secs, {.update_checksum = !o.no_checksum}), "{}", stub_path);
-  if (!o.sign_key.empty()) {
-    Bytes image = BS_TRY(authenticode_sign(layout.materialize(kSignatureReserve), o.sign_key, o.sign_cert));
-    return sys::write_file_atomic(o.output, image);
-  }
-  return write_layout(o.output, layout);
+  // Signed: the signer hashes the layout's views (kernel and initrds stay
+  // mapped, nothing is copied) and sets the checksum itself, so the layout
+  // skips its own checksum pass.
+  bool sign = !o.sign_key.empty();
+  pe::Layout layout = BS_TRY_CTX(uki::assemble_layout(stub, secs, {.update_checksum = !o.no_checksum && !sign}),
+                                 "{}", stub_path);
+  if (sign) return sign_layout_to_file(std::move(layout), o.sign_key, o.sign_cert, {}, false, o.output);
+  return write_layout_file(o.output, layout, 0644);
 }
 
 struct AddonOptions {

@@ -41,22 +41,6 @@ Result<std::array<uint8_t, kSectionNameSize>> encode_name(std::string_view name)
   return raw;
 }
 
-// Sum of the little-endian 16-bit words of `d` placed at file offset `offset`
-// (a byte at an odd offset is a high byte), not folded.
-uint64_t word_sum(ByteSpan d, uint64_t offset) {
-  uint64_t sum = 0;
-  size_t i = 0;
-  if (offset % 2 == 1 && !d.empty()) {
-    sum += uint64_t{d[0]} << 8;
-    i = 1;
-  }
-  const uint8_t* p = d.data();
-  size_t n = d.size();
-  for (; i + 1 < n; i += 2) sum += load_le<uint16_t>(p + i);
-  if (i < n) sum += p[i];
-  return sum;
-}
-
 }  // namespace
 
 Editor::Editor(ByteSpan file, Image image)
@@ -310,13 +294,24 @@ Result<Layout> Editor::layout(const WriteOptions& options) const {
   out.checksum_offset = img.checksum_offset;
   if (options.update_checksum) {
     // The field is zero now, so the plain word sum skips it.
-    uint64_t sum = word_sum(out.headers, 0);
-    for (auto& p : out.pieces) sum += word_sum(p.data, p.offset);
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    out.checksum = static_cast<uint32_t>(sum + total);
+    out.checksum = fold_checksum(out.word_sum(), total);
     store_le<uint32_t>(out.headers.data() + img.checksum_offset, out.checksum);
   }
   return out;
+}
+
+ByteSpan zero_block() {
+  static const Bytes zeros(64 * 1024, 0);
+  return zeros;
+}
+
+Layout Layout::of_file(ByteSpan file, size_t header_size) {
+  Layout l;
+  header_size = std::min(header_size, file.size());
+  l.headers.assign(file.begin(), file.begin() + static_cast<ptrdiff_t>(header_size));
+  if (file.size() > header_size) l.pieces.push_back({header_size, file.subspan(header_size)});
+  l.size = file.size();
+  return l;
 }
 
 Bytes Layout::materialize(size_t reserve_extra) const {
@@ -331,6 +326,35 @@ Bytes Layout::materialize(size_t reserve_extra) const {
   }
   b.resize(size, 0);
   return b;
+}
+
+Bytes Layout::read(uint64_t offset, uint64_t len) const {
+  Bytes out;
+  out.reserve(len);
+  visit(offset, len, [&](ByteSpan d) { out.insert(out.end(), d.begin(), d.end()); });
+  return out;
+}
+
+void Layout::truncate(uint64_t new_size) {
+  if (new_size >= size) return;
+  if (new_size < headers.size()) headers.resize(new_size);
+  std::erase_if(pieces, [&](const Piece& p) { return p.offset >= new_size; });
+  for (Piece& p : pieces)
+    if (p.offset + p.data.size() > new_size) p.data = p.data.first(new_size - p.offset);
+  size = new_size;
+}
+
+void Layout::append(uint64_t offset, Bytes data) {
+  auto b = std::make_shared<const Bytes>(std::move(data));
+  if (!b->empty()) pieces.push_back({offset, ByteSpan(*b)});
+  size = std::max(size, offset + b->size());
+  owned.push_back(std::move(b));
+}
+
+uint64_t Layout::word_sum() const {
+  uint64_t sum = checksum_word_sum(headers, 0);
+  for (auto& p : pieces) sum += checksum_word_sum(p.data, p.offset);
+  return sum;
 }
 
 Result<Bytes> Editor::write(const WriteOptions& options) const {

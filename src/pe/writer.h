@@ -19,6 +19,7 @@
 // - the PE checksum is recomputed (or zeroed, as ukify leaves it).
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,7 +36,8 @@ struct WriteOptions {
 
 // A written image as pieces: the new headers, then views of section data (and
 // trailing data) at their file offsets; everything else is zero. Writing it
-// piece by piece avoids copying large sections into one buffer.
+// piece by piece avoids copying large sections into one buffer, and a signer
+// can hash and patch it (authenticode::sign_layout) without materializing it.
 struct Layout {
   struct Piece {
     uint64_t offset = 0;
@@ -46,10 +48,64 @@ struct Layout {
   uint64_t size = 0;          // total file size
   size_t checksum_offset = 0;
   uint32_t checksum = 0;      // 0 unless WriteOptions::update_checksum
+  // Buffers that pieces view and the layout owns (what append() added).
+  std::vector<std::shared_ptr<const Bytes>> owned;
+
+  // An existing file as a layout: a copy of its first `header_size` bytes
+  // (to be patched) and one view of the rest. `file` must outlive the layout.
+  static Layout of_file(ByteSpan file, size_t header_size);
 
   // The whole file in one buffer, with capacity for `reserve_extra` more bytes.
   Bytes materialize(size_t reserve_extra = 0) const;
+  // Calls fn(ByteSpan) with consecutive spans covering [offset, offset + len):
+  // header bytes, views of pieces, zeros in the gaps. False (and no calls) if
+  // the range is not inside the file.
+  template <typename F>
+  bool visit(uint64_t offset, uint64_t len, F&& fn) const;
+  // A copy of [offset, offset + len) (must be inside the file).
+  Bytes read(uint64_t offset, uint64_t len) const;
+  // Cuts the file at new_size (headers.size() <= new_size <= size).
+  void truncate(uint64_t new_size);
+  // Appends `data` at `offset` (>= size, zeros between); the layout owns it.
+  void append(uint64_t offset, Bytes data);
+  // checksum_word_sum() over the file as it stands (headers as they are,
+  // including whatever their CheckSum field holds).
+  uint64_t word_sum() const;
 };
+
+// 64 KiB of zeros, for gaps.
+ByteSpan zero_block();
+
+template <typename F>
+bool Layout::visit(uint64_t offset, uint64_t len, F&& fn) const {
+  if (!in_bounds(offset, len, size)) return false;
+  uint64_t pos = offset, end = offset + len;
+  auto zeros_to = [&](uint64_t to) {
+    ByteSpan z = zero_block();
+    while (pos < to) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(z.size(), to - pos));
+      fn(z.first(n));
+      pos += n;
+    }
+  };
+  if (pos < headers.size()) {
+    uint64_t e = std::min<uint64_t>(end, headers.size());
+    fn(ByteSpan(headers).subspan(pos, e - pos));
+    pos = e;
+  }
+  for (const Piece& p : pieces) {
+    if (pos >= end) break;
+    uint64_t pend = p.offset + p.data.size();
+    if (pend <= pos) continue;
+    zeros_to(std::min(end, p.offset));
+    if (pos >= end) break;
+    uint64_t e = std::min(end, pend);
+    fn(p.data.subspan(pos - p.offset, e - pos));
+    pos = e;
+  }
+  zeros_to(end);
+  return true;
+}
 
 class Editor {
  public:
