@@ -261,6 +261,7 @@ Result<Layout> Editor::layout(const WriteOptions& options) const {
     if (!s.SizeOfRawData) continue;
     ByteSpan d = entries_[i].data.first(std::min<size_t>(entries_[i].data.size(), s.SizeOfRawData));
     if (!d.empty()) out.pieces.push_back({s.PointerToRawData, d});
+    if (entries_[i].owned) out.owned.push_back(entries_[i].owned);  // the layout outlives the editor
   }
   if (!trailing.empty()) out.pieces.push_back({trailing_offset, trailing});
   std::sort(out.pieces.begin(), out.pieces.end(),

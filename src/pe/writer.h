@@ -48,7 +48,8 @@ struct Layout {
   uint64_t size = 0;          // total file size
   size_t checksum_offset = 0;
   uint32_t checksum = 0;      // 0 unless WriteOptions::update_checksum
-  // Buffers that pieces view and the layout owns (what append() added).
+  // Buffers that pieces view and the layout owns (section data an Editor
+  // owned, what append() added).
   std::vector<std::shared_ptr<const Bytes>> owned;
 
   // An existing file as a layout: a copy of its first `header_size` bytes
@@ -139,7 +140,8 @@ class Editor {
   void set_dll_characteristics(uint16_t v) { dll_characteristics_ = v; }
   uint16_t dll_characteristics() const { return dll_characteristics_; }
 
-  // Lays out the new image (views into the inputs, which must stay alive).
+  // Lays out the new image: views into the inputs, which must stay alive
+  // (section data the editor owns is kept alive by the layout).
   Result<Layout> layout(const WriteOptions& options = {}) const;
   // Lays out and writes the new image into one buffer.
   Result<Bytes> write(const WriteOptions& options = {}) const;
