@@ -2,10 +2,12 @@
 // (compatible with sbsign/sbverify and pesign).
 #include <cstdio>
 #include <ctime>
+#include <optional>
 
 #include "authenticode/authenticode.h"
 #include "cli/command.h"
 #include "keys/keyset.h"
+#include "par/pool.h"
 #include "sys/file.h"
 #include "sys/mapped_file.h"
 
@@ -31,6 +33,18 @@ void warn_about_certificate(const crypto::Certificate& c, const std::string& pat
                      crypto::format_time(c.not_before())));
   if (!c.has_code_signing_usage())
     warn(fmt::format("{}: certificate '{}' has no code-signing extended key usage", path, c.subject()));
+}
+
+// Writes [offset, offset + len) of a layout into the file at the same offset.
+Status write_range(sys::AtomicFile& f, const pe::Layout& l, uint64_t offset, uint64_t len) {
+  Status st;
+  uint64_t pos = offset;
+  bool inside = l.visit(offset, len, [&](ByteSpan d) {
+    if (st.ok()) st = sys::pwrite_full(f.fd(), d, pos, f.path());
+    pos += d.size();
+  });
+  if (!inside) return internal_error("write {}: range {:#x}+{} outside the image", f.path(), offset, len);
+  return st;
 }
 
 Result<Bytes> read_pe(const std::string& path) {
@@ -76,9 +90,29 @@ Result<SigningSetup> load_signing(const std::string& key, const std::string& cer
   return s;
 }
 
+// Signs a layout and writes it atomically. Once the image is prepared, its
+// bytes after the headers are final, so they are written out while the image
+// hash is computed (two tasks on the pool: the page-cache copy and SHA-256 run
+// side by side); then the table is appended and the patched headers are
+// written at offset 0. One fsync, at commit.
 Status sign_and_write(pe::Layout image, const SigningSetup& s, const std::string& output) {
-  pe::Layout signed_image = BS_TRY(authenticode::sign_layout(std::move(image), *s.signer, s.cert, s.options));
-  return write_layout_file(output, signed_image, 0644);
+  authenticode::PreparedImage p = BS_TRY(authenticode::prepare_signing(std::move(image), s.options.append));
+  auto f = BS_TRY(sys::AtomicFile::create(output, 0644));
+  const uint64_t body = p.layout.headers.size(), prepared_size = p.layout.size;
+  Status written;
+  std::optional<Result<Bytes>> hash;
+  par::parallel_for(2, [&](size_t task) {
+    if (task == 0)
+      written = write_range(f, p.layout, body, prepared_size - body);
+    else
+      hash = authenticode::image_hash(p.layout, p.ranges, crypto::HashAlg::kSha256);
+  });
+  BS_TRY(written);
+  Bytes digest = BS_TRY(std::move(*hash));
+  pe::Layout done = BS_TRY(authenticode::finish_signing(std::move(p), digest, *s.signer, s.cert, s.options));
+  BS_TRY(write_range(f, done, prepared_size, done.size - prepared_size));
+  BS_TRY(write_range(f, done, 0, body));
+  return f.commit();
 }
 
 }  // namespace
@@ -87,23 +121,7 @@ Status sign_and_write(pe::Layout image, const SigningSetup& s, const std::string
 // pieces, zeros in the gaps; `uki build` writes its UKIs with it too.
 Status write_layout_file(const std::string& path, const pe::Layout& l, mode_t mode) {
   auto f = BS_TRY(sys::AtomicFile::create(path, mode));
-  BS_TRY(f.write(l.headers));
-  uint64_t pos = l.headers.size();
-  auto pad_to = [&](uint64_t off) -> Status {
-    ByteSpan zeros = pe::zero_block();
-    while (pos < off) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), off - pos));
-      BS_TRY(f.write(zeros.first(n)));
-      pos += n;
-    }
-    return {};
-  };
-  for (auto& p : l.pieces) {
-    BS_TRY(pad_to(p.offset));
-    BS_TRY(f.write(p.data));
-    pos += p.data.size();
-  }
-  BS_TRY(pad_to(l.size));
+  BS_TRY(write_range(f, l, 0, l.size));
   return f.commit();
 }
 
