@@ -175,7 +175,8 @@ Result<PreparedImage> prepare_signing(pe::Layout layout, bool append) {
 }
 
 Result<pe::Layout> finish_signing(PreparedImage p, ByteSpan sha256_image_hash, const crypto::Signer& signer,
-                                  const crypto::Certificate& cert, const SignOptions& options) {
+                                  const crypto::Certificate& cert, const SignOptions& options,
+                                  std::optional<uint64_t> body_word_sum) {
   Bytes idc = BS_TRY(spc_indirect_data_content(HashAlg::kSha256, sha256_image_hash));
   crypto::Pkcs7SignOptions po;
   po.signing_time = options.signing_time;
@@ -190,16 +191,17 @@ Result<pe::Layout> finish_signing(PreparedImage p, ByteSpan sha256_image_hash, c
   entry.bytes(p7);
   entry.pad_to(kWinCertificateAlignment);
   pe::Layout out = std::move(p.layout);
+  uint64_t body = out.headers.size();
   uint64_t table_offset = out.size;
+  uint64_t sum = body_word_sum ? *body_word_sum : out.word_sum(body, table_offset - body);
   uint64_t table_size = entry.buffer().size();
   if (table_offset + table_size > UINT32_MAX) return input_error("signed image would exceed 4 GiB");
+  sum += pe::checksum_word_sum(entry.buffer(), table_offset);
   out.append(table_offset, entry.take());
   put_u32(out.headers, p.ranges.security_dir_offset, static_cast<uint32_t>(table_offset));
   put_u32(out.headers, p.ranges.security_dir_offset + 4, static_cast<uint32_t>(table_size));
-  put_u32(out.headers, p.ranges.checksum_offset, 0);
   out.checksum_offset = p.ranges.checksum_offset;
-  out.checksum = pe::fold_checksum(out.word_sum(), out.size);
-  put_u32(out.headers, p.ranges.checksum_offset, out.checksum);
+  out.set_checksum(sum);
   return out;
 }
 

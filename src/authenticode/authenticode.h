@@ -102,9 +102,13 @@ struct PreparedImage {
   pe::AuthenticodeRanges ranges;
   Bytes old_table;  // signatures kept (append), re-appended before the new one
 };
+// `body_word_sum`, if the caller has it (it summed the bytes as it wrote
+// them), is pe::checksum_word_sum() over [headers.size(), layout.size) of the
+// prepared layout; otherwise finish_signing() computes it.
 Result<PreparedImage> prepare_signing(pe::Layout layout, bool append);
 Result<pe::Layout> finish_signing(PreparedImage prepared, ByteSpan sha256_image_hash, const crypto::Signer& signer,
-                                  const crypto::Certificate& cert, const SignOptions& options);
+                                  const crypto::Certificate& cert, const SignOptions& options,
+                                  std::optional<uint64_t> body_word_sum = std::nullopt);
 
 // Removes all signatures (the table must sit at the end of the file).
 Result<Bytes> unsign(ByteSpan file);

@@ -15,7 +15,7 @@ namespace bootseal::cli {
 
 int64_t reproducible_now();  // keys.cc
 
-Status write_layout_file(const std::string& path, const pe::Layout& l, mode_t mode);
+Status write_layout_file(const std::string& path, pe::Layout l, mode_t mode, bool set_checksum);
 
 namespace {
 
@@ -35,16 +35,35 @@ void warn_about_certificate(const crypto::Certificate& c, const std::string& pat
     warn(fmt::format("{}: certificate '{}' has no code-signing extended key usage", path, c.subject()));
 }
 
-// Writes [offset, offset + len) of a layout into the file at the same offset.
-Status write_range(sys::AtomicFile& f, const pe::Layout& l, uint64_t offset, uint64_t len) {
+// Writes go out in pieces of at most kWriteChunk (each is summed for the
+// checksum right after it is written, while it is in cache), and writeback is
+// started every kWritebackChunk, so the disk works while the rest is copied
+// and hashed and the final fsync has little left to wait for.
+constexpr uint64_t kWriteChunk = uint64_t{1} << 20;
+constexpr uint64_t kWritebackChunk = uint64_t{8} << 20;
+
+// Writes [offset, offset + len) of a layout into the file at the same offsets;
+// returns the checksum word sum of those bytes when `sum` is set (else 0).
+Result<uint64_t> write_range(sys::AtomicFile& f, const pe::Layout& l, uint64_t offset, uint64_t len, bool sum) {
   Status st;
-  uint64_t pos = offset;
+  uint64_t pos = offset, flushed = offset, word_sum = 0;
   bool inside = l.visit(offset, len, [&](ByteSpan d) {
-    if (st.ok()) st = sys::pwrite_full(f.fd(), d, pos, f.path());
-    pos += d.size();
+    while (!d.empty() && st.ok()) {
+      ByteSpan c = d.first(static_cast<size_t>(std::min<uint64_t>(d.size(), kWriteChunk)));
+      st = sys::pwrite_full(f.fd(), c, pos, f.path());
+      if (sum) word_sum += pe::checksum_word_sum(c, pos);
+      pos += c.size();
+      d = d.subspan(c.size());
+      if (pos - flushed >= kWritebackChunk) {
+        sys::start_writeback(f.fd(), flushed, pos - flushed);
+        flushed = pos;
+      }
+    }
   });
   if (!inside) return internal_error("write {}: range {:#x}+{} outside the image", f.path(), offset, len);
-  return st;
+  BS_TRY(st);
+  if (pos > flushed) sys::start_writeback(f.fd(), flushed, pos - flushed);
+  return word_sum;
 }
 
 Result<Bytes> read_pe(const std::string& path) {
@@ -99,29 +118,34 @@ Status sign_and_write(pe::Layout image, const SigningSetup& s, const std::string
   authenticode::PreparedImage p = BS_TRY(authenticode::prepare_signing(std::move(image), s.options.append));
   auto f = BS_TRY(sys::AtomicFile::create(output, 0644));
   const uint64_t body = p.layout.headers.size(), prepared_size = p.layout.size;
-  Status written;
+  std::optional<Result<uint64_t>> body_sum;
   std::optional<Result<Bytes>> hash;
   par::parallel_for(2, [&](size_t task) {
     if (task == 0)
-      written = write_range(f, p.layout, body, prepared_size - body);
+      body_sum = write_range(f, p.layout, body, prepared_size - body, true);
     else
       hash = authenticode::image_hash(p.layout, p.ranges, crypto::HashAlg::kSha256);
   });
-  BS_TRY(written);
+  uint64_t sum = BS_TRY(std::move(*body_sum));
   Bytes digest = BS_TRY(std::move(*hash));
-  pe::Layout done = BS_TRY(authenticode::finish_signing(std::move(p), digest, *s.signer, s.cert, s.options));
-  BS_TRY(write_range(f, done, prepared_size, done.size - prepared_size));
-  BS_TRY(write_range(f, done, 0, body));
+  pe::Layout done = BS_TRY(authenticode::finish_signing(std::move(p), digest, *s.signer, s.cert, s.options, sum));
+  BS_TRY(write_range(f, done, prepared_size, done.size - prepared_size, false));
+  BS_TRY(write_range(f, done, 0, body, false));
   return f.commit();
 }
 
 }  // namespace
 
 // Writes a PE layout atomically (temp file, one fsync, rename): headers,
-// pieces, zeros in the gaps; `uki build` writes its UKIs with it too.
-Status write_layout_file(const std::string& path, const pe::Layout& l, mode_t mode) {
+// pieces, zeros in the gaps; with `set_checksum`, the CheckSum is computed
+// from the bytes as they are written and the headers go last. `uki build`
+// writes its UKIs with it too.
+Status write_layout_file(const std::string& path, pe::Layout l, mode_t mode, bool set_checksum) {
   auto f = BS_TRY(sys::AtomicFile::create(path, mode));
-  BS_TRY(write_range(f, l, 0, l.size));
+  uint64_t body = l.headers.size();
+  uint64_t sum = BS_TRY(write_range(f, l, body, l.size - body, set_checksum));
+  if (set_checksum) l.set_checksum(sum);
+  BS_TRY(write_range(f, l, 0, body, false));
   return f.commit();
 }
 

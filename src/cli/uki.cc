@@ -22,7 +22,7 @@ namespace bootseal::cli {
 // file and write it atomically; write a layout atomically.
 Status sign_layout_to_file(pe::Layout image, const std::string& key, const std::string& cert,
                            const std::vector<std::string>& addcerts, bool append, const std::string& output);
-Status write_layout_file(const std::string& path, const pe::Layout& l, mode_t mode);
+Status write_layout_file(const std::string& path, pe::Layout l, mode_t mode, bool set_checksum);
 
 namespace {
 
@@ -203,14 +203,14 @@ Status build_cmd(const BuildOptions& o) {
   if (!o.pcr_private_keys.empty())
     secs.push_back({".pcrsig", uki::Content::own(std::string_view(BS_TRY(make_pcrsig(o, secs))))});
 
-  // Signed: the signer hashes the layout's views (kernel and initrds stay
-  // mapped, nothing is copied) and sets the checksum itself, so the layout
-  // skips its own checksum pass.
-  bool sign = !o.sign_key.empty();
-  pe::Layout layout = BS_TRY_CTX(uki::assemble_layout(stub, secs, {.update_checksum = !o.no_checksum && !sign}),
-                                 "{}", stub_path);
-  if (sign) return sign_layout_to_file(std::move(layout), o.sign_key, o.sign_cert, {}, false, o.output);
-  return write_layout_file(o.output, layout, 0644);
+  // The layout holds views of the mapped kernel and initrds; nothing is
+  // copied. The checksum is summed as the image is written (by the signer
+  // when signing, which always sets it), not in a separate pass.
+  pe::Layout layout =
+      BS_TRY_CTX(uki::assemble_layout(stub, secs, {.update_checksum = false}), "{}", stub_path);
+  if (!o.sign_key.empty())
+    return sign_layout_to_file(std::move(layout), o.sign_key, o.sign_cert, {}, false, o.output);
+  return write_layout_file(o.output, std::move(layout), 0644, !o.no_checksum);
 }
 
 struct AddonOptions {

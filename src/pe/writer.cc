@@ -293,11 +293,7 @@ Result<Layout> Editor::layout(const WriteOptions& options) const {
   }
   store_le<uint32_t>(out.headers.data() + img.checksum_offset, 0);
   out.checksum_offset = img.checksum_offset;
-  if (options.update_checksum) {
-    // The field is zero now, so the plain word sum skips it.
-    out.checksum = fold_checksum(out.word_sum(), total);
-    store_le<uint32_t>(out.headers.data() + img.checksum_offset, out.checksum);
-  }
+  if (options.update_checksum) out.set_checksum(out.word_sum(out.headers.size(), out.size - out.headers.size()));
   return out;
 }
 
@@ -356,6 +352,21 @@ uint64_t Layout::word_sum() const {
   uint64_t sum = checksum_word_sum(headers, 0);
   for (auto& p : pieces) sum += checksum_word_sum(p.data, p.offset);
   return sum;
+}
+
+uint64_t Layout::word_sum(uint64_t offset, uint64_t len) const {
+  uint64_t sum = 0, pos = offset;
+  visit(offset, len, [&](ByteSpan d) {
+    sum += checksum_word_sum(d, pos);
+    pos += d.size();
+  });
+  return sum;
+}
+
+void Layout::set_checksum(uint64_t word_sum_after_headers) {
+  store_le<uint32_t>(headers.data() + checksum_offset, 0);
+  checksum = fold_checksum(checksum_word_sum(headers, 0) + word_sum_after_headers, size);
+  store_le<uint32_t>(headers.data() + checksum_offset, checksum);
 }
 
 Result<Bytes> Editor::write(const WriteOptions& options) const {

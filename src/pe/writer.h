@@ -70,8 +70,13 @@ struct Layout {
   // Appends `data` at `offset` (>= size, zeros between); the layout owns it.
   void append(uint64_t offset, Bytes data);
   // checksum_word_sum() over the file as it stands (headers as they are,
-  // including whatever their CheckSum field holds).
+  // including whatever their CheckSum field holds), or over a range of it.
   uint64_t word_sum() const;
+  uint64_t word_sum(uint64_t offset, uint64_t len) const;
+  // Sets `checksum` and the CheckSum field in the headers, given the word sum
+  // of everything after the headers (from word_sum(), or from a writer that
+  // summed the bytes as it wrote them).
+  void set_checksum(uint64_t word_sum_after_headers);
 };
 
 // 64 KiB of zeros, for gaps.

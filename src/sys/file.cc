@@ -81,6 +81,10 @@ Status pwrite_full(int fd, ByteSpan data, uint64_t offset, std::string_view path
   return {};
 }
 
+void start_writeback(int fd, uint64_t offset, uint64_t len) {
+  ::sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(len), SYNC_FILE_RANGE_WRITE);
+}
+
 Result<Bytes> read_file(const std::string& path) {
   Fd fd = BS_TRY(open_regular(path));
   struct stat st = BS_TRY(fstat_fd(fd.get(), path));
