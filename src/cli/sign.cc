@@ -36,7 +36,8 @@ void warn_about_certificate(const crypto::Certificate& c, const std::string& pat
 }
 
 // Writes go out in pieces of at most kWriteChunk (each is summed for the
-// checksum right after it is written, while it is in cache), and writeback is
+// checksum just before it is written, so the copy into the page cache reads
+// it from cache), and writeback is
 // started every kWritebackChunk, so the disk works while the rest is copied
 // and hashed and the final fsync has little left to wait for.
 constexpr uint64_t kWriteChunk = uint64_t{1} << 20;
@@ -50,8 +51,8 @@ Result<uint64_t> write_range(sys::AtomicFile& f, const pe::Layout& l, uint64_t o
   bool inside = l.visit(offset, len, [&](ByteSpan d) {
     while (!d.empty() && st.ok()) {
       ByteSpan c = d.first(static_cast<size_t>(std::min<uint64_t>(d.size(), kWriteChunk)));
-      st = sys::pwrite_full(f.fd(), c, pos, f.path());
       if (sum) word_sum += pe::checksum_word_sum(c, pos);
+      st = sys::pwrite_full(f.fd(), c, pos, f.path());
       pos += c.size();
       d = d.subspan(c.size());
       if (pos - flushed >= kWritebackChunk) {

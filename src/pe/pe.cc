@@ -253,6 +253,21 @@ uint64_t checksum_word_sum(ByteSpan d, uint64_t offset) {
     i = 1;
   }
   constexpr uint64_t kLanes = 0x0000ffff0000ffffULL;
+  // Four u64 at a time as a GCC/Clang vector (two SSE2 adds on x86-64): the
+  // same per-lane arithmetic, 32 bytes per step.
+  using U64x4 = uint64_t __attribute__((vector_size(32)));
+  while (n - i >= 32) {
+    size_t steps = std::min((n - i) / 32, kWordSumBlock);
+    U64x4 acc = {0, 0, 0, 0};
+    for (size_t k = 0; k < steps; k++, i += 32) {
+      U64x4 x;
+      std::memcpy(&x, p + i, sizeof x);
+      if constexpr (std::endian::native == std::endian::big)
+        for (int e = 0; e < 4; e++) x[e] = __builtin_bswap64(x[e]);
+      acc += (x & kLanes) + ((x >> 16) & kLanes);
+    }
+    for (int e = 0; e < 4; e++) sum += (acc[e] & 0xffffffff) + (acc[e] >> 32);
+  }
   while (n - i >= 8) {
     size_t steps = std::min((n - i) / 8, kWordSumBlock);
     uint64_t acc = 0;

@@ -151,19 +151,21 @@ uint64_t naive_word_sum(ByteSpan d, uint64_t offset) {
 }
 
 TEST(PeChecksum, FastWordSumEqualsWordByWord) {
-  // Lengths around the 8-byte step and the 2^14-step block (128 KiB), odd and
-  // even file offsets, all-0xff data (largest lane sums) and random data.
-  Bytes ff(300000, 0xff), rnd(300000);
+  // Lengths around the 32- and 8-byte steps and the 2^14-step block (512 KiB
+  // of 32-byte steps), odd and even file offsets, all-0xff data (largest lane
+  // sums) and random data.
+  Bytes ff(1100000, 0xff), rnd(1100000);
   uint32_t x = 12345;
   for (auto& b : rnd) b = static_cast<uint8_t>((x = x * 1103515245 + 12345) >> 16);
   for (const Bytes* data : {&ff, &rnd})
-    for (size_t len : {0, 1, 7, 8, 9, 15, 16, 17, 131071, 131072, 131073, 131080, 262151, 300000})
+    for (size_t len : {0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 65, 131073, 524287, 524288, 524289, 524327,
+                        1048576, 1048583, 1100000})
       for (uint64_t off : {0, 1, 2, 3}) {
         ByteSpan d = ByteSpan(*data).first(len);
         EXPECT_EQ(checksum_word_sum(d, off), naive_word_sum(d, off)) << len << " at " << off;
       }
   // compute_checksum = the parts, with the field skipped, at odd and even offsets.
-  for (size_t cs : {0, 1, 64, 65, 299996, 299999, 400000}) {
+  for (size_t cs : {0, 1, 64, 65, 1099996, 1099999, 2000000}) {
     Bytes f = rnd;
     uint64_t sum = 0;
     for (size_t i = 0; i < f.size(); i++)
