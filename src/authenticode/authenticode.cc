@@ -221,7 +221,16 @@ Result<Bytes> sign(ByteSpan file, const crypto::Signer& signer, const crypto::Ce
 
 Result<Bytes> sign(Bytes file, const crypto::Signer& signer, const crypto::Certificate& cert,
                    const SignOptions& options) {
-  return sign(ByteSpan(file), signer, cert, options);
+  pe::Image img = BS_TRY(pe::parse(file));
+  pe::Layout l = BS_TRY(sign_layout(pe::Layout::of_file(file, img.SizeOfHeaders), signer, cert, options));
+  // Reuse the buffer: between the headers and the new table the signed image
+  // is `file` cut at the old table or padded to 8 bytes. The patched headers
+  // and the table (last piece) are the layout's own bytes, not views of `file`.
+  const pe::Layout::Piece& table = l.pieces.back();
+  file.resize(table.offset, 0);
+  std::copy(l.headers.begin(), l.headers.end(), file.begin());
+  file.insert(file.end(), table.data.begin(), table.data.end());
+  return file;
 }
 
 Result<Bytes> unsign(ByteSpan file) {

@@ -81,6 +81,7 @@ struct SignOptions {
 // at an 8-byte aligned offset, security directory and checksum updated.
 Result<Bytes> sign(ByteSpan file, const crypto::Signer& signer, const crypto::Certificate& cert,
                    const SignOptions& options);
+// The same reusing `file`'s buffer (no copy of a large image).
 Result<Bytes> sign(Bytes file, const crypto::Signer& signer, const crypto::Certificate& cert,
                    const SignOptions& options);
 // The same on an image held as a pe::Layout (headers plus views of section

@@ -125,6 +125,7 @@ TEST(Authenticode, SignLayoutEqualsSigningTheMaterializedImage) {
   ASSERT_TRUE(sl.ok()) << sl.error().message();
   Bytes signed_flat = *sign(flat, keys().key, keys().cert, o);
   EXPECT_EQ(sl->materialize(), signed_flat);
+  EXPECT_EQ(*sign(ByteSpan(flat), keys().key, keys().cert, o), signed_flat);
   EXPECT_EQ(sl->checksum, pe::compute_checksum(signed_flat, sl->checksum_offset));
   EXPECT_TRUE(verify_image(signed_flat, {keys().cert}).ok());
   // Section data is not copied: the pieces still view the editor's buffers.
@@ -149,6 +150,7 @@ TEST(Authenticode, SignLayoutAppendAndReplace) {
   pe::Layout two = *sign_layout(pe::Layout::of_file(s1, img.SizeOfHeaders), other().key, other().cert, app);
   Bytes s2 = two.materialize();
   EXPECT_EQ(s2, *sign(s1, other().key, other().cert, app));
+  EXPECT_EQ(s2, *sign(ByteSpan(s1), other().key, other().cert, app));
   auto rep = *verify(s2, {keys().cert, other().cert});
   ASSERT_EQ(rep.signatures.size(), 2u);
   EXPECT_TRUE(rep.signatures[0].ok);
