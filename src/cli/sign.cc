@@ -35,11 +35,10 @@ void warn_about_certificate(const crypto::Certificate& c, const std::string& pat
     warn(fmt::format("{}: certificate '{}' has no code-signing extended key usage", path, c.subject()));
 }
 
-// Writes go out in pieces of at most kWriteChunk (each is summed for the
-// checksum just before it is written, so the copy into the page cache reads
-// it from cache), and writeback is
-// started every kWritebackChunk, so the disk works while the rest is copied
-// and hashed and the final fsync has little left to wait for.
+// Writes go out in pieces of at most kWriteChunk, each summed for the
+// checksum just before it is written (so the copy into the page cache reads it
+// from cache); writeback is started every kWritebackChunk, so the disk works
+// while the rest is copied and hashed and the final fsync has little to wait for.
 constexpr uint64_t kWriteChunk = uint64_t{1} << 20;
 constexpr uint64_t kWritebackChunk = uint64_t{8} << 20;
 
