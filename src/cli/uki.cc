@@ -169,9 +169,15 @@ Status build_cmd(const BuildOptions& o) {
     if (initrd_maps.size() == 1) {
       if (!initrd_maps[0].data().empty()) secs.push_back({".initrd", uki::Content::view(initrd_maps[0].data())});
     } else {
+      // Several initrds: laid out in place from their mappings, each padded
+      // to 4 bytes, unless a PCR policy is signed (measuring needs them as
+      // one buffer).
       std::vector<ByteSpan> views;
       for (auto& m : initrd_maps) views.push_back(m.data());
-      secs.push_back({".initrd", own(uki::join_initrds(views))});
+      if (o.pcr_private_keys.empty())
+        secs.push_back({".initrd", uki::Content::joined(std::move(views))});
+      else
+        secs.push_back({".initrd", own(uki::join_initrds(views))});
     }
   }
   // Extra sections (ukify's --section NAME:TEXT|@FILE): not measured by systemd-stub.

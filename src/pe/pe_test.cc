@@ -275,6 +275,31 @@ TEST(PeWriter, LayoutVisitReadTruncateAppend) {
   EXPECT_EQ(o.headers.size(), 0x200u);
 }
 
+TEST(PeWriter, SectionFromPartsEqualsJoinedSection) {
+  // Parts padded to 4 bytes each (how a UKI's initrds are concatenated), an
+  // empty part, and a part ending on the FileAlignment boundary.
+  Bytes a(5, 0xa1), b(0x1fb, 0xb2), c(3, 0xc3);
+  std::vector<ByteSpan> parts = {a, ByteSpan(), b, c};
+  Bytes joined;
+  for (ByteSpan p : parts) {
+    joined.insert(joined.end(), p.begin(), p.end());
+    joined.resize(round_up(joined.size(), 4), 0);
+  }
+  Bytes f = tiny_pe();
+  auto e1 = Editor::open(f);
+  auto e2 = Editor::open(f);
+  ASSERT_TRUE(e1->add_section_parts(".initrd", parts, 4, kScnCntInitializedData | kScnMemRead).ok());
+  ASSERT_TRUE(e1->add_section(".after", Bytes(7, 0x77), kScnCntInitializedData | kScnMemRead).ok());
+  ASSERT_TRUE(e2->add_section(".initrd", ByteSpan(joined), kScnCntInitializedData | kScnMemRead).ok());
+  ASSERT_TRUE(e2->add_section(".after", Bytes(7, 0x77), kScnCntInitializedData | kScnMemRead).ok());
+  Layout l1 = *e1->layout(), l2 = *e2->layout();
+  EXPECT_EQ(l1.materialize(), l2.materialize());
+  EXPECT_EQ(l1.checksum, l2.checksum);
+  EXPECT_EQ(l1.pieces.size(), l2.pieces.size() + 2);  // three parts, no joined copy
+  EXPECT_FALSE(e1->add_section_parts(".none", {ByteSpan(), ByteSpan()}, 4, kScnMemRead).ok());
+  EXPECT_FALSE(e1->add_section_parts(".bad", parts, 3, kScnMemRead).ok());
+}
+
 TEST(PeWriter, UnchangedRoundTripIsIdentity) {
   Bytes f = tiny_pe();
   auto ed = Editor::open(f);

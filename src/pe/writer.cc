@@ -52,7 +52,7 @@ Editor::Editor(ByteSpan file, Image image)
     Entry e;
     e.header = s;
     e.original_pointer = s.PointerToRawData;
-    if (s.SizeOfRawData) e.data = file_.subspan(s.PointerToRawData, s.SizeOfRawData);
+    if (s.SizeOfRawData) e.parts = {{0, file_.subspan(s.PointerToRawData, s.SizeOfRawData)}};
     entries_.push_back(std::move(e));
   }
 }
@@ -80,38 +80,51 @@ uint64_t Editor::next_virtual_address() const {
   return round_up(end, image_.SectionAlignment);
 }
 
-Status Editor::add_entry(std::string_view name, ByteSpan data, std::shared_ptr<const Bytes> owned,
-                         uint32_t characteristics) {
+Status Editor::add_entry(std::string_view name, std::vector<Layout::Piece> parts, uint64_t size,
+                         std::shared_ptr<const Bytes> owned, uint32_t characteristics) {
   auto raw = BS_TRY(encode_name(name));
-  if (data.empty()) return input_error("section {}: empty contents", name);
+  if (size == 0) return input_error("section {}: empty contents", name);
   if (entries_.size() >= kMaxSections) return input_error("too many sections (at most {})", kMaxSections);
   uint64_t va = next_virtual_address();
-  uint64_t raw_size = round_up(data.size(), image_.FileAlignment);
-  if (va + round_up(data.size(), image_.SectionAlignment) > UINT32_MAX || raw_size > UINT32_MAX)
-    return input_error("section {} ({} bytes) does not fit in a PE32+ image's 4 GiB address space", name,
-                       data.size());
+  uint64_t raw_size = round_up(size, image_.FileAlignment);
+  if (va + round_up(size, image_.SectionAlignment) > UINT32_MAX || raw_size > UINT32_MAX)
+    return input_error("section {} ({} bytes) does not fit in a PE32+ image's 4 GiB address space", name, size);
   Entry e;
   e.header.raw_name = raw;
-  e.header.VirtualSize = static_cast<uint32_t>(data.size());
+  e.header.VirtualSize = static_cast<uint32_t>(size);
   e.header.VirtualAddress = static_cast<uint32_t>(va);
   e.header.SizeOfRawData = static_cast<uint32_t>(raw_size);
   e.header.Characteristics = characteristics;
-  e.data = data;
+  e.parts = std::move(parts);
   e.owned = std::move(owned);
   e.is_new = true;
   entries_.push_back(std::move(e));
-  size_of_initialized_data_ += static_cast<uint32_t>(data.size());
+  size_of_initialized_data_ += static_cast<uint32_t>(size);
   return {};
 }
 
 Status Editor::add_section(std::string_view name, ByteSpan data, uint32_t characteristics) {
-  return add_entry(name, data, nullptr, characteristics);
+  return add_entry(name, {{0, data}}, data.size(), nullptr, characteristics);
 }
 
 Status Editor::add_section(std::string_view name, Bytes data, uint32_t characteristics) {
   auto owned = std::make_shared<const Bytes>(std::move(data));
   ByteSpan view(*owned);
-  return add_entry(name, view, std::move(owned), characteristics);
+  return add_entry(name, {{0, view}}, view.size(), std::move(owned), characteristics);
+}
+
+Status Editor::add_section_parts(std::string_view name, const std::vector<ByteSpan>& parts, uint64_t part_alignment,
+                                 uint32_t characteristics) {
+  if (part_alignment == 0 || (part_alignment & (part_alignment - 1)))
+    return input_error("section {}: part alignment {} is not a power of two", name, part_alignment);
+  std::vector<Layout::Piece> pieces;
+  uint64_t size = 0;
+  for (ByteSpan d : parts) {
+    if (!d.empty()) pieces.push_back({size, d});
+    size = round_up(size + d.size(), part_alignment);
+    if (size > UINT32_MAX) return input_error("section {} does not fit in a PE32+ image's 4 GiB address space", name);
+  }
+  return add_entry(name, std::move(pieces), size, nullptr, characteristics);
 }
 
 Status Editor::replace_entry(std::string_view name, ByteSpan data, std::shared_ptr<const Bytes> owned,
@@ -137,7 +150,7 @@ Status Editor::replace_entry(std::string_view name, ByteSpan data, std::shared_p
       return input_error("section {} ({} bytes) does not fit in a PE32+ image", name, data.size());
     e.header.VirtualSize = static_cast<uint32_t>(data.size());
     e.header.SizeOfRawData = static_cast<uint32_t>(raw_size);
-    e.data = data;
+    e.parts = {{0, data}};
     e.owned = std::move(owned);
     return {};
   }
@@ -148,7 +161,7 @@ Status Editor::replace_entry(std::string_view name, ByteSpan data, std::shared_p
         name, data.size(), e.header.SizeOfRawData);
   uint32_t characteristics = e.header.Characteristics;
   BS_TRY(remove_section(name));
-  return add_entry(name, data, std::move(owned), characteristics);
+  return add_entry(name, {{0, data}}, data.size(), std::move(owned), characteristics);
 }
 
 Status Editor::replace_section(std::string_view name, ByteSpan data, bool allow_move) {
@@ -259,8 +272,11 @@ Result<Layout> Editor::layout(const WriteOptions& options) const {
   for (size_t i = 0; i < entries_.size(); i++) {
     const Section& s = out_headers[i];
     if (!s.SizeOfRawData) continue;
-    ByteSpan d = entries_[i].data.first(std::min<size_t>(entries_[i].data.size(), s.SizeOfRawData));
-    if (!d.empty()) out.pieces.push_back({s.PointerToRawData, d});
+    for (const Layout::Piece& part : entries_[i].parts) {
+      if (part.offset >= s.SizeOfRawData) continue;
+      ByteSpan d = part.data.first(std::min<uint64_t>(part.data.size(), s.SizeOfRawData - part.offset));
+      if (!d.empty()) out.pieces.push_back({s.PointerToRawData + part.offset, d});
+    }
     if (entries_[i].owned) out.owned.push_back(entries_[i].owned);  // the layout outlives the editor
   }
   if (!trailing.empty()) out.pieces.push_back({trailing_offset, trailing});

@@ -129,6 +129,13 @@ class Editor {
   Status add_section(std::string_view name, ByteSpan data, uint32_t characteristics);
   Status add_section(std::string_view name, Bytes data, uint32_t characteristics);
 
+  // Appends a section whose contents are `parts` end to end, each padded with
+  // zeros to a multiple of `part_alignment` (a power of two): the layout
+  // places each part at its offset, so nothing is joined or copied. Views the
+  // caller keeps alive until write().
+  Status add_section_parts(std::string_view name, const std::vector<ByteSpan>& parts, uint64_t part_alignment,
+                           uint32_t characteristics);
+
   // Replaces the contents of an existing section. In place when the new data
   // fits in its SizeOfRawData (VirtualSize becomes the new size, the rest is
   // zero); a section that is last in both the file and the address space may
@@ -154,14 +161,14 @@ class Editor {
  private:
   struct Entry {
     Section header;
-    ByteSpan data;  // the raw bytes to write (padded to SizeOfRawData on write)
+    std::vector<Layout::Piece> parts;  // raw bytes at offsets in the section (zero elsewhere, up to SizeOfRawData)
     std::shared_ptr<const Bytes> owned;
     bool is_new = false;
     uint32_t original_pointer = 0;
   };
   explicit Editor(ByteSpan file, Image image);
-  Status add_entry(std::string_view name, ByteSpan data, std::shared_ptr<const Bytes> owned,
-                   uint32_t characteristics);
+  Status add_entry(std::string_view name, std::vector<Layout::Piece> parts, uint64_t size,
+                   std::shared_ptr<const Bytes> owned, uint32_t characteristics);
   Status replace_entry(std::string_view name, ByteSpan data, std::shared_ptr<const Bytes> owned, bool allow_move);
   uint64_t next_virtual_address() const;
 
