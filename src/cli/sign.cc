@@ -207,7 +207,8 @@ struct VerifyArgs {
 Status verify_cmd(const VerifyArgs& a, const Globals& g) {
   std::vector<crypto::Certificate> trusted;
   for (auto& c : a.certs) trusted.push_back(BS_TRY_CTX(keys::load_certificate(c), "verify {}", a.file));
-  Bytes data = BS_TRY_CTX(sys::read_file(a.file), "verify");
+  sys::MappedFile map = BS_TRY_CTX(sys::MappedFile::open(a.file), "verify");
+  ByteSpan data = map.data();
   if (pe::looks_like_pe(data)) return verify_pe_file(a.file, data, trusted, g);
   return input_error("verify {}: not a PE image (no MZ/PE header); only PE files can be verified", a.file);
 }

@@ -247,11 +247,24 @@ Status addon_cmd(const AddonOptions& o) {
 }
 
 Status inspect_cmd(const std::string& path, const Globals& g) {
-  Bytes file = BS_TRY(sys::read_file(path));
+  // Mapped, not read: a UKI is mostly a large initrd, hashed once from the mapping.
+  sys::MappedFile map = BS_TRY(sys::MappedFile::open(path));
+  ByteSpan file = map.data();
   auto r = BS_TRY_CTX(uki::inspect(file), "{}", path);
   pe::Image img = BS_TRY(pe::parse(file));
-  for (size_t i = 0; i < r.sections.size(); i++)
-    r.sections[i].sha256 = crypto::digest(crypto::HashAlg::kSha256, pe::section_contents(file, img.sections[i]));
+  for (size_t i = 0; i < r.sections.size(); i++) {
+    // What systemd-stub measures: VirtualSize bytes, zeros past the raw data.
+    const pe::Section& s = img.sections[i];
+    ByteSpan raw = pe::section_data(file, s);
+    crypto::Hasher h(crypto::HashAlg::kSha256);
+    h.update(raw);
+    for (uint64_t left = s.mapped_size() - std::min<uint64_t>(raw.size(), s.mapped_size()); left > 0;) {
+      ByteSpan z = pe::zero_block().first(static_cast<size_t>(std::min<uint64_t>(left, pe::zero_block().size())));
+      h.update(z);
+      left -= z.size();
+    }
+    r.sections[i].sha256 = h.finish();
+  }
   // The signed PCR policy, checked against this UKI's own sections.
   std::vector<measure::PolicyMatch> pcrsig;
   std::optional<std::string> pcrsig_error;
