@@ -1,6 +1,7 @@
 // libFuzzer target: the PE parser, Authenticode ranges, the section writer and
 // UKI inspection on arbitrary bytes. Links bootseal::uki (which pulls in pe, bls, base).
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 
 #include "pe/pe.h"
@@ -24,6 +25,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (auto& range : r->ranges)
       if (!in_bounds(range.offset, range.size, size)) __builtin_trap();
   (void)uki::inspect(in);
+  // parse_headers() on the header bytes alone agrees with parse(); the file as
+  // a layout reads back as the file and sums as the file.
+  auto head = pe::parse_headers(in.first(std::min<size_t>(img->SizeOfHeaders, size)), size);
+  if (!head.ok() || head->sections.size() != img->sections.size()) __builtin_trap();
+  pe::Layout whole = pe::Layout::of_file(in, img->SizeOfHeaders);
+  if (whole.read(0, size) != Bytes(in.begin(), in.end())) __builtin_trap();
+  if (whole.word_sum() != pe::checksum_word_sum(in, 0)) __builtin_trap();
   // Writer round trip: adding a section must give an image the parser accepts.
   if (size < (1u << 20)) {
     auto ed = pe::Editor::open(in);

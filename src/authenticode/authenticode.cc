@@ -34,33 +34,33 @@ std::string_view oid_of(HashAlg alg) {
 
 void put_u32(Bytes& b, size_t off, uint32_t v) { store_le<uint32_t>(b.data() + off, v); }
 
-// Capacity reserved for the certificate table when copying an image to sign:
-// a signature with a few certificates fits, larger ones just reallocate.
-constexpr size_t kTableReserve = 64 * 1024;
-
 }  // namespace
 
 Result<std::vector<WinCertificate>> certificate_table(ByteSpan file, const pe::Image& image) {
-  std::vector<WinCertificate> out;
   pe::DataDirectory dir = image.certificate_table();
-  if (dir.Size == 0) return out;
+  if (dir.Size == 0) return std::vector<WinCertificate>{};
   if (!in_bounds(dir.VirtualAddress, dir.Size, file.size()))
     return input_error("certificate table at offset {:#x} with size {} is outside the file ({} bytes)",
                        dir.VirtualAddress, dir.Size, file.size());
-  uint64_t off = dir.VirtualAddress;
-  uint64_t end = off + dir.Size;
+  return certificate_entries(file.subspan(dir.VirtualAddress, dir.Size), dir.VirtualAddress);
+}
+
+Result<std::vector<WinCertificate>> certificate_entries(ByteSpan table, uint64_t table_offset) {
+  std::vector<WinCertificate> out;
+  uint64_t off = 0;
+  uint64_t end = table.size();
   while (end - off >= kWinCertificateHeaderSize) {
     if (out.size() >= kMaxCertificates) return input_error("more than {} entries in the certificate table", kMaxCertificates);
     WinCertificate w;
-    w.offset = off;
-    w.dwLength = load_le<uint32_t>(file.data() + off);
-    w.wRevision = load_le<uint16_t>(file.data() + off + 4);
-    w.wCertificateType = load_le<uint16_t>(file.data() + off + 6);
+    w.offset = table_offset + off;
+    w.dwLength = load_le<uint32_t>(table.data() + off);
+    w.wRevision = load_le<uint16_t>(table.data() + off + 4);
+    w.wCertificateType = load_le<uint16_t>(table.data() + off + 6);
     if (w.dwLength < kWinCertificateHeaderSize || w.dwLength > end - off)
-      return input_error("WIN_CERTIFICATE at offset {:#x}: dwLength {} does not fit the table ({} bytes left)", off,
-                         w.dwLength, end - off);
-    w.bCertificate.assign(file.begin() + static_cast<ptrdiff_t>(off + kWinCertificateHeaderSize),
-                          file.begin() + static_cast<ptrdiff_t>(off + w.dwLength));
+      return input_error("WIN_CERTIFICATE at offset {:#x}: dwLength {} does not fit the table ({} bytes left)",
+                         w.offset, w.dwLength, end - off);
+    w.bCertificate.assign(table.begin() + static_cast<ptrdiff_t>(off + kWinCertificateHeaderSize),
+                          table.begin() + static_cast<ptrdiff_t>(off + w.dwLength));
     out.push_back(std::move(w));
     off += round_up(out.back().dwLength, kWinCertificateAlignment);
   }
@@ -75,6 +75,15 @@ Result<Bytes> image_hash(ByteSpan file, const pe::AuthenticodeRanges& ranges, Ha
                          file.size());
     h.update(file.subspan(r.offset, r.size));
   }
+  return h.finish();
+}
+
+Result<Bytes> image_hash(const pe::Layout& layout, const pe::AuthenticodeRanges& ranges, HashAlg alg) {
+  crypto::Hasher h(alg);
+  for (const pe::Range& r : ranges.ranges)
+    if (!layout.visit(r.offset, r.size, [&](ByteSpan d) { h.update(d); }))
+      return input_error("hashed range at offset {:#x} with size {} is outside the file ({} bytes)", r.offset, r.size,
+                         layout.size);
   return h.finish();
 }
 
@@ -118,8 +127,6 @@ Result<IndirectData> parse_spc_indirect_data_content(ByteSpan bytes) {
 
 namespace {
 
-// The image without its certificate table and with the security directory
-// cleared; `table` receives the old table bytes.
 // Removes the certificate table from `file` (in place) and clears the
 // security directory; `table` receives the old table bytes.
 Status strip_table(Bytes& file, const pe::Image& img, Bytes* table) {
@@ -138,57 +145,92 @@ Status strip_table(Bytes& file, const pe::Image& img, Bytes* table) {
   return {};
 }
 
-void set_table_and_checksum(Bytes& out, const pe::Image& img, uint64_t table_offset, uint64_t table_size) {
-  put_u32(out, *img.security_dir_offset, static_cast<uint32_t>(table_offset));
-  put_u32(out, *img.security_dir_offset + 4, static_cast<uint32_t>(table_size));
-  put_u32(out, img.checksum_offset, pe::compute_checksum(out, img.checksum_offset));
-}
-
 }  // namespace
 
-Result<Bytes> sign(ByteSpan file, const crypto::Signer& signer, const crypto::Certificate& cert,
-                   const SignOptions& options) {
-  // Room for alignment and a new table up front: growing a 100 MB UKI by
-  // reallocation would copy it twice more.
-  Bytes copy;
-  copy.reserve(file.size() + kWinCertificateAlignment + kTableReserve);
-  copy.assign(file.begin(), file.end());
-  return sign(std::move(copy), signer, cert, options);
-}
-
-Result<Bytes> sign(Bytes file, const crypto::Signer& signer, const crypto::Certificate& cert,
-                   const SignOptions& options) {
-  pe::Image img = BS_TRY(pe::parse(file));
-  Bytes old_table;
-  if (options.append && img.has_certificate_table()) BS_TRY(certificate_table(file, img));  // must be well-formed
-  Bytes out = std::move(file);
-  BS_TRY(strip_table(out, img, &old_table));
-  if (!options.append) old_table.clear();
+Result<PreparedImage> prepare_signing(pe::Layout layout, bool append) {
+  PreparedImage p;
+  pe::Image img = BS_TRY(pe::parse_headers(layout.headers, layout.size));
+  if (!img.security_dir_offset)
+    return input_error("the image has no security data directory (NumberOfRvaAndSizes {})", img.NumberOfRvaAndSizes);
+  pe::DataDirectory dir = img.certificate_table();
+  if (dir.Size != 0) {
+    if (uint64_t{dir.VirtualAddress} + dir.Size != layout.size)
+      return unsupported_error("the certificate table (offset {:#x}, {} bytes) is not at the end of the file ({} bytes)",
+                               dir.VirtualAddress, dir.Size, layout.size);
+    if (append) {
+      p.old_table = layout.read(dir.VirtualAddress, dir.Size);
+      BS_TRY(certificate_entries(p.old_table, dir.VirtualAddress));  // must be well-formed
+    }
+    layout.truncate(dir.VirtualAddress);
+  }
+  put_u32(layout.headers, *img.security_dir_offset, 0);
+  put_u32(layout.headers, *img.security_dir_offset + 4, 0);
   // The table starts 8-byte aligned; the zero padding before it is hashed
   // (as trailing data), exactly as sbsign does.
-  out.resize(round_up(out.size(), kWinCertificateAlignment), 0);
-  pe::Image stripped = BS_TRY(pe::parse(out));
-  pe::AuthenticodeRanges ranges = BS_TRY(pe::authenticode_ranges(stripped));
-  Bytes hash = BS_TRY(image_hash(out, ranges, HashAlg::kSha256));
-  Bytes idc = BS_TRY(spc_indirect_data_content(HashAlg::kSha256, hash));
+  layout.size = round_up(layout.size, kWinCertificateAlignment);
+  pe::Image stripped = BS_TRY(pe::parse_headers(layout.headers, layout.size));
+  p.ranges = BS_TRY(pe::authenticode_ranges(stripped));
+  p.layout = std::move(layout);
+  return p;
+}
+
+Result<pe::Layout> finish_signing(PreparedImage p, ByteSpan sha256_image_hash, const crypto::Signer& signer,
+                                  const crypto::Certificate& cert, const SignOptions& options,
+                                  std::optional<uint64_t> body_word_sum) {
+  Bytes idc = BS_TRY(spc_indirect_data_content(HashAlg::kSha256, sha256_image_hash));
   crypto::Pkcs7SignOptions po;
   po.signing_time = options.signing_time;
   po.extra_certificates = options.extra_certificates;
   Bytes p7 = BS_TRY(crypto::pkcs7_sign_embedded(kOidSpcIndirectDataContent, idc, signer, cert, po));
 
   ByteWriter entry;
+  entry.bytes(p.old_table);
   entry.u32(static_cast<uint32_t>(kWinCertificateHeaderSize + p7.size()));
   entry.u16(kWinCertRevision);
   entry.u16(kWinCertTypePkcsSignedData);
   entry.bytes(p7);
   entry.pad_to(kWinCertificateAlignment);
-  uint64_t table_offset = out.size();
-  out.insert(out.end(), old_table.begin(), old_table.end());
-  out.insert(out.end(), entry.buffer().begin(), entry.buffer().end());
-  uint64_t table_size = out.size() - table_offset;
-  if (out.size() > UINT32_MAX) return input_error("signed image would exceed 4 GiB");
-  set_table_and_checksum(out, stripped, table_offset, table_size);
+  pe::Layout out = std::move(p.layout);
+  uint64_t body = out.headers.size();
+  uint64_t table_offset = out.size;
+  uint64_t sum = body_word_sum ? *body_word_sum : out.word_sum(body, table_offset - body);
+  uint64_t table_size = entry.buffer().size();
+  if (table_offset + table_size > UINT32_MAX) return input_error("signed image would exceed 4 GiB");
+  sum += pe::checksum_word_sum(entry.buffer(), table_offset);
+  out.append(table_offset, entry.take());
+  put_u32(out.headers, p.ranges.security_dir_offset, static_cast<uint32_t>(table_offset));
+  put_u32(out.headers, p.ranges.security_dir_offset + 4, static_cast<uint32_t>(table_size));
+  out.checksum_offset = p.ranges.checksum_offset;
+  out.set_checksum(sum);
   return out;
+}
+
+Result<pe::Layout> sign_layout(pe::Layout layout, const crypto::Signer& signer, const crypto::Certificate& cert,
+                               const SignOptions& options) {
+  PreparedImage p = BS_TRY(prepare_signing(std::move(layout), options.append));
+  Bytes hash = BS_TRY(image_hash(p.layout, p.ranges, HashAlg::kSha256));
+  return finish_signing(std::move(p), hash, signer, cert, options);
+}
+
+Result<Bytes> sign(ByteSpan file, const crypto::Signer& signer, const crypto::Certificate& cert,
+                   const SignOptions& options) {
+  pe::Image img = BS_TRY(pe::parse(file));
+  pe::Layout l = BS_TRY(sign_layout(pe::Layout::of_file(file, img.SizeOfHeaders), signer, cert, options));
+  return l.materialize();
+}
+
+Result<Bytes> sign(Bytes file, const crypto::Signer& signer, const crypto::Certificate& cert,
+                   const SignOptions& options) {
+  pe::Image img = BS_TRY(pe::parse(file));
+  pe::Layout l = BS_TRY(sign_layout(pe::Layout::of_file(file, img.SizeOfHeaders), signer, cert, options));
+  // Reuse the buffer: between the headers and the new table the signed image
+  // is `file` cut at the old table or padded to 8 bytes. The patched headers
+  // and the table (last piece) are the layout's own bytes, not views of `file`.
+  const pe::Layout::Piece& table = l.pieces.back();
+  file.resize(table.offset, 0);
+  std::copy(l.headers.begin(), l.headers.end(), file.begin());
+  file.insert(file.end(), table.data.begin(), table.data.end());
+  return file;
 }
 
 Result<Bytes> unsign(ByteSpan file) {

@@ -25,6 +25,7 @@
 
 #include "crypto/pkcs7.h"
 #include "pe/pe.h"
+#include "pe/writer.h"
 
 namespace bootseal::authenticode {
 
@@ -47,9 +48,12 @@ struct WinCertificate {
 
 // The entries of the attribute certificate table (empty if the image has none).
 Result<std::vector<WinCertificate>> certificate_table(ByteSpan file, const pe::Image& image);
+// The entries of a table's bytes, which sit at `table_offset` in the file.
+Result<std::vector<WinCertificate>> certificate_entries(ByteSpan table, uint64_t table_offset);
 
-// The Authenticode image hash.
+// The Authenticode image hash, of a file in one buffer or held as a layout.
 Result<Bytes> image_hash(ByteSpan file, const pe::AuthenticodeRanges& ranges, crypto::HashAlg alg);
+Result<Bytes> image_hash(const pe::Layout& layout, const pe::AuthenticodeRanges& ranges, crypto::HashAlg alg);
 
 // SpcIndirectDataContent DER for an image hash, byte-identical to sbsign's
 // (SpcPeImageData with empty flags and the file link "<<<Obsolete>>>").
@@ -77,9 +81,35 @@ struct SignOptions {
 // at an 8-byte aligned offset, security directory and checksum updated.
 Result<Bytes> sign(ByteSpan file, const crypto::Signer& signer, const crypto::Certificate& cert,
                    const SignOptions& options);
-// The same, reusing `file`'s buffer (no copy of a large image).
+// The same reusing `file`'s buffer (no copy of a large image).
 Result<Bytes> sign(Bytes file, const crypto::Signer& signer, const crypto::Certificate& cert,
                    const SignOptions& options);
+// The same on an image held as a pe::Layout (headers plus views of section
+// data, e.g. a UKI just assembled or a mapped file): the hash is computed from
+// the pieces, the new table is appended as an owned piece and only the headers
+// are patched; no byte of section data is copied.
+Result<pe::Layout> sign_layout(pe::Layout layout, const crypto::Signer& signer, const crypto::Certificate& cert,
+                               const SignOptions& options);
+
+// sign_layout() in steps, for a caller that writes the image out while it is
+// hashed. prepare_signing() drops an existing table (kept in old_table with
+// append), clears the security directory and pads the file to 8 bytes; from
+// then on the bytes of layout in [layout.headers.size(), layout.size) are
+// final. finish_signing() takes image_hash(layout, ranges, kSha256), appends
+// the WIN_CERTIFICATE after them and patches the headers (security directory,
+// checksum).
+struct PreparedImage {
+  pe::Layout layout;
+  pe::AuthenticodeRanges ranges;
+  Bytes old_table;  // signatures kept (append), re-appended before the new one
+};
+// `body_word_sum`, if the caller has it (it summed the bytes as it wrote
+// them), is pe::checksum_word_sum() over [headers.size(), layout.size) of the
+// prepared layout; otherwise finish_signing() computes it.
+Result<PreparedImage> prepare_signing(pe::Layout layout, bool append);
+Result<pe::Layout> finish_signing(PreparedImage prepared, ByteSpan sha256_image_hash, const crypto::Signer& signer,
+                                  const crypto::Certificate& cert, const SignOptions& options,
+                                  std::optional<uint64_t> body_word_sum = std::nullopt);
 
 // Removes all signatures (the table must sit at the end of the file).
 Result<Bytes> unsign(ByteSpan file);

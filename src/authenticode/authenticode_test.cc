@@ -4,9 +4,12 @@
 
 #include "crypto/der.h"
 #include "pe/testing.h"
+#include "pe/writer.h"
 
 namespace bootseal::authenticode {
 namespace {
+
+using crypto::HashAlg;
 
 struct Keys {
   explicit Keys(std::string subject) : cert(make(subject)) {}
@@ -97,6 +100,70 @@ TEST(Authenticode, AppendAndReplace) {
   EXPECT_EQ(verify(s3, {keys().cert})->signatures.size(), 1u);
   // Key not matching the certificate.
   EXPECT_FALSE(sign(img, other().key, keys().cert, {}).ok());
+}
+
+// A layout with gaps and odd-sized pieces (what uki build hands the signer);
+// its pieces view `base` and the two section buffers here.
+Bytes odd_section(0x123, 0xf1), odd_section2(0x7, 0x1f);
+pe::Layout edited_layout(ByteSpan base) {
+  auto ed = *pe::Editor::open(base);
+  EXPECT_TRUE(ed.add_section(".odd", ByteSpan(odd_section), pe::kScnCntInitializedData | pe::kScnMemRead).ok());
+  EXPECT_TRUE(ed.add_section(".odd2", ByteSpan(odd_section2), pe::kScnCntInitializedData | pe::kScnMemRead).ok());
+  return *ed.layout({.update_checksum = false});
+}
+
+TEST(Authenticode, SignLayoutEqualsSigningTheMaterializedImage) {
+  Bytes base = pe::testing::tiny_pe();
+  pe::Layout l = edited_layout(base);
+  Bytes flat = l.materialize();
+  SignOptions o;
+  o.signing_time = 1750000000;
+  // The hash from the pieces equals the hash of the flat file.
+  pe::AuthenticodeRanges ranges = *pe::authenticode_ranges(*pe::parse(flat));
+  EXPECT_EQ(*image_hash(l, ranges, HashAlg::kSha256), *image_hash(flat, ranges, HashAlg::kSha256));
+  auto sl = sign_layout(l, keys().key, keys().cert, o);
+  ASSERT_TRUE(sl.ok()) << sl.error().message();
+  Bytes signed_flat = *sign(flat, keys().key, keys().cert, o);
+  EXPECT_EQ(sl->materialize(), signed_flat);
+  EXPECT_EQ(*sign(ByteSpan(flat), keys().key, keys().cert, o), signed_flat);
+  EXPECT_EQ(sl->checksum, pe::compute_checksum(signed_flat, sl->checksum_offset));
+  EXPECT_TRUE(verify_image(signed_flat, {keys().cert}).ok());
+  // Section data is not copied: the pieces still view the editor's buffers.
+  EXPECT_EQ(sl->pieces.front().data.data(), l.pieces.front().data.data());
+  // In steps: everything after the headers is final once prepared.
+  PreparedImage p = *prepare_signing(l, false);
+  Bytes body = p.layout.read(p.layout.headers.size(), p.layout.size - p.layout.headers.size());
+  Bytes hash = *image_hash(p.layout, p.ranges, HashAlg::kSha256);
+  pe::Layout done = *finish_signing(std::move(p), hash, keys().key, keys().cert, o);
+  Bytes m = done.materialize();
+  EXPECT_EQ(m, signed_flat);
+  EXPECT_TRUE(std::equal(body.begin(), body.end(), m.begin() + static_cast<ptrdiff_t>(done.headers.size())));
+}
+
+TEST(Authenticode, SignLayoutAppendAndReplace) {
+  Bytes base = pe::testing::tiny_pe();
+  Bytes s1 = *sign(edited_layout(base).materialize(), keys().key, keys().cert, {});
+  pe::Image img = *pe::parse(s1);
+  SignOptions app;
+  app.append = true;
+  app.signing_time = 1750000000;
+  pe::Layout two = *sign_layout(pe::Layout::of_file(s1, img.SizeOfHeaders), other().key, other().cert, app);
+  Bytes s2 = two.materialize();
+  EXPECT_EQ(s2, *sign(s1, other().key, other().cert, app));
+  EXPECT_EQ(s2, *sign(ByteSpan(s1), other().key, other().cert, app));
+  auto rep = *verify(s2, {keys().cert, other().cert});
+  ASSERT_EQ(rep.signatures.size(), 2u);
+  EXPECT_TRUE(rep.signatures[0].ok);
+  EXPECT_TRUE(rep.signatures[1].ok);
+  // Replacing: one signature, the table where the old one started.
+  pe::Layout one = *sign_layout(pe::Layout::of_file(s2, img.SizeOfHeaders), keys().key, keys().cert, {});
+  Bytes s3 = one.materialize();
+  EXPECT_EQ(verify(s3, {keys().cert})->signatures.size(), 1u);
+  EXPECT_EQ(pe::parse(s3)->certificate_table().VirtualAddress, img.certificate_table().VirtualAddress);
+  // A malformed old table is refused when appending.
+  Bytes bad = s1;
+  store_le<uint32_t>(bad.data() + img.certificate_table().VirtualAddress, 4);
+  EXPECT_FALSE(sign_layout(pe::Layout::of_file(bad, img.SizeOfHeaders), keys().key, keys().cert, app).ok());
 }
 
 TEST(Authenticode, MalformedTables) {

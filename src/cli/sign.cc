@@ -2,15 +2,20 @@
 // (compatible with sbsign/sbverify and pesign).
 #include <cstdio>
 #include <ctime>
+#include <optional>
 
 #include "authenticode/authenticode.h"
 #include "cli/command.h"
 #include "keys/keyset.h"
+#include "par/pool.h"
 #include "sys/file.h"
+#include "sys/mapped_file.h"
 
 namespace bootseal::cli {
 
 int64_t reproducible_now();  // keys.cc
+
+Status write_layout_file(const std::string& path, pe::Layout l, mode_t mode, bool set_checksum);
 
 namespace {
 
@@ -28,6 +33,37 @@ void warn_about_certificate(const crypto::Certificate& c, const std::string& pat
                      crypto::format_time(c.not_before())));
   if (!c.has_code_signing_usage())
     warn(fmt::format("{}: certificate '{}' has no code-signing extended key usage", path, c.subject()));
+}
+
+// Writes go out in pieces of at most kWriteChunk, each summed for the
+// checksum just before it is written (so the copy into the page cache reads it
+// from cache); writeback is started every kWritebackChunk, so the disk works
+// while the rest is copied and hashed and the final fsync has little to wait for.
+constexpr uint64_t kWriteChunk = uint64_t{1} << 20;
+constexpr uint64_t kWritebackChunk = uint64_t{8} << 20;
+
+// Writes [offset, offset + len) of a layout into the file at the same offsets;
+// returns the checksum word sum of those bytes when `sum` is set (else 0).
+Result<uint64_t> write_range(sys::AtomicFile& f, const pe::Layout& l, uint64_t offset, uint64_t len, bool sum) {
+  Status st;
+  uint64_t pos = offset, flushed = offset, word_sum = 0;
+  bool inside = l.visit(offset, len, [&](ByteSpan d) {
+    while (!d.empty() && st.ok()) {
+      ByteSpan c = d.first(static_cast<size_t>(std::min<uint64_t>(d.size(), kWriteChunk)));
+      if (sum) word_sum += pe::checksum_word_sum(c, pos);
+      st = sys::pwrite_full(f.fd(), c, pos, f.path());
+      pos += c.size();
+      d = d.subspan(c.size());
+      if (pos - flushed >= kWritebackChunk) {
+        sys::start_writeback(f.fd(), flushed, pos - flushed);
+        flushed = pos;
+      }
+    }
+  });
+  if (!inside) return internal_error("write {}: range {:#x}+{} outside the image", f.path(), offset, len);
+  BS_TRY(st);
+  if (pos > flushed) sys::start_writeback(f.fd(), flushed, pos - flushed);
+  return word_sum;
 }
 
 Result<Bytes> read_pe(const std::string& path) {
@@ -50,25 +86,76 @@ nlohmann::json report_json(const std::string& file, const authenticode::VerifyRe
   return j;
 }
 
-}  // namespace
+// A signing key, its certificate and the options, loaded and checked once.
+struct SigningSetup {
+  std::unique_ptr<crypto::Signer> signer;
+  crypto::Certificate cert;
+  authenticode::SignOptions options;
+};
 
-// Signs a PE image in memory with a key source and certificate file: what
-// `bootseal sign` and `uki build --sign-key/--sign-cert` share.
-Result<Bytes> sign_pe_with_files(Bytes image, const std::string& key, const std::string& cert_path,
-                                 const std::vector<std::string>& addcerts, bool append) {
+Result<SigningSetup> load_signing(const std::string& key, const std::string& cert_path,
+                                  const std::vector<std::string>& addcerts, bool append) {
   std::unique_ptr<crypto::Signer> signer = BS_TRY(keys::load_signer(key));
-  crypto::Certificate cert = BS_TRY(keys::load_certificate(cert_path));
-  if (signer->public_key_der() != cert.public_key_der())
-    return input_error("key {} does not match certificate {} ('{}')", key, cert_path, cert.subject());
-  warn_about_certificate(cert, cert_path, static_cast<int64_t>(std::time(nullptr)));
-  authenticode::SignOptions o;
-  o.append = append;
-  o.signing_time = reproducible_now();
+  SigningSetup s{std::move(signer), BS_TRY(keys::load_certificate(cert_path)), {}};
+  if (s.signer->public_key_der() != s.cert.public_key_der())
+    return input_error("key {} does not match certificate {} ('{}')", key, cert_path, s.cert.subject());
+  warn_about_certificate(s.cert, cert_path, static_cast<int64_t>(std::time(nullptr)));
+  s.options.append = append;
+  s.options.signing_time = reproducible_now();
   for (auto& f : addcerts) {
     auto certs = BS_TRY(keys::load_certificates(f));
-    o.extra_certificates.insert(o.extra_certificates.end(), certs.begin(), certs.end());
+    s.options.extra_certificates.insert(s.options.extra_certificates.end(), certs.begin(), certs.end());
   }
-  return authenticode::sign(std::move(image), *signer, cert, o);
+  return s;
+}
+
+// Signs a layout and writes it atomically. Once the image is prepared, its
+// bytes after the headers are final, so they are written out while the image
+// hash is computed (two tasks on the pool: the page-cache copy and SHA-256 run
+// side by side); then the table is appended and the patched headers are
+// written at offset 0. One fsync, at commit.
+Status sign_and_write(pe::Layout image, const SigningSetup& s, const std::string& output) {
+  authenticode::PreparedImage p = BS_TRY(authenticode::prepare_signing(std::move(image), s.options.append));
+  auto f = BS_TRY(sys::AtomicFile::create(output, 0644));
+  const uint64_t body = p.layout.headers.size(), prepared_size = p.layout.size;
+  std::optional<Result<uint64_t>> body_sum;
+  std::optional<Result<Bytes>> hash;
+  par::parallel_for(2, [&](size_t task) {
+    if (task == 0)
+      body_sum = write_range(f, p.layout, body, prepared_size - body, true);
+    else
+      hash = authenticode::image_hash(p.layout, p.ranges, crypto::HashAlg::kSha256);
+  });
+  uint64_t sum = BS_TRY(std::move(*body_sum));
+  Bytes digest = BS_TRY(std::move(*hash));
+  pe::Layout done = BS_TRY(authenticode::finish_signing(std::move(p), digest, *s.signer, s.cert, s.options, sum));
+  BS_TRY(write_range(f, done, prepared_size, done.size - prepared_size, false));
+  BS_TRY(write_range(f, done, 0, body, false));
+  return f.commit();
+}
+
+}  // namespace
+
+// Writes a PE layout atomically (temp file, one fsync, rename): headers,
+// pieces, zeros in the gaps; with `set_checksum`, the CheckSum is computed
+// from the bytes as they are written and the headers go last. `uki build`
+// writes its UKIs with it too.
+Status write_layout_file(const std::string& path, pe::Layout l, mode_t mode, bool set_checksum) {
+  auto f = BS_TRY(sys::AtomicFile::create(path, mode));
+  uint64_t body = l.headers.size();
+  uint64_t sum = BS_TRY(write_range(f, l, body, l.size - body, set_checksum));
+  if (set_checksum) l.set_checksum(sum);
+  BS_TRY(write_range(f, l, 0, body, false));
+  return f.commit();
+}
+
+// Signs a PE image held as a layout (views of its data, nothing copied) and
+// writes it atomically to `output`: what `bootseal sign` and `uki build
+// --sign-key/--sign-cert` share.
+Status sign_layout_to_file(pe::Layout image, const std::string& key, const std::string& cert,
+                           const std::vector<std::string>& addcerts, bool append, const std::string& output) {
+  SigningSetup s = BS_TRY(load_signing(key, cert, addcerts, append));
+  return sign_and_write(std::move(image), s, output);
 }
 
 // Authenticode verification of one PE file, printed as `bootseal verify`
@@ -95,18 +182,19 @@ namespace {
 Status sign_cmd(const SignArgs& a, const Globals& g) {
   auto ctx = [&] { return fmt::format("sign {}", a.input); };
   // Key and certificate problems first: they are reported before the image is read.
-  std::unique_ptr<crypto::Signer> signer = BS_TRY_CTX(keys::load_signer(a.key), "{}", ctx());
-  crypto::Certificate cert = BS_TRY_CTX(keys::load_certificate(a.cert), "{}", ctx());
-  if (signer->public_key_der() != cert.public_key_der())
-    return input_error("{}: key {} does not match certificate {} ('{}')", ctx(), a.key, a.cert, cert.subject());
-  Bytes in = BS_TRY_CTX(read_pe(a.input), "sign");
-  Bytes out = BS_TRY_CTX(sign_pe_with_files(std::move(in), a.key, a.cert, a.addcerts, a.append), "{}", ctx());
+  SigningSetup setup = BS_TRY_CTX(load_signing(a.key, a.cert, a.addcerts, a.append), "{}", ctx());
+  // The input is mapped, not read: the signed output is written from views of
+  // it (headers patched, table appended), one pass, no copy. Signing in place
+  // is safe: the output replaces the input by rename, the mapping keeps the old file.
+  sys::MappedFile in = BS_TRY_CTX(sys::MappedFile::open(a.input), "sign");
+  if (!pe::looks_like_pe(in.data())) return input_error("sign: {}: not a PE image (no MZ/PE header)", a.input);
+  pe::Image img = BS_TRY_CTX(pe::parse(in.data()), "{}", ctx());
   std::string output = a.output.empty() ? a.input : a.output;
-  BS_TRY_CTX(sys::write_file_atomic(output, out, 0644), "{}", ctx());
+  BS_TRY_CTX(sign_and_write(pe::Layout::of_file(in.data(), img.SizeOfHeaders), setup, output), "{}", ctx());
   if (g.json)
-    print_json({{"input", a.input}, {"output", output}, {"signer", cert.subject()}, {"append", a.append}});
+    print_json({{"input", a.input}, {"output", output}, {"signer", setup.cert.subject()}, {"append", a.append}});
   else if (!g.quiet)
-    std::printf("Signed %s -> %s (signer '%s')\n", a.input.c_str(), output.c_str(), cert.subject().c_str());
+    std::printf("Signed %s -> %s (signer '%s')\n", a.input.c_str(), output.c_str(), setup.cert.subject().c_str());
   return {};
 }
 
@@ -119,7 +207,8 @@ struct VerifyArgs {
 Status verify_cmd(const VerifyArgs& a, const Globals& g) {
   std::vector<crypto::Certificate> trusted;
   for (auto& c : a.certs) trusted.push_back(BS_TRY_CTX(keys::load_certificate(c), "verify {}", a.file));
-  Bytes data = BS_TRY_CTX(sys::read_file(a.file), "verify");
+  sys::MappedFile map = BS_TRY_CTX(sys::MappedFile::open(a.file), "verify");
+  ByteSpan data = map.data();
   if (pe::looks_like_pe(data)) return verify_pe_file(a.file, data, trusted, g);
   return input_error("verify {}: not a PE image (no MZ/PE header); only PE files can be verified", a.file);
 }

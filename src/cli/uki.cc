@@ -18,16 +18,16 @@
 
 namespace bootseal::cli {
 
-// sign.cc: Authenticode-sign a PE image with a key source and certificate file.
-Result<Bytes> sign_pe_with_files(Bytes image, const std::string& key, const std::string& cert,
-                                 const std::vector<std::string>& addcerts, bool append);
+// sign.cc: Authenticode-sign a PE layout with a key source and certificate
+// file and write it atomically; write a layout atomically.
+Status sign_layout_to_file(pe::Layout image, const std::string& key, const std::string& cert,
+                           const std::vector<std::string>& addcerts, bool append, const std::string& output);
+Status write_layout_file(const std::string& path, pe::Layout l, mode_t mode, bool set_checksum);
 
 namespace {
 
 constexpr const char* kDefaultPayloads = "/var/cache/bootseal/payloads";
 constexpr const char* kSystemStubDir = "/usr/lib/systemd/boot/efi";
-// Room reserved after the image for the certificate table the signer appends.
-constexpr size_t kSignatureReserve = 64 * 1024;
 
 bool file_exists(const std::string& p) {
   struct stat st;
@@ -63,34 +63,6 @@ Result<Bytes> text_or_file(const std::string& v, bool normalize) {
   if (!v.empty() && v[0] == '@') return sys::read_file(v.substr(1));
   std::string t = normalize ? bls::normalize_cmdline(v) : v;
   return Bytes(t.begin(), t.end());
-}
-
-// Signing hook: Authenticode signing comes from the authenticode module.
-Result<Bytes> authenticode_sign(Bytes image, const std::string& key, const std::string& cert) {
-  return sign_pe_with_files(std::move(image), key, cert, {}, false);
-}
-
-// Writes a layout piece by piece (zeros in the gaps), atomically.
-Status write_layout(const std::string& path, const pe::Layout& l) {
-  static const Bytes zeros(64 * 1024, 0);
-  auto f = BS_TRY(sys::AtomicFile::create(path));
-  BS_TRY(f.write(l.headers));
-  uint64_t pos = l.headers.size();
-  auto pad_to = [&](uint64_t off) -> Status {
-    while (pos < off) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), off - pos));
-      BS_TRY(f.write(ByteSpan(zeros.data(), n)));
-      pos += n;
-    }
-    return {};
-  };
-  for (auto& p : l.pieces) {
-    BS_TRY(pad_to(p.offset));
-    BS_TRY(f.write(p.data));
-    pos += p.data.size();
-  }
-  BS_TRY(pad_to(l.size));
-  return f.commit();
 }
 
 struct BuildOptions {
@@ -197,9 +169,15 @@ Status build_cmd(const BuildOptions& o) {
     if (initrd_maps.size() == 1) {
       if (!initrd_maps[0].data().empty()) secs.push_back({".initrd", uki::Content::view(initrd_maps[0].data())});
     } else {
+      // Several initrds: laid out in place from their mappings, each padded
+      // to 4 bytes, unless a PCR policy is signed (measuring needs them as
+      // one buffer).
       std::vector<ByteSpan> views;
       for (auto& m : initrd_maps) views.push_back(m.data());
-      secs.push_back({".initrd", own(uki::join_initrds(views))});
+      if (o.pcr_private_keys.empty())
+        secs.push_back({".initrd", uki::Content::joined(std::move(views))});
+      else
+        secs.push_back({".initrd", own(uki::join_initrds(views))});
     }
   }
   // Extra sections (ukify's --section NAME:TEXT|@FILE): not measured by systemd-stub.
@@ -231,13 +209,14 @@ Status build_cmd(const BuildOptions& o) {
   if (!o.pcr_private_keys.empty())
     secs.push_back({".pcrsig", uki::Content::own(std::string_view(BS_TRY(make_pcrsig(o, secs))))});
 
+  // The layout holds views of the mapped kernel and initrds; nothing is
+  // copied. The checksum is summed as the image is written (by the signer
+  // when signing, which always sets it), not in a separate pass.
   pe::Layout layout =
-      BS_TRY_CTX(uki::assemble_layout(stub, secs, {.update_checksum = !o.no_checksum}), "{}", stub_path);
-  if (!o.sign_key.empty()) {
-    Bytes image = BS_TRY(authenticode_sign(layout.materialize(kSignatureReserve), o.sign_key, o.sign_cert));
-    return sys::write_file_atomic(o.output, image);
-  }
-  return write_layout(o.output, layout);
+      BS_TRY_CTX(uki::assemble_layout(stub, secs, {.update_checksum = false}), "{}", stub_path);
+  if (!o.sign_key.empty())
+    return sign_layout_to_file(std::move(layout), o.sign_key, o.sign_cert, {}, false, o.output);
+  return write_layout_file(o.output, std::move(layout), 0644, !o.no_checksum);
 }
 
 struct AddonOptions {
@@ -268,11 +247,24 @@ Status addon_cmd(const AddonOptions& o) {
 }
 
 Status inspect_cmd(const std::string& path, const Globals& g) {
-  Bytes file = BS_TRY(sys::read_file(path));
+  // Mapped, not read: a UKI is mostly a large initrd, hashed once from the mapping.
+  sys::MappedFile map = BS_TRY(sys::MappedFile::open(path));
+  ByteSpan file = map.data();
   auto r = BS_TRY_CTX(uki::inspect(file), "{}", path);
   pe::Image img = BS_TRY(pe::parse(file));
-  for (size_t i = 0; i < r.sections.size(); i++)
-    r.sections[i].sha256 = crypto::digest(crypto::HashAlg::kSha256, pe::section_contents(file, img.sections[i]));
+  for (size_t i = 0; i < r.sections.size(); i++) {
+    // What systemd-stub measures: VirtualSize bytes, zeros past the raw data.
+    const pe::Section& s = img.sections[i];
+    ByteSpan raw = pe::section_data(file, s);
+    crypto::Hasher h(crypto::HashAlg::kSha256);
+    h.update(raw);
+    for (uint64_t left = s.mapped_size() - std::min<uint64_t>(raw.size(), s.mapped_size()); left > 0;) {
+      ByteSpan z = pe::zero_block().first(static_cast<size_t>(std::min<uint64_t>(left, pe::zero_block().size())));
+      h.update(z);
+      left -= z.size();
+    }
+    r.sections[i].sha256 = h.finish();
+  }
   // The signed PCR policy, checked against this UKI's own sections.
   std::vector<measure::PolicyMatch> pcrsig;
   std::optional<std::string> pcrsig_error;

@@ -1,6 +1,7 @@
 #include "pe/pe.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace bootseal::pe {
@@ -100,9 +101,14 @@ Status check_layout(const Image& img) {
 
 }  // namespace
 
-Result<Image> parse(ByteSpan file) {
+Result<Image> parse(ByteSpan file) { return parse_headers(file, file.size()); }
+
+Result<Image> parse_headers(ByteSpan file, uint64_t file_size) {
+  // Reads stay inside `file` (the header bytes at hand); bounds of section
+  // data and the certificate table are checked against `file_size`.
+  if (file.size() > file_size) return internal_error("{} header bytes for a file of {} bytes", file.size(), file_size);
   Image img;
-  img.file_size = file.size();
+  img.file_size = file_size;
   ByteReader r(file);
   if (file.size() < 2 || load_le<uint16_t>(file.data()) != kDosMagic)
     return input_error("not a PE image: no MZ signature");
@@ -176,8 +182,11 @@ Result<Image> parse(ByteSpan file) {
   if (table_end > file.size())
     return input_error("truncated headers: the section table ({} sections at {:#x}) extends past the end of the file",
                        img.NumberOfSections, img.section_table_offset);
-  if (img.SizeOfHeaders > file.size())
+  if (img.SizeOfHeaders > file_size)
     return input_error("truncated headers: SizeOfHeaders {:#x} is larger than the file ({} bytes)",
+                       img.SizeOfHeaders, file_size);
+  if (img.SizeOfHeaders > file.size())
+    return input_error("truncated headers: SizeOfHeaders {:#x} is larger than the {} header bytes given",
                        img.SizeOfHeaders, file.size());
   if (table_end > img.SizeOfHeaders)
     return input_error("the section table ends at {:#x}, past SizeOfHeaders {:#x}", table_end, img.SizeOfHeaders);
@@ -188,9 +197,9 @@ Result<Image> parse(ByteSpan file) {
 
   DataDirectory cert = img.certificate_table();
   if (cert.Size != 0 || cert.VirtualAddress != 0) {
-    if (!in_bounds(cert.VirtualAddress, cert.Size, file.size()))
+    if (!in_bounds(cert.VirtualAddress, cert.Size, file_size))
       return input_error("certificate table at offset {:#x} with size {} is outside the file ({} bytes)",
-                         cert.VirtualAddress, cert.Size, file.size());
+                         cert.VirtualAddress, cert.Size, file_size);
     if (cert.Size != 0 && cert.VirtualAddress < img.SizeOfHeaders)
       return input_error("certificate table at offset {:#x} overlaps the headers (SizeOfHeaders {:#x})",
                          cert.VirtualAddress, img.SizeOfHeaders);
@@ -214,27 +223,79 @@ Bytes section_contents(ByteSpan file, const Section& s) {
   return out;
 }
 
+namespace {
+
+// Words summed per block of checksum_word_sum()'s fast loop: each step adds at
+// most 2 * 0xffff to each 32-bit lane, so 2^14 steps stay below 2^32.
+constexpr size_t kWordSumBlock = size_t{1} << 14;
+
+// A little-endian u64 in one load (base's load_le assembles bytes in a loop,
+// which GCC does not merge at -O2; this runs over whole UKIs).
+inline uint64_t load_u64_le(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  return v;
+}
+
+}  // namespace
+
+uint64_t checksum_word_sum(ByteSpan d, uint64_t offset) {
+  // The PE checksum adds little-endian 16-bit words; a 64-bit load holds four,
+  // added pairwise into two 32-bit lanes (no carries cross lanes within a
+  // block). The total is the same integer as word-by-word addition, 8x fewer
+  // steps; 64 bits cannot overflow (2^31 words of at most 0xffff).
+  const uint8_t* p = d.data();
+  size_t n = d.size(), i = 0;
+  uint64_t sum = 0;
+  if (offset % 2 == 1 && n > 0) {
+    sum += uint64_t{p[0]} << 8;
+    i = 1;
+  }
+  constexpr uint64_t kLanes = 0x0000ffff0000ffffULL;
+  // Four u64 at a time as a GCC/Clang vector (two SSE2 adds on x86-64): the
+  // same per-lane arithmetic, 32 bytes per step.
+  using U64x4 = uint64_t __attribute__((vector_size(32)));
+  while (n - i >= 32) {
+    size_t steps = std::min((n - i) / 32, kWordSumBlock);
+    U64x4 acc = {0, 0, 0, 0};
+    for (size_t k = 0; k < steps; k++, i += 32) {
+      U64x4 x;
+      std::memcpy(&x, p + i, sizeof x);
+      if constexpr (std::endian::native == std::endian::big)
+        for (int e = 0; e < 4; e++) x[e] = __builtin_bswap64(x[e]);
+      acc += (x & kLanes) + ((x >> 16) & kLanes);
+    }
+    for (int e = 0; e < 4; e++) sum += (acc[e] & 0xffffffff) + (acc[e] >> 32);
+  }
+  while (n - i >= 8) {
+    size_t steps = std::min((n - i) / 8, kWordSumBlock);
+    uint64_t acc = 0;
+    for (size_t k = 0; k < steps; k++, i += 8) {
+      uint64_t x = load_u64_le(p + i);
+      acc += (x & kLanes) + ((x >> 16) & kLanes);
+    }
+    sum += (acc & 0xffffffff) + (acc >> 32);
+  }
+  for (; i + 1 < n; i += 2) sum += load_le<uint16_t>(p + i);
+  if (i < n) sum += p[i];
+  return sum;
+}
+
+uint32_t fold_checksum(uint64_t sum, uint64_t file_size) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint32_t>(sum + file_size);
+}
+
 uint32_t compute_checksum(ByteSpan file, size_t checksum_offset) {
   // Sum of little-endian 16-bit words (a last odd byte counts as a word padded
-  // with zero), bytes of the CheckSum field taken as zero. 64 bits cannot
-  // overflow: 2^31 words of at most 0xffff.
-  const uint8_t* p = file.data();
+  // with zero), bytes of the CheckSum field taken as zero.
   size_t n = file.size();
-  auto byte_at = [&](size_t i) -> uint64_t {
-    if (i >= n) return 0;
-    if (i >= checksum_offset && i < checksum_offset + 4) return 0;
-    return p[i];
-  };
-  uint64_t sum = 0;
-  size_t skip_begin = std::min(checksum_offset & ~size_t{1}, n & ~size_t{1});
-  for (size_t i = 0; i < skip_begin; i += 2) sum += load_le<uint16_t>(p + i);
-  size_t resume = std::min(round_up(checksum_offset + 4, 2), n & ~size_t{1});
-  for (size_t i = skip_begin; i < resume; i += 2) sum += byte_at(i) | (byte_at(i + 1) << 8);
-  size_t i = std::max(resume, skip_begin);
-  for (; i + 1 < n; i += 2) sum += load_le<uint16_t>(p + i);
-  if (i < n) sum += byte_at(i);
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint32_t>(sum + n);
+  if (checksum_offset >= n) return fold_checksum(checksum_word_sum(file, 0), n);
+  size_t field_end = std::min(checksum_offset + 4, n);
+  uint64_t sum = checksum_word_sum(file.first(checksum_offset), 0) +
+                 checksum_word_sum(file.subspan(field_end), field_end);
+  return fold_checksum(sum, n);
 }
 
 Result<AuthenticodeRanges> authenticode_ranges(const Image& img) {

@@ -140,6 +140,11 @@ struct Image {
 // Parses and validates a PE32+ image. Errors: not a PE, truncated headers,
 // sections out of bounds or overlapping, certificate table outside the file.
 Result<Image> parse(ByteSpan file);
+// The same from the first bytes of a file of `file_size` bytes: `head` must
+// hold the headers (SizeOfHeaders bytes); section data and the certificate
+// table are checked against `file_size` but not read. For images kept as a
+// pe::Layout (headers plus views) or larger than what is at hand.
+Result<Image> parse_headers(ByteSpan head, uint64_t file_size);
 
 // True if the bytes start like a PE image ("MZ" + valid e_lfanew + "PE\0\0").
 bool looks_like_pe(ByteSpan file);
@@ -154,6 +159,11 @@ Bytes section_contents(ByteSpan file, const Section& s);
 // 16-bit one's-complement-style sum of the file with the CheckSum field taken as
 // zero, folded to 16 bits, plus the file length.
 uint32_t compute_checksum(ByteSpan file, size_t checksum_offset);
+// The checksum in parts, for files held in pieces: checksum_word_sum() of each
+// piece at its file offset (a byte at an odd offset is a high byte), summed
+// with the CheckSum field zero, then fold_checksum(sum, file size).
+uint64_t checksum_word_sum(ByteSpan data, uint64_t offset);
+uint32_t fold_checksum(uint64_t word_sum, uint64_t file_size);
 
 // A byte range [offset, offset+size) of the file.
 struct Range {

@@ -143,6 +143,57 @@ TEST(PeChecksum, KnownValues) {
   EXPECT_EQ(compute_checksum(ff, 100), 0xffffu + 8u);
 }
 
+// Word by word, as the checksum is defined.
+uint64_t naive_word_sum(ByteSpan d, uint64_t offset) {
+  uint64_t sum = 0;
+  for (size_t i = 0; i < d.size(); i++) sum += (offset + i) % 2 ? uint64_t{d[i]} << 8 : d[i];
+  return sum;
+}
+
+TEST(PeChecksum, FastWordSumEqualsWordByWord) {
+  // Lengths around the 32- and 8-byte steps and the 2^14-step block (512 KiB
+  // of 32-byte steps), odd and even file offsets, all-0xff data (largest lane
+  // sums) and random data.
+  Bytes ff(1100000, 0xff), rnd(1100000);
+  uint32_t x = 12345;
+  for (auto& b : rnd) b = static_cast<uint8_t>((x = x * 1103515245 + 12345) >> 16);
+  for (const Bytes* data : {&ff, &rnd})
+    for (size_t len : {0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 65, 131073, 524287, 524288, 524289, 524327,
+                        1048576, 1048583, 1100000})
+      for (uint64_t off : {0, 1, 2, 3}) {
+        ByteSpan d = ByteSpan(*data).first(len);
+        EXPECT_EQ(checksum_word_sum(d, off), naive_word_sum(d, off)) << len << " at " << off;
+      }
+  // compute_checksum = the parts, with the field skipped, at odd and even offsets.
+  for (size_t cs : {0, 1, 64, 65, 1099996, 1099999, 2000000}) {
+    Bytes f = rnd;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < f.size(); i++)
+      if (i < cs || i >= cs + 4) sum += i % 2 ? uint64_t{f[i]} << 8 : f[i];
+    EXPECT_EQ(compute_checksum(f, cs), fold_checksum(sum, f.size())) << cs;
+  }
+}
+
+TEST(PeParse, HeadersOnly) {
+  // parse_headers() on the header bytes with the file's size equals parse().
+  Bytes f = tiny_pe();
+  auto full = parse(f);
+  ASSERT_TRUE(full.ok());
+  auto head = parse_headers(ByteSpan(f).first(0x200), f.size());
+  ASSERT_TRUE(head.ok()) << head.error().message();
+  EXPECT_EQ(head->file_size, f.size());
+  EXPECT_EQ(head->sections.size(), full->sections.size());
+  EXPECT_EQ(head->SizeOfHeaders, full->SizeOfHeaders);
+  // Section data is checked against the file size, not the bytes given.
+  auto small = parse_headers(ByteSpan(f).first(0x200), 0x500);
+  ASSERT_FALSE(small.ok());
+  EXPECT_NE(small.error().message().find("outside the file"), std::string::npos) << small.error().message();
+  // Fewer bytes than SizeOfHeaders: truncated headers.
+  auto cut = parse_headers(ByteSpan(f).first(0x1ff), f.size());
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.error().message().find("truncated headers"), std::string::npos) << cut.error().message();
+}
+
 TEST(PeAuthenticode, Ranges) {
   Bytes f = tiny_pe();
   auto img = parse(f);
@@ -184,6 +235,69 @@ TEST(PeWriter, LayoutMatchesMaterializedImage) {
   EXPECT_EQ(load_le<uint32_t>(m.data() + l->checksum_offset), l->checksum);
   for (size_t i = 1; i < l->pieces.size(); i++)
     EXPECT_GE(l->pieces[i].offset, l->pieces[i - 1].offset + l->pieces[i - 1].data.size());
+}
+
+TEST(PeWriter, LayoutVisitReadTruncateAppend) {
+  Bytes f = tiny_pe();
+  auto ed = Editor::open(f);
+  ASSERT_TRUE(ed.ok());
+  ASSERT_TRUE(ed->add_section(".odd", Bytes(0x123, 0xf1), kScnCntInitializedData | kScnMemRead).ok());
+  ASSERT_TRUE(ed->add_section(".odd2", Bytes(0x7, 0x1f), kScnCntInitializedData | kScnMemRead).ok());
+  Layout l = *ed->layout();
+  Bytes m = l.materialize();
+  // Any range reads as the materialized bytes (headers, pieces, zero gaps).
+  for (uint64_t off : {0, 1, 0x1ff, 0x200, 0x3ff, 0x600, 0x723, 0x724, 0x7ff})
+    for (uint64_t len : {0, 1, 2, 0x100, 0x333})
+      if (off + len <= m.size()) {
+        EXPECT_EQ(l.read(off, len), Bytes(m.begin() + off, m.begin() + off + len)) << off << "+" << len;
+      }
+  EXPECT_FALSE(l.visit(m.size() - 1, 2, [](ByteSpan) {}));
+  EXPECT_EQ(l.word_sum(), checksum_word_sum(m, 0));
+  // Truncate inside a piece, then append after a gap.
+  l.truncate(0x700);
+  l.append(0x708, Bytes{1, 2, 3});
+  Bytes want(m.begin(), m.begin() + 0x700);
+  want.resize(0x708, 0);
+  want.insert(want.end(), {1, 2, 3});
+  EXPECT_EQ(l.size, want.size());
+  EXPECT_EQ(l.materialize(), want);
+  // Section data the editor owned outlives it.
+  Layout owned;
+  {
+    auto e2 = Editor::open(f);
+    ASSERT_TRUE(e2->add_section(".own", Bytes(0x99, 0x5c), kScnCntInitializedData | kScnMemRead).ok());
+    owned = *e2->layout();
+  }
+  EXPECT_EQ(owned.read(owned.pieces.back().offset, 0x99), Bytes(0x99, 0x5c));
+  // A file as a layout is the file.
+  Layout o = Layout::of_file(f, 0x200);
+  EXPECT_EQ(o.materialize(), f);
+  EXPECT_EQ(o.headers.size(), 0x200u);
+}
+
+TEST(PeWriter, SectionFromPartsEqualsJoinedSection) {
+  // Parts padded to 4 bytes each (how a UKI's initrds are concatenated), an
+  // empty part, and a part ending on the FileAlignment boundary.
+  Bytes a(5, 0xa1), b(0x1fb, 0xb2), c(3, 0xc3);
+  std::vector<ByteSpan> parts = {a, ByteSpan(), b, c};
+  Bytes joined;
+  for (ByteSpan p : parts) {
+    joined.insert(joined.end(), p.begin(), p.end());
+    joined.resize(round_up(joined.size(), 4), 0);
+  }
+  Bytes f = tiny_pe();
+  auto e1 = Editor::open(f);
+  auto e2 = Editor::open(f);
+  ASSERT_TRUE(e1->add_section_parts(".initrd", parts, 4, kScnCntInitializedData | kScnMemRead).ok());
+  ASSERT_TRUE(e1->add_section(".after", Bytes(7, 0x77), kScnCntInitializedData | kScnMemRead).ok());
+  ASSERT_TRUE(e2->add_section(".initrd", ByteSpan(joined), kScnCntInitializedData | kScnMemRead).ok());
+  ASSERT_TRUE(e2->add_section(".after", Bytes(7, 0x77), kScnCntInitializedData | kScnMemRead).ok());
+  Layout l1 = *e1->layout(), l2 = *e2->layout();
+  EXPECT_EQ(l1.materialize(), l2.materialize());
+  EXPECT_EQ(l1.checksum, l2.checksum);
+  EXPECT_EQ(l1.pieces.size(), l2.pieces.size() + 2);  // three parts, no joined copy
+  EXPECT_FALSE(e1->add_section_parts(".none", {ByteSpan(), ByteSpan()}, 4, kScnMemRead).ok());
+  EXPECT_FALSE(e1->add_section_parts(".bad", parts, 3, kScnMemRead).ok());
 }
 
 TEST(PeWriter, UnchangedRoundTripIsIdentity) {

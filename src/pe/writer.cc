@@ -41,22 +41,6 @@ Result<std::array<uint8_t, kSectionNameSize>> encode_name(std::string_view name)
   return raw;
 }
 
-// Sum of the little-endian 16-bit words of `d` placed at file offset `offset`
-// (a byte at an odd offset is a high byte), not folded.
-uint64_t word_sum(ByteSpan d, uint64_t offset) {
-  uint64_t sum = 0;
-  size_t i = 0;
-  if (offset % 2 == 1 && !d.empty()) {
-    sum += uint64_t{d[0]} << 8;
-    i = 1;
-  }
-  const uint8_t* p = d.data();
-  size_t n = d.size();
-  for (; i + 1 < n; i += 2) sum += load_le<uint16_t>(p + i);
-  if (i < n) sum += p[i];
-  return sum;
-}
-
 }  // namespace
 
 Editor::Editor(ByteSpan file, Image image)
@@ -68,7 +52,7 @@ Editor::Editor(ByteSpan file, Image image)
     Entry e;
     e.header = s;
     e.original_pointer = s.PointerToRawData;
-    if (s.SizeOfRawData) e.data = file_.subspan(s.PointerToRawData, s.SizeOfRawData);
+    if (s.SizeOfRawData) e.parts = {{0, file_.subspan(s.PointerToRawData, s.SizeOfRawData)}};
     entries_.push_back(std::move(e));
   }
 }
@@ -96,38 +80,51 @@ uint64_t Editor::next_virtual_address() const {
   return round_up(end, image_.SectionAlignment);
 }
 
-Status Editor::add_entry(std::string_view name, ByteSpan data, std::shared_ptr<const Bytes> owned,
-                         uint32_t characteristics) {
+Status Editor::add_entry(std::string_view name, std::vector<Layout::Piece> parts, uint64_t size,
+                         std::shared_ptr<const Bytes> owned, uint32_t characteristics) {
   auto raw = BS_TRY(encode_name(name));
-  if (data.empty()) return input_error("section {}: empty contents", name);
+  if (size == 0) return input_error("section {}: empty contents", name);
   if (entries_.size() >= kMaxSections) return input_error("too many sections (at most {})", kMaxSections);
   uint64_t va = next_virtual_address();
-  uint64_t raw_size = round_up(data.size(), image_.FileAlignment);
-  if (va + round_up(data.size(), image_.SectionAlignment) > UINT32_MAX || raw_size > UINT32_MAX)
-    return input_error("section {} ({} bytes) does not fit in a PE32+ image's 4 GiB address space", name,
-                       data.size());
+  uint64_t raw_size = round_up(size, image_.FileAlignment);
+  if (va + round_up(size, image_.SectionAlignment) > UINT32_MAX || raw_size > UINT32_MAX)
+    return input_error("section {} ({} bytes) does not fit in a PE32+ image's 4 GiB address space", name, size);
   Entry e;
   e.header.raw_name = raw;
-  e.header.VirtualSize = static_cast<uint32_t>(data.size());
+  e.header.VirtualSize = static_cast<uint32_t>(size);
   e.header.VirtualAddress = static_cast<uint32_t>(va);
   e.header.SizeOfRawData = static_cast<uint32_t>(raw_size);
   e.header.Characteristics = characteristics;
-  e.data = data;
+  e.parts = std::move(parts);
   e.owned = std::move(owned);
   e.is_new = true;
   entries_.push_back(std::move(e));
-  size_of_initialized_data_ += static_cast<uint32_t>(data.size());
+  size_of_initialized_data_ += static_cast<uint32_t>(size);
   return {};
 }
 
 Status Editor::add_section(std::string_view name, ByteSpan data, uint32_t characteristics) {
-  return add_entry(name, data, nullptr, characteristics);
+  return add_entry(name, {{0, data}}, data.size(), nullptr, characteristics);
 }
 
 Status Editor::add_section(std::string_view name, Bytes data, uint32_t characteristics) {
   auto owned = std::make_shared<const Bytes>(std::move(data));
   ByteSpan view(*owned);
-  return add_entry(name, view, std::move(owned), characteristics);
+  return add_entry(name, {{0, view}}, view.size(), std::move(owned), characteristics);
+}
+
+Status Editor::add_section_parts(std::string_view name, const std::vector<ByteSpan>& parts, uint64_t part_alignment,
+                                 uint32_t characteristics) {
+  if (part_alignment == 0 || (part_alignment & (part_alignment - 1)))
+    return input_error("section {}: part alignment {} is not a power of two", name, part_alignment);
+  std::vector<Layout::Piece> pieces;
+  uint64_t size = 0;
+  for (ByteSpan d : parts) {
+    if (!d.empty()) pieces.push_back({size, d});
+    size = round_up(size + d.size(), part_alignment);
+    if (size > UINT32_MAX) return input_error("section {} does not fit in a PE32+ image's 4 GiB address space", name);
+  }
+  return add_entry(name, std::move(pieces), size, nullptr, characteristics);
 }
 
 Status Editor::replace_entry(std::string_view name, ByteSpan data, std::shared_ptr<const Bytes> owned,
@@ -153,7 +150,7 @@ Status Editor::replace_entry(std::string_view name, ByteSpan data, std::shared_p
       return input_error("section {} ({} bytes) does not fit in a PE32+ image", name, data.size());
     e.header.VirtualSize = static_cast<uint32_t>(data.size());
     e.header.SizeOfRawData = static_cast<uint32_t>(raw_size);
-    e.data = data;
+    e.parts = {{0, data}};
     e.owned = std::move(owned);
     return {};
   }
@@ -164,7 +161,7 @@ Status Editor::replace_entry(std::string_view name, ByteSpan data, std::shared_p
         name, data.size(), e.header.SizeOfRawData);
   uint32_t characteristics = e.header.Characteristics;
   BS_TRY(remove_section(name));
-  return add_entry(name, data, std::move(owned), characteristics);
+  return add_entry(name, {{0, data}}, data.size(), std::move(owned), characteristics);
 }
 
 Status Editor::replace_section(std::string_view name, ByteSpan data, bool allow_move) {
@@ -275,8 +272,12 @@ Result<Layout> Editor::layout(const WriteOptions& options) const {
   for (size_t i = 0; i < entries_.size(); i++) {
     const Section& s = out_headers[i];
     if (!s.SizeOfRawData) continue;
-    ByteSpan d = entries_[i].data.first(std::min<size_t>(entries_[i].data.size(), s.SizeOfRawData));
-    if (!d.empty()) out.pieces.push_back({s.PointerToRawData, d});
+    for (const Layout::Piece& part : entries_[i].parts) {
+      if (part.offset >= s.SizeOfRawData) continue;
+      ByteSpan d = part.data.first(std::min<uint64_t>(part.data.size(), s.SizeOfRawData - part.offset));
+      if (!d.empty()) out.pieces.push_back({s.PointerToRawData + part.offset, d});
+    }
+    if (entries_[i].owned) out.owned.push_back(entries_[i].owned);  // the layout outlives the editor
   }
   if (!trailing.empty()) out.pieces.push_back({trailing_offset, trailing});
   std::sort(out.pieces.begin(), out.pieces.end(),
@@ -308,15 +309,22 @@ Result<Layout> Editor::layout(const WriteOptions& options) const {
   }
   store_le<uint32_t>(out.headers.data() + img.checksum_offset, 0);
   out.checksum_offset = img.checksum_offset;
-  if (options.update_checksum) {
-    // The field is zero now, so the plain word sum skips it.
-    uint64_t sum = word_sum(out.headers, 0);
-    for (auto& p : out.pieces) sum += word_sum(p.data, p.offset);
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    out.checksum = static_cast<uint32_t>(sum + total);
-    store_le<uint32_t>(out.headers.data() + img.checksum_offset, out.checksum);
-  }
+  if (options.update_checksum) out.set_checksum(out.word_sum(out.headers.size(), out.size - out.headers.size()));
   return out;
+}
+
+ByteSpan zero_block() {
+  static const Bytes zeros(64 * 1024, 0);
+  return zeros;
+}
+
+Layout Layout::of_file(ByteSpan file, size_t header_size) {
+  Layout l;
+  header_size = std::min(header_size, file.size());
+  l.headers.assign(file.begin(), file.begin() + static_cast<ptrdiff_t>(header_size));
+  if (file.size() > header_size) l.pieces.push_back({header_size, file.subspan(header_size)});
+  l.size = file.size();
+  return l;
 }
 
 Bytes Layout::materialize(size_t reserve_extra) const {
@@ -331,6 +339,50 @@ Bytes Layout::materialize(size_t reserve_extra) const {
   }
   b.resize(size, 0);
   return b;
+}
+
+Bytes Layout::read(uint64_t offset, uint64_t len) const {
+  Bytes out;
+  out.reserve(len);
+  visit(offset, len, [&](ByteSpan d) { out.insert(out.end(), d.begin(), d.end()); });
+  return out;
+}
+
+void Layout::truncate(uint64_t new_size) {
+  if (new_size >= size) return;
+  if (new_size < headers.size()) headers.resize(new_size);
+  std::erase_if(pieces, [&](const Piece& p) { return p.offset >= new_size; });
+  for (Piece& p : pieces)
+    if (p.offset + p.data.size() > new_size) p.data = p.data.first(new_size - p.offset);
+  size = new_size;
+}
+
+void Layout::append(uint64_t offset, Bytes data) {
+  auto b = std::make_shared<const Bytes>(std::move(data));
+  if (!b->empty()) pieces.push_back({offset, ByteSpan(*b)});
+  size = std::max(size, offset + b->size());
+  owned.push_back(std::move(b));
+}
+
+uint64_t Layout::word_sum() const {
+  uint64_t sum = checksum_word_sum(headers, 0);
+  for (auto& p : pieces) sum += checksum_word_sum(p.data, p.offset);
+  return sum;
+}
+
+uint64_t Layout::word_sum(uint64_t offset, uint64_t len) const {
+  uint64_t sum = 0, pos = offset;
+  visit(offset, len, [&](ByteSpan d) {
+    sum += checksum_word_sum(d, pos);
+    pos += d.size();
+  });
+  return sum;
+}
+
+void Layout::set_checksum(uint64_t word_sum_after_headers) {
+  store_le<uint32_t>(headers.data() + checksum_offset, 0);
+  checksum = fold_checksum(checksum_word_sum(headers, 0) + word_sum_after_headers, size);
+  store_le<uint32_t>(headers.data() + checksum_offset, checksum);
 }
 
 Result<Bytes> Editor::write(const WriteOptions& options) const {

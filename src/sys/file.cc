@@ -68,6 +68,23 @@ Status write_full(int fd, ByteSpan data, std::string_view path) {
   return {};
 }
 
+Status pwrite_full(int fd, ByteSpan data, uint64_t offset, std::string_view path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_error(fmt::format("write {}", path));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return {};
+}
+
+void start_writeback(int fd, uint64_t offset, uint64_t len) {
+  ::sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(len), SYNC_FILE_RANGE_WRITE);
+}
+
 Result<Bytes> read_file(const std::string& path) {
   Fd fd = BS_TRY(open_regular(path));
   struct stat st = BS_TRY(fstat_fd(fd.get(), path));

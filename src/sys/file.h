@@ -52,6 +52,12 @@ Result<struct stat> fstat_fd(int fd, std::string_view path);
 // Reads exactly len bytes at offset (short only at EOF); returns bytes read.
 Result<size_t> pread_full(int fd, uint8_t* buf, size_t len, uint64_t offset, std::string_view path);
 Status write_full(int fd, ByteSpan data, std::string_view path);
+// Writes all of data at offset (pwrite(2), retried until done).
+Status pwrite_full(int fd, ByteSpan data, uint64_t offset, std::string_view path);
+// Starts writeback of a written range (sync_file_range(2) SYNC_FILE_RANGE_WRITE)
+// so that a later fsync has less left to wait for. Advisory: durability still
+// comes from fsync; errors (a filesystem without it) are ignored.
+void start_writeback(int fd, uint64_t offset, uint64_t len);
 
 // Whole file into memory (for small inputs: configs, dumpfiles, stubs).
 Result<Bytes> read_file(const std::string& path);

@@ -54,7 +54,14 @@ std::optional<std::string> match_version(std::string_view t) {
 
 Content Content::own(Bytes b) {
   auto p = std::make_shared<const Bytes>(std::move(b));
-  return {ByteSpan(*p), p};
+  return {ByteSpan(*p), p, {}};
+}
+
+uint64_t Content::size() const {
+  if (parts.empty()) return data.size();
+  uint64_t n = 0;
+  for (ByteSpan p : parts) n += round_up(p.size(), kInitrdAlignment);
+  return n;
 }
 
 std::optional<std::string> pe_sbat(ByteSpan file) {
@@ -120,11 +127,11 @@ Bytes join_initrds(const std::vector<ByteSpan>& initrds) {
   Bytes out;
   if (initrds.size() == 1) return Bytes(initrds[0].begin(), initrds[0].end());
   size_t total = 0;
-  for (auto& i : initrds) total += round_up(i.size(), 4);
+  for (auto& i : initrds) total += round_up(i.size(), kInitrdAlignment);
   out.reserve(total);
   for (auto& i : initrds) {
     out.insert(out.end(), i.begin(), i.end());
-    out.resize(round_up(out.size(), 4), 0);
+    out.resize(round_up(out.size(), kInitrdAlignment), 0);
   }
   return out;
 }
@@ -153,8 +160,15 @@ Result<pe::Layout> assemble_layout(ByteSpan stub, const std::vector<NamedSection
     return input_error("the stub is signed; refusing to add sections to a signed stub (ukify refuses too)");
   std::vector<std::string> original = ed.section_names();
   for (auto& s : sections) {
-    if (s.content.data.empty()) return input_error("section {} is empty", s.name);
+    if (s.content.size() == 0) return input_error("section {} is empty", s.name);
     bool in_stub = std::find(original.begin(), original.end(), s.name) != original.end();
+    if (!s.content.parts.empty()) {
+      if (in_stub) return input_error("section {}: the stub already has one", s.name);
+      BS_TRY_CTX(ed.add_section_parts(s.name, s.content.parts, kInitrdAlignment,
+                                      pe::kScnMemRead | pe::kScnCntInitializedData),
+                 "adding section {}", s.name);
+      continue;
+    }
     if (in_stub) {
       // ukify swaps the data of a section the stub already has (in practice
       // .sbat) and fails if it does not fit.

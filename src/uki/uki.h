@@ -46,13 +46,23 @@ inline constexpr std::string_view kAddonSbat =
     "sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n"
     "uki-addon,1,UKI Addon,addon,1,https://www.freedesktop.org/software/systemd/man/latest/systemd-stub.html\n";
 
-// A section's contents: a view, kept alive by `owned` when it owns the bytes.
+// Several initrds are concatenated with each padded to 4 bytes (ukify's join_initrds()).
+inline constexpr size_t kInitrdAlignment = 4;
+
+// A section's contents: a view, kept alive by `owned` when it owns the bytes;
+// or, for a section added to the stub, `parts` laid end to end, each padded to
+// kInitrdAlignment (several initrds, placed in the image without joining them
+// into one buffer; `data` is then empty).
 struct Content {
   ByteSpan data;
   std::shared_ptr<const Bytes> owned;
+  std::vector<ByteSpan> parts;
   static Content own(Bytes b);
   static Content own(std::string_view s) { return own(Bytes(s.begin(), s.end())); }
-  static Content view(ByteSpan s) { return {s, nullptr}; }
+  static Content view(ByteSpan s) { return {s, nullptr, {}}; }
+  static Content joined(std::vector<ByteSpan> parts) { return {{}, nullptr, std::move(parts)}; }
+  // The contents' size (parts padded as they will be laid out).
+  uint64_t size() const;
 };
 
 struct NamedSection {

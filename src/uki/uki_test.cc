@@ -113,6 +113,27 @@ TEST(Assemble, ExistingSectionReplacedInPlaceOrRefused) {
   EXPECT_NE(big.error().message().find("not enough space"), std::string::npos);
 }
 
+TEST(Assemble, JoinedInitrdsLaidOutInPlace) {
+  // Content::joined places each initrd at its offset: the same bytes as one
+  // join_initrds() buffer, without the copy.
+  Bytes stub = pe::testing::tiny_pe();
+  Bytes a{1, 2, 3}, b(0x3ff, 0xbb), c{7};
+  std::vector<ByteSpan> views = {a, b, c};
+  std::vector<NamedSection> joined = {{".cmdline", Content::own(std::string_view("x"))},
+                                      {".initrd", Content::joined(views)},
+                                      {".sbat", Content::own(std::string_view("sbat,1\n"))}};
+  std::vector<NamedSection> copied = {{".cmdline", Content::own(std::string_view("x"))},
+                                      {".initrd", Content::own(join_initrds(views))},
+                                      {".sbat", Content::own(std::string_view("sbat,1\n"))}};
+  EXPECT_EQ(Content::joined(views).size(), join_initrds(views).size());
+  auto l = assemble_layout(stub, joined);
+  ASSERT_TRUE(l.ok()) << l.error().message();
+  EXPECT_EQ(l->materialize(), *assemble(stub, copied));
+  // A stub section cannot be replaced by parts; no parts at all is empty.
+  EXPECT_FALSE(assemble(stub, {{".data", Content::joined(views)}}).ok());
+  EXPECT_FALSE(assemble(stub, {{".initrd", Content::joined({ByteSpan(), ByteSpan()})}}).ok());
+}
+
 TEST(Assemble, SignedStubRefused) {
   Bytes stub = pe::testing::tiny_pe();
   stub.resize(0x610, 0);

@@ -126,7 +126,9 @@ echo "ok: bootseal verify accepts sbsign and pesign signatures; pesign reads boo
 # Byte-identical to sbsign: same key, same signingTime (taken from sbsign's
 # output). sbsign adds a signature to an already signed image (the Debian
 # kernel): that is bootseal's --append.
-for case in sdboot.efi: k.unsigned: vmlinuz:--append; do
+# k.odd: trailing data of odd length, padded to 8 bytes before the table.
+python3 -c "import sys;d=open(sys.argv[1],'rb').read();open(sys.argv[2],'wb').write(d+b'\x5a'*3)" k.unsigned k.odd
+for case in sdboot.efi: k.unsigned: k.odd: vmlinuz:--append; do
   img=${case%%:*} mode=${case#*:}
   sbsign --key keys/db.key --cert keys/db.crt --output ref.efi $img 2>/dev/null
   epoch=$(python3 - ref.efi <<'PY'
@@ -145,6 +147,14 @@ PY
   cmp ours.efi ref.efi || fail "bootseal's signed $img ($mode) differs from sbsign's"
 done
 echo "ok: bootseal sign output is byte-identical to sbsign's (RSA, same signing time)"
+
+# In place (no --output): the input is mapped while the output replaces it;
+# the result equals signing to another file.
+cp sdboot.efi inplace-sign.efi
+SOURCE_DATE_EPOCH=1750000000 "$BOOTSEAL" -q sign --key keys/db.key --cert keys/db.crt --output to-file.efi sdboot.efi
+SOURCE_DATE_EPOCH=1750000000 "$BOOTSEAL" -q sign --key keys/db.key --cert keys/db.crt inplace-sign.efi
+cmp inplace-sign.efi to-file.efi || fail "signing in place differs from signing to --output"
+echo "ok: sign in place"
 
 # --append adds a second WIN_CERTIFICATE; both verify; sbverify accepts.
 "$BOOTSEAL" -q sign --key other.key --cert other.crt --append --output two.efi sdboot.efi.signed 2>/dev/null
