@@ -56,6 +56,11 @@ class BlockHasher {
   size_t hash_size() const { return hash_size_; }
   // `len` <= block size; shorter data is zero-padded to the block size.
   void hash_block(const uint8_t* data, size_t len, uint8_t* out);
+  // Hashes the consecutive blocks of data[0, len) (the last may be short) into
+  // out, hash_size() bytes per block. Meant for data straight from the page
+  // cache: it prefetches the next page while hashing the current one, as the
+  // hardware prefetchers stop at page boundaries.
+  void hash_blocks(const uint8_t* data, size_t len, uint8_t* out);
 
  private:
   Params p_;
@@ -73,6 +78,12 @@ class MerkleBuilder {
   void reset();
   // Appends the hash of the next data block.
   void add_leaf(const uint8_t* hash);
+  // Appends the hash of a whole block of leaf hashes computed by the caller
+  // (`leaves` of them, zero-padded to the block size), for callers that hash
+  // that level in parallel. Only at a block boundary of the leaf level (after
+  // whole blocks' worth of add_leaf), not with keep_levels, and the whole tree
+  // must have more than one leaf.
+  void add_leaf_block(const uint8_t* hash, uint64_t leaves);
   // Finishes: returns the root hash (zero-filled for an empty file).
   Bytes finish();
   // With keep_levels: levels[0] holds the hashes of the data blocks (padded to
