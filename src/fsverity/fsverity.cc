@@ -63,6 +63,14 @@ BlockHasher::BlockHasher(const Params& p)
     std::memcpy(padded.data(), p.salt.data(), p.salt.size());
     salted_.update(padded);
   }
+  if (p.alg == HashAlg::kSha256 && crypto::Sha256Multi::enabled()) {
+    Bytes prefix;
+    if (!p.salt.empty()) {
+      prefix.assign(crypto::Sha256Multi::kBlock, 0);  // the salt padded as above (sha256: 64 bytes)
+      std::memcpy(prefix.data(), p.salt.data(), p.salt.size());
+    }
+    multi_ = std::make_unique<crypto::Sha256Multi>(prefix);
+  }
 }
 
 void BlockHasher::hash_block(const uint8_t* data, size_t len, uint8_t* out) {
@@ -90,7 +98,13 @@ inline void prefetch_page(const uint8_t* p, const uint8_t* end) {
 void BlockHasher::hash_blocks(const uint8_t* data, size_t len, uint8_t* out) {
   const uint8_t* end = data + len;
   const size_t bs = p_.block_size;
-  for (size_t off = 0; off < len; off += bs, out += hash_size_) {
+  size_t off = 0;
+  if (multi_) {
+    constexpr size_t kLanes = crypto::Sha256Multi::kLanes;
+    for (; len - off >= kLanes * bs; off += kLanes * bs, out += kLanes * hash_size_)
+      multi_->hash(data + off, bs, bs, out);
+  }
+  for (; off < len; off += bs, out += hash_size_) {
     const size_t n = std::min(bs, len - off);
     if (!p_.salt.empty()) h_.copy_state_from(salted_);
     // Whole pages, one update each, touching the next page first.
@@ -201,11 +215,9 @@ Bytes MerkleTree::serialized() const {
 MerkleTree build_tree(ByteSpan data, const Params& p) {
   BlockHasher bh(p);
   MerkleBuilder mb(p, true);
-  uint8_t h[64];
-  for (size_t off = 0; off < data.size(); off += p.block_size) {
-    bh.hash_block(data.data() + off, std::min<size_t>(p.block_size, data.size() - off), h);
-    mb.add_leaf(h);
-  }
+  Bytes leaves(div_round_up(data.size(), p.block_size) * bh.hash_size());
+  bh.hash_blocks(data.data(), data.size(), leaves.data());
+  for (size_t off = 0; off < leaves.size(); off += bh.hash_size()) mb.add_leaf(leaves.data() + off);
   MerkleTree t;
   t.root_hash = mb.finish();
   t.levels = mb.levels();
@@ -221,8 +233,18 @@ Bytes digest_buffer(ByteSpan data, const Params& p) {
 
 // ---- StreamDigester
 
+namespace {
+// Whole blocks hashed per hash_blocks call: one run of Sha256Multi lanes.
+constexpr size_t kBatchBlocks = crypto::Sha256Multi::kLanes;
+}  // namespace
+
 StreamDigester::StreamDigester(const Params& p)
-    : p_(p), hasher_(p), tree_(p), block_(p.block_size), hash_(crypto::digest_size(p.alg)) {}
+    : p_(p),
+      hasher_(p),
+      tree_(p),
+      block_(p.block_size),
+      hash_(crypto::digest_size(p.alg)),
+      hashes_(kBatchBlocks * crypto::digest_size(p.alg)) {}
 
 void StreamDigester::reset() {
   tree_.reset();
@@ -245,12 +267,15 @@ void StreamDigester::update(ByteSpan data) {
     tree_.add_leaf(hash_.data());
     fill_ = 0;
   }
-  // Whole blocks straight from the caller's buffer, without copying.
+  // Whole blocks straight from the caller's buffer, without copying, in
+  // batches that hash_blocks can hash side by side.
+  const size_t hs = hash_.size();
   while (n >= block_.size()) {
-    hasher_.hash_block(src, block_.size(), hash_.data());
-    tree_.add_leaf(hash_.data());
-    src += block_.size();
-    n -= block_.size();
+    const size_t k = std::min(n / block_.size(), kBatchBlocks);
+    hasher_.hash_blocks(src, k * block_.size(), hashes_.data());
+    for (size_t i = 0; i < k; i++) tree_.add_leaf(hashes_.data() + i * hs);
+    src += k * block_.size();
+    n -= k * block_.size();
   }
   if (n) {
     std::memcpy(block_.data(), src, n);
@@ -388,13 +413,12 @@ Result<Bytes> digest_fd_parallel(int fd, uint64_t size, const Params& p, const s
     const uint64_t leaf_blocks = div_round_up(blocks, per_block);
     block_hashes.resize(leaf_blocks * hs);
     par::parallel_for(static_cast<size_t>(div_round_up(leaf_blocks, kLeafBlocksPerTask)), [&](size_t t) {
-      BlockHasher& bh = thread_hasher(p);
+      // Block j of leaf hashes starts at byte j * per_block * hs = j * bs.
       const uint64_t first = uint64_t{t} * kLeafBlocksPerTask;
       const uint64_t last = std::min<uint64_t>(first + kLeafBlocksPerTask, leaf_blocks);
-      for (uint64_t j = first; j < last; j++) {
-        const uint64_t n = std::min(per_block, blocks - j * per_block);
-        bh.hash_block(leaf_hashes.data() + j * per_block * hs, n * hs, block_hashes.data() + j * hs);
-      }
+      const uint64_t hashes = std::min(last * per_block, blocks) - first * per_block;
+      thread_hasher(p).hash_blocks(leaf_hashes.data() + first * bs, static_cast<size_t>(hashes * hs),
+                                   block_hashes.data() + first * hs);
     });
     for (uint64_t j = 0; j < leaf_blocks; j++)
       tree.add_leaf_block(block_hashes.data() + j * hs, std::min(per_block, blocks - j * per_block));
