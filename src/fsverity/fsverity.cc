@@ -322,11 +322,15 @@ bool same_params(const Params& a, const Params& b) {
   return a.alg == b.alg && a.block_size == b.block_size && a.salt == b.salt;
 }
 
+// Whether a BlockHasher made now would hash side by side (cached hashers are
+// remade when this changes, which only tests and benchmarks do).
+bool multi_wanted(const Params& p) { return p.alg == HashAlg::kSha256 && crypto::Sha256Multi::enabled(); }
+
 // One BlockHasher per thread, rebuilt only when the parameters change.
 BlockHasher& thread_hasher(const Params& p) {
   thread_local std::unique_ptr<BlockHasher> bh;
   thread_local Params bh_params;
-  if (!bh || !same_params(bh_params, p)) {
+  if (!bh || !same_params(bh_params, p) || bh->multi_lane() != multi_wanted(p)) {
     bh = std::make_unique<BlockHasher>(p);
     bh_params = p;
   }
@@ -337,7 +341,7 @@ Result<Bytes> digest_fd_serial(int fd, uint64_t size, const Params& p, const std
                                const ProgressFn& progress) {
   // Reused per thread: many small files must not pay for hasher set-up each.
   thread_local std::unique_ptr<StreamDigester> cached;
-  if (!cached || !same_params(cached->params(), p)) cached = std::make_unique<StreamDigester>(p);
+  if (!cached || !same_params(cached->params(), p) || cached->multi_lane() != multi_wanted(p)) cached = std::make_unique<StreamDigester>(p);
   StreamDigester& d = *cached;
   d.reset();
   thread_local Bytes buf;

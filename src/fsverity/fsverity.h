@@ -55,6 +55,9 @@ class BlockHasher {
  public:
   explicit BlockHasher(const Params& p);
   size_t hash_size() const { return hash_size_; }
+  // Whether SHA-256 blocks are hashed side by side (crypto::Sha256Multi was
+  // enabled when this hasher was made).
+  bool multi_lane() const { return multi_ != nullptr; }
   // `len` <= block size; shorter data is zero-padded to the block size.
   void hash_block(const uint8_t* data, size_t len, uint8_t* out);
   // Hashes the consecutive blocks of data[0, len) (the last may be short) into
@@ -130,6 +133,7 @@ class StreamDigester {
   // Starts a new stream with the same parameters (no reallocation).
   void reset();
   const Params& params() const { return p_; }
+  bool multi_lane() const { return hasher_.multi_lane(); }
   void update(ByteSpan data);
   uint64_t size() const { return size_; }
   Bytes finish();

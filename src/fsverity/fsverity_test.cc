@@ -154,6 +154,59 @@ TEST(FsVerity, ParallelFileEqualsSerial) {
   EXPECT_EQ(*par512, digest_buffer(data, sha512_1k_salted()));
 }
 
+// Every block size and salt length, with SHA-256 blocks hashed side by side
+// (crypto::Sha256Multi, where the CPU has AVX-512) and by OpenSSL alone; the
+// OpenSSL path is pinned by the known answers above.
+TEST(FsVerity, MultiLaneEqualsOpenSsl) {
+  if (!crypto::Sha256Multi::supported()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const Bytes salts[] = {{}, {0x00}, *from_hex("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")};
+  for (uint32_t bs = kMinBlockSize; bs <= kMaxBlockSize; bs *= 2) {
+    // 40 whole blocks (two runs of 16 lanes and 8 single blocks) and a tail;
+    // at 1 KiB also enough for a second tree level hashed side by side.
+    Bytes data = pattern(bs == 1024 ? 600 * 1024 + 5 : 40 * bs + 17);
+    for (const Bytes& salt : salts) {
+      Params p;
+      p.block_size = bs;
+      p.salt = salt;
+      crypto::Sha256Multi::set_enabled(false);
+      Bytes want = digest_buffer(data, p);
+      MerkleTree want_tree = build_tree(data, p);
+      crypto::Sha256Multi::set_enabled(true);
+      EXPECT_EQ(to_hex(digest_buffer(data, p)), to_hex(want)) << "bs " << bs << " salt " << to_hex(salt);
+      MerkleTree tree = build_tree(data, p);
+      EXPECT_EQ(tree.levels, want_tree.levels) << "bs " << bs;
+      EXPECT_EQ(tree.digest, want) << "bs " << bs;
+    }
+  }
+}
+
+TEST(FsVerity, ParallelFileAllBlockSizes) {
+  char path[] = "/tmp/bootseal-fsverity-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  Bytes data = pattern(5 * 1024 * 1024 + 4097);  // above the parallel threshold, 2 tasks
+  ASSERT_EQ(write(fd, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  close(fd);
+  par::set_threads(2);
+  for (bool multi : {false, true}) {
+    crypto::Sha256Multi::set_enabled(multi);
+    for (HashAlg alg : {HashAlg::kSha256, HashAlg::kSha512})
+      for (uint32_t bs = kMinBlockSize; bs <= kMaxBlockSize; bs *= 4) {
+        Params p;
+        p.alg = alg;
+        p.block_size = bs;
+        p.salt = *from_hex("abcdef");
+        auto got = digest_file(path, p);
+        ASSERT_TRUE(got.ok()) << got.error().message();
+        EXPECT_EQ(to_hex(*got), to_hex(digest_buffer(data, p)))
+            << crypto::hash_name(alg) << " bs " << bs << " multi " << multi;
+      }
+  }
+  crypto::Sha256Multi::set_enabled(true);
+  par::set_threads(0);
+  unlink(path);
+}
+
 TEST(FsVerity, RejectsBadParams) {
   Params p;
   p.block_size = 3000;
