@@ -317,6 +317,13 @@ static_assert(kTaskBytes % kMaxBlockSize == 0);
 constexpr size_t kLeafBlocksPerTask = 16;
 // Files larger than this are hashed with their blocks in parallel.
 constexpr uint64_t kBigFile = 4ull * 1024 * 1024;
+// digest_files: files up to kBatchFile bytes are read into a per-task buffer
+// of kBatchBytes and their blocks hashed together (side by side across
+// files); tasks take kFilesPerTask files each.
+constexpr uint64_t kBatchFile = 256 * 1024;
+constexpr size_t kBatchBytes = 1024 * 1024;
+constexpr size_t kFilesPerTask = 64;
+static_assert(kBatchFile % kMaxBlockSize == 0 && kBatchBytes >= kBatchFile);
 
 bool same_params(const Params& a, const Params& b) {
   return a.alg == b.alg && a.block_size == b.block_size && a.salt == b.salt;
@@ -335,6 +342,17 @@ BlockHasher& thread_hasher(const Params& p) {
     bh_params = p;
   }
   return *bh;
+}
+
+// One MerkleBuilder per thread, for the many small files of digest_files.
+MerkleBuilder& thread_tree(const Params& p) {
+  thread_local std::unique_ptr<MerkleBuilder> tree;
+  thread_local Params tree_params;
+  if (!tree || !same_params(tree_params, p)) {
+    tree = std::make_unique<MerkleBuilder>(p);
+    tree_params = p;
+  }
+  return *tree;
 }
 
 Result<Bytes> digest_fd_serial(int fd, uint64_t size, const Params& p, const std::string& path,
@@ -452,29 +470,80 @@ std::vector<Result<Bytes>> digest_files(const std::vector<std::string>& paths, c
     for (auto& r : out) r = st.error();
     return out;
   }
-  // Pass 1, parallel across files: open, and hash the small ones right away.
-  // Big files keep their descriptor for pass 2, which hashes one file at a time
-  // with its blocks spread over all threads.
+  // Pass 1, parallel across files, each task taking a run of kFilesPerTask
+  // files: open; read small files into the task's batch buffer (each at a
+  // block boundary, its last block zero-padded as fs-verity pads it) so that
+  // the blocks of many files are hashed side by side; hash medium files right
+  // away. Big files keep their descriptor for pass 2, which hashes one file at
+  // a time with its blocks spread over all threads.
   std::vector<sys::Fd> big_fd(paths.size());
   std::vector<uint64_t> big_size(paths.size(), 0);
-  par::parallel_for(paths.size(), [&](size_t i) {
-    auto fd = sys::open_regular(paths[i]);
-    if (!fd.ok()) {
-      out[i] = fd.error();
-      return;
+  const size_t hs = crypto::digest_size(p.alg);
+  par::parallel_for(div_round_up(paths.size(), kFilesPerTask), [&](size_t t) {
+    struct Pending {
+      size_t index;
+      uint64_t size;
+      size_t offset;  // in buf, a multiple of the block size
+    };
+    thread_local Bytes buf, hashes;
+    thread_local std::vector<Pending> pending;
+    buf.resize(kBatchBytes);
+    pending.clear();
+    size_t fill = 0;
+    auto flush = [&] {
+      if (pending.empty()) return;
+      hashes.resize(fill / p.block_size * hs);
+      thread_hasher(p).hash_blocks(buf.data(), fill, hashes.data());
+      MerkleBuilder& tree = thread_tree(p);
+      for (const Pending& f : pending) {
+        tree.reset();
+        const uint64_t blocks = div_round_up(f.size, p.block_size);
+        const uint8_t* leaf = hashes.data() + f.offset / p.block_size * hs;
+        for (uint64_t b = 0; b < blocks; b++) tree.add_leaf(leaf + b * hs);
+        out[f.index] = digest_from_root(p, f.size, tree.finish());
+        if (progress) progress(f.size);
+      }
+      pending.clear();
+      fill = 0;
+    };
+    const size_t last = std::min(paths.size(), (t + 1) * kFilesPerTask);
+    for (size_t i = t * kFilesPerTask; i < last; i++) {
+      auto fd = sys::open_regular(paths[i]);
+      if (!fd.ok()) {
+        out[i] = fd.error();
+        continue;
+      }
+      auto st = sys::fstat_fd(fd->get(), paths[i]);
+      if (!st.ok()) {
+        out[i] = st.error();
+        continue;
+      }
+      const uint64_t size = static_cast<uint64_t>(st->st_size);
+      if (size >= kBigFile && par::threads() > 1) {
+        big_fd[i] = std::move(*fd);
+        big_size[i] = size;
+        continue;
+      }
+      if (size > kBatchFile) {
+        out[i] = digest_fd_serial(fd->get(), size, p, paths[i], progress);
+        continue;
+      }
+      const size_t padded = round_up(static_cast<size_t>(size), p.block_size);
+      if (fill + padded > buf.size()) flush();
+      auto got = sys::pread_full(fd->get(), buf.data() + fill, static_cast<size_t>(size), 0, paths[i]);
+      if (!got.ok()) {
+        out[i] = got.error();
+        continue;
+      }
+      if (*got != size) {
+        out[i] = input_error("{}: file shrank while being read", paths[i]);
+        continue;
+      }
+      std::memset(buf.data() + fill + size, 0, padded - static_cast<size_t>(size));
+      pending.push_back({i, size, fill});
+      fill += padded;
     }
-    auto st = sys::fstat_fd(fd->get(), paths[i]);
-    if (!st.ok()) {
-      out[i] = st.error();
-      return;
-    }
-    uint64_t size = static_cast<uint64_t>(st->st_size);
-    if (size >= kBigFile && par::threads() > 1) {
-      big_fd[i] = std::move(*fd);
-      big_size[i] = size;
-      return;
-    }
-    out[i] = digest_fd_serial(fd->get(), size, p, paths[i], progress);
+    flush();
   });
   for (size_t i = 0; i < paths.size(); i++)
     if (big_fd[i].valid()) out[i] = digest_fd_parallel(big_fd[i].get(), big_size[i], p, paths[i], progress);

@@ -207,6 +207,54 @@ TEST(FsVerity, ParallelFileAllBlockSizes) {
   unlink(path);
 }
 
+// digest_files batches small files (their blocks hashed side by side across
+// files), hashes medium ones alone and big ones in parallel: every size class,
+// with a missing file in the middle that must not disturb the others.
+TEST(FsVerity, DigestFilesMixedSizes) {
+  char dir[] = "/tmp/bootseal-fsverity-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const size_t sizes[] = {0, 1, 1023, 1024, 4095, 4096, 4097, 65536, 65537, 262144, 262145, 600000, 5 * 1024 * 1024 + 1};
+  std::vector<std::string> paths;
+  std::vector<Bytes> contents;
+  for (size_t k = 0; k < 200; k++) {
+    size_t n = sizes[k % std::size(sizes)];
+    if (n > 300000 && k >= std::size(sizes)) n = k;  // the big ones once
+    Bytes data = pattern(n + k);
+    data.resize(n);
+    if (!data.empty()) data[0] = static_cast<uint8_t>(k);
+    std::string path = std::string(dir) + "/f" + std::to_string(k);
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(n));
+    paths.push_back(path);
+    contents.push_back(std::move(data));
+    if (k == 77) {
+      paths.push_back(std::string(dir) + "/missing");
+      contents.emplace_back();
+    }
+  }
+  par::set_threads(2);
+  for (bool multi : {true, false}) {
+    crypto::Sha256Multi::set_enabled(multi);
+    for (Params p : {Params{}, sha512_1k_salted()}) {
+      if (multi) p.salt = *from_hex("0011");
+      p.block_size = multi ? 4096 : 1024;
+      auto got = digest_files(paths, p);
+      ASSERT_EQ(got.size(), paths.size());
+      for (size_t i = 0; i < paths.size(); i++) {
+        if (paths[i].ends_with("/missing")) {
+          EXPECT_FALSE(got[i].ok());
+          continue;
+        }
+        ASSERT_TRUE(got[i].ok()) << paths[i] << ": " << got[i].error().message();
+        EXPECT_EQ(to_hex(*got[i]), to_hex(digest_buffer(contents[i], p))) << paths[i] << " multi " << multi;
+      }
+    }
+  }
+  crypto::Sha256Multi::set_enabled(true);
+  par::set_threads(0);
+  for (auto& path : paths) unlink(path.c_str());
+  rmdir(dir);
+}
+
 TEST(FsVerity, RejectsBadParams) {
   Params p;
   p.block_size = 3000;
