@@ -5,7 +5,7 @@
 # 2) a tree of 20,000 small files (1..16 KiB), 3 runs each, medians;
 # 3) the ceiling: 2 x single-core `openssl speed -evp sha256 -bytes 4096`, measured
 #    before and after the timings (the higher one counts), and our share of it.
-# Also times bootseal with BOOTSEAL_SHA256_MULTI=0 (SHA-256 by OpenSSL only, no
+# Also times bootseal with BOOTSEAL_SHA_MULTI=0 (SHA-256 by OpenSSL only, no
 # multi-lane AVX-512 code) on the big file. The machine's load is printed: on a
 # shared machine compare the ratios of one run, and repeat at quiet moments.
 set -euo pipefail
@@ -36,7 +36,7 @@ cat "$W/big" > /dev/null  # page-cache it
 cat "${small[@]}" > /dev/null
 
 [ "$("$B" verity digest --compact "$W/big")" == "$(fsverity digest --compact "$W/big")" ] || { echo "MISMATCH on big file"; exit 1; }
-[ "$(BOOTSEAL_SHA256_MULTI=0 "$B" verity digest --compact "$W/big")" == "$(fsverity digest --compact "$W/big")" ] || { echo "MISMATCH on big file (OpenSSL only)"; exit 1; }
+[ "$(BOOTSEAL_SHA_MULTI=0 "$B" verity digest --compact "$W/big")" == "$(fsverity digest --compact "$W/big")" ] || { echo "MISMATCH on big file (OpenSSL only)"; exit 1; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 ossl1=$(ossl_speed)
@@ -44,7 +44,7 @@ b=(); r=(); o=()
 for ((i = 0; i < RUNS; i++)); do
   b+=("$(t "$B" verity digest "$W/big")")
   r+=("$(t fsverity digest "$W/big")")
-  o+=("$(BOOTSEAL_SHA256_MULTI=0 t "$B" verity digest "$W/big")")
+  o+=("$(BOOTSEAL_SHA_MULTI=0 t "$B" verity digest "$W/big")")
 done
 bb=$(median "${b[@]}"); rb=$(median "${r[@]}"); ob=$(median "${o[@]}")
 sb=(); sr=()

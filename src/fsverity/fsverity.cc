@@ -7,6 +7,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "crypto/sha_multi.h"
 #include "par/pool.h"
 #include "sys/file.h"
 #include "sys/mapped_range.h"
@@ -63,13 +64,23 @@ BlockHasher::BlockHasher(const Params& p)
     std::memcpy(padded.data(), p.salt.data(), p.salt.size());
     salted_.update(padded);
   }
-  if (p.alg == HashAlg::kSha256 && crypto::Sha256Multi::enabled()) {
+  if (crypto::multi_lane_enabled(p.alg)) {
+    // The salt padded as above, as the lanes' shared prefix.
     Bytes prefix;
     if (!p.salt.empty()) {
-      prefix.assign(crypto::Sha256Multi::kBlock, 0);  // the salt padded as above (sha256: 64 bytes)
+      prefix.assign(round_up(p.salt.size(), crypto::block_size(p.alg)), 0);
       std::memcpy(prefix.data(), p.salt.data(), p.salt.size());
     }
-    multi_ = std::make_unique<crypto::Sha256Multi>(prefix);
+    const size_t bs = p.block_size;
+    if (p.alg == HashAlg::kSha256) {
+      auto m = std::make_shared<crypto::Sha256Multi>(prefix);
+      multi_ = [m, bs](const uint8_t* data, uint8_t* out) { m->hash(data, bs, bs, out); };
+      lanes_ = crypto::Sha256Multi::kLanes;
+    } else {
+      auto m = std::make_shared<crypto::Sha512Multi>(prefix);
+      multi_ = [m, bs](const uint8_t* data, uint8_t* out) { m->hash(data, bs, bs, out); };
+      lanes_ = crypto::Sha512Multi::kLanes;
+    }
   }
 }
 
@@ -99,11 +110,8 @@ void BlockHasher::hash_blocks(const uint8_t* data, size_t len, uint8_t* out) {
   const uint8_t* end = data + len;
   const size_t bs = p_.block_size;
   size_t off = 0;
-  if (multi_) {
-    constexpr size_t kLanes = crypto::Sha256Multi::kLanes;
-    for (; len - off >= kLanes * bs; off += kLanes * bs, out += kLanes * hash_size_)
-      multi_->hash(data + off, bs, bs, out);
-  }
+  if (lanes_)
+    for (; len - off >= lanes_ * bs; off += lanes_ * bs, out += lanes_ * hash_size_) multi_(data + off, out);
   for (; off < len; off += bs, out += hash_size_) {
     const size_t n = std::min(bs, len - off);
     if (!p_.salt.empty()) h_.copy_state_from(salted_);
@@ -234,7 +242,7 @@ Bytes digest_buffer(ByteSpan data, const Params& p) {
 // ---- StreamDigester
 
 namespace {
-// Whole blocks hashed per hash_blocks call: one run of Sha256Multi lanes.
+// Whole blocks hashed per hash_blocks call: one run of SHA-256 lanes, two of SHA-512.
 constexpr size_t kBatchBlocks = crypto::Sha256Multi::kLanes;
 }  // namespace
 
@@ -331,7 +339,7 @@ bool same_params(const Params& a, const Params& b) {
 
 // Whether a BlockHasher made now would hash side by side (cached hashers are
 // remade when this changes, which only tests and benchmarks do).
-bool multi_wanted(const Params& p) { return p.alg == HashAlg::kSha256 && crypto::Sha256Multi::enabled(); }
+bool multi_wanted(const Params& p) { return crypto::multi_lane_enabled(p.alg); }
 
 // One BlockHasher per thread, rebuilt only when the parameters change.
 BlockHasher& thread_hasher(const Params& p) {

@@ -16,7 +16,6 @@
 
 #include "base/bytes.h"
 #include "crypto/hash.h"
-#include "crypto/sha256_multi.h"
 
 namespace bootseal::fsverity {
 
@@ -55,14 +54,15 @@ class BlockHasher {
  public:
   explicit BlockHasher(const Params& p);
   size_t hash_size() const { return hash_size_; }
-  // Whether SHA-256 blocks are hashed side by side (crypto::Sha256Multi was
-  // enabled when this hasher was made).
-  bool multi_lane() const { return multi_ != nullptr; }
+  // Whether blocks are hashed side by side (crypto::multi_lane_enabled() was
+  // true when this hasher was made).
+  bool multi_lane() const { return lanes_ != 0; }
   // `len` <= block size; shorter data is zero-padded to the block size.
   void hash_block(const uint8_t* data, size_t len, uint8_t* out);
   // Hashes the consecutive blocks of data[0, len) (the last may be short) into
-  // out, hash_size() bytes per block. SHA-256 runs of crypto::Sha256Multi::kLanes
-  // whole blocks are hashed side by side where the CPU allows (Sha256Multi);
+  // out, hash_size() bytes per block. Runs of whole blocks are hashed side by
+  // side where the CPU allows (crypto/sha_multi.h: 16 at a time for SHA-256,
+  // 8 for SHA-512);
   // the rest one by one, prefetching the next page while hashing the current
   // one, as the hardware prefetchers stop at page boundaries and page-cache
   // data is cold.
@@ -73,7 +73,9 @@ class BlockHasher {
   size_t hash_size_;
   crypto::Hasher h_, salted_;
   Bytes zeros_;
-  std::unique_ptr<crypto::Sha256Multi> multi_;  // null: one block at a time
+  // Hashes lanes_ whole blocks at data to out (lanes_ == 0: one block at a time).
+  std::function<void(const uint8_t* data, uint8_t* out)> multi_;
+  size_t lanes_ = 0;
 };
 
 // Builds the tree above the data blocks from their hashes, fed in order. Keeps

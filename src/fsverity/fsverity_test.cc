@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "base/hex.h"
+#include "crypto/sha_multi.h"
 #include "par/pool.h"
 
 namespace bootseal::fsverity {
@@ -154,30 +155,33 @@ TEST(FsVerity, ParallelFileEqualsSerial) {
   EXPECT_EQ(*par512, digest_buffer(data, sha512_1k_salted()));
 }
 
-// Every block size and salt length, with SHA-256 blocks hashed side by side
-// (crypto::Sha256Multi, where the CPU has AVX-512) and by OpenSSL alone; the
+// Every block size and salt length, with blocks hashed side by side
+// (crypto/sha_multi.h, where the CPU has AVX-512) and by OpenSSL alone; the
 // OpenSSL path is pinned by the known answers above.
 TEST(FsVerity, MultiLaneEqualsOpenSsl) {
-  if (!crypto::Sha256Multi::supported()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  if (!crypto::multi_lane_supported()) GTEST_SKIP() << "no AVX-512 on this CPU";
   const Bytes salts[] = {{}, {0x00}, *from_hex("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")};
-  for (uint32_t bs = kMinBlockSize; bs <= kMaxBlockSize; bs *= 2) {
-    // 40 whole blocks (two runs of 16 lanes and 8 single blocks) and a tail;
-    // at 1 KiB also enough for a second tree level hashed side by side.
-    Bytes data = pattern(bs == 1024 ? 600 * 1024 + 5 : 40 * bs + 17);
-    for (const Bytes& salt : salts) {
-      Params p;
-      p.block_size = bs;
-      p.salt = salt;
-      crypto::Sha256Multi::set_enabled(false);
-      Bytes want = digest_buffer(data, p);
-      MerkleTree want_tree = build_tree(data, p);
-      crypto::Sha256Multi::set_enabled(true);
-      EXPECT_EQ(to_hex(digest_buffer(data, p)), to_hex(want)) << "bs " << bs << " salt " << to_hex(salt);
-      MerkleTree tree = build_tree(data, p);
-      EXPECT_EQ(tree.levels, want_tree.levels) << "bs " << bs;
-      EXPECT_EQ(tree.digest, want) << "bs " << bs;
+  for (HashAlg alg : {HashAlg::kSha256, HashAlg::kSha512})
+    for (uint32_t bs = kMinBlockSize; bs <= kMaxBlockSize; bs *= 2) {
+      // 40 whole blocks (runs of 16 or 8 lanes and single blocks) and a tail;
+      // at 1 KiB also enough for a second tree level hashed side by side.
+      Bytes data = pattern(bs == 1024 ? 600 * 1024 + 5 : 40 * bs + 17);
+      for (const Bytes& salt : salts) {
+        Params p;
+        p.alg = alg;
+        p.block_size = bs;
+        p.salt = salt;
+        crypto::set_multi_lane_enabled(false);
+        Bytes want = digest_buffer(data, p);
+        MerkleTree want_tree = build_tree(data, p);
+        crypto::set_multi_lane_enabled(true);
+        const std::string what = fmt::format("{} bs {} salt {}", crypto::hash_name(alg), bs, to_hex(salt));
+        EXPECT_EQ(to_hex(digest_buffer(data, p)), to_hex(want)) << what;
+        MerkleTree tree = build_tree(data, p);
+        EXPECT_EQ(tree.levels, want_tree.levels) << what;
+        EXPECT_EQ(tree.digest, want) << what;
+      }
     }
-  }
 }
 
 TEST(FsVerity, ParallelFileAllBlockSizes) {
@@ -189,7 +193,7 @@ TEST(FsVerity, ParallelFileAllBlockSizes) {
   close(fd);
   par::set_threads(2);
   for (bool multi : {false, true}) {
-    crypto::Sha256Multi::set_enabled(multi);
+    crypto::set_multi_lane_enabled(multi);
     for (HashAlg alg : {HashAlg::kSha256, HashAlg::kSha512})
       for (uint32_t bs = kMinBlockSize; bs <= kMaxBlockSize; bs *= 4) {
         Params p;
@@ -202,7 +206,7 @@ TEST(FsVerity, ParallelFileAllBlockSizes) {
             << crypto::hash_name(alg) << " bs " << bs << " multi " << multi;
       }
   }
-  crypto::Sha256Multi::set_enabled(true);
+  crypto::set_multi_lane_enabled(true);
   par::set_threads(0);
   unlink(path);
 }
@@ -233,7 +237,7 @@ TEST(FsVerity, DigestFilesMixedSizes) {
   }
   par::set_threads(2);
   for (bool multi : {true, false}) {
-    crypto::Sha256Multi::set_enabled(multi);
+    crypto::set_multi_lane_enabled(multi);
     for (Params p : {Params{}, sha512_1k_salted()}) {
       if (multi) p.salt = *from_hex("0011");
       p.block_size = multi ? 4096 : 1024;
@@ -249,7 +253,7 @@ TEST(FsVerity, DigestFilesMixedSizes) {
       }
     }
   }
-  crypto::Sha256Multi::set_enabled(true);
+  crypto::set_multi_lane_enabled(true);
   par::set_threads(0);
   for (auto& path : paths) unlink(path.c_str());
   rmdir(dir);
