@@ -12,8 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build/src/cli/bootseal}
 RUNS=${BENCH_RUNS:-3}
-W=${BENCH_DIR:-$(mktemp -d /tmp/bootseal-bench.XXXXXX)}
-trap 'rm -rf "$W"' EXIT
+# BENCH_DIR keeps the test files between runs (made once, not deleted).
+if [ -n "${BENCH_DIR:-}" ]; then W=$BENCH_DIR; mkdir -p "$W"; else W=$(mktemp -d /tmp/bootseal-bench.XXXXXX); trap 'rm -rf "$W"' EXIT; fi
 command -v fsverity >/dev/null || { echo "fsverity not installed (tools/setup)"; exit 1; }
 
 median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
@@ -22,9 +22,8 @@ t() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e -
 ossl_speed() { openssl speed -seconds 3 -bytes 4096 -evp sha256 2>/dev/null | awk '/^sha256/{v=$NF; sub(/k$/,"",v); print v*1000}'; }
 
 echo "== setup: 1 GiB random file and 20,000 small files in $W"
-head -c $((1024 * 1024 * 1024)) /dev/urandom > "$W/big"
-mkdir -p "$W/tree"
-python3 - "$W/tree" <<'PY'
+[ -f "$W/big" ] && [ "$(stat -c %s "$W/big")" -eq $((1024 * 1024 * 1024)) ] || head -c $((1024 * 1024 * 1024)) /dev/urandom > "$W/big"
+[ -d "$W/tree" ] || python3 - "$W/tree" <<'PY'
 import os, random, sys
 r = random.Random(1); root = sys.argv[1]
 for i in range(20000):
