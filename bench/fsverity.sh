@@ -18,6 +18,8 @@ command -v fsverity >/dev/null || { echo "fsverity not installed (tools/setup)";
 
 median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
 t() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
+# CPU seconds (user + sys) of a command: unlike wall time, hardly moved by other load.
+cpu() { /usr/bin/time -f '%U + %S' "$@" 2>&1 >/dev/null | tail -1 | bc -l; }
 # Single-core openssl speed for 4 KiB messages, in bytes/s ("sha256  1662569.55k": 1000s of bytes/s).
 ossl_speed() { openssl speed -seconds 3 -bytes 4096 -evp sha256 2>/dev/null | awk '/^sha256/{v=$NF; sub(/k$/,"",v); print v*1000}'; }
 
@@ -46,6 +48,8 @@ for ((i = 0; i < RUNS; i++)); do
   o+=("$(BOOTSEAL_SHA_MULTI=0 t "$B" verity digest "$W/big")")
 done
 bb=$(median "${b[@]}"); rb=$(median "${r[@]}"); ob=$(median "${o[@]}")
+c=(); for ((i = 0; i < RUNS; i++)); do c+=("$(cpu "$B" verity digest "$W/big")"); done
+cb=$(median "${c[@]}")
 sb=(); sr=()
 for ((i = 0; i < RUNS; i++)); do sb+=("$(t "$B" verity digest "${small[@]}")"); sr+=("$(t fsverity digest "${small[@]}")"); done
 bs=$(median "${sb[@]}"); rs=$(median "${sr[@]}")
@@ -66,4 +70,6 @@ printf 'ceiling = 2 x %.0f = %.0f MiB/s\n' "$(echo "$ossl / 1048576" | bc -l)" "
 printf 'throughput on 1 GiB: bootseal %.0f MiB/s = %.0f%% of the ceiling (target >= 85%%); OpenSSL-only %.0f MiB/s = %.0f%%; fsverity %.0f MiB/s\n' \
   "$(echo "$big_mib / $bb" | bc -l)" "$(echo "100 * $big_mib / $bb / $ceiling" | bc -l)" \
   "$(echo "$big_mib / $ob" | bc -l)" "$(echo "100 * $big_mib / $ob / $ceiling" | bc -l)" "$(echo "$big_mib / $rb" | bc -l)"
+printf 'CPU time of bootseal on 1 GiB: %.3f s (user+sys, median); on %d idle cores that is at most %.0f MiB/s = %.0f%% of the ceiling\n' \
+  "$cb" "$(nproc)" "$(echo "$(nproc) * $big_mib / $cb" | bc -l)" "$(echo "100 * $(nproc) * $big_mib / $cb / $ceiling" | bc -l)"
 echo "cores: $(nproc); load average before: $load_before, after: $load_after"
