@@ -323,7 +323,8 @@ static_assert(kWindowBytes % (uint64_t{kMaxBlockSize} * kMaxBlockSize / 32) == 0
 static_assert(kTaskBytes % kMaxBlockSize == 0);
 // Blocks of leaf hashes hashed per task in the second pass of a window.
 constexpr size_t kLeafBlocksPerTask = 16;
-// Files larger than this are hashed with their blocks in parallel.
+// Files from this size on are hashed in place from mappings, their blocks in
+// parallel (with one thread, the mapping still saves pread's copy).
 constexpr uint64_t kBigFile = 4ull * 1024 * 1024;
 // digest_files: files up to kBatchFile bytes are read into a per-task buffer
 // of kBatchBytes and their blocks hashed together (side by side across
@@ -461,7 +462,7 @@ Result<Bytes> digest_fd_parallel(int fd, uint64_t size, const Params& p, const s
 Result<Bytes> digest_fd(int fd, uint64_t size, const Params& p, const std::string& path,
                         const ProgressFn& progress) {
   BS_TRY(validate(p));
-  if (size >= kBigFile && par::threads() > 1) return digest_fd_parallel(fd, size, p, path, progress);
+  if (size >= kBigFile) return digest_fd_parallel(fd, size, p, path, progress);
   return digest_fd_serial(fd, size, p, path, progress);
 }
 
@@ -527,7 +528,7 @@ std::vector<Result<Bytes>> digest_files(const std::vector<std::string>& paths, c
         continue;
       }
       const uint64_t size = static_cast<uint64_t>(st->st_size);
-      if (size >= kBigFile && par::threads() > 1) {
+      if (size >= kBigFile) {
         big_fd[i] = std::move(*fd);
         big_size[i] = size;
         continue;
