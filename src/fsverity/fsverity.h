@@ -54,14 +54,28 @@ class BlockHasher {
  public:
   explicit BlockHasher(const Params& p);
   size_t hash_size() const { return hash_size_; }
+  // Whether blocks are hashed side by side (crypto::multi_lane_enabled() was
+  // true when this hasher was made).
+  bool multi_lane() const { return lanes_ != 0; }
   // `len` <= block size; shorter data is zero-padded to the block size.
   void hash_block(const uint8_t* data, size_t len, uint8_t* out);
+  // Hashes the consecutive blocks of data[0, len) (the last may be short) into
+  // out, hash_size() bytes per block. Runs of whole blocks are hashed side by
+  // side where the CPU allows (crypto/sha_multi.h: 16 at a time for SHA-256,
+  // 8 for SHA-512);
+  // the rest one by one, prefetching the next page while hashing the current
+  // one, as the hardware prefetchers stop at page boundaries and page-cache
+  // data is cold.
+  void hash_blocks(const uint8_t* data, size_t len, uint8_t* out);
 
  private:
   Params p_;
   size_t hash_size_;
   crypto::Hasher h_, salted_;
   Bytes zeros_;
+  // Hashes lanes_ whole blocks at data to out (lanes_ == 0: one block at a time).
+  std::function<void(const uint8_t* data, uint8_t* out)> multi_;
+  size_t lanes_ = 0;
 };
 
 // Builds the tree above the data blocks from their hashes, fed in order. Keeps
@@ -73,6 +87,12 @@ class MerkleBuilder {
   void reset();
   // Appends the hash of the next data block.
   void add_leaf(const uint8_t* hash);
+  // Appends the hash of a whole block of leaf hashes computed by the caller
+  // (`leaves` of them, zero-padded to the block size), for callers that hash
+  // that level in parallel. Only at a block boundary of the leaf level (after
+  // whole blocks' worth of add_leaf), not with keep_levels, and the whole tree
+  // must have more than one leaf.
+  void add_leaf_block(const uint8_t* hash, uint64_t leaves);
   // Finishes: returns the root hash (zero-filled for an empty file).
   Bytes finish();
   // With keep_levels: levels[0] holds the hashes of the data blocks (padded to
@@ -115,6 +135,7 @@ class StreamDigester {
   // Starts a new stream with the same parameters (no reallocation).
   void reset();
   const Params& params() const { return p_; }
+  bool multi_lane() const { return hasher_.multi_lane(); }
   void update(ByteSpan data);
   uint64_t size() const { return size_; }
   Bytes finish();
@@ -127,6 +148,7 @@ class StreamDigester {
   size_t fill_ = 0;
   uint64_t size_ = 0;
   Bytes hash_;
+  Bytes hashes_;  // hashes of a batch of whole blocks from update()
 };
 
 // Called with bytes hashed so far, for progress output. May be called from any thread.

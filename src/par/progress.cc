@@ -11,9 +11,11 @@ std::atomic<bool> g_enabled{true};
 
 void Progress::set_enabled(bool on) { g_enabled = on; }
 
+bool Progress::shown() { return g_enabled && isatty(STDERR_FILENO); }
+
 Progress::Progress(std::string label, uint64_t total, std::string unit)
     : label_(std::move(label)), unit_(std::move(unit)), total_(total) {
-  active_ = g_enabled && isatty(STDERR_FILENO);
+  active_ = shown();
 }
 
 Progress::~Progress() { done(); }

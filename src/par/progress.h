@@ -20,6 +20,9 @@ class Progress {
 
   // Globally turn progress output off (--json, --quiet, tests).
   static void set_enabled(bool on);
+  // Whether a Progress made now would draw (enabled, stderr a terminal): lets
+  // callers skip work done only for the display, such as computing a total.
+  static bool shown();
 
  private:
   void draw(bool final);
