@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -19,13 +20,18 @@ Result<struct stat> lstat_path(const std::string& path) {
 
 Result<std::vector<DirEntry>> list_dir(const std::string& path) {
   Fd dfd = BS_TRY(open_file(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
-  int fd2 = ::dup(dfd.get());
+  return list_dir_at(dfd.get(), path);
+}
+
+Result<std::vector<DirEntry>> list_dir_at(int dirfd, const std::string& path) {
+  int fd2 = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
   if (fd2 < 0) return sys_error(fmt::format("dup {}", path));
   DIR* d = ::fdopendir(fd2);
   if (!d) {
     ::close(fd2);
     return sys_error(fmt::format("opendir {}", path));
   }
+  ::rewinddir(d);  // the duplicate shares dirfd's offset
   std::vector<DirEntry> out;
   for (;;) {
     errno = 0;
@@ -39,7 +45,7 @@ Result<std::vector<DirEntry>> list_dir(const std::string& path) {
     if (std::strcmp(de->d_name, ".") == 0 || std::strcmp(de->d_name, "..") == 0) continue;
     DirEntry e;
     e.name = de->d_name;
-    if (::fstatat(dfd.get(), de->d_name, &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (::fstatat(dirfd, de->d_name, &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
       int err = errno;
       ::closedir(d);
       return sys_error(fmt::format("stat {}/{}", path, e.name), err);
@@ -55,6 +61,65 @@ Result<std::string> read_link(const std::string& path) {
   if (n < 0) return sys_error(fmt::format("readlink {}", path));
   if (static_cast<size_t>(n) >= sizeof(buf)) return input_error("{}: symlink target longer than 4095 bytes", path);
   return std::string(buf, static_cast<size_t>(n));
+}
+
+Result<std::string> read_link_at(int dirfd, const std::string& name, const std::string& path) {
+  char buf[4096];
+  ssize_t n = ::readlinkat(dirfd, name.c_str(), buf, sizeof(buf));
+  if (n < 0) return sys_error(fmt::format("readlink {}", path));
+  if (static_cast<size_t>(n) >= sizeof(buf)) return input_error("{}: symlink target longer than 4095 bytes", path);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> read_xattrs_fd(int fd, const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  // Most files have no xattrs or a few short ones: try a stack buffer first,
+  // ask for the size only when it is too small.
+  char small[1024];
+  std::string names;
+  ssize_t n = ::flistxattr(fd, small, sizeof(small));
+  if (n >= 0) {
+    names.assign(small, static_cast<size_t>(n));
+  } else {
+    for (;;) {
+      if (errno == ENOTSUP) return out;
+      if (errno != ERANGE) return sys_error(fmt::format("listxattr {}", path));
+      n = ::flistxattr(fd, nullptr, 0);
+      if (n < 0) continue;  // errno set: handled above
+      names.resize(static_cast<size_t>(n));
+      n = ::flistxattr(fd, names.data(), names.size());
+      if (n < 0) continue;
+      names.resize(static_cast<size_t>(n));
+      break;
+    }
+  }
+  for (size_t i = 0; i < names.size();) {
+    size_t end = names.find('\0', i);
+    if (end == std::string::npos) end = names.size();
+    std::string name = names.substr(i, end - i);
+    i = end + 1;
+    if (name.empty()) continue;
+    char vsmall[256];
+    ssize_t v = ::fgetxattr(fd, name.c_str(), vsmall, sizeof(vsmall));
+    if (v >= 0) {
+      out.emplace_back(std::move(name), std::string(vsmall, static_cast<size_t>(v)));
+      continue;
+    }
+    std::string value;
+    for (;;) {
+      if (errno == ENODATA) break;  // removed meanwhile
+      if (errno != ERANGE) return sys_error(fmt::format("getxattr {} {}", path, name));
+      v = ::fgetxattr(fd, name.c_str(), nullptr, 0);
+      if (v < 0) continue;
+      value.resize(static_cast<size_t>(v));
+      v = ::fgetxattr(fd, name.c_str(), value.data(), value.size());
+      if (v < 0) continue;
+      value.resize(static_cast<size_t>(v));
+      out.emplace_back(std::move(name), std::move(value));
+      break;
+    }
+  }
+  return out;
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const std::string& path) {
@@ -97,6 +162,20 @@ Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const std::
     }
   }
   return out;
+}
+
+Result<FdMapping> FdMapping::map(int fd, uint64_t offset, size_t len, const std::string& path) {
+  FdMapping m;
+  if (len == 0) return m;
+  void* p = ::mmap(nullptr, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, static_cast<off_t>(offset));
+  if (p == MAP_FAILED) return sys_error(fmt::format("mmap {}", path));
+  m.addr_ = p;
+  m.len_ = len;
+  return m;
+}
+
+FdMapping::~FdMapping() {
+  if (addr_) ::munmap(addr_, len_);
 }
 
 Result<ObjectFile> ObjectFile::create(const std::string& store_dir) {
