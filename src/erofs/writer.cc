@@ -147,6 +147,22 @@ Status Writer::collect() {
   // first_child[i]; only multiply-referenced nodes need a lookup table.
   std::unordered_map<const Node*, uint32_t> linked;
   std::vector<uint32_t> first_child;
+  {
+    // Count first: growing a vector of 100k+ inodes by doubling costs more.
+    size_t count = 1;
+    std::vector<const Node*> stack{tree_.root.get()};
+    while (!stack.empty()) {
+      const Node* d = stack.back();
+      stack.pop_back();
+      for (const Entry& e : d->children) {
+        if (e.hardlink) continue;
+        count++;
+        if (!e.node->children.empty()) stack.push_back(e.node.get());
+      }
+    }
+    inodes_.reserve(count);
+    first_child.reserve(count);
+  }
   inodes_.push_back(Inode{tree_.root.get()});
   for (size_t i = 0; i < inodes_.size(); i++) {
     const Node& n = *inodes_[i].node;

@@ -1,5 +1,6 @@
 #include "fstree/dumpfile.h"
 
+#include <array>
 #include <cstring>
 #include <map>
 #include <unordered_map>
@@ -15,12 +16,15 @@ constexpr size_t kMaxXattrText = 65535;
 constexpr size_t kXattrHeaderSize = 12;  // erofs_xattr_ibody_header
 constexpr size_t kXattrEntrySize = 4;    // erofs_xattr_entry
 
-int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+// Hex digit values by byte, -1 for anything else.
+constexpr auto kHexValues = [] {
+  std::array<int8_t, 256> t{};
+  for (int c = 0; c < 256; c++)
+    t[c] = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+  return t;
+}();
+
+int hexval(char c) { return kHexValues[static_cast<unsigned char>(c)]; }
 
 // Splits off the text up to `sep` (consumed); the rest of `s` if none.
 std::string_view split_at(std::string_view& s, char sep) {
