@@ -211,20 +211,26 @@ ObjectFile::~ObjectFile() {
 
 Result<bool> ObjectFile::link(const std::string& rel, mode_t mode) {
   std::string final_path = dir_ + "/" + rel;
-  size_t slash = final_path.rfind('/');
-  std::string parent = final_path.substr(0, slash);
-  if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) return sys_error(fmt::format("mkdir {}", parent));
-  struct stat st;
-  if (::lstat(final_path.c_str(), &st) == 0) return false;  // already stored
+  auto make_parent = [&]() -> Status {
+    std::string parent = final_path.substr(0, final_path.rfind('/'));
+    if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) return sys_error(fmt::format("mkdir {}", parent));
+    return {};
+  };
   if (::fchmod(fd_.get(), mode) != 0) return sys_error(fmt::format("chmod {}", final_path));
   if (tmp_.empty()) {
+    // Link first; create the parent only when it is missing (once per
+    // prefix directory), and take EEXIST as "already stored".
     std::string proc = fmt::format("/proc/self/fd/{}", fd_.get());
-    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, final_path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    for (int attempt = 0;; attempt++) {
+      if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, final_path.c_str(), AT_SYMLINK_FOLLOW) == 0) return true;
       if (errno == EEXIST) return false;
-      return sys_error(fmt::format("link {}", final_path));
+      if (errno != ENOENT || attempt > 0) return sys_error(fmt::format("link {}", final_path));
+      BS_TRY(make_parent());
     }
-    return true;
   }
+  BS_TRY(make_parent());
+  struct stat st;
+  if (::lstat(final_path.c_str(), &st) == 0) return false;  // already stored
   if (::rename(tmp_.c_str(), final_path.c_str()) != 0) return sys_error(fmt::format("rename to {}", final_path));
   tmp_.clear();
   return true;
