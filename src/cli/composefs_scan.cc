@@ -271,7 +271,9 @@ Status Scanner::hash_file(int fd, Node& n, const std::string& path, Worker& w) {
 Status Scanner::hash_batch(Task& t, Worker& w) {
   for (const FileRef& f : t.files) {
     std::string path = join(t.path, *f.name);
-    sys::Fd fd = BS_TRY(sys::open_at(t.dirfd->get(), *f.name, O_RDONLY | O_NOFOLLOW));
+    auto opened = sys::open_at(t.dirfd->get(), *f.name, O_RDONLY | O_NOFOLLOW);
+    if (!opened.ok()) return sys_error(fmt::format("open {}", path), opened.error().sys_errno());
+    sys::Fd fd = std::move(*opened);
     if (!o_.skip_xattrs) BS_TRY(set_xattrs(*f.node, BS_TRY(sys::read_xattrs_fd(fd.get(), path)), path));
     BS_TRY(hash_file(fd.get(), *f.node, path, w));
   }
