@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -96,8 +97,21 @@ class Scanner {
     // SHA-256 with AVX-512: leaf blocks 16 at a time, then the tree.
     std::unique_ptr<fsverity::BlockHasher> leaf;
     std::unique_ptr<fsverity::MerkleBuilder> tree;
+    // Files of at most 16 blocks share one 16-lane call: each is read into
+    // its own block slots of `stage` (zero-padded) and finished in flush().
+    struct Pending {
+      Node* node;
+      size_t slot, blocks;
+      std::optional<sys::ObjectFile> obj;
+    };
+    Bytes stage;
+    size_t used = 0;
+    std::vector<Pending> pending;
   };
   void work();
+  Status stage_file(int fd, Node& n, const std::string& path, Worker& w);
+  Status flush(Worker& w);
+  Status finish_file(Node& n, std::optional<sys::ObjectFile>& obj);
   Status scan_dir(Task& t);
   Status hash_batch(Task& t, Worker& w);
   Status hash_file(int fd, Node& n, const std::string& path, Worker& w);
@@ -221,7 +235,57 @@ Status Scanner::scan_dir(Task& t) {
 
 // Reads a file once, through the worker's buffer: fs-verity digest, inline
 // content for small files, and the object-store copy when asked.
+// Payload, store link and counters once the digest is known.
+Status Scanner::finish_file(Node& n, std::optional<sys::ObjectFile>& obj) {
+  n.payload = object_path(n.digest);
+  if (obj) {
+    obj->start_writeback();
+    bool fresh = BS_TRY(obj->link(*n.payload));
+    (fresh ? written_ : existing_)++;
+  }
+  files_++;
+  bytes_ += n.size;
+  return {};
+}
+
+Status Scanner::stage_file(int fd, Node& n, const std::string& path, Worker& w) {
+  size_t blocks = static_cast<size_t>((n.size + kVerityBlock - 1) / kVerityBlock);
+  if (w.used + blocks > crypto::kSha256X16Lanes) BS_TRY(flush(w));
+  uint8_t* dst = w.stage.data() + w.used * kVerityBlock;
+  size_t got = BS_TRY(sys::pread_full(fd, dst, static_cast<size_t>(n.size), 0, path));
+  if (got != n.size) return input_error("{}: file changed while reading", path);
+  std::memset(dst + got, 0, blocks * kVerityBlock - got);
+  std::optional<sys::ObjectFile> obj;
+  if (n.size <= kRecommendedInlineMax) {
+    n.content.assign(dst, dst + got);
+  } else if (!o_.digest_store.empty()) {
+    obj.emplace(BS_TRY(sys::ObjectFile::create(o_.digest_store)));
+    BS_TRY(sys::write_full(obj->fd(), ByteSpan(dst, got), o_.digest_store));
+  }
+  w.pending.push_back(Worker::Pending{&n, w.used, blocks, std::move(obj)});
+  w.used += blocks;
+  if (progress_) progress_->add(got);
+  return {};
+}
+
+Status Scanner::flush(Worker& w) {
+  if (w.pending.empty()) return {};
+  // Unused slots hold stale bytes; their hashes are ignored.
+  uint8_t h[32 * crypto::kSha256X16Lanes];
+  crypto::sha256_x16_4k(w.stage.data(), kVerityBlock, h);
+  for (auto& p : w.pending) {
+    w.tree->reset();
+    for (size_t b = 0; b < p.blocks; b++) w.tree->add_leaf(h + 32 * (p.slot + b));
+    p.node->digest = fsverity::digest_from_root(params_, p.node->size, w.tree->finish());
+    BS_TRY(finish_file(*p.node, p.obj));
+  }
+  w.pending.clear();
+  w.used = 0;
+  return {};
+}
+
 Status Scanner::hash_file(int fd, Node& n, const std::string& path, Worker& w) {
+  if (w.tree && n.size <= w.stage.size()) return stage_file(fd, n, path, w);
   bool small = n.size <= kRecommendedInlineMax;
   std::optional<sys::ObjectFile> obj;
   if (!o_.digest_store.empty() && !small) obj.emplace(BS_TRY(sys::ObjectFile::create(o_.digest_store)));
@@ -258,14 +322,7 @@ Status Scanner::hash_file(int fd, Node& n, const std::string& path, Worker& w) {
   }
   if (off != n.size) return input_error("{}: file changed while reading", path);
   n.digest = w.tree ? fsverity::digest_from_root(params_, n.size, w.tree->finish()) : d.finish();
-  n.payload = object_path(n.digest);
-  if (obj) {
-    bool fresh = BS_TRY(obj->link(*n.payload));
-    (fresh ? written_ : existing_)++;
-  }
-  files_++;
-  bytes_ += n.size;
-  return {};
+  return finish_file(n, obj);
 }
 
 Status Scanner::hash_batch(Task& t, Worker& w) {
@@ -288,6 +345,7 @@ void Scanner::work() {
       crypto::sha256_x16_available()) {
     w.leaf = std::make_unique<fsverity::BlockHasher>(params_);
     w.tree = std::make_unique<fsverity::MerkleBuilder>(params_);
+    w.stage.resize(kReadBuffer);
   }
   for (;;) {
     Task t;
@@ -297,7 +355,17 @@ void Scanner::work() {
       if (queue_.empty() || error_) {
         queue_.clear();
         cv_.notify_all();
-        if (running_ == 0) return;
+        if (running_ == 0) {
+          if (!error_) {
+            // Files still staged: finish them (no lock needed for that, but
+            // an error must be recorded under it).
+            lk.unlock();
+            Status st = flush(w);
+            lk.lock();
+            if (!st.ok() && !error_) error_ = st.error();
+          }
+          return;
+        }
         continue;
       }
       t = std::move(queue_.back());

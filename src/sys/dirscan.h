@@ -70,6 +70,11 @@ class ObjectFile {
   // Links the data in as store_dir/rel (creating rel's parent directory).
   // Returns false if the object already existed.
   Result<bool> link(const std::string& rel, mode_t mode = 0644);
+  // Starts writing the data to disk now (sync_file_range WRITE, no wait):
+  // a store filled with many objects streams to the disk from the start
+  // instead of when the dirty-page limit is hit, and the final syncfs has
+  // less left to do. Best effort.
+  void start_writeback();
 
  private:
   ObjectFile() = default;
