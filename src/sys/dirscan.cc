@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -162,20 +161,6 @@ Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const std::
     }
   }
   return out;
-}
-
-Result<FdMapping> FdMapping::map(int fd, uint64_t offset, size_t len, const std::string& path) {
-  FdMapping m;
-  if (len == 0) return m;
-  void* p = ::mmap(nullptr, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, static_cast<off_t>(offset));
-  if (p == MAP_FAILED) return sys_error(fmt::format("mmap {}", path));
-  m.addr_ = p;
-  m.len_ = len;
-  return m;
-}
-
-FdMapping::~FdMapping() {
-  if (addr_) ::munmap(addr_, len_);
 }
 
 Result<ObjectFile> ObjectFile::create(const std::string& store_dir) {

@@ -39,23 +39,6 @@ Result<std::vector<DirEntry>> list_dir_at(int dirfd, const std::string& path);
 Result<std::string> read_link_at(int dirfd, const std::string& name, const std::string& path);
 Result<std::vector<std::pair<std::string, std::string>>> read_xattrs_fd(int fd, const std::string& path);
 
-// A read-only shared mapping of [offset, offset + len) of an open file, with
-// its pages populated up front. Truncating the file while it is mapped makes
-// reads fault (SIGBUS), so it is for trees that are not being changed.
-class FdMapping {
- public:
-  static Result<FdMapping> map(int fd, uint64_t offset, size_t len, const std::string& path);
-  FdMapping(FdMapping&& o) noexcept : addr_(o.addr_), len_(o.len_) { o.addr_ = nullptr, o.len_ = 0; }
-  FdMapping& operator=(FdMapping&&) = delete;
-  ~FdMapping();
-  ByteSpan data() const { return ByteSpan(static_cast<const uint8_t*>(addr_), len_); }
-
- private:
-  FdMapping() = default;
-  void* addr_ = nullptr;
-  size_t len_ = 0;
-};
-
 // A file being written into an object store directory. Created anonymous
 // (O_TMPFILE) when the filesystem allows, else under a temporary name;
 // link() gives it its final name, or finds that name already present
