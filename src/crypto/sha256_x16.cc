@@ -7,6 +7,7 @@
 
 #include <immintrin.h>
 
+#include <cstdlib>
 #include <cstring>
 
 namespace bootseal::crypto {
@@ -79,7 +80,9 @@ BS_TARGET inline void compress(__m512i s[8], __m512i W[16]) {
 }  // namespace
 
 bool sha256_x16_available() {
-  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  // BOOTSEAL_NO_AVX512=1 forces the single-stream path (tests compare both).
+  static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                         std::getenv("BOOTSEAL_NO_AVX512") == nullptr;
   return ok;
 }
 

@@ -12,7 +12,8 @@ namespace bootseal::crypto {
 inline constexpr size_t kSha256X16Lanes = 16;
 inline constexpr size_t kSha256X16BlockSize = 4096;
 
-// True if this CPU (and OS) run the AVX-512 code.
+// True if this CPU (and OS) run the AVX-512 code and the environment does
+// not set BOOTSEAL_NO_AVX512.
 bool sha256_x16_available();
 
 // out[32 * i .. 32 * i + 31] = SHA-256(first + i * stride, 4096 bytes), for
