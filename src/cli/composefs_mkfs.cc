@@ -2,9 +2,11 @@
 // option-compatible with mkcomposefs and byte-identical to its output.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <iterator>
+#include <thread>
 
 #include "base/hex.h"
 #include "cli/command.h"
@@ -13,6 +15,7 @@
 #include "fstree/dumpfile.h"
 #include "par/pool.h"
 #include "sys/file.h"
+#include "sys/mapped_file.h"
 
 namespace bootseal::cli {
 namespace {
@@ -76,10 +79,32 @@ Status mkfs_cmd(const MkfsOptions& o, const Globals& g) {
   }
   composefs::VersionRange range = BS_TRY(composefs::version_range(min_v, max_v));
 
+  // Phase timings for -v.
+  using Clock = std::chrono::steady_clock;
+  auto t0 = Clock::now();
+  auto lap = [&t0](const char* what) {
+    auto now = Clock::now();
+    double s = std::chrono::duration<double>(now - t0).count();
+    t0 = now;
+    return fmt::format("{} {:.3f} s", what, s);
+  };
+  std::vector<std::string> phases;
   fstree::Tree tree;
   if (o.from_file) {
-    std::string text = src == "-" ? BS_TRY(read_stdin()) : BS_TRY(sys::read_text_file(src));
-    tree = BS_TRY_CTX(fstree::parse_dumpfile(text), "{}", src == "-" ? "<stdin>" : src);
+    // A file is mapped, not copied: the parser takes a view.
+    std::string text;
+    sys::MappedFile map;
+    std::string_view view;
+    if (src == "-") {
+      text = BS_TRY(read_stdin());
+      view = text;
+    } else {
+      map = BS_TRY(sys::MappedFile::open(src));
+      view = as_string(map.data());
+    }
+    phases.push_back(lap("read"));
+    tree = BS_TRY_CTX(fstree::parse_dumpfile(view), "{}", src == "-" ? "<stdin>" : src);
+    phases.push_back(lap("parse"));
   } else {
     ScanOptions so;
     so.use_epoch = o.use_epoch;
@@ -90,10 +115,25 @@ Status mkfs_cmd(const MkfsOptions& o, const Globals& g) {
     so.hash = BS_TRY(parse_object_hash(o.hash));
     so.digest_store = o.digest_store;
     so.progress = !g.quiet && !g.json;
-    tree = BS_TRY(scan_directory(src, so));
+    ScanStats st;
+    tree = BS_TRY(scan_directory(src, so, &st));
+    lap("");
+    phases.push_back(fmt::format("walk {:.3f} s", st.walk_seconds));
+    phases.push_back(fmt::format("hash {:.3f} s ({} files, {} bytes)", st.hash_seconds, st.files, st.bytes));
+    if (!o.digest_store.empty())
+      phases.push_back(fmt::format("syncfs {:.3f} s ({} objects written, {} existing)", st.sync_seconds,
+                                   st.objects_written, st.objects_existing));
   }
   composefs::Image img = v2 ? BS_TRY_CTX(composefs::build_image_v2(tree), "{}", src == "-" ? "<stdin>" : src)
                             : BS_TRY_CTX(composefs::build_image(std::move(tree), range), "{}", src == "-" ? "<stdin>" : src);
+  phases.push_back(lap("layout"));
+  // Freeing a tree of 100k+ nodes takes as long as parsing it: do it on
+  // another thread while the image is written.
+  std::thread reaper([t = std::move(tree)]() mutable { t.root.reset(); });
+  struct Join {
+    std::thread& t;
+    ~Join() { t.join(); }
+  } join{reaper};
   if (!out.empty()) {
     if (out == "-") {
       if (::isatty(1)) return input_error("stdout is a tty, refusing to write the image to it");
@@ -101,13 +141,20 @@ Status mkfs_cmd(const MkfsOptions& o, const Globals& g) {
     } else {
       BS_TRY(sys::write_file_atomic(out, img.data));
     }
+    phases.push_back(lap("write"));
   }
   if (o.print_digest) {
     std::string hex = to_hex(composefs::image_digest(img.data));
+    phases.push_back(lap("digest"));
     if (g.json)
       print_json({{"digest", hex}, {"version", img.version}, {"size", img.data.size()}});
     else
       std::printf("%s\n", hex.c_str());
+  }
+  if (g.verbose) {
+    std::string line;
+    for (auto& p : phases) line += (line.empty() ? "" : ", ") + p;
+    std::fprintf(stderr, "mkfs phases: %s\n", line.c_str());
   }
   return {};
 }

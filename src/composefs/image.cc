@@ -100,8 +100,10 @@ Status Rewriter::node(Node& node, uint64_t& budget, Node& parent, uint64_t& pare
     if (x.name.starts_with(kOverlayPrefix)) x.name = std::string(kOverlayEscapedPrefix) + x.name.substr(kOverlayPrefix.size());
 
   if (node.is_reg() && node.size > 0 && node.content.empty()) {
+    node.xattrs.reserve(node.xattrs.size() + 2);
     std::string metacopy;
     if (node.digest.size() == 32 || node.digest.size() == 64) {
+      metacopy.reserve(kMetacopyHeaderSize + node.digest.size());
       bool sha512 = node.digest.size() == 64;
       metacopy.push_back(static_cast<char>(kMetacopyVersion));
       metacopy.push_back(static_cast<char>(kMetacopyHeaderSize + node.digest.size()));

@@ -91,7 +91,7 @@ class V2Writer {
   void emit_dirents(const std::vector<V2Dirent>& ents);
   // Output: counts in the first pass, writes in the second.
   void put(const void* p, size_t n) {
-    if (write_) std::memcpy(out_.data() + pos_, p, n);
+    if (write_ && n) std::memcpy(out_.data() + pos_, p, n);  // p may be null when n == 0
     pos_ += n;
   }
   void zeros(size_t n) { pos_ += n; }  // the buffer is zero-filled

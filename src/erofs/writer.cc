@@ -71,6 +71,7 @@ struct XattrKeyHash {
 };
 struct SharedEntry {
   uint32_t count = 0;
+  size_t index = 0;  // in the shared table, if shared
   bool shared = false;
   uint64_t offset = 0;  // from the start of the shared xattr table
 };
@@ -80,7 +81,7 @@ struct InodeXattr {
   uint8_t index;
   std::string_view suffix;
   int64_t shared_offset = -1;  // -1: stored inline
-  SharedEntry* entry = nullptr;  // its (name, value) use count
+  SharedEntry* entry = nullptr;  // its (name, value) use count (during plan_xattrs only)
 };
 
 struct Dirent {
@@ -146,6 +147,22 @@ Status Writer::collect() {
   // first_child[i]; only multiply-referenced nodes need a lookup table.
   std::unordered_map<const Node*, uint32_t> linked;
   std::vector<uint32_t> first_child;
+  {
+    // Count first: growing a vector of 100k+ inodes by doubling costs more.
+    size_t count = 1;
+    std::vector<const Node*> stack{tree_.root.get()};
+    while (!stack.empty()) {
+      const Node* d = stack.back();
+      stack.pop_back();
+      for (const Entry& e : d->children) {
+        if (e.hardlink) continue;
+        count++;
+        if (!e.node->children.empty()) stack.push_back(e.node.get());
+      }
+    }
+    inodes_.reserve(count);
+    first_child.reserve(count);
+  }
   inodes_.push_back(Inode{tree_.root.get()});
   for (size_t i = 0; i < inodes_.size(); i++) {
     const Node& n = *inodes_[i].node;
@@ -219,31 +236,51 @@ Status Writer::collect() {
 // A (name, value) pair used by more than one inode goes to the shared table,
 // sorted descending (name, then value length, then value bytes).
 Status Writer::plan_xattrs() {
-  std::unordered_map<XattrKey, SharedEntry, XattrKeyHash> counts;
-  counts.reserve(inodes_.size());
+  // Use counts per distinct (name, value): an open-addressing table over a
+  // vector reserved up front (entries never move; no node per pair).
+  size_t total = 0;
+  for (auto& in : inodes_) total += in.xattrs.size();
+  struct Slot {
+    XattrKey key;
+    SharedEntry entry;
+  };
+  std::vector<Slot> slots;
+  slots.reserve(total);
+  size_t cap = 16;
+  while (cap < 2 * total) cap <<= 1;
+  std::vector<uint32_t> table(cap, UINT32_MAX);
+  XattrKeyHash hasher;
   for (auto& in : inodes_)
     for (auto& x : in.xattrs) {
-      x.entry = &counts[XattrKey{x.x->name, x.x->value}];  // nodes are stable
+      XattrKey k{x.x->name, x.x->value};
+      size_t i = hasher(k) & (cap - 1);
+      while (table[i] != UINT32_MAX && !(slots[table[i]].key == k)) i = (i + 1) & (cap - 1);
+      if (table[i] == UINT32_MAX) {
+        table[i] = static_cast<uint32_t>(slots.size());
+        slots.push_back(Slot{k, {}});
+      }
+      x.entry = &slots[table[i]].entry;
       x.entry->count++;
     }
   std::vector<std::pair<const XattrKey*, SharedEntry*>> shared;
-  for (auto& [k, v] : counts)
-    if (v.count > 1) shared.emplace_back(&k, &v);
+  for (auto& sl : slots)
+    if (sl.entry.count > 1) shared.emplace_back(&sl.key, &sl.entry);
   std::sort(shared.begin(), shared.end(), [](const auto& a, const auto& b) {
     if (a.first->name != b.first->name) return a.first->name > b.first->name;
     if (a.first->value.size() != b.first->value.size()) return a.first->value.size() > b.first->value.size();
     return a.first->value > b.first->value;
   });
   uint64_t off = 0;
-  for (auto& [k, v] : shared) {
+  for (size_t i = 0; i < shared.size(); i++) {
+    auto& [k, v] = shared[i];
     v->shared = true;
     v->offset = off;
+    v->index = i;
     std::string_view suffix;
     xattr_index(k->name, &suffix);
     off += xattr_entry_size(suffix, k->value.size());
   }
   shared_size_ = off;
-  std::vector<bool> placed(shared.size());
   for (auto& in : inodes_) {
     uint32_t n_shared = 0;
     for (auto& x : in.xattrs) {
@@ -256,12 +293,11 @@ Status Writer::plan_xattrs() {
   }
   // The table in order, each entry taken from its first user.
   shared_table_.assign(shared.size(), nullptr);
-  std::unordered_map<uint64_t, size_t> slot;
-  for (size_t i = 0; i < shared.size(); i++) slot[shared[i].second->offset] = i;
   for (auto& in : inodes_)
     for (auto& x : in.xattrs) {
       SharedEntry& e = *x.entry;
-      if (e.shared && !shared_table_[slot[e.offset]]) shared_table_[slot[e.offset]] = &x;
+      if (e.shared && !shared_table_[e.index]) shared_table_[e.index] = &x;
+      x.entry = nullptr;  // the counts die with this function
     }
   return {};
 }

@@ -1,7 +1,9 @@
 #include "fstree/dumpfile.h"
 
+#include <array>
 #include <cstring>
 #include <map>
+#include <unordered_map>
 
 #include "base/hex.h"
 
@@ -14,12 +16,15 @@ constexpr size_t kMaxXattrText = 65535;
 constexpr size_t kXattrHeaderSize = 12;  // erofs_xattr_ibody_header
 constexpr size_t kXattrEntrySize = 4;    // erofs_xattr_entry
 
-int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+// Hex digit values by byte, -1 for anything else.
+constexpr auto kHexValues = [] {
+  std::array<int8_t, 256> t{};
+  for (int c = 0; c < 256; c++)
+    t[c] = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+  return t;
+}();
+
+int hexval(char c) { return kHexValues[static_cast<unsigned char>(c)]; }
 
 // Splits off the text up to `sep` (consumed); the rest of `s` if none.
 std::string_view split_at(std::string_view& s, char sep) {
@@ -39,6 +44,13 @@ std::string_view split_at(std::string_view& s, char sep) {
 // at least one digit, nothing after; a '-' negates modulo 2^64; overflow
 // saturates. Errors on an empty or partly numeric field.
 Result<uint64_t> parse_uint(std::string_view s, int base, std::string_view field) {
+  // Fast path: up to 19 plain decimal digits cannot overflow.
+  if (base == 10 && !s.empty() && s.size() <= 19) {
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; i++) v = v * 10 + static_cast<uint64_t>(s[i] - '0');
+    if (i == s.size()) return v;
+  }
   std::string_view orig = s;
   while (!s.empty() && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r'))) s.remove_prefix(1);
   bool neg = false;
@@ -68,7 +80,7 @@ Result<std::optional<std::string>> unescape_optional(std::string_view s) {
 }
 
 struct PendingLink {
-  NodePtr parent;
+  Node* parent;  // owned by the tree
   std::string name;
   std::string target;
   size_t line;
@@ -81,38 +93,70 @@ class Parser {
 
  private:
   Status add(const std::string& path, const NodePtr& node, bool hardlink, std::string* name_out,
-             NodePtr* parent_out);
+             Node** parent_out);
   Status set_xattr(Node& node, size_t& budget, std::string name, std::string value);
 
+  // Directories by canonical path ("" = root, "/a/b"): a line whose parent is
+  // one of them and whose name sorts after the parent's last child is added
+  // without walking the path (the common case: dumpfiles in tree order).
+  struct PathHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, Node*, PathHash, std::equal_to<>> dirs_;
   NodePtr root_;
   std::vector<PendingLink> links_;
 };
 
 Status Parser::add(const std::string& path, const NodePtr& node, bool hardlink, std::string* name_out,
-                   NodePtr* parent_out) {
+                   Node** parent_out) {
   if (path == "/") {
     if (!node->is_dir()) return input_error("root must be a directory");
     if (hardlink) return input_error("root cannot be a hardlink");
     if (root_) return input_error("multiple roots");
     root_ = node;
+    dirs_.emplace("", root_.get());
     return {};
   }
   if (!root_) return input_error("root directory must come first");
+  if (path.size() > 1 && path[0] == '/') {
+    size_t slash = path.rfind('/');
+    std::string_view name = std::string_view(path).substr(slash + 1);
+    if (!name.empty() && name != "." && name != "..") {
+      auto it = dirs_.find(std::string_view(path).substr(0, slash));
+      if (it != dirs_.end()) {
+        Node* parent = it->second;
+        if (parent->children.empty() || parent->children.back().name < name) {
+          *name_out = name;
+          *parent_out = parent;
+          BS_TRY(parent->add_child(std::string(name), node, hardlink));
+          if (node->is_dir() && !hardlink) dirs_.emplace(path, node.get());
+          return {};
+        }
+      }
+    }
+  }
   if (!path.empty() && path.back() == '/') return input_error("path '{}' ends with '/'", escape(path, Escape::kStandard));
   auto comps = BS_TRY(split_path(path));
   if (comps.empty()) return input_error("invalid path '{}'", escape(path, Escape::kStandard));
-  NodePtr parent = root_;
+  Node* parent = root_.get();
   for (size_t i = 0; i + 1 < comps.size(); i++) {
     Entry* e = parent->find_child(comps[i]);
     if (!e) return input_error("parent directory missing for {}", escape(path, Escape::kStandard));
-    parent = e->node;
+    parent = e->node.get();
   }
   if (!parent->is_dir()) return input_error("parent of {} is not a directory", escape(path, Escape::kStandard));
   if (parent->find_child(comps.back()))
     return input_error("path {} already exists", escape(path, Escape::kStandard));
   *name_out = comps.back();
   *parent_out = parent;
-  return parent->add_child(comps.back(), node, hardlink);
+  BS_TRY(parent->add_child(comps.back(), node, hardlink));
+  if (node->is_dir() && !hardlink) {
+    std::string canonical;
+    for (auto& c : comps) canonical += "/" + c;
+    dirs_.emplace(std::move(canonical), node.get());
+  }
+  return {};
 }
 
 Status Parser::set_xattr(Node& node, size_t& budget, std::string name, std::string value) {
@@ -156,7 +200,7 @@ Status Parser::line(std::string_view text, size_t lineno) {
 
   NodePtr node = make_node(static_cast<uint32_t>(mode));
   std::string name;
-  NodePtr parent;
+  Node* parent = nullptr;
   BS_TRY(add(path, node, hardlink, &name, &parent));
 
   if (hardlink) {
@@ -270,9 +314,12 @@ Result<Tree> Parser::finish() {
 }  // namespace
 
 Result<std::string> unescape(std::string_view s) {
+  size_t first = s.find('\\');
+  if (first == std::string_view::npos) return std::string(s);
   std::string out;
   out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); i++) {
+  out.append(s.substr(0, first));
+  for (size_t i = first; i < s.size(); i++) {
     char c = s[i];
     if (c != '\\') {
       out.push_back(c);

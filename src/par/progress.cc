@@ -39,13 +39,14 @@ void Progress::done() {
 
 void Progress::draw(bool) {
   uint64_t cur = current_.load();
-  double pct = total_ ? 100.0 * static_cast<double>(cur) / static_cast<double>(total_) : 0.0;
+  uint64_t total = total_.load();
+  double pct = total ? 100.0 * static_cast<double>(cur) / static_cast<double>(total) : 0.0;
   if (unit_ == "B")
     std::fprintf(stderr, "\r\033[K%s: %.1f / %.1f MiB (%.0f%%)", label_.c_str(), cur / 1048576.0,
-                 total_ / 1048576.0, pct);
+                 static_cast<double>(total) / 1048576.0, pct);
   else
     std::fprintf(stderr, "\r\033[K%s: %llu / %llu %s (%.0f%%)", label_.c_str(), (unsigned long long)cur,
-                 (unsigned long long)total_, unit_.c_str(), pct);
+                 (unsigned long long)total, unit_.c_str(), pct);
   std::fflush(stderr);
   drawn_ = true;
 }

@@ -16,6 +16,8 @@ class Progress {
   Progress(std::string label, uint64_t total, std::string unit = "");
   ~Progress();
   void add(uint64_t n);
+  // Raises the total, for work discovered while it runs (a directory scan).
+  void add_total(uint64_t n) { total_ += n; }
   void done();
 
   // Globally turn progress output off (--json, --quiet, tests).
@@ -27,7 +29,7 @@ class Progress {
  private:
   void draw(bool final);
   std::string label_, unit_;
-  uint64_t total_;
+  std::atomic<uint64_t> total_;
   std::atomic<uint64_t> current_{0};
   std::mutex mu_;
   std::chrono::steady_clock::time_point last_{};

@@ -19,13 +19,18 @@ Result<struct stat> lstat_path(const std::string& path) {
 
 Result<std::vector<DirEntry>> list_dir(const std::string& path) {
   Fd dfd = BS_TRY(open_file(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
-  int fd2 = ::dup(dfd.get());
+  return list_dir_at(dfd.get(), path);
+}
+
+Result<std::vector<DirEntry>> list_dir_at(int dirfd, const std::string& path) {
+  int fd2 = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
   if (fd2 < 0) return sys_error(fmt::format("dup {}", path));
   DIR* d = ::fdopendir(fd2);
   if (!d) {
     ::close(fd2);
     return sys_error(fmt::format("opendir {}", path));
   }
+  ::rewinddir(d);  // the duplicate shares dirfd's offset
   std::vector<DirEntry> out;
   for (;;) {
     errno = 0;
@@ -39,7 +44,7 @@ Result<std::vector<DirEntry>> list_dir(const std::string& path) {
     if (std::strcmp(de->d_name, ".") == 0 || std::strcmp(de->d_name, "..") == 0) continue;
     DirEntry e;
     e.name = de->d_name;
-    if (::fstatat(dfd.get(), de->d_name, &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (::fstatat(dirfd, de->d_name, &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
       int err = errno;
       ::closedir(d);
       return sys_error(fmt::format("stat {}/{}", path, e.name), err);
@@ -55,6 +60,65 @@ Result<std::string> read_link(const std::string& path) {
   if (n < 0) return sys_error(fmt::format("readlink {}", path));
   if (static_cast<size_t>(n) >= sizeof(buf)) return input_error("{}: symlink target longer than 4095 bytes", path);
   return std::string(buf, static_cast<size_t>(n));
+}
+
+Result<std::string> read_link_at(int dirfd, const std::string& name, const std::string& path) {
+  char buf[4096];
+  ssize_t n = ::readlinkat(dirfd, name.c_str(), buf, sizeof(buf));
+  if (n < 0) return sys_error(fmt::format("readlink {}", path));
+  if (static_cast<size_t>(n) >= sizeof(buf)) return input_error("{}: symlink target longer than 4095 bytes", path);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> read_xattrs_fd(int fd, const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  // Most files have no xattrs or a few short ones: try a stack buffer first,
+  // ask for the size only when it is too small.
+  char small[1024];
+  std::string names;
+  ssize_t n = ::flistxattr(fd, small, sizeof(small));
+  if (n >= 0) {
+    names.assign(small, static_cast<size_t>(n));
+  } else {
+    for (;;) {
+      if (errno == ENOTSUP) return out;
+      if (errno != ERANGE) return sys_error(fmt::format("listxattr {}", path));
+      n = ::flistxattr(fd, nullptr, 0);
+      if (n < 0) continue;  // errno set: handled above
+      names.resize(static_cast<size_t>(n));
+      n = ::flistxattr(fd, names.data(), names.size());
+      if (n < 0) continue;
+      names.resize(static_cast<size_t>(n));
+      break;
+    }
+  }
+  for (size_t i = 0; i < names.size();) {
+    size_t end = names.find('\0', i);
+    if (end == std::string::npos) end = names.size();
+    std::string name = names.substr(i, end - i);
+    i = end + 1;
+    if (name.empty()) continue;
+    char vsmall[256];
+    ssize_t v = ::fgetxattr(fd, name.c_str(), vsmall, sizeof(vsmall));
+    if (v >= 0) {
+      out.emplace_back(std::move(name), std::string(vsmall, static_cast<size_t>(v)));
+      continue;
+    }
+    std::string value;
+    for (;;) {
+      if (errno == ENODATA) break;  // removed meanwhile
+      if (errno != ERANGE) return sys_error(fmt::format("getxattr {} {}", path, name));
+      v = ::fgetxattr(fd, name.c_str(), nullptr, 0);
+      if (v < 0) continue;
+      value.resize(static_cast<size_t>(v));
+      v = ::fgetxattr(fd, name.c_str(), value.data(), value.size());
+      if (v < 0) continue;
+      value.resize(static_cast<size_t>(v));
+      out.emplace_back(std::move(name), std::move(value));
+      break;
+    }
+  }
+  return out;
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const std::string& path) {
@@ -132,24 +196,32 @@ ObjectFile::~ObjectFile() {
 
 Result<bool> ObjectFile::link(const std::string& rel, mode_t mode) {
   std::string final_path = dir_ + "/" + rel;
-  size_t slash = final_path.rfind('/');
-  std::string parent = final_path.substr(0, slash);
-  if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) return sys_error(fmt::format("mkdir {}", parent));
-  struct stat st;
-  if (::lstat(final_path.c_str(), &st) == 0) return false;  // already stored
+  auto make_parent = [&]() -> Status {
+    std::string parent = final_path.substr(0, final_path.rfind('/'));
+    if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) return sys_error(fmt::format("mkdir {}", parent));
+    return {};
+  };
   if (::fchmod(fd_.get(), mode) != 0) return sys_error(fmt::format("chmod {}", final_path));
   if (tmp_.empty()) {
+    // Link first; create the parent only when it is missing (once per
+    // prefix directory), and take EEXIST as "already stored".
     std::string proc = fmt::format("/proc/self/fd/{}", fd_.get());
-    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, final_path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    for (int attempt = 0;; attempt++) {
+      if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, final_path.c_str(), AT_SYMLINK_FOLLOW) == 0) return true;
       if (errno == EEXIST) return false;
-      return sys_error(fmt::format("link {}", final_path));
+      if (errno != ENOENT || attempt > 0) return sys_error(fmt::format("link {}", final_path));
+      BS_TRY(make_parent());
     }
-    return true;
   }
+  BS_TRY(make_parent());
+  struct stat st;
+  if (::lstat(final_path.c_str(), &st) == 0) return false;  // already stored
   if (::rename(tmp_.c_str(), final_path.c_str()) != 0) return sys_error(fmt::format("rename to {}", final_path));
   tmp_.clear();
   return true;
 }
+
+void ObjectFile::start_writeback() { (void)::sync_file_range(fd_.get(), 0, 0, SYNC_FILE_RANGE_WRITE); }
 
 Status sync_filesystem(const std::string& path) {
   Fd fd = BS_TRY(open_file(path, O_RDONLY | O_DIRECTORY));

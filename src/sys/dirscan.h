@@ -31,6 +31,14 @@ Result<std::string> read_link(const std::string& path);
 // A filesystem without xattr support yields none.
 Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const std::string& path);
 
+// The same relative to an open directory (`path` names it in errors), so a
+// parallel scanner does no full path lookups: entries of `dirfd` in readdir
+// order, fstatat()ed; a symlink's target; the xattrs of an open file
+// (flistxattr order, none where unsupported).
+Result<std::vector<DirEntry>> list_dir_at(int dirfd, const std::string& path);
+Result<std::string> read_link_at(int dirfd, const std::string& name, const std::string& path);
+Result<std::vector<std::pair<std::string, std::string>>> read_xattrs_fd(int fd, const std::string& path);
+
 // A file being written into an object store directory. Created anonymous
 // (O_TMPFILE) when the filesystem allows, else under a temporary name;
 // link() gives it its final name, or finds that name already present
@@ -45,6 +53,11 @@ class ObjectFile {
   // Links the data in as store_dir/rel (creating rel's parent directory).
   // Returns false if the object already existed.
   Result<bool> link(const std::string& rel, mode_t mode = 0644);
+  // Starts writing the data to disk now (sync_file_range WRITE, no wait):
+  // a store filled with many objects streams to the disk from the start
+  // instead of when the dirty-page limit is hit, and the final syncfs has
+  // less left to do. Best effort.
+  void start_writeback();
 
  private:
   ObjectFile() = default;
