@@ -13,7 +13,7 @@
 #include <mutex>
 
 #include "base/hex.h"
-#include "crypto/sha256_x16.h"
+#include "crypto/sha_multi.h"
 #include "fstree/dumpfile.h"
 #include "fsverity/fsverity.h"
 #include "par/pool.h"
@@ -80,10 +80,11 @@ struct Task {
 // busy to the end, large enough that queue traffic is negligible.
 constexpr size_t kBatchFiles = 64;
 constexpr uint64_t kBatchBytes = 8u << 20;
-// 16 fs-verity blocks: one sha256_x16_4k() call per full read. Small enough
+// 16 fs-verity blocks: one 16-lane SHA-256 call (crypto::Sha256Multi) per full read. Small enough
 // to stay in the L2 cache between the copy from the page cache and the hash.
-constexpr size_t kReadBuffer = crypto::kSha256X16Lanes * crypto::kSha256X16BlockSize;
 constexpr size_t kVerityBlock = 4096;
+constexpr size_t kLanes = crypto::Sha256Multi::kLanes;
+constexpr size_t kReadBuffer = kLanes * kVerityBlock;
 
 class Scanner {
  public:
@@ -97,6 +98,7 @@ class Scanner {
     // SHA-256 with AVX-512: leaf blocks 16 at a time, then the tree.
     std::unique_ptr<fsverity::BlockHasher> leaf;
     std::unique_ptr<fsverity::MerkleBuilder> tree;
+    std::optional<crypto::Sha256Multi> lanes;
     // Files of at most 16 blocks share one 16-lane call: each is read into
     // its own block slots of `stage` (zero-padded) and finished in flush().
     struct Pending {
@@ -250,7 +252,7 @@ Status Scanner::finish_file(Node& n, std::optional<sys::ObjectFile>& obj) {
 
 Status Scanner::stage_file(int fd, Node& n, const std::string& path, Worker& w) {
   size_t blocks = static_cast<size_t>((n.size + kVerityBlock - 1) / kVerityBlock);
-  if (w.used + blocks > crypto::kSha256X16Lanes) BS_TRY(flush(w));
+  if (w.used + blocks > kLanes) BS_TRY(flush(w));
   uint8_t* dst = w.stage.data() + w.used * kVerityBlock;
   size_t got = BS_TRY(sys::pread_full(fd, dst, static_cast<size_t>(n.size), 0, path));
   if (got != n.size) return input_error("{}: file changed while reading", path);
@@ -271,8 +273,8 @@ Status Scanner::stage_file(int fd, Node& n, const std::string& path, Worker& w) 
 Status Scanner::flush(Worker& w) {
   if (w.pending.empty()) return {};
   // Unused slots hold stale bytes; their hashes are ignored.
-  uint8_t h[32 * crypto::kSha256X16Lanes];
-  crypto::sha256_x16_4k(w.stage.data(), kVerityBlock, h);
+  uint8_t h[32 * kLanes];
+  w.lanes->hash(w.stage.data(), kVerityBlock, kVerityBlock, h);
   for (auto& p : w.pending) {
     w.tree->reset();
     for (size_t b = 0; b < p.blocks; b++) w.tree->add_leaf(h + 32 * (p.slot + b));
@@ -302,10 +304,10 @@ Status Scanner::hash_file(int fd, Node& n, const std::string& path, Worker& w) {
       // Reads start at multiples of the buffer size: only the last one can
       // end in a partial block (zero-padded by hash_block).
       size_t i = 0;
-      uint8_t h[32 * crypto::kSha256X16Lanes];
+      uint8_t h[32 * kLanes];
       if (got == w.buf.size()) {
-        crypto::sha256_x16_4k(w.buf.data(), kVerityBlock, h);
-        for (size_t l = 0; l < crypto::kSha256X16Lanes; l++) w.tree->add_leaf(h + 32 * l);
+        w.lanes->hash(w.buf.data(), kVerityBlock, kVerityBlock, h);
+        for (size_t l = 0; l < kLanes; l++) w.tree->add_leaf(h + 32 * l);
         i = got;
       }
       for (; i < got; i += kVerityBlock) {
@@ -342,7 +344,8 @@ void Scanner::work() {
   w.buf.resize(kReadBuffer);
   w.digester = std::make_unique<fsverity::StreamDigester>(params_);
   if (params_.alg == crypto::HashAlg::kSha256 && params_.block_size == kVerityBlock && params_.salt.empty() &&
-      crypto::sha256_x16_available()) {
+      crypto::multi_lane_enabled(crypto::HashAlg::kSha256)) {
+    w.lanes.emplace();
     w.leaf = std::make_unique<fsverity::BlockHasher>(params_);
     w.tree = std::make_unique<fsverity::MerkleBuilder>(params_);
     w.stage.resize(kReadBuffer);
