@@ -58,7 +58,7 @@ bs=$(median "${sb[@]}"); rs=$(median "${sr[@]}")
 ossl2=$(ossl_speed)
 # What 2 openssl processes really get under the load of the moment (the
 # ceiling above assumes idle cores): a fairer yardstick on a busy machine.
-ossl_multi=$(openssl speed -seconds 3 -bytes 4096 -multi "$(nproc)" -evp sha256 2>/dev/null | awk '/^sha256/{v=$NF; sub(/k$/,"",v); print v*1000}')
+ossl_multi=$(openssl speed -seconds 3 -bytes 4096 -multi "$(nproc)" -evp sha256 2>/dev/null | awk '/^sha256[[:space:]]/{v=$NF} END {sub(/k$/,"",v); printf "%.0f\n", v*1000}')
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ossl=$(printf '%s\n' "$ossl1" "$ossl2" | sort -g | tail -1)
