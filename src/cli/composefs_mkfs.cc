@@ -118,8 +118,7 @@ Status mkfs_cmd(const MkfsOptions& o, const Globals& g) {
     ScanStats st;
     tree = BS_TRY(scan_directory(src, so, &st));
     lap("");
-    phases.push_back(fmt::format("walk {:.3f} s", st.walk_seconds));
-    phases.push_back(fmt::format("hash {:.3f} s ({} files, {} bytes)", st.hash_seconds, st.files, st.bytes));
+    phases.push_back(fmt::format("scan+hash {:.3f} s ({} files, {} bytes)", st.hash_seconds, st.files, st.bytes));
     if (!o.digest_store.empty())
       phases.push_back(fmt::format("syncfs {:.3f} s ({} objects written, {} existing)", st.sync_seconds,
                                    st.objects_written, st.objects_existing));

@@ -431,7 +431,6 @@ Result<fstree::Tree> Scanner::run(const std::string& root, ScanStats* stats) {
   t0 = std::chrono::steady_clock::now();
   if (!o_.digest_store.empty()) BS_TRY(sys::sync_filesystem(o_.digest_store));
   if (stats) {
-    stats->walk_seconds = 0;
     stats->hash_seconds = hash;
     stats->sync_seconds = seconds_since(t0);
     stats->files = files_;

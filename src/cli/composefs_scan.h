@@ -31,8 +31,8 @@ inline constexpr uint64_t kRecommendedInlineMax = 64;  // LCFS_RECOMMENDED_INLIN
 
 struct ScanStats {
   uint64_t files = 0, bytes = 0, objects_written = 0, objects_existing = 0;
-  // Wall seconds per phase: directory walk, hashing (and copying), final syncfs.
-  double walk_seconds = 0, hash_seconds = 0, sync_seconds = 0;
+  // Wall seconds: the walk with hashing (and copying) overlapped, the final syncfs.
+  double hash_seconds = 0, sync_seconds = 0;
 };
 
 Result<fstree::Tree> scan_directory(const std::string& root, const ScanOptions& o, ScanStats* stats = nullptr);
