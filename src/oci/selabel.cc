@@ -83,38 +83,43 @@ std::string literal_prefix(std::string_view re) {
   return out;
 }
 
-Status parse_spec_file(std::string_view text, const std::string& name, Policy& p) {
+// Calls fn(line number, fields) for each line with fields that is not a
+// comment; stops at the first error.
+template <typename Fn>
+Status for_fields(std::string_view text, Fn fn) {
   Status st;
   for_lines(text, [&](size_t nr, std::string_view line) {
     if (!st.ok()) return;
     auto parts = split_ws(line);
     if (parts.empty() || parts[0].starts_with("#")) return;
+    st = fn(nr + 1, parts);
+  });
+  return st;
+}
+
+Status parse_spec_file(std::string_view text, const std::string& name, Policy& p) {
+  return for_fields(text, [&](size_t nr, const std::vector<std::string>& parts) -> Status {
     if (parts.size() < 2) {
-      st = input_error("{} line {}: missing separator after regex", name, nr + 1);
-      return;
+      return input_error("{} line {}: missing separator after regex", name, nr);
     }
     std::string type = ".";
     size_t ctx = 1;
     if (parts[1].starts_with("-")) {
       std::string t = parts[1].substr(1);
       if (t.size() != 1 || std::string_view("bcdpls-").find(t[0]) == std::string_view::npos) {
-        st = input_error("{} line {}: invalid type code {}", name, nr + 1, parts[1]);
-        return;
+        return input_error("{} line {}: invalid type code {}", name, nr, parts[1]);
       }
       if (parts.size() < 3) {
-        st = input_error("{} line {}: missing context field", name, nr + 1);
-        return;
+        return input_error("{} line {}: missing context field", name, nr);
       }
       type = t;
       ctx = 2;
     }
     if (parts.size() > ctx + 1) {
-      st = input_error("{} line {}: trailing data", name, nr + 1);
-      return;
+      return input_error("{} line {}: trailing data", name, nr);
     }
     if (p.specs.size() >= kMaxSpecs) {
-      st = input_error("{}: more than {} lines", name, kMaxSpecs);
-      return;
+      return input_error("{}: more than {} lines", name, kMaxSpecs);
     }
     Spec s;
     s.prefix = literal_prefix(parts[0]);
@@ -125,31 +130,22 @@ Status parse_spec_file(std::string_view text, const std::string& name, Policy& p
     opts.set_max_mem(kMaxRegexMemory);
     auto re = std::make_shared<const re2::RE2>("(" + parts[0] + ")" + type, opts);
     if (!re->ok()) {
-      st = input_error("{} line {}: bad regex {}: {}", name, nr + 1, parts[0], re->error());
-      return;
+      return input_error("{} line {}: bad regex {}: {}", name, nr, parts[0], re->error());
     }
     s.re = std::move(re);
     s.context = parts[ctx];
     p.specs.push_back(std::move(s));
+    return {};
   });
-  return st;
 }
 
 Status parse_subs_file(std::string_view text, const std::string& name, Policy& p) {
-  Status st;
-  for_lines(text, [&](size_t nr, std::string_view line) {
-    if (!st.ok()) return;
-    auto parts = split_ws(line);
-    if (parts.empty() || parts[0].starts_with("#")) return;
-    if (parts.size() < 2) {
-      st = input_error("{} line {}: missing original path", name, nr + 1);
-    } else if (parts.size() > 2) {
-      st = input_error("{} line {}: trailing data", name, nr + 1);
-    } else {
-      p.aliases[parts[0]] = parts[1];
-    }
+  return for_fields(text, [&](size_t nr, const std::vector<std::string>& parts) -> Status {
+    if (parts.size() < 2) return input_error("{} line {}: missing original path", name, nr);
+    if (parts.size() > 2) return input_error("{} line {}: trailing data", name, nr);
+    p.aliases[parts[0]] = parts[1];
+    return {};
   });
-  return st;
 }
 
 // A regular file's content; nullopt if absent. `dir` is the tree path of `d`.
