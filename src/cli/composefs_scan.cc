@@ -19,6 +19,7 @@
 #include "par/pool.h"
 #include "par/progress.h"
 #include "sys/dirscan.h"
+#include "sys/repo_io.h"
 
 namespace bootseal::cli {
 
@@ -82,6 +83,9 @@ constexpr size_t kBatchFiles = 64;
 constexpr uint64_t kBatchBytes = 8u << 20;
 // 16 fs-verity blocks: one 16-lane SHA-256 call (crypto::Sha256Multi) per full read. Small enough
 // to stay in the L2 cache between the copy from the page cache and the hash.
+// --digest-store objects made visible per syncfs (at most; see the fd limit).
+constexpr size_t kLinkBatchFiles = 4096;
+constexpr uint64_t kLinkBatchBytes = 256ull << 20;
 constexpr size_t kVerityBlock = 4096;
 constexpr size_t kLanes = crypto::Sha256Multi::kLanes;
 constexpr size_t kReadBuffer = kLanes * kVerityBlock;
@@ -133,6 +137,22 @@ class Scanner {
   std::map<const Node*, std::pair<uint64_t, uint64_t>> inode_keys_;
 
   std::atomic<uint64_t> files_{0}, bytes_{0}, written_{0}, existing_{0};
+
+  // --digest-store objects whose data is written but not yet known to be on
+  // disk: anonymous (O_TMPFILE) or under a temporary name, so invisible.
+  // A batch becomes visible only after one syncfs made its data durable
+  // (the repository's rule: temp name, sync, then the final name); the
+  // final syncfs makes the last links durable.
+  struct Unlinked {
+    sys::ObjectFile obj;
+    std::string rel;
+  };
+  Status queue_link(sys::ObjectFile obj, std::string rel, uint64_t size);
+  Status link_batch(std::vector<Unlinked> batch);
+  std::mutex link_mu_;
+  std::vector<Unlinked> unlinked_;
+  uint64_t unlinked_bytes_ = 0;
+  size_t max_unlinked_ = 0;
   par::Progress* progress_ = nullptr;
 };
 
@@ -242,11 +262,34 @@ Status Scanner::finish_file(Node& n, std::optional<sys::ObjectFile>& obj) {
   n.payload = object_path(n.digest);
   if (obj) {
     obj->start_writeback();
-    bool fresh = BS_TRY(obj->link(*n.payload));
-    (fresh ? written_ : existing_)++;
+    BS_TRY(queue_link(std::move(*obj), *n.payload, n.size));
+    obj.reset();
   }
   files_++;
   bytes_ += n.size;
+  return {};
+}
+
+Status Scanner::queue_link(sys::ObjectFile obj, std::string rel, uint64_t size) {
+  std::vector<Unlinked> batch;
+  {
+    std::lock_guard lock(link_mu_);
+    unlinked_.push_back(Unlinked{std::move(obj), std::move(rel)});
+    unlinked_bytes_ += size;
+    if (unlinked_.size() < max_unlinked_ && unlinked_bytes_ < kLinkBatchBytes) return {};
+    batch.swap(unlinked_);
+    unlinked_bytes_ = 0;
+  }
+  return link_batch(std::move(batch));
+}
+
+Status Scanner::link_batch(std::vector<Unlinked> batch) {
+  if (batch.empty()) return {};
+  BS_TRY(sys::sync_filesystem(o_.digest_store));
+  for (Unlinked& u : batch) {
+    bool fresh = BS_TRY(u.obj.link(u.rel));
+    (fresh ? written_ : existing_)++;
+  }
   return {};
 }
 
@@ -416,6 +459,8 @@ Result<fstree::Tree> Scanner::run(const std::string& root, ScanStats* stats) {
   if (!S_ISDIR(st.st_mode)) return input_error("{}: not a directory", root);
   NodePtr r = fstree::make_node(st.st_mode);
   fill(*r, st);
+  // Unlinked objects hold a descriptor each: a quarter of the limit.
+  max_unlinked_ = std::clamp<size_t>(sys::raise_fd_limit() / 4, 16, kLinkBatchFiles);
   par::Progress progress("hashing", 0, "B");
   if (o_.progress) progress_ = &progress;
   Task t;
@@ -429,7 +474,10 @@ Result<fstree::Tree> Scanner::run(const std::string& root, ScanStats* stats) {
   if (o_.hardlinks) BS_TRY(link_hardlinks(*r));
   double hash = seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
-  if (!o_.digest_store.empty()) BS_TRY(sys::sync_filesystem(o_.digest_store));
+  if (!o_.digest_store.empty()) {
+    BS_TRY(link_batch(std::move(unlinked_)));
+    BS_TRY(sys::sync_filesystem(o_.digest_store));
+  }
   if (stats) {
     stats->hash_seconds = hash;
     stats->sync_seconds = seconds_since(t0);
