@@ -11,6 +11,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "base/hex.h"
 #include "crypto/sha_multi.h"
@@ -86,6 +87,7 @@ constexpr uint64_t kBatchBytes = 8u << 20;
 // --digest-store objects made visible per syncfs (at most; see the fd limit).
 constexpr size_t kLinkBatchFiles = 4096;
 constexpr uint64_t kLinkBatchBytes = 256ull << 20;
+constexpr size_t kReadyBatches = 2;  // full batches waiting for the linker
 constexpr size_t kVerityBlock = 4096;
 constexpr size_t kLanes = crypto::Sha256Multi::kLanes;
 constexpr size_t kReadBuffer = kLanes * kVerityBlock;
@@ -147,12 +149,21 @@ class Scanner {
     sys::ObjectFile obj;
     std::string rel;
   };
+  // The batches are synced and linked by one linker thread, so the hashing
+  // workers never wait for the disk unless kReadyBatches are queued.
   Status queue_link(sys::ObjectFile obj, std::string rel, uint64_t size);
   Status link_batch(std::vector<Unlinked> batch);
+  void linker();
+  Status finish_linking();
   std::mutex link_mu_;
+  std::condition_variable link_cv_, room_cv_;
   std::vector<Unlinked> unlinked_;
   uint64_t unlinked_bytes_ = 0;
   size_t max_unlinked_ = 0;
+  std::deque<std::vector<Unlinked>> ready_;
+  bool linking_done_ = false;
+  std::optional<Error> link_error_;
+  std::thread linker_;
   par::Progress* progress_ = nullptr;
 };
 
@@ -271,16 +282,46 @@ Status Scanner::finish_file(Node& n, std::optional<sys::ObjectFile>& obj) {
 }
 
 Status Scanner::queue_link(sys::ObjectFile obj, std::string rel, uint64_t size) {
-  std::vector<Unlinked> batch;
+  std::unique_lock lock(link_mu_);
+  if (link_error_) return *link_error_;
+  unlinked_.push_back(Unlinked{std::move(obj), std::move(rel)});
+  unlinked_bytes_ += size;
+  if (unlinked_.size() < max_unlinked_ && unlinked_bytes_ < kLinkBatchBytes) return {};
+  room_cv_.wait(lock, [&] { return ready_.size() < kReadyBatches || link_error_; });
+  if (link_error_) return *link_error_;
+  ready_.push_back(std::move(unlinked_));
+  unlinked_.clear();
+  unlinked_bytes_ = 0;
+  link_cv_.notify_one();
+  return {};
+}
+
+void Scanner::linker() {
+  std::unique_lock lock(link_mu_);
+  for (;;) {
+    link_cv_.wait(lock, [&] { return !ready_.empty() || linking_done_; });
+    if (ready_.empty()) return;
+    std::vector<Unlinked> batch = std::move(ready_.front());
+    ready_.pop_front();
+    lock.unlock();
+    Status st = link_batch(std::move(batch));
+    lock.lock();
+    if (!st.ok() && !link_error_) link_error_ = st.error();
+    room_cv_.notify_all();
+  }
+}
+
+// Hands the last partial batch to the linker and waits for it to finish.
+Status Scanner::finish_linking() {
   {
     std::lock_guard lock(link_mu_);
-    unlinked_.push_back(Unlinked{std::move(obj), std::move(rel)});
-    unlinked_bytes_ += size;
-    if (unlinked_.size() < max_unlinked_ && unlinked_bytes_ < kLinkBatchBytes) return {};
-    batch.swap(unlinked_);
-    unlinked_bytes_ = 0;
+    if (!unlinked_.empty()) ready_.push_back(std::move(unlinked_));
+    linking_done_ = true;
   }
-  return link_batch(std::move(batch));
+  link_cv_.notify_one();
+  linker_.join();
+  if (link_error_) return *link_error_;
+  return {};
 }
 
 Status Scanner::link_batch(std::vector<Unlinked> batch) {
@@ -460,7 +501,8 @@ Result<fstree::Tree> Scanner::run(const std::string& root, ScanStats* stats) {
   NodePtr r = fstree::make_node(st.st_mode);
   fill(*r, st);
   // Unlinked objects hold a descriptor each: a quarter of the limit.
-  max_unlinked_ = std::clamp<size_t>(sys::raise_fd_limit() / 4, 16, kLinkBatchFiles);
+  // Up to kReadyBatches + 2 batches hold a descriptor per object: half the limit at most.
+  max_unlinked_ = std::clamp<size_t>(sys::raise_fd_limit() / (2 * (kReadyBatches + 2)), 16, kLinkBatchFiles);
   par::Progress progress("hashing", 0, "B");
   if (o_.progress) progress_ = &progress;
   Task t;
@@ -468,16 +510,16 @@ Result<fstree::Tree> Scanner::run(const std::string& root, ScanStats* stats) {
   t.path = root;
   queue_.push_back(std::move(t));
   unsigned n = std::max(1u, par::threads());
+  if (!o_.digest_store.empty()) linker_ = std::thread([this] { linker(); });
   par::parallel_for(n, [&](size_t) { work(); });
+  Status linked = o_.digest_store.empty() ? Status{} : finish_linking();
   progress.done();
   if (error_) return *error_;
+  BS_TRY(linked);
   if (o_.hardlinks) BS_TRY(link_hardlinks(*r));
   double hash = seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
-  if (!o_.digest_store.empty()) {
-    BS_TRY(link_batch(std::move(unlinked_)));
-    BS_TRY(sys::sync_filesystem(o_.digest_store));
-  }
+  if (!o_.digest_store.empty()) BS_TRY(sys::sync_filesystem(o_.digest_store));  // the last links
   if (stats) {
     stats->hash_seconds = hash;
     stats->sync_seconds = seconds_since(t0);

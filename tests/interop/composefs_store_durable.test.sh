@@ -15,9 +15,14 @@ mkdir -p "$T/src/a" "$T/src/b"
 for i in $(seq 1 60); do head -c $((i * 3001)) /dev/urandom > "$T/src/a/f$i"; done
 for i in $(seq 1 20); do head -c $((i * 70001)) /dev/urandom > "$T/src/b/g$i"; done
 cp "$T/src/a/f7" "$T/src/b/dup"
-strace -f -qq -e trace=openat,write,pwrite64,syncfs,linkat,renameat,rename,close -o "$T/trace" \
-  "$BOOTSEAL" -q --threads 2 composefs mkfs --digest-store "$T/store" "$T/src" "$T/img"
-python3 - "$T/trace" <<'PY'
+# check [FD-LIMIT]: one traced run; a low descriptor limit makes many small
+# batches (16 objects each) and makes the workers wait for the linker thread.
+check() {
+rm -rf "$T/store" "$T/img"
+( [ -z "${1:-}" ] || ulimit -n "$1"
+  strace -f -qq -e trace=openat,write,pwrite64,syncfs,linkat,renameat,rename,close -o "$T/trace" \
+    "$BOOTSEAL" -q --threads 2 composefs mkfs --digest-store "$T/store" "$T/src" "$T/img" )
+python3 - "$T/trace" "${1:-}" <<'PY'
 import re, sys
 # Per syscall: (start line, finish line). strace -f splits calls that other
 # threads interrupt into "<unfinished ...>" and "<... resumed>" lines.
@@ -63,8 +68,12 @@ for name, start, end, text in calls:
         print('FAIL a named temporary was used; this check expects O_TMPFILE'); bad += 1
 print(f'{linked} objects linked, {len(syncs)} syncfs calls')
 if linked != 80: print('FAIL expected 80 objects linked'); bad += 1
+if sys.argv[2] and len(syncs) < 5: print('FAIL a low descriptor limit should give several batches'); bad += 1
 sys.exit(1 if bad else 0)
 PY
+}
+check
+check 128
 # The objects are right and nothing temporary is left.
 n=0
 while IFS= read -r f; do
