@@ -70,23 +70,29 @@ Result<std::string> read_link_at(int dirfd, const std::string& name, const std::
   return std::string(buf, static_cast<size_t>(n));
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> read_xattrs_fd(int fd, const std::string& path) {
+namespace {
+
+// All xattrs through `list(buf, size)` and `get(name, buf, size)` (the
+// l*xattr or f*xattr calls). Most files have no xattrs or a few short ones:
+// a stack buffer is tried first, the size asked only when it is too small;
+// a list or value that grows meanwhile is read again, a name removed
+// meanwhile is skipped.
+template <typename List, typename Get>
+Result<std::vector<std::pair<std::string, std::string>>> read_xattrs_with(List list, Get get, const std::string& path) {
   std::vector<std::pair<std::string, std::string>> out;
-  // Most files have no xattrs or a few short ones: try a stack buffer first,
-  // ask for the size only when it is too small.
   char small[1024];
   std::string names;
-  ssize_t n = ::flistxattr(fd, small, sizeof(small));
+  ssize_t n = list(small, sizeof(small));
   if (n >= 0) {
     names.assign(small, static_cast<size_t>(n));
   } else {
     for (;;) {
       if (errno == ENOTSUP) return out;
       if (errno != ERANGE) return sys_error(fmt::format("listxattr {}", path));
-      n = ::flistxattr(fd, nullptr, 0);
+      n = list(nullptr, 0);
       if (n < 0) continue;  // errno set: handled above
       names.resize(static_cast<size_t>(n));
-      n = ::flistxattr(fd, names.data(), names.size());
+      n = list(names.data(), names.size());
       if (n < 0) continue;
       names.resize(static_cast<size_t>(n));
       break;
@@ -99,7 +105,7 @@ Result<std::vector<std::pair<std::string, std::string>>> read_xattrs_fd(int fd, 
     i = end + 1;
     if (name.empty()) continue;
     char vsmall[256];
-    ssize_t v = ::fgetxattr(fd, name.c_str(), vsmall, sizeof(vsmall));
+    ssize_t v = get(name.c_str(), vsmall, sizeof(vsmall));
     if (v >= 0) {
       out.emplace_back(std::move(name), std::string(vsmall, static_cast<size_t>(v)));
       continue;
@@ -108,10 +114,10 @@ Result<std::vector<std::pair<std::string, std::string>>> read_xattrs_fd(int fd, 
     for (;;) {
       if (errno == ENODATA) break;  // removed meanwhile
       if (errno != ERANGE) return sys_error(fmt::format("getxattr {} {}", path, name));
-      v = ::fgetxattr(fd, name.c_str(), nullptr, 0);
+      v = get(name.c_str(), nullptr, 0);
       if (v < 0) continue;
       value.resize(static_cast<size_t>(v));
-      v = ::fgetxattr(fd, name.c_str(), value.data(), value.size());
+      v = get(name.c_str(), value.data(), value.size());
       if (v < 0) continue;
       value.resize(static_cast<size_t>(v));
       out.emplace_back(std::move(name), std::move(value));
@@ -121,46 +127,19 @@ Result<std::vector<std::pair<std::string, std::string>>> read_xattrs_fd(int fd, 
   return out;
 }
 
+}  // namespace
+
+Result<std::vector<std::pair<std::string, std::string>>> read_xattrs_fd(int fd, const std::string& path) {
+  return read_xattrs_with([fd](char* buf, size_t size) { return ::flistxattr(fd, buf, size); },
+                          [fd](const char* name, void* buf, size_t size) { return ::fgetxattr(fd, name, buf, size); },
+                          path);
+}
+
 Result<std::vector<std::pair<std::string, std::string>>> read_xattrs(const std::string& path) {
-  std::vector<std::pair<std::string, std::string>> out;
-  std::string names;
-  for (;;) {
-    ssize_t n = ::llistxattr(path.c_str(), nullptr, 0);
-    if (n < 0) {
-      if (errno == ENOTSUP) return out;
-      return sys_error(fmt::format("listxattr {}", path));
-    }
-    if (n == 0) return out;
-    names.resize(static_cast<size_t>(n));
-    n = ::llistxattr(path.c_str(), names.data(), names.size());
-    if (n < 0 && errno == ERANGE) continue;  // grew meanwhile
-    if (n < 0) return sys_error(fmt::format("listxattr {}", path));
-    names.resize(static_cast<size_t>(n));
-    break;
-  }
-  for (size_t i = 0; i < names.size();) {
-    size_t end = names.find('\0', i);
-    if (end == std::string::npos) end = names.size();
-    std::string name = names.substr(i, end - i);
-    i = end + 1;
-    if (name.empty()) continue;
-    std::string value;
-    for (;;) {
-      ssize_t n = ::lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
-      if (n < 0) {
-        if (errno == ENODATA) break;  // removed meanwhile
-        return sys_error(fmt::format("getxattr {} {}", path, name));
-      }
-      value.resize(static_cast<size_t>(n));
-      n = ::lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
-      if (n < 0 && errno == ERANGE) continue;
-      if (n < 0) return sys_error(fmt::format("getxattr {} {}", path, name));
-      value.resize(static_cast<size_t>(n));
-      out.emplace_back(std::move(name), std::move(value));
-      break;
-    }
-  }
-  return out;
+  const char* p = path.c_str();
+  return read_xattrs_with([p](char* buf, size_t size) { return ::llistxattr(p, buf, size); },
+                          [p](const char* name, void* buf, size_t size) { return ::lgetxattr(p, name, buf, size); },
+                          path);
 }
 
 Result<ObjectFile> ObjectFile::create(const std::string& store_dir) {
