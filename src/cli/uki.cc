@@ -5,6 +5,7 @@
 
 #include "authenticode/authenticode.h"
 #include "base/hex.h"
+#include "boot/payloads.h"
 #include "bls/cmdline.h"
 #include "cli/command.h"
 #include "crypto/hash.h"
@@ -26,35 +27,10 @@ Status write_layout_file(const std::string& path, pe::Layout l, mode_t mode, boo
 
 namespace {
 
-constexpr const char* kDefaultPayloads = "/var/cache/bootseal/payloads";
-constexpr const char* kSystemStubDir = "/usr/lib/systemd/boot/efi";
 
 bool file_exists(const std::string& p) {
   struct stat st;
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-// --stub, else $BOOTSEAL_STUB, else the fetched systemd-boot-efi payload, else
-// the system's systemd-boot-efi.
-Result<std::string> find_stub(const std::string& given, const char* file) {
-  if (!given.empty()) {
-    if (!file_exists(given)) return input_error("stub {} does not exist", given);
-    return given;
-  }
-  std::vector<std::string> tried;
-  if (const char* env = std::getenv("BOOTSEAL_STUB"); env && *env && std::string_view(file) == "linuxx64.efi.stub") {
-    if (file_exists(env)) return std::string(env);
-    tried.push_back(env);
-  }
-  const char* payloads = std::getenv("BOOTSEAL_PAYLOADS");
-  std::string p = fmt::format("{}/sdboot/usr/lib/systemd/boot/efi/{}", payloads && *payloads ? payloads : kDefaultPayloads, file);
-  if (file_exists(p)) return p;
-  tried.push_back(p);
-  std::string s = fmt::format("{}/{}", kSystemStubDir, file);
-  if (file_exists(s)) return s;
-  tried.push_back(s);
-  return input_error("missing stub: no {} found (tried {}); install systemd-boot-efi or pass --stub", file,
-                     fmt::join(tried, ", "));
 }
 
 // TEXT or @FILE. Text given inline for the command line is whitespace-normalized
@@ -122,7 +98,7 @@ Status build_cmd(const BuildOptions& o) {
   if (o.pcr_private_keys.empty() && (!o.pcr_public_keys.empty() || !o.phases.empty()))
     return input_error("--pcr-public-key and --phases need --pcr-private-key");
   if (o.sign_key.empty() != o.sign_cert.empty()) return input_error("--sign-key and --sign-cert go together");
-  std::string stub_path = BS_TRY(find_stub(o.stub, "linuxx64.efi.stub"));
+  std::string stub_path = BS_TRY(boot::find_systemd_efi(boot::kLinuxStub, o.stub, "--stub"));
   Bytes stub = BS_TRY(sys::read_file(stub_path));
   sys::MappedFile kernel_map = BS_TRY(sys::MappedFile::open(o.linux_path));
   ByteSpan kernel = kernel_map.data();
@@ -227,7 +203,7 @@ struct AddonOptions {
 
 Status addon_cmd(const AddonOptions& o) {
   if (o.cmdline.empty() && o.devicetree.empty()) return input_error("an addon needs --cmdline or --devicetree");
-  std::string stub_path = BS_TRY(find_stub(o.stub, "addonx64.efi.stub"));
+  std::string stub_path = BS_TRY(boot::find_systemd_efi(boot::kAddonStub, o.stub, "--stub"));
   Bytes stub = BS_TRY(sys::read_file(stub_path));
   std::vector<uki::NamedSection> secs;
   if (!o.cmdline.empty()) secs.push_back({".cmdline", own(BS_TRY(text_or_file(o.cmdline, true)))});

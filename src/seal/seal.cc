@@ -8,6 +8,7 @@
 #include "authenticode/authenticode.h"
 #include "base/hex.h"
 #include "bls/os_release.h"
+#include "boot/payloads.h"
 #include "boot/esp.h"
 #include "composefs/image.h"
 #include "deploy/checkout.h"
@@ -26,7 +27,6 @@
 namespace bootseal::seal {
 namespace {
 
-constexpr const char* kDefaultPayloads = "/var/cache/bootseal/payloads";
 
 bool is_file(const std::string& p) {
   struct stat st;
@@ -97,11 +97,6 @@ Result<std::pair<uint64_t, uint64_t>> stage_objects(const fstree::Tree& tree, co
 
 }  // namespace
 
-std::string payloads_dir() {
-  const char* p = std::getenv("BOOTSEAL_PAYLOADS");
-  return p && *p ? p : kDefaultPayloads;
-}
-
 Result<std::string> find_file(std::string_view what, const std::vector<std::string>& candidates) {
   for (const auto& c : candidates)
     if (!c.empty() && is_file(c)) return c;
@@ -115,9 +110,7 @@ Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& dig
   auto step = [&](const std::string& s) {
     if (o.step) o.step(s);
   };
-  const std::string efi = payloads_dir() + "/sdboot/usr/lib/systemd/boot/efi";
-  std::string stub = BS_TRY(find_file("systemd-stub (linuxx64.efi.stub)",
-                                      {o.stub, efi + "/linuxx64.efi.stub", "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"}));
+  std::string stub = BS_TRY(boot::find_systemd_efi(boot::kLinuxStub, o.stub, "--stub"));
   std::string setup_root = BS_TRY(find_file(
       "bootseal-setup-root", {o.setup_root, self_dir() + "/../initramfs/bootseal-setup-root",
                               self_dir() + "/bootseal-setup-root", "/usr/libexec/bootseal/bootseal-setup-root"}));
@@ -178,9 +171,7 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
   };
   DiskResult res;
   // --- Everything is located and checked before anything is written.
-  const std::string efi = payloads_dir() + "/sdboot/usr/lib/systemd/boot/efi";
-  std::string sdboot = BS_TRY(find_file("systemd-boot (systemd-bootx64.efi)",
-                                        {o.sdboot, efi + "/systemd-bootx64.efi", "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"}));
+  std::string sdboot = BS_TRY(boot::find_systemd_efi(boot::kSystemdBootEfi, o.sdboot, "--systemd-boot"));
   for (const char* f : {"db.key", "db.crt", "PK.auth", "KEK.auth", "db.auth"})
     BS_TRY_CTX(find_file(fmt::format("{} in the key set", f), {o.keys_dir + "/" + f}),
                "--keys {} (make one with `bootseal keys generate --dir {}`)", o.keys_dir, o.keys_dir);

@@ -61,8 +61,6 @@ struct DiskResult {
 
 Result<DiskResult> create_disk(const DiskOptions& o);
 
-// Where the boot payloads are: $BOOTSEAL_PAYLOADS or /var/cache/bootseal/payloads.
-std::string payloads_dir();
 // The first existing file among candidates, or an error listing them.
 Result<std::string> find_file(std::string_view what, const std::vector<std::string>& candidates);
 

@@ -1,0 +1,43 @@
+#include "boot/payloads.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace bootseal::boot {
+namespace {
+
+constexpr const char* kSystemEfiDir = "/usr/lib/systemd/boot/efi";
+
+bool is_file(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+}  // namespace
+
+std::string payloads_dir() {
+  const char* p = std::getenv("BOOTSEAL_PAYLOADS");
+  return p && *p ? p : kDefaultPayloads;
+}
+
+Result<std::string> find_systemd_efi(std::string_view file, const std::string& given, std::string_view hint) {
+  if (!given.empty()) {
+    if (!is_file(given)) return input_error("{} {} does not exist", hint, given);
+    return given;
+  }
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("BOOTSEAL_STUB"); env && *env && file == kLinuxStub) candidates.emplace_back(env);
+  candidates.push_back(fmt::format("{}/sdboot{}/{}", payloads_dir(), kSystemEfiDir, file));
+  candidates.push_back(fmt::format("{}/{}", kSystemEfiDir, file));
+  for (const auto& c : candidates)
+    if (is_file(c)) return c;
+  return input_error("missing {}: none of {} exists; install systemd-boot-efi or pass {}", file,
+                     fmt::join(candidates, ", "), hint);
+}
+
+}  // namespace bootseal::boot
