@@ -104,10 +104,15 @@ class FakeOps : public SystemOps {
   }
   Status mount(const MountCall& m) override {
     if (!fail_mount_type.empty() && fail_mount_type == m.fstype) return input_error("mount {}: No such device", m.fstype);
+    if (!fail_mount_source_prefix.empty() && m.source.rfind(fail_mount_source_prefix, 0) == 0)
+      return input_error("mount {}: Invalid argument", m.source);
     mounts.push_back(m);
     return {};
   }
-  Result<std::string> attach_loop(const std::string&) override { return std::string("/dev/loop0"); }
+  Result<std::string> attach_loop(const std::string& file) override {
+    loop_file = file;
+    return std::string("/dev/loop0");
+  }
   Result<int> open_read(const std::string& path) override {
     if (!fs::exists(p(path))) return input_error("{}: No such file or directory", path);
     int fd = next_fd++;
@@ -147,7 +152,7 @@ class FakeOps : public SystemOps {
   std::vector<MountCall> mounts;
   std::map<std::string, Bytes> verity, digest_when_enabled;
   std::vector<std::string> enabled, lines, ranges_read;
-  std::string switched_to, fail_mount_type;
+  std::string switched_to, fail_mount_type, fail_mount_source_prefix, loop_file;
   std::map<std::string, std::string> fds;
   int next_fd = 40;
   int alg = 2;
@@ -451,6 +456,21 @@ TEST_F(SetupRootTest, ErofsFallsBackToLoop) {
   SetupReport r = setup_root(*ops);
   EXPECT_EQ(r.step, "mount erofs");
   EXPECT_NE(r.error.find("/dev/loop0"), std::string::npos) << r.error;
+}
+
+TEST_F(SetupRootTest, ErofsOnALoopDeviceWhenFileBackedMountsFail) {
+  // A kernel without EROFS_FS_BACKED_BY_FILE: the measured file goes on a loop device.
+  cmdline("root=/dev/vda2 composefs=" + kDigest);
+  ops->fail_mount_source_prefix = "/proc/self/fd/";
+  SetupReport r = setup_root(*ops);
+  ASSERT_EQ(r.step, "") << r.error;
+  auto* erofs = find_mount("/run/bootseal/cfs");
+  ASSERT_TRUE(erofs);
+  EXPECT_EQ(erofs->source, "/dev/loop0");
+  EXPECT_EQ(ops->resolve(ops->loop_file), "/sysroot/composefs/images/" + kDigest);  // the measured descriptor
+  EXPECT_EQ(erofs->fstype, "erofs");
+  EXPECT_TRUE(erofs->flags & MS_RDONLY);
+  ASSERT_TRUE(find_mount("/newroot"));
 }
 
 TEST_F(SetupRootTest, MissingInitAndFailureAction) {
