@@ -80,6 +80,8 @@ Status RealOps::enable_verity(const std::string& path, int hash_algorithm) {
   return sys::enable_verity(fd.get(), path, hash_algorithm, 4096, {});
 }
 
+Status RealOps::sync_fs(const std::string& path) { return sys::sync_mounted_fs(path); }
+
 Status RealOps::switch_root(const std::string& newroot) { return sys::switch_root(newroot); }
 
 Status RealOps::exec_init(const std::string& init) { return sys::exec_program(init, {init}); }

@@ -284,6 +284,9 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
     for (auto& t : pool) t.join();
     if (!first_error.empty()) return fail("enable fs-verity", first_error);
     if (auto s = ops.enable_verity(image, alg); !s.ok()) return fail("enable fs-verity", s.error().message());
+    // The Merkle trees written back now, as part of the pass: left to background
+    // writeback they would slow every later step of this boot (and are durable now).
+    if (auto s = ops.sync_fs(image); !s.ok()) return fail("enable fs-verity", s.error().message());
     enabled++;
     bytes += ops.file_size(image);
     rep.verity_enabled = enabled;

@@ -139,6 +139,10 @@ class FakeOps : public SystemOps {
     verity[path] = it != digest_when_enabled.end() ? it->second : Bytes(64, 0x11);
     return {};
   }
+  Status sync_fs(const std::string& path) override {
+    synced.push_back(path);
+    return {};
+  }
   Status switch_root(const std::string& newroot) override {
     switched_to = newroot;
     return {};
@@ -151,7 +155,7 @@ class FakeOps : public SystemOps {
   std::string root_;
   std::vector<MountCall> mounts;
   std::map<std::string, Bytes> verity, digest_when_enabled;
-  std::vector<std::string> enabled, lines, ranges_read;
+  std::vector<std::string> enabled, lines, ranges_read, synced;
   std::string switched_to, fail_mount_type, fail_mount_source_prefix, loop_file;
   std::map<std::string, std::string> fds;
   int next_fd = 40;
@@ -317,6 +321,7 @@ TEST_F(SetupRootTest, FirstBootEnablesVerityThenChecks) {
   EXPECT_EQ(r.verity_enabled, 3u);  // two objects and the image
   EXPECT_EQ(r.verity_bytes, 10u + 18u + 11u);
   EXPECT_EQ(ops->enabled.back(), "/sysroot/composefs/images/" + kDigest);  // the image last
+  EXPECT_EQ(ops->synced, std::vector<std::string>{"/sysroot/composefs/images/" + kDigest});  // then written back
   EXPECT_EQ(ops->alg, 2);
   ASSERT_FALSE(ops->lines.empty());
   EXPECT_NE(ops->lines[0].find("enabled fs-verity on 3 files"), std::string::npos);

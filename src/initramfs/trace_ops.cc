@@ -93,6 +93,9 @@ Result<std::pair<int, Bytes>> TraceOps::measure_verity(const std::string& p) {
 Status TraceOps::enable_verity(const std::string& p, int alg) {
   return timed("enable_verity " + p, [&] { return in_.enable_verity(p, alg); });
 }
+Status TraceOps::sync_fs(const std::string& p) {
+  return timed("sync_fs " + p, [&] { return in_.sync_fs(p); });
+}
 Status TraceOps::switch_root(const std::string& r) {
   return timed("switch_root " + r, [&] { return in_.switch_root(r); });
 }
