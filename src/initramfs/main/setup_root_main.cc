@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
         "Run as the initramfs's last step (PID 1). Reads /proc/cmdline: composefs=<hex> or\n"
         "composefs.digest=v1|v2-sha256|sha512-12:<hex> ('?' needs composefs.insecure=1), root=,\n"
         "rootfstype=, bootseal.etc=bind|overlay|transient|none, bootseal.on-failure=halt|shell|reboot,\n"
-        "bootseal.verity-enable=auto|0, bootseal.rootwait=SECONDS, init=. See docs/vm.md.\n");
+        "bootseal.verity-enable=auto|0, bootseal.rootwait=SECONDS, bootseal.trace=1, init=.\n"
+        "See docs/vm.md.\n");
     return 0;
   }
   initramfs::RealOps ops;
