@@ -11,6 +11,7 @@
 
 #include "base/hex.h"
 #include "initramfs/gpt.h"
+#include "initramfs/trace_ops.h"
 
 namespace bootseal::initramfs {
 namespace {
@@ -485,6 +486,25 @@ TEST_F(SetupRootTest, MissingInitAndFailureAction) {
   EXPECT_EQ(failure_action("bootseal.on-failure=shell"), "shell");
   EXPECT_EQ(failure_action("bootseal.on-failure=whatever"), "halt");
   EXPECT_EQ(failure_action(""), "halt");
+}
+
+TEST_F(SetupRootTest, TracingChangesNothingAndRecordsEveryCall) {
+  cmdline("root=/dev/vda2 composefs=" + kDigest);
+  TraceOps trace(*ops);
+  SetupReport r = setup_root(trace);
+  ASSERT_EQ(r.step, "") << r.error;
+  EXPECT_EQ(ops->switched_to, "/newroot");
+  auto lines = trace.lines();
+  auto has = [&](const std::string& what) {
+    for (auto& l : lines)
+      if (l.find(what) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(has(" read_text /proc/cmdline")) << lines.front();
+  EXPECT_TRUE(has(" mount /dev/vda2 /sysroot ext4 0x0"));
+  EXPECT_TRUE(has(" measure_verity /proc/self/fd/"));
+  EXPECT_TRUE(has(" switch_root /newroot"));
+  EXPECT_EQ(lines.front().rfind("+0.00 ", 0), 0u) << lines.front();
 }
 
 TEST(Gpt, RejectsCorruption) {
