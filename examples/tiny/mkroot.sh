@@ -50,7 +50,7 @@ chmod 0700 "$out/rootfs/composefs"
 
 # ext4 with 4 KiB blocks and the verity feature, in a GPT partition of the DPS root type.
 rm -f "$out/root.ext4" "$out/root.img"
-mkfs.ext4 -q -b 4096 -O verity -L root -U 6b0f4a4e-3c1d-4e5b-9a7e-b0075ea1e474 -E root_owner=0:0 \
+mkfs.ext4 -q -b 4096 -O verity -L root -U 6b0f4a4e-3c1d-4e5b-9a7e-b0075ea1e474 -E root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0 \
   -d "$out/rootfs" "$out/root.ext4" 64M
 truncate -s $((66 * 1024 * 1024)) "$out/root.img"
 printf 'label: gpt\nlabel-id: 6B0F4A4E-3C1D-4E5B-9A7E-B0075EA1D15D\nstart=2048, size=131072, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=6B0F4A4E-3C1D-4E5B-9A7E-B0075EA1A007, name="root"\n' \

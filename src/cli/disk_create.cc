@@ -3,11 +3,17 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 
 #include "cli/command.h"
+#include "cli/repo_util.h"
 #include "cli/size.h"
+#include "oci/transport.h"
 #include "seal/seal.h"
+#include "store/meta.h"
 #include "store/repository.h"
+#include "sys/file.h"
+#include "sys/tree.h"
 
 namespace bootseal::cli {
 namespace {
@@ -17,6 +23,14 @@ struct CreateOptions {
   std::string repo, size, esp_size;
 };
 
+// True if REF names an image source in transport syntax (oci:DIR[:TAG],
+// oci-archive:FILE, docker-archive:FILE, dir:PATH) rather than a repository image.
+bool is_transport_ref(const std::string& ref) {
+  for (const char* t : {"oci:", "oci-archive:", "docker-archive:", "dir:"})
+    if (ref.rfind(t, 0) == 0) return true;
+  return false;
+}
+
 Status create(CreateOptions& o, const Globals& g) {
   o.d.repo = store::repo_root(o.repo);
   o.d.disk_size = BS_TRY(parse_size(o.size, "--size"));
@@ -25,6 +39,30 @@ Status create(CreateOptions& o, const Globals& g) {
   o.d.step = [show](const std::string& s) {
     if (show) std::fprintf(stderr, "bootseal: %s\n", s.c_str());
   };
+  // --image oci:DIR:TAG (any transport): imported first, into the repository if
+  // there is one (--repo, $BOOTSEAL_REPO or the default that exists), else into a
+  // temporary repository that goes away with the scratch files.
+  struct TempRepo {
+    std::string dir;
+    ~TempRepo() {
+      if (!dir.empty()) (void)sys::remove_tree(dir);
+    }
+  } temp;
+  if (is_transport_ref(o.d.image)) {
+    BS_TRY(oci::parse_source_name(o.d.image));
+    std::optional<store::Repository> repo;
+    if (o.repo.empty() && !sys::path_exists(o.d.repo + "/composefs/meta.json")) {
+      temp.dir = BS_TRY(sys::make_temp_dir("bootseal-disk-repo-"));
+      o.d.repo = temp.dir;
+      repo.emplace(BS_TRY(store::Repository::init(temp.dir, store::new_meta(crypto::HashAlg::kSha512, 1), {})));
+    } else {
+      repo.emplace(BS_TRY_CTX(store::Repository::open(o.d.repo, {}), "--repo {}", o.d.repo));
+    }
+    o.d.step(fmt::format("importing {} into {}", o.d.image, temp.dir.empty() ? o.d.repo : "a temporary repository"));
+    store::ImportResult imp =
+        BS_TRY(import_source(*repo, o.d.image, store::ImageOptions{}, "", /*progress=*/false, nullptr));
+    o.d.image = imp.image.rfind("images/", 0) == 0 ? imp.image.substr(7) : imp.image;
+  }
   seal::DiskResult r = BS_TRY_CTX(seal::create_disk(o.d), "disk create {}", o.d.output);
   if (g.json) {
     print_json({{"output", o.d.output},
@@ -56,7 +94,8 @@ void setup(CLI::App& root, Context& ctx) {
   CLI::App* d = group(root, "disk", "Bootable disk images (GPT, ESP, ext4 root with fs-verity)");
   static CreateOptions o;
   CLI::App* c = d->add_subcommand("create", "Seal an image into a Secure Boot-signed, bootable GPT disk image");
-  c->add_option("--image", o.d.image, "Image reference, digest or digest prefix in the repository")->required();
+  c->add_option("--image", o.d.image, "Image: a reference, digest or digest prefix in the repository, or a source to import first "
+                "(oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, dir:PATH)")->required();
   c->add_option("--keys", o.d.keys_dir, "Key set directory (bootseal keys generate)")->required();
   c->add_option("--output,-o", o.d.output, "Disk image to write")->required();
   c->add_option("--repo", o.repo, "Repository root (default $BOOTSEAL_REPO or /var/lib/bootseal/repo)");

@@ -7,6 +7,7 @@
 #include "cpio/cpio.h"
 #include "initramfs/initrd.h"
 #include "sys/file.h"
+#include "sys/tree.h"
 
 namespace bootseal::cli {
 namespace {
@@ -23,9 +24,13 @@ struct BuildOptions {
 Status build_cmd(BuildOptions& b, const Globals& g) {
   initramfs::InitrdOptions o = b.o;
   for (auto& a : b.add) {
+    // PATH (an existing file, symlink or directory: the same path in the archive) or SRC:DST.
     size_t c = a.find(':');
-    if (c == std::string::npos || c == 0 || c + 1 == a.size())
-      return input_error("--add '{}': expected SRC:DST", a);
+    if (c == std::string::npos || sys::path_exists(a)) {
+      o.add.emplace_back(a, "");
+      continue;
+    }
+    if (c == 0 || c + 1 == a.size()) return input_error("--add '{}': expected PATH or SRC:DST", a);
     o.add.emplace_back(a.substr(0, c), a.substr(c + 1));
   }
   if (!b.modules.empty()) o.modules = b.modules;
@@ -87,7 +92,7 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option("--init", b.o.init_file, "Script or binary to use as /init (default: the built-in generic init)");
   c->add_option("--setup-root", b.o.setup_root, "bootseal-setup-root (static) to install as "
                                                 "/usr/bin/bootseal-setup-root; the generic /init runs it");
-  c->add_option("--add", b.add, "Extra file SRC:DST (repeatable)")
+  c->add_option("--add", b.add, "Extra file, symlink or directory (with its contents): PATH (at the same path in the archive) or SRC:DST (repeatable)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   c->add_option("--busybox", b.o.busybox, "Statically linked busybox")->capture_default_str();

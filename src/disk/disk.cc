@@ -188,12 +188,14 @@ Status make_fat_image(const std::string& dir, const std::string& image, uint64_t
 Status make_ext4_image(const std::string& dir, const std::string& image, uint64_t size, std::string_view label,
                        std::string_view uuid) {
   ::unlink(image.c_str());
+  // One -E (mke2fs keeps only the last): inode tables and journal zeroed now (as
+  // holes: cheap in an image file), so the booted kernel starts no ext4lazyinit
+  // thread; with a UUID, the directory hash seed follows it (reproducible).
+  std::string ext = "root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0";
+  if (!uuid.empty()) ext += fmt::format(",hash_seed={}", uuid);
   std::vector<std::string> argv = {"mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-O", "verity",
-                                   "-L", std::string(label), "-E", "root_owner=0:0", "-d", dir};
-  if (!uuid.empty()) {
-    argv.insert(argv.end(), {"-U", std::string(uuid)});
-    argv.insert(argv.end(), {"-E", fmt::format("hash_seed={}", uuid)});
-  }
+                                   "-L", std::string(label), "-E", ext, "-d", dir};
+  if (!uuid.empty()) argv.insert(argv.end(), {"-U", std::string(uuid)});
   argv.push_back(image);
   argv.push_back(fmt::format("{}k", size / 1024));
   auto r = sys::run_capture(argv);

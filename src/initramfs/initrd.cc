@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <functional>
 
 #include "cpio/cpio.h"
+#include "sys/dirscan.h"
 #include "sys/file.h"
 #include "sys/process.h"
 
@@ -165,13 +167,27 @@ Result<InitrdResult> build_initrd(const InitrdOptions& o) {
   BS_TRY(w.add_file(std::string(kModuleListPath), Bytes(modlist.begin(), modlist.end()), 0644));
   BS_TRY(w.add_symlink("lib", "usr/lib"));
 
-  // Extra files.
+  // Extra files: regular files, symlinks, and directories with everything below them.
+  std::function<Status(const std::string&, const std::string&, const struct stat&)> add_tree =
+      [&](const std::string& src, const std::string& dst, const struct stat& st) -> Status {
+    if (S_ISREG(st.st_mode)) return w.add_file(dst, BS_TRY(sys::read_file(src)), st.st_mode & 07777);
+    if (S_ISLNK(st.st_mode)) return w.add_symlink(dst, BS_TRY(sys::read_link(src)));
+    if (!S_ISDIR(st.st_mode)) return input_error("{}: only regular files, symlinks and directories can be added", src);
+    BS_TRY(w.add_dir(dst, st.st_mode & 07777));
+    for (const sys::DirEntry& e : BS_TRY(sys::list_dir(src)))
+      BS_TRY(add_tree(src + "/" + e.name, dst + "/" + e.name, e.st));
+    return {};
+  };
   for (auto& [src, dst] : o.add) {
-    struct stat st;
-    if (::stat(src.c_str(), &st) != 0) return sys_error(fmt::format("--add {}", src));
-    if (!S_ISREG(st.st_mode)) return input_error("--add {}: only regular files can be added", src);
-    Bytes data = BS_TRY(sys::read_file(src));
-    BS_TRY_CTX(w.add_file(dst, std::move(data), st.st_mode & 07777), "--add {}:{}", src, dst);
+    struct stat st = BS_TRY_CTX(sys::lstat_path(src), "--add {}", src);
+    if (S_ISLNK(st.st_mode) && dst.empty()) {
+      // A bare PATH that is a symlink: what it points at, at its own path.
+      if (::stat(src.c_str(), &st) != 0) return sys_error(fmt::format("--add {}", src));
+    }
+    std::string to = dst.empty() ? src : dst;
+    while (!to.empty() && to[0] == '/') to.erase(0, 1);
+    if (to.empty()) return input_error("--add {}: no destination path in the archive", src);
+    BS_TRY_CTX(add_tree(src, to, st), "--add {}", src);
   }
 
   res.members = w.size();

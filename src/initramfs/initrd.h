@@ -18,7 +18,10 @@ struct InitrdOptions {
   std::string busybox = "/bin/busybox";     // must be statically linked
   std::string init_file;                    // empty: the built-in generic /init
   std::string setup_root;                   // bootseal-setup-root to install as /usr/bin/bootseal-setup-root
-  std::vector<std::pair<std::string, std::string>> add;  // host SRC -> archive DST
+  // host SRC -> archive DST (DST empty: SRC's own path, without the leading '/';
+  // a symlink given so is followed).
+  // A directory is added with everything below it; symlinks stay symlinks.
+  std::vector<std::pair<std::string, std::string>> add;
   bool decompress_modules = true;           // .ko.xz/.zst/.gz unpacked on the host
   std::string compress = "none";            // none | zstd | xz
   uint32_t mtime = 0;                       // every member's mtime

@@ -2,17 +2,21 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <thread>
 
 #include "sys/file.h"
 #include "sys/mounts.h"
+#include "sys/pseudo_file.h"
 #include "sys/verity.h"
 
 namespace bootseal::initramfs {
 
-Result<std::string> RealOps::read_text(const std::string& path) { return sys::read_text_file(path); }
+// /proc and /sys files report no useful size: read to end of file.
+Result<std::string> RealOps::read_text(const std::string& path) { return sys::read_pseudo_file(path); }
 
 Result<Bytes> RealOps::read_range(const std::string& path, uint64_t offset, size_t len) {
   sys::Fd fd = BS_TRY(sys::open_file(path, O_RDONLY));
@@ -56,6 +60,16 @@ Status RealOps::mount(const MountCall& m) { return sys::mount_fs(m.source, m.tar
 Result<std::string> RealOps::attach_loop(const std::string& file) { return sys::attach_loop_readonly(file); }
 
 Result<std::pair<int, Bytes>> RealOps::measure_verity(const std::string& path) {
+  // A file this process holds open ("/proc/self/fd/N" from open_read) is measured
+  // through that descriptor, without opening it again.
+  constexpr std::string_view kSelfFd = "/proc/self/fd/";
+  if (path.starts_with(kSelfFd)) {
+    int n = std::atoi(path.c_str() + kSelfFd.size());
+    if (std::find(open_fds_.begin(), open_fds_.end(), n) != open_fds_.end()) {
+      auto m = BS_TRY(sys::measure_verity(n, path));
+      return std::make_pair(m.hash_algorithm, std::move(m.digest));
+    }
+  }
   sys::Fd fd = BS_TRY(sys::open_file(path, O_RDONLY));
   auto m = BS_TRY(sys::measure_verity(fd.get(), path));
   return std::make_pair(m.hash_algorithm, std::move(m.digest));
@@ -65,6 +79,8 @@ Status RealOps::enable_verity(const std::string& path, int hash_algorithm) {
   sys::Fd fd = BS_TRY(sys::open_file(path, O_RDONLY));
   return sys::enable_verity(fd.get(), path, hash_algorithm, 4096, {});
 }
+
+Status RealOps::sync_fs(const std::string& path) { return sys::sync_mounted_fs(path); }
 
 Status RealOps::switch_root(const std::string& newroot) { return sys::switch_root(newroot); }
 

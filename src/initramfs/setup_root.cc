@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "base/hex.h"
 #include "initramfs/gpt.h"
@@ -45,10 +47,17 @@ Result<bls::ComposefsKarg> parse_karg(std::string_view cmdline) {
   return input_error("no composefs= or composefs.digest= on the kernel command line");
 }
 
+// Bytes read at once from LBA 1: the header and, in the usual layout (entries from
+// LBA 2, 128 entries of 128 bytes), the whole entry array, in one I/O. Whole-disk
+// block devices lose their page cache on last close, so each read is a disk read.
+constexpr size_t kGptReadAhead = 16384;
+
 Result<std::vector<GptPartition>> read_gpt(SystemOps& ops, const std::string& dev, uint32_t sector) {
-  Bytes lba1 = BS_TRY(ops.read_range(dev, sector, sector));
-  GptHeader h = BS_TRY(parse_gpt_header(lba1));
-  Bytes entries = BS_TRY(ops.read_range(dev, h.entries_lba * sector, size_t{h.num_entries} * h.entry_size));
+  Bytes buf = BS_TRY(ops.read_range(dev, sector, sector + kGptReadAhead));
+  GptHeader h = BS_TRY(parse_gpt_header(ByteSpan(buf).subspan(0, sector)));
+  size_t len = size_t{h.num_entries} * h.entry_size;
+  if (h.entries_lba == 2 && len <= kGptReadAhead) return parse_gpt_entries(ByteSpan(buf).subspan(sector, len), h);
+  Bytes entries = BS_TRY(ops.read_range(dev, h.entries_lba * sector, len));
   return parse_gpt_entries(entries, h);
 }
 
@@ -62,11 +71,39 @@ std::string lower(std::string s) {
   return s;
 }
 
+// Virtual block devices that never hold the root's GPT (loop devices are not even
+// attached this early): not searched, so an idle loop0..7 costs no reads.
+bool is_virtual_disk(const std::string& name) {
+  for (const char* p : {"loop", "ram", "zram", "nbd"})
+    if (name.rfind(p, 0) == 0) return true;
+  return false;
+}
+
+// The kernel's device for partition `number` of `disk`: "vdb" 1 -> "vdb1",
+// "nvme0n1" 1 -> "nvme0n1p1" (checked against its sysfs "partition" file); else a
+// scan of the disk's sysfs children.
+Result<std::string> partition_device(SystemOps& ops, const std::string& disk, uint32_t number) {
+  std::string sys = "/sys/class/block/" + disk;
+  bool digit_end = !disk.empty() && std::isdigit(static_cast<unsigned char>(disk.back()));
+  std::string guess = disk + (digit_end ? "p" : "") + std::to_string(number);
+  if (auto n = ops.read_text(sys + "/" + guess + "/partition"); n.ok() && trim(*n) == std::to_string(number))
+    return "/dev/" + guess;
+  auto children = BS_TRY(ops.list_dir(sys));
+  std::sort(children.begin(), children.end());
+  for (auto& c : children) {
+    if (c.rfind(disk, 0) != 0) continue;  // partitions are named after their disk
+    auto n = ops.read_text(sys + "/" + c + "/partition");
+    if (n.ok() && trim(*n) == std::to_string(number)) return "/dev/" + c;
+  }
+  return input_error("partition {} of {} has no device", number, disk);
+}
+
 // One scan of /sys/class/block for a partition matching `pred`.
 Result<std::string> scan_partitions(SystemOps& ops, const std::function<bool(const GptPartition&)>& pred) {
   auto names = BS_TRY(ops.list_dir("/sys/class/block"));
   std::sort(names.begin(), names.end());
   for (auto& disk : names) {
+    if (is_virtual_disk(disk)) continue;
     std::string sys = "/sys/class/block/" + disk;
     if (ops.exists(sys + "/partition")) continue;  // only whole disks carry a GPT
     uint32_t sector = 512;
@@ -78,13 +115,8 @@ Result<std::string> scan_partitions(SystemOps& ops, const std::function<bool(con
     if (!parts.ok()) continue;  // not GPT, empty, or unreadable
     for (auto& p : *parts) {
       if (!pred(p)) continue;
-      // The kernel's partition device: a child of the disk whose "partition" is p.number.
-      auto children = BS_TRY(ops.list_dir(sys));
-      std::sort(children.begin(), children.end());
-      for (auto& c : children) {
-        auto n = ops.read_text(sys + "/" + c + "/partition");
-        if (n.ok() && trim(*n) == std::to_string(p.number)) return "/dev/" + c;
-      }
+      auto dev = partition_device(ops, disk, p.number);
+      if (dev.ok()) return dev;
     }
   }
   return input_error("not found");
@@ -193,21 +225,27 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
     return fail("mount root", fmt::format("{} ({}) on {}: {}", *dev, fstype, cfg.sysroot, s.error().message()));
 
   lap("mount-root");
-  // 4. The repository and the image the cmdline names.
   std::string repo = cfg.sysroot + "/composefs";
-  if (!ops.is_dir(repo)) return fail("open repository", fmt::format("{}: no composefs/ directory on {}", repo, *dev));
+  const std::string deploy = cfg.sysroot + "/state/deploy/" + rep.digest_hex;
+  const std::string var = cfg.sysroot + "/state/os/default/var";
+  // 4. The repository and the image the cmdline names, opened at once (one path walk);
+  //    what is missing is worked out only when the open fails.
   std::string image = repo + "/images/" + rep.digest_hex;
-  if (!ops.exists(image))
-    return fail("find image", fmt::format("composefs/images/{} does not exist on {}: the cmdline digest names no image",
-                                          rep.digest_hex, *dev));
+  int alg = kernel_alg(karg->hash);
+  auto image_fd = ops.open_read(image);
+  if (!image_fd.ok()) {
+    if (!ops.is_dir(repo)) return fail("open repository", fmt::format("{}: no composefs/ directory on {}", repo, *dev));
+    if (!ops.exists(image))
+      return fail("find image", fmt::format("composefs/images/{} does not exist on {}: the cmdline digest names no image",
+                                            rep.digest_hex, *dev));
+    return fail("open image", image_fd.error().message());
+  }
 
   // 5. First boot: enable fs-verity on every object, then on the image (the image
   //    last, so a measurable image means the pass completed).
-  int alg = kernel_alg(karg->hash);
-  auto image_fd = ops.open_read(image);
-  if (!image_fd.ok()) return fail("open image", image_fd.error().message());
   const std::string image_ref = fmt::format("/proc/self/fd/{}", *image_fd);
   auto m = ops.measure_verity(image_ref);
+  lap("open-image");
   if (!m.ok() && m.error().kind() == ErrorKind::kInput && verity_pass_allowed) {
     uint64_t v0 = ops.now_us();
     std::vector<std::string> files;
@@ -246,18 +284,22 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
     for (auto& t : pool) t.join();
     if (!first_error.empty()) return fail("enable fs-verity", first_error);
     if (auto s = ops.enable_verity(image, alg); !s.ok()) return fail("enable fs-verity", s.error().message());
+    // The Merkle trees written back now, as part of the pass: left to background
+    // writeback they would slow every later step of this boot (and are durable now).
+    if (auto s = ops.sync_fs(image); !s.ok()) return fail("enable fs-verity", s.error().message());
     enabled++;
     bytes += ops.file_size(image);
     rep.verity_enabled = enabled;
     rep.verity_bytes = bytes;
     rep.verity_us = ops.now_us() - v0;
-    ops.console(fmt::format("bootseal-setup-root: first boot: enabled fs-verity on {} files ({:.1f} MB) in {:.1f} s",
+    ops.console(fmt::format("bootseal-setup-root: first boot: enabled fs-verity on {} files ({:.1f} MB) in {:.1f} s "
+                            "with {} threads",
                             rep.verity_enabled, static_cast<double>(rep.verity_bytes) / 1e6,
-                            static_cast<double>(rep.verity_us) / 1e6));
+                            static_cast<double>(rep.verity_us) / 1e6, n));
     m = ops.measure_verity(image_ref);
+    lap("verity-pass");
   }
 
-  lap("verity-pass");
   // 6. The seal: the image's measured fs-verity digest must equal the signed cmdline's.
   if (!m.ok()) {
     if (!insecure) return fail("measure image", fmt::format("{}: {}", image, m.error().message()));
@@ -272,7 +314,7 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
                                               rep.digest_hex, short_hex(rep.digest_hex), to_hex(m->second)));
   }
 
-  lap("measure");
+  lap("verify");
   // 7. EROFS (file-backed, else loop), then the overlay with the objects as data-only lower.
   if (auto s = ops.mkdir_p(cfg.erofs_mnt); !s.ok()) return fail("mount erofs", s.error().message());
   if (auto s = do_mount({image_ref, cfg.erofs_mnt, "erofs", MS_RDONLY, ""}); !s.ok()) {
@@ -291,7 +333,6 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
 
   lap("overlay");
   // 8. /etc and /var from the deployment state.
-  std::string deploy = cfg.sysroot + "/state/deploy/" + rep.digest_hex;
   std::string etc_target = cfg.newroot + "/etc";
   if (etc_mode != "none" && !ops.is_dir(etc_target))
     return fail("mount /etc", fmt::format("the image has no /etc directory ({})", etc_target));
@@ -313,7 +354,6 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
     if (auto s = do_mount({"overlay", etc_target, "overlay", 0, o}); !s.ok())
       return fail("mount /etc", fmt::format("overlay ({}): {}", o, s.error().message()));
   }
-  std::string var = cfg.sysroot + "/state/os/default/var";
   if (ops.is_dir(cfg.newroot + "/var")) {
     if (auto s = ops.mkdir_p(var); !s.ok()) return fail("mount /var", s.error().message());
     if (auto s = do_mount({var, cfg.newroot + "/var", "", MS_BIND, ""}); !s.ok())

@@ -51,6 +51,8 @@ class SystemOps {
   // Error kinds as sys::measure_verity (kInput: not enabled; kUnsupported: no fs-verity).
   virtual Result<std::pair<int, Bytes>> measure_verity(const std::string& path) = 0;
   virtual Status enable_verity(const std::string& path, int hash_algorithm) = 0;
+  // Writes back the filesystem holding `path` (syncfs).
+  virtual Status sync_fs(const std::string& /*path*/) { return {}; }
   // MS_MOVE newroot onto /, chroot, chdir.
   virtual Status switch_root(const std::string& newroot) = 0;
   virtual Status exec_init(const std::string& init) = 0;

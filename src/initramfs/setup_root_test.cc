@@ -11,6 +11,7 @@
 
 #include "base/hex.h"
 #include "initramfs/gpt.h"
+#include "initramfs/trace_ops.h"
 
 namespace bootseal::initramfs {
 namespace {
@@ -78,6 +79,7 @@ class FakeOps : public SystemOps {
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
   Result<Bytes> read_range(const std::string& path, uint64_t off, size_t len) override {
+    ranges_read.push_back(path);
     auto t = read_text(path);
     if (!t.ok()) return std::move(t).error();
     if (off + len > t->size()) return input_error("short read");
@@ -103,10 +105,15 @@ class FakeOps : public SystemOps {
   }
   Status mount(const MountCall& m) override {
     if (!fail_mount_type.empty() && fail_mount_type == m.fstype) return input_error("mount {}: No such device", m.fstype);
+    if (!fail_mount_source_prefix.empty() && m.source.rfind(fail_mount_source_prefix, 0) == 0)
+      return input_error("mount {}: Invalid argument", m.source);
     mounts.push_back(m);
     return {};
   }
-  Result<std::string> attach_loop(const std::string&) override { return std::string("/dev/loop0"); }
+  Result<std::string> attach_loop(const std::string& file) override {
+    loop_file = file;
+    return std::string("/dev/loop0");
+  }
   Result<int> open_read(const std::string& path) override {
     if (!fs::exists(p(path))) return input_error("{}: No such file or directory", path);
     int fd = next_fd++;
@@ -133,6 +140,10 @@ class FakeOps : public SystemOps {
     verity[path] = it != digest_when_enabled.end() ? it->second : Bytes(64, 0x11);
     return {};
   }
+  Status sync_fs(const std::string& path) override {
+    synced.push_back(path);
+    return {};
+  }
   Status switch_root(const std::string& newroot) override {
     switched_to = newroot;
     return {};
@@ -145,8 +156,8 @@ class FakeOps : public SystemOps {
   std::string root_;
   std::vector<MountCall> mounts;
   std::map<std::string, Bytes> verity, digest_when_enabled;
-  std::vector<std::string> enabled, lines;
-  std::string switched_to, fail_mount_type;
+  std::vector<std::string> enabled, lines, ranges_read, synced;
+  std::string switched_to, fail_mount_type, fail_mount_source_prefix, loop_file;
   std::map<std::string, std::string> fds;
   int next_fd = 40;
   int alg = 2;
@@ -311,9 +322,38 @@ TEST_F(SetupRootTest, FirstBootEnablesVerityThenChecks) {
   EXPECT_EQ(r.verity_enabled, 3u);  // two objects and the image
   EXPECT_EQ(r.verity_bytes, 10u + 18u + 11u);
   EXPECT_EQ(ops->enabled.back(), "/sysroot/composefs/images/" + kDigest);  // the image last
+  EXPECT_EQ(ops->synced, std::vector<std::string>{"/sysroot/composefs/images/" + kDigest});  // then written back
   EXPECT_EQ(ops->alg, 2);
   ASSERT_FALSE(ops->lines.empty());
   EXPECT_NE(ops->lines[0].find("enabled fs-verity on 3 files"), std::string::npos);
+  // One pass in this process, with the configured number of threads, reported.
+  ops->verity.clear();
+  ops->enabled.clear();
+  ops->lines.clear();
+  SetupConfig cfg;
+  cfg.verity_threads = 3;
+  r = setup_root(*ops, cfg);
+  ASSERT_EQ(r.step, "") << r.error;
+  EXPECT_EQ(r.verity_enabled, 3u);
+  ASSERT_FALSE(ops->lines.empty());
+  EXPECT_NE(ops->lines[0].find("(0.0 MB)"), std::string::npos) << ops->lines[0];
+  EXPECT_NE(ops->lines[0].find("with 3 threads"), std::string::npos) << ops->lines[0];
+  // Its time is reported apart and left out of the steps' laps.
+  EXPECT_GT(r.verity_us, 0u);
+  bool lap = false;
+  for (auto& [name, us] : r.timings) lap |= name == "verity-pass";
+  EXPECT_TRUE(lap);
+}
+
+TEST_F(SetupRootTest, SecondBootHasNoVerityPassLap) {
+  cmdline("root=/dev/vda2 composefs=" + kDigest);
+  SetupReport r = setup_root(*ops);
+  ASSERT_EQ(r.step, "") << r.error;
+  EXPECT_EQ(r.verity_us, 0u);
+  std::vector<std::string> names;
+  for (auto& [name, us] : r.timings) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"cmdline", "run", "find-root", "mount-root", "open-image", "verify", "erofs",
+                                             "overlay", "etc-var", "moves", "switch-root"}));
 }
 
 TEST_F(SetupRootTest, FirstBootOfATamperedImageIsRefused) {
@@ -337,6 +377,45 @@ TEST_F(SetupRootTest, FindsRootByDiscoverablePartitionType) {
   EXPECT_EQ(r.root_device, "/dev/vda2");
   cmdline("root=PARTLABEL=root composefs=" + kDigest);
   EXPECT_EQ(setup_root(*ops).root_device, "/dev/vda2");
+}
+
+TEST_F(SetupRootTest, DiscoveryReadsEachGptOnceAndSkipsVirtualDisks) {
+  // Idle loop devices are whole disks too; they are not read.
+  for (int i = 0; i < 8; i++) {
+    fs::create_directories(ops->p(fmt::format("/sys/class/block/loop{}", i)));
+    write(fmt::format("/dev/loop{}", i), "");
+  }
+  cmdline("composefs=" + kDigest);
+  SetupReport r = setup_root(*ops);
+  ASSERT_EQ(r.step, "") << r.error;
+  EXPECT_EQ(r.root_device, "/dev/vda2");
+  EXPECT_EQ(ops->ranges_read, std::vector<std::string>{"/dev/vda"});  // header and entries in one read
+}
+
+TEST_F(SetupRootTest, PartitionDeviceOfADiskWhoseNameEndsInADigit) {
+  // nvme0n1's partition 2 is nvme0n1p2.
+  fs::remove_all(ops->p("/sys/class/block"));
+  write("/dev/nvme0n1", make_gpt({{"c12a7328-f81f-11d2-ba4b-00a0c93ec93b", "11111111-2222-3333-4444-555555555555", "ESP"},
+                                  {std::string(kRootX86_64TypeGuid), kPartUuid, "root"}}));
+  fs::create_directories(ops->p("/sys/class/block/nvme0n1/nvme0n1p2"));
+  write("/sys/class/block/nvme0n1/nvme0n1p2/partition", "2\n");
+  fs::create_directories(ops->p("/sys/class/block/nvme0n1p2"));
+  write("/sys/class/block/nvme0n1p2/partition", "2\n");
+  EXPECT_EQ(*find_root(*ops, "root=PARTUUID=" + kPartUuid + " bootseal.rootwait=0"), "/dev/nvme0n1p2");
+  // A name the kernel did not use is found by its sysfs "partition" file.
+  fs::remove_all(ops->p("/sys/class/block/nvme0n1/nvme0n1p2"));
+  fs::create_directories(ops->p("/sys/class/block/nvme0n1/nvme0n1-root"));
+  write("/sys/class/block/nvme0n1/nvme0n1-root/partition", "2\n");
+  EXPECT_EQ(*find_root(*ops, "bootseal.rootwait=0"), "/dev/nvme0n1-root");
+}
+
+TEST_F(SetupRootTest, MissingRepositoryOrImageIsNamed) {
+  fs::remove_all(ops->p("/sysroot/composefs"));
+  cmdline("root=/dev/vda2 composefs=" + kDigest);
+  SetupReport r = setup_root(*ops);
+  EXPECT_EQ(r.step, "open repository");
+  EXPECT_NE(r.error.find("no composefs/ directory"), std::string::npos) << r.error;
+  EXPECT_FALSE(find_mount("/newroot"));
 }
 
 TEST_F(SetupRootTest, RootThatNeverAppears) {
@@ -385,6 +464,21 @@ TEST_F(SetupRootTest, ErofsFallsBackToLoop) {
   EXPECT_NE(r.error.find("/dev/loop0"), std::string::npos) << r.error;
 }
 
+TEST_F(SetupRootTest, ErofsOnALoopDeviceWhenFileBackedMountsFail) {
+  // A kernel without EROFS_FS_BACKED_BY_FILE: the measured file goes on a loop device.
+  cmdline("root=/dev/vda2 composefs=" + kDigest);
+  ops->fail_mount_source_prefix = "/proc/self/fd/";
+  SetupReport r = setup_root(*ops);
+  ASSERT_EQ(r.step, "") << r.error;
+  auto* erofs = find_mount("/run/bootseal/cfs");
+  ASSERT_TRUE(erofs);
+  EXPECT_EQ(erofs->source, "/dev/loop0");
+  EXPECT_EQ(ops->resolve(ops->loop_file), "/sysroot/composefs/images/" + kDigest);  // the measured descriptor
+  EXPECT_EQ(erofs->fstype, "erofs");
+  EXPECT_TRUE(erofs->flags & MS_RDONLY);
+  ASSERT_TRUE(find_mount("/newroot"));
+}
+
 TEST_F(SetupRootTest, MissingInitAndFailureAction) {
   fs::remove(ops->p("/newroot/sbin/init"));
   cmdline("root=/dev/vda2 composefs=" + kDigest);
@@ -392,6 +486,25 @@ TEST_F(SetupRootTest, MissingInitAndFailureAction) {
   EXPECT_EQ(failure_action("bootseal.on-failure=shell"), "shell");
   EXPECT_EQ(failure_action("bootseal.on-failure=whatever"), "halt");
   EXPECT_EQ(failure_action(""), "halt");
+}
+
+TEST_F(SetupRootTest, TracingChangesNothingAndRecordsEveryCall) {
+  cmdline("root=/dev/vda2 composefs=" + kDigest);
+  TraceOps trace(*ops);
+  SetupReport r = setup_root(trace);
+  ASSERT_EQ(r.step, "") << r.error;
+  EXPECT_EQ(ops->switched_to, "/newroot");
+  auto lines = trace.lines();
+  auto has = [&](const std::string& what) {
+    for (auto& l : lines)
+      if (l.find(what) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(has(" read_text /proc/cmdline")) << lines.front();
+  EXPECT_TRUE(has(" mount /dev/vda2 /sysroot ext4 0x0"));
+  EXPECT_TRUE(has(" measure_verity /proc/self/fd/"));
+  EXPECT_TRUE(has(" switch_root /newroot"));
+  EXPECT_EQ(lines.front().rfind("+0.00 ", 0), 0u) << lines.front();
 }
 
 TEST(Gpt, RejectsCorruption) {

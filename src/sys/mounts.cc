@@ -53,6 +53,12 @@ Result<std::string> attach_loop_readonly(const std::string& file) {
   return Error(ErrorKind::kIo, "no free loop device");
 }
 
+Status sync_mounted_fs(const std::string& path) {
+  Fd fd = BS_TRY(open_file(path, O_RDONLY));
+  if (::syncfs(fd.get()) != 0) return sys_error(fmt::format("syncfs {}", path));
+  return {};
+}
+
 Status switch_root(const std::string& newroot) {
   if (::chdir(newroot.c_str()) != 0) return sys_error(fmt::format("chdir {}", newroot));
   if (::mount(newroot.c_str(), "/", nullptr, MS_MOVE, nullptr) != 0)

@@ -58,6 +58,20 @@ grep -q ' l -> d/e/f$' "$T/gnu-read.list"
 grep -q ' 3 d/e/f$' "$T/gnu-read.list"
 [ "$(wc -l < "$T/gnu-read.list")" = "$(cd "$T/src" && find . | wc -l)" ]
 
+# 3b. --add PATH (same path in the archive) and directories with their contents.
+mkdir -p "$T/tree/sub/deeper"; printf 'conf\n' > "$T/tree/a.conf"; printf 'x' > "$T/tree/sub/deeper/x"
+chmod 0600 "$T/tree/a.conf"; ln -s a.conf "$T/tree/link"
+"$BOOTSEAL" -q initrd build --no-modules --init "$T/init" --add "$T/hello" --add "$T/tree:etc/tree" -o "$T/add.cpio"
+mkdir "$T/xa"; (cd "$T/xa" && cpio -idm --quiet --no-absolute-filenames < "$T/add.cpio")
+cmp "$T/xa/${T#/}/hello" "$T/hello"
+cmp "$T/xa/etc/tree/a.conf" "$T/tree/a.conf"
+[ "$(stat -c %a "$T/xa/etc/tree/a.conf")" = 600 ] || { echo "--add lost a mode"; exit 1; }
+cmp "$T/xa/etc/tree/sub/deeper/x" "$T/tree/sub/deeper/x"
+[ "$(readlink "$T/xa/etc/tree/link")" = a.conf ] || { echo "--add did not keep a symlink"; exit 1; }
+"$BOOTSEAL" initrd list "$T/add.cpio" | awk '{print $4}' | grep -qx "etc/tree/sub" || { echo "no directory entry etc/tree/sub"; exit 1; }
+if "$BOOTSEAL" initrd build --no-modules --add "$T/missing-file" -o "$T/m.cpio" 2>"$T/err"; then echo "missing --add accepted"; exit 1; fi
+grep -q "missing-file" "$T/err"; [ ! -e "$T/m.cpio" ]
+
 # 4. Bad input: a truncated archive and a missing module are clear errors.
 head -c 300 "$T/gnu.cpio" > "$T/trunc.cpio"
 if "$BOOTSEAL" initrd list "$T/trunc.cpio" 2>"$T/err"; then echo "truncated archive accepted"; exit 1; fi

@@ -79,4 +79,16 @@ vm_boot rolledback rolledback.raw --secure-boot --enroll keys --timeout 180 \
 check rolledback "LIFE: version 1"
 check rolledback "LIFE: cmdline composefs=$D1"
 check rolledback "LIFE: motd local motd"
+
+# The disk `disk create` wrote, booted from an empty variable store (Secure Boot setup
+# mode): systemd-boot enrolls the key set from the ESP's loader/keys/auto/*.auth
+# ("secure-boot-enroll force" in loader.conf), resets, and the signed UKI boots under
+# Secure Boot enforcing.
+vm_boot setup-mode disk1.raw --secure-boot --timeout 300 \
+  --expect LIFE-OK --fail-on "bootseal-setup-root: FAILED" --fail-on "Kernel panic" --fail-on "Access denied"
+check setup-mode "Enrolling secure boot keys from directory: .loader.keys.auto"
+check setup-mode "Custom Secure Boot keys successfully enrolled"
+check setup-mode "secureboot: Secure boot enabled"
+check setup-mode "LIFE: version 1"
+check setup-mode "LIFE: verity=require on /"
 echo ok

@@ -3,7 +3,8 @@
 # on a second disk found by its Discoverable Partitions type, under Secure Boot.
 #  1. first boot enables fs-verity (objects, then image), checks the digest, mounts the
 #     overlay with verity=require, /etc and /var writable, /usr read-only;
-#  2. second boot: no verity pass, /var persisted; setup-root's time is printed;
+#  2. second boot: no verity pass, /var persisted; setup-root's time is printed and its
+#     own work asserted within 100 ms (both boots);
 #  3. a cmdline digest that names no image stops in setup-root;
 #  4. an EROFS image whose fs-verity digest does not match stops in setup-root;
 #  5. an object replaced by other content gives EIO when read in the booted root.
@@ -41,7 +42,7 @@ boot() { local n=$1 d=$2 root=$3; shift 3
 cp "$T/r/root.img" "$T/root1.img"
 boot first good "$T/root1.img" --expect SEALED-ROOT-OK --fail-on "bootseal-setup-root: FAILED" --fail-on "Kernel panic"
 L=$LOGDIR/first.serial.log
-grep -aq "bootseal-setup-root: first boot: enabled fs-verity on 5 files" "$L" || { echo "no first-boot verity pass"; exit 1; }
+grep -aqE "bootseal-setup-root: first boot: enabled fs-verity on 5 files \(4\.0 MB\) in [0-9.]+ s with [0-9]+ threads" "$L" || { echo "no first-boot verity pass"; exit 1; }
 grep -aq "sealed root $D verified and mounted from /dev/vdb1" "$L"
 grep -aq "SEALED: root mount: composefs / overlay ro,.*lowerdir=/run/bootseal/cfs::/sysroot/composefs/objects.*verity=require" "$L"
 grep -aq "SEALED: hello: hello from a sealed composefs object, sha512" "$L"
@@ -52,18 +53,31 @@ boot second good "$T/root1.img" --expect SEALED-ROOT-OK --fail-on "bootseal-setu
 L=$LOGDIR/second.serial.log
 grep -aq "first boot: enabled" "$L" && { echo "verity pass ran again on the second boot"; exit 1; }
 grep -aq "SEALED: /var persisted" "$L" || { echo "/var did not persist"; exit 1; }
-# Timing: printed in full; the budget is asserted for setup-root's own work,
-# i.e. without waiting for the disk to appear and without the kernel's ext4 mount
-# (both are device/kernel time and, under TCG on 2 shared cores, 50-150 ms each).
-grep -a "bootseal-setup-root: sealed root" "$L" | tr -d '\r'
-steps=$(grep -a "bootseal-setup-root: step times" "$L" | tr -d '\r' | sed 's/.*(ms)://')
-echo "setup-root step times, second boot (ms):$steps"
-own=$(tr ' ' '\n' <<<"$steps" | grep = | grep -v -e '^find-root=' -e '^mount-root=' | cut -d= -f2 | awk '{ s += $1 } END { print s }')
-total=$(tr ' ' '\n' <<<"$steps" | grep = | cut -d= -f2 | awk '{ s += $1 } END { print s }')
-echo "setup-root: total $total ms, own work (without root device wait and ext4 mount) $own ms"
-# Budget 250 ms: 60-110 ms measured under TCG on 2 shared cores (the upper end while other
-# builds ran); a regression to seconds (a sleep, a serial scan) still fails.
-awk -v o="$own" 'BEGIN { exit !(o < 250) }' || { echo "setup-root's own work took $own ms (budget 250 ms)"; exit 1; }
+# The first boot's init left the root clean (remounted read-only before its marker):
+# this mount replays no journal, so the timing below is that of an orderly boot.
+grep -aq "SEALED: /sysroot remounted read-only" "$LOGDIR/first.serial.log" || { echo "first boot did not remount /sysroot ro"; exit 1; }
+grep -aq "EXT4-fs (vdb1): recovery complete" "$L" && { echo "second boot replayed the ext4 journal"; exit 1; }
+# Timing (the issue's measure): from setup-root's start to the exec of init, without a
+# first-boot verity pass, as setup-root prints it, for both boots, with the steps.
+# Asserted: setup-root's own work (every step but find-root, whose GPT reads are disk
+# reads, and mount-root, the kernel's ext4 mount) within 100 ms, and the whole under
+# 1 s (a sleep or a serial scan would break that). Under TCG on 2 shared cores each
+# synchronous disk read costs 1-7 ms and the whole swings with the host's load
+# (95-150 ms measured, of which find-root and mount-root 40-80 ms; docs/vm.md, "Timing").
+budget() {  # budget LOG NAME
+  local line steps total own
+  line=$(grep -a "bootseal-setup-root: sealed root" "$1" | tr -d '\r')
+  total=$(sed -n 's/.* in \([0-9.]*\) ms (start to exec of init without a verity pass.*/\1/p' <<<"$line")
+  steps=$(grep -a "bootseal-setup-root: step times" "$1" | tr -d '\r' | sed 's/.*(ms)://')
+  own=$(tr ' ' '\n' <<<"$steps" | grep = | grep -v -e '^find-root=' -e '^mount-root=' -e '^verity-pass=' | cut -d= -f2 | awk '{ s += $1 } END { print s }')
+  [ -n "$total" ] && [ -n "$own" ] || { echo "$2: no setup-root timing in $1"; return 1; }
+  echo "setup-root $2: start to exec of init $total ms (without a verity pass); own work $own ms; steps (ms):$steps"
+  awk -v o="$own" 'BEGIN { exit !(o <= 100) }' || { echo "$2: setup-root's own work took $own ms (budget 100 ms)"; return 1; }
+  awk -v t="$total" 'BEGIN { exit !(t < 1000) }' || { echo "$2: setup-root took $total ms to exec init"; return 1; }
+}
+budget "$LOGDIR/first.serial.log" "first boot"
+budget "$LOGDIR/second.serial.log" "second boot"
+grep -a "first boot: enabled fs-verity" "$LOGDIR/first.serial.log" | tr -d '\r'
 
 # 3. A digest that names no image.
 disk_for noimage "$BASE composefs.digest=v1-sha512-12:$(printf '%128s' | tr ' ' 0)"
