@@ -26,7 +26,7 @@ Result<Bytes> RealOps::read_range(const std::string& path, uint64_t offset, size
   return b;
 }
 
-Result<std::vector<std::string>> RealOps::list_dir(const std::string& path) { return sys::list_dir(path); }
+Result<std::vector<std::string>> RealOps::list_dir(const std::string& path) { return sys::list_dir_names(path); }
 
 bool RealOps::exists(const std::string& path) {
   struct stat st;
@@ -80,7 +80,7 @@ Status RealOps::enable_verity(const std::string& path, int hash_algorithm) {
   return sys::enable_verity(fd.get(), path, hash_algorithm, 4096, {});
 }
 
-Status RealOps::sync_fs(const std::string& path) { return sys::sync_mounted_fs(path); }
+Status RealOps::sync_fs(const std::string& path) { return sys::sync_filesystem(path); }
 
 Status RealOps::switch_root(const std::string& newroot) { return sys::switch_root(newroot); }
 

@@ -202,10 +202,5 @@ Result<bool> ObjectFile::link(const std::string& rel, mode_t mode) {
 
 void ObjectFile::start_writeback() { (void)::sync_file_range(fd_.get(), 0, 0, SYNC_FILE_RANGE_WRITE); }
 
-Status sync_filesystem(const std::string& path) {
-  Fd fd = BS_TRY(open_file(path, O_RDONLY | O_DIRECTORY));
-  if (::syncfs(fd.get()) != 0) return sys_error(fmt::format("syncfs {}", path));
-  return {};
-}
 
 }  // namespace bootseal::sys

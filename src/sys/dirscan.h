@@ -66,7 +66,5 @@ class ObjectFile {
   Fd fd_;
 };
 
-// syncfs(2) on the filesystem holding `path`.
-Status sync_filesystem(const std::string& path);
 
 }  // namespace bootseal::sys

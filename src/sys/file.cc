@@ -1,5 +1,7 @@
 #include "sys/file.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -163,6 +165,24 @@ Status write_file_atomic(const std::string& path, ByteSpan data, mode_t mode) {
   AtomicFile f = BS_TRY(AtomicFile::create(path, mode));
   BS_TRY(f.write(data));
   return f.commit();
+}
+
+Result<std::vector<std::string>> list_dir_names(const std::string& path) {
+  DIR* d = ::opendir(path.c_str());
+  if (!d) return sys_error(fmt::format("open directory {}", path));
+  std::vector<std::string> out;
+  while (auto* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") out.push_back(std::move(n));
+  }
+  ::closedir(d);
+  return out;
+}
+
+Status sync_filesystem(const std::string& path) {
+  Fd fd = BS_TRY(open_file(path, O_RDONLY));
+  if (::syncfs(fd.get()) != 0) return sys_error(fmt::format("syncfs {}", path));
+  return {};
 }
 
 }  // namespace bootseal::sys

@@ -92,4 +92,9 @@ std::string dirname_of(const std::string& path);
 std::string basename_of(const std::string& path);
 Status mkdir_p(const std::string& path, mode_t mode = 0755);
 
+// Names in a directory (no "." and ".."), in readdir order.
+Result<std::vector<std::string>> list_dir_names(const std::string& path);
+// syncfs(2) on the filesystem holding `path`.
+Status sync_filesystem(const std::string& path);
+
 }  // namespace bootseal::sys

@@ -53,12 +53,6 @@ Result<std::string> attach_loop_readonly(const std::string& file) {
   return Error(ErrorKind::kIo, "no free loop device");
 }
 
-Status sync_mounted_fs(const std::string& path) {
-  Fd fd = BS_TRY(open_file(path, O_RDONLY));
-  if (::syncfs(fd.get()) != 0) return sys_error(fmt::format("syncfs {}", path));
-  return {};
-}
-
 Status switch_root(const std::string& newroot) {
   if (::chdir(newroot.c_str()) != 0) return sys_error(fmt::format("chdir {}", newroot));
   if (::mount(newroot.c_str(), "/", nullptr, MS_MOVE, nullptr) != 0)
@@ -74,18 +68,6 @@ Status exec_program(const std::string& path, const std::vector<std::string>& arg
   a.push_back(nullptr);
   ::execv(path.c_str(), a.data());
   return sys_error(fmt::format("exec {}", path));
-}
-
-Result<std::vector<std::string>> list_dir(const std::string& path) {
-  DIR* d = ::opendir(path.c_str());
-  if (!d) return sys_error(fmt::format("open directory {}", path));
-  std::vector<std::string> out;
-  while (auto* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.push_back(std::move(n));
-  }
-  ::closedir(d);
-  return out;
 }
 
 Status power_off() {

@@ -15,15 +15,10 @@ Status mount_fs(const std::string& source, const std::string& target, const std:
 // falling back to LOOP_SET_FD); returns "/dev/loopN".
 Result<std::string> attach_loop_readonly(const std::string& file);
 // chdir(newroot); mount(newroot, "/", MS_MOVE); chroot("."); chdir("/").
-// syncfs(2) of the mounted filesystem holding `path` (sys/dirscan.h has the same for
-// the host tools; this one keeps the static initramfs binary free of dirscan).
-Status sync_mounted_fs(const std::string& path);
 
 Status switch_root(const std::string& newroot);
 // execv; returns only on failure.
 Status exec_program(const std::string& path, const std::vector<std::string>& argv);
-// Names in a directory (no "." and ".."), unsorted.
-Result<std::vector<std::string>> list_dir(const std::string& path);
 // reboot(2) with RB_POWER_OFF / RB_AUTOBOOT after sync; returns only on failure.
 Status power_off();
 Status reboot_now();

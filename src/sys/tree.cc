@@ -68,19 +68,13 @@ bool wait_for_path(const std::string& path, int timeout_ms) {
 }
 
 Result<std::vector<std::string>> list_names(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) {
-    if (errno == ENOENT) return out;
-    return sys_error(fmt::format("opendir {}", dir));
+  auto names = list_dir_names(dir);
+  if (!names.ok()) {
+    if (names.error().sys_errno() == ENOENT) return std::vector<std::string>{};
+    return names.error();
   }
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") out.push_back(std::move(n));
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
+  std::sort(names->begin(), names->end());
+  return names;
 }
 
 }  // namespace bootseal::sys
