@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
+#include "cli/repo_util.h"
 #include "cli/size.h"
 #include "seal/seal.h"
 #include "store/repository.h"
@@ -18,7 +19,7 @@ struct CreateOptions {
 };
 
 Status create(CreateOptions& o, const Globals& g) {
-  o.d.repo = store::repo_root(o.repo);
+  o.d.repo = repo_root(o.repo);
   o.d.disk_size = BS_TRY(parse_size(o.size, "--size"));
   o.d.esp_size = BS_TRY(parse_size(o.esp_size, "--esp-size"));
   bool show = !g.json && !g.quiet;
@@ -59,7 +60,7 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option("--image", o.d.image, "Image reference, digest or digest prefix in the repository")->required();
   c->add_option("--keys", o.d.keys_dir, "Key set directory (bootseal keys generate)")->required();
   c->add_option("--output,-o", o.d.output, "Disk image to write")->required();
-  c->add_option("--repo", o.repo, "Repository root (default $BOOTSEAL_REPO or /var/lib/bootseal/repo)");
+  c->add_option("--repo", o.repo, "Repository root (default $BOOTSEAL_REPO, else the booted system's, else /var/lib/bootseal/repo)");
   c->add_option("--size", o.size, "Total disk size (e.g. 4G); default: just big enough");
   c->add_option("--esp-size", o.esp_size, "ESP size (default: room for two UKIs, at least 64M)");
   c->add_option("--root-fs", o.d.root_fs, "Root filesystem type")->capture_default_str();

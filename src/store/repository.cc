@@ -45,9 +45,10 @@ Status check_ref_name(const std::string& ref) {
 
 }  // namespace
 
-std::string repo_root(const std::string& flag) {
+std::string repo_root(const std::string& flag, const std::optional<std::string>& booted_root) {
   if (!flag.empty()) return flag;
   if (const char* e = std::getenv("BOOTSEAL_REPO"); e && *e) return e;
+  if (booted_root && !booted_root->empty()) return *booted_root;
   return kDefaultRepo;
 }
 

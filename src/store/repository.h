@@ -155,7 +155,9 @@ class Repository {
   uint64_t written_ = 0, deduped_ = 0;
 };
 
-// The repository root from --repo, BOOTSEAL_REPO, or the default.
-std::string repo_root(const std::string& flag);
+// The repository root: `flag` (--repo), else $BOOTSEAL_REPO, else
+// `booted_root` (the running sealed system's physical root, which holds
+// composefs/, when the caller found one), else kDefaultRepo.
+std::string repo_root(const std::string& flag, const std::optional<std::string>& booted_root = std::nullopt);
 
 }  // namespace bootseal::store
