@@ -91,7 +91,10 @@ Result<fstree::Tree> scan_root(const std::string& dir, crypto::HashAlg hash, boo
   so.progress = progress;
   fstree::Tree t = BS_TRY(scan_directory(dir, so));
   // composefs-rs keeps files of 64 bytes or less inline only (no object).
+  // xattrs in name order, as a tree from layers has them (listxattr order is
+  // the filesystem's): dumpfiles and `image diff` then compare equal.
   std::function<void(fstree::Node&)> fix = [&](fstree::Node& n) {
+    n.sort_xattrs();
     if (n.is_dir()) n.size = 0;  // as tar entries and composefs-rs dumpfiles
     if (n.is_reg() && n.size <= oci::kInlineContentMax) {
       n.digest.clear();
