@@ -46,7 +46,8 @@ Status import_cmd(const ImportOptions& io, const Globals& g) {
     print_json({{"image", res.image}, {"ref", io.ref}, {"manifest_digest", res.record.manifest_digest},
                 {"layers_read", stats.layers_read}, {"layers_reused", stats.layers_reused},
                 {"files", stats.files}, {"bytes", stats.bytes}, {"objects_written", repo.objects_written()},
-                {"objects_deduplicated", repo.objects_deduplicated()}, {"seconds", secs}});
+                {"objects_deduplicated", repo.objects_deduplicated()}, {"objects_cloned", repo.objects_cloned()},
+                {"seconds", secs}});
   } else {
     std::printf("%s\n", res.image.c_str());
     if (g.verbose)

@@ -229,12 +229,7 @@ Status store_tree_files(Repository& repo, const fstree::Tree& tree, const std::s
     if (repo.has_object(hex)) continue;
     std::string full = root + path;
     sys::Fd fd = BS_TRY(sys::open_file(full, O_RDONLY | O_NOFOLLOW));
-    uint64_t off = 0;
-    Bytes got = BS_TRY(repo.write_object([&](uint8_t* b, size_t len) -> Result<size_t> {
-      size_t k = BS_TRY(sys::pread_full(fd.get(), b, len, off, full));
-      off += k;
-      return k;
-    }));
+    Bytes got = BS_TRY(repo.write_object_from_fd(fd.get(), n->size, full));
     if (to_hex(got) != hex) return input_error("{}: file changed while importing", full);
   }
   return repo.flush();

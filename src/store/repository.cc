@@ -11,6 +11,7 @@
 #include "base/hex.h"
 #include "composefs/image.h"
 #include "fstree/tree.h"
+#include "sys/clone.h"
 #include "sys/verity.h"
 
 namespace bootseal::store {
@@ -203,6 +204,28 @@ Result<Bytes> Repository::write_object(const std::function<Result<size_t>(uint8_
     BS_TRY(tmp.write(ByteSpan(buf.data(), n)));
   }
   uint64_t size = dig.size();
+  Bytes digest = dig.finish();
+  BS_TRY(stage(std::move(tmp), to_hex(digest), size));
+  return digest;
+}
+
+Result<Bytes> Repository::write_object_from_fd(int fd, uint64_t size, const std::string& what) {
+  if (meta_.read_only) return unsupported_error("{}: repository has unknown features; read-only", path_);
+  sys::TempFile tmp = BS_TRY(sys::TempFile::create(objects_.get(), path_ + "/objects", 0644));
+  sys::CloneMethod how = BS_TRY(sys::clone_file_data(fd, tmp.fd(), size, what));
+  const int src = how == sys::CloneMethod::kNone ? fd : tmp.fd();
+  fsverity::StreamDigester dig(params());
+  static thread_local Bytes buf(kChunk);
+  uint64_t off = 0;
+  for (;;) {
+    size_t n = BS_TRY(sys::pread_full(src, buf.data(), buf.size(), off, what));
+    if (n == 0) break;
+    dig.update(ByteSpan(buf.data(), n));
+    if (how == sys::CloneMethod::kNone) BS_TRY(tmp.write(ByteSpan(buf.data(), n)));
+    off += n;
+  }
+  if (off != size) return input_error("{}: {} bytes, expected {} (changed while importing?)", what, off, size);
+  if (how != sys::CloneMethod::kNone) cloned_++;
   Bytes digest = dig.finish();
   BS_TRY(stage(std::move(tmp), to_hex(digest), size));
   return digest;

@@ -100,6 +100,20 @@ rmdir r/composefs/images/refs
 ln -s ../objects/00/00 r/composefs/streams/oci-config-sha256:0000
 expect_error "gc with foreign streams" "oci-config-sha256:0000.*refusing to gc" "$BOOTSEAL" repo gc
 rm r/composefs/streams/oci-config-sha256:0000
+# A directory import: file data copied in the kernel (reflink or
+# copy_file_range, both work within one filesystem), hashed from the copy.
+mkdir -p tree/usr tree/boot tree/sysroot
+head -c 300000 /dev/urandom > tree/usr/big; head -c 70000 /dev/urandom > tree/usr/mid; echo small > tree/usr/small
+out=$("$BOOTSEAL" --json image import --ref tree dir:tree)
+check_eq "dir import: objects cloned" 2 "$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["objects_cloned"])')"
+dt=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["image"])')
+check_eq "dir import digest = image digest" "$("$BOOTSEAL" image digest tree)" "$dt"
+"$BOOTSEAL" image digest --dumpfile tree.dump tree >/dev/null
+for f in big mid; do
+  o=$(awk -v p="/usr/$f" '$1==p {print $9}' tree.dump)
+  cmp -s "r/composefs/objects/$o" tree/usr/$f && pass || fail "dir import: object of $f differs from the file"
+done
+"$BOOTSEAL" repo fsck >/dev/null && pass || fail "fsck after a directory import"
 # A bootc repository of bootc <= 1.16.3: no erofs_formats means V2.
 mkdir -p v2/composefs
 echo '{"version":1,"algorithm":"fsverity-sha512-12","features":{"compatible":[],"read-only-compatible":[],"incompatible":[]}}' > v2/composefs/meta.json
