@@ -119,6 +119,14 @@ TEST(Record, RejectsDamage) {
   EXPECT_TRUE(parse_layer_record(span(h + "d a 755 0 0 0 0 0 - 0 0 -\n")).ok());
 }
 
+TEST(Record, DamagedImageRecordsAreErrors) {
+  // Wrong JSON types are errors, not exceptions (fsck reads every record).
+  for (const char* j : {R"({"type":1})", R"([1])", R"({"type":"bootseal-image","format":"x"})",
+                        R"({"type":"bootseal-image","layers":{"a":1}})", R"({"type":null})"})
+    EXPECT_FALSE(parse_image_record(span(j)).ok()) << j;
+  EXPECT_TRUE(parse_image_record(span(R"({"type":"bootseal-image"})")).ok());
+}
+
 TEST(Record, ImageRoundTrip) {
   ImageRecord r;
   r.source = "oci:x:y";
