@@ -23,7 +23,10 @@ struct SysrootFlags {
 };
 
 void add_sysroot_flags(CLI::App* c, SysrootFlags& f) {
-  c->add_option("--sysroot", f.sysroot, "Physical root holding composefs/ and state/ (default on a sealed system: /sysroot)");
+  // The physical root is the repository root (<root>/composefs), so --repo
+  // names it too, as for every other command that touches a repository.
+  c->add_option("--sysroot,--repo", f.sysroot,
+                "Physical root holding composefs/ (the repository) and state/ (default on a sealed system: /sysroot)");
   c->add_option("--esp", f.esp, "ESP mount point (default: the first of /efi, /boot/efi, /boot with boot entries)");
   c->add_option("--booted", f.booted, "Digest of the running deployment (default: from /proc/cmdline on a sealed system)");
 }
