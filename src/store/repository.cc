@@ -245,6 +245,20 @@ Status Repository::stage(sys::TempFile tmp, const std::string& hex, uint64_t siz
 }
 
 Result<Bytes> Repository::write_object(ByteSpan data) {
+  // Contents in memory are hashed first: an object already present is not
+  // written at all (not even to a temporary file that is then dropped).
+  if (!meta_.read_only) {
+    Bytes digest = fsverity::digest_buffer(data, params());
+    if (has_object(to_hex(digest))) {
+      std::lock_guard<std::mutex> l(*stage_mu_);
+      deduped_++;
+      return digest;
+    }
+    sys::TempFile tmp = BS_TRY(sys::TempFile::create(objects_.get(), path_ + "/objects", 0644));
+    BS_TRY(tmp.write(data));
+    BS_TRY(stage(std::move(tmp), to_hex(digest), data.size()));
+    return digest;
+  }
   size_t pos = 0;
   return write_object([&](uint8_t* b, size_t n) -> Result<size_t> {
     size_t k = std::min(n, data.size() - pos);

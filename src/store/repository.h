@@ -82,6 +82,8 @@ class Repository {
   // is not written again (the temporary is dropped). The object becomes
   // visible at the next flush() (or when the batch fills).
   Result<Bytes> write_object(const std::function<Result<size_t>(uint8_t*, size_t)>& read);
+  // Contents already in memory are hashed first: an object already present
+  // is not written at all, not even to a temporary file.
   Result<Bytes> write_object(ByteSpan data);
   // An object with the contents of the open regular file `fd` (`size`
   // bytes, `what` names it in errors): reflinked or copied in the kernel
