@@ -562,6 +562,20 @@ Result<GcReport> Repository::gc(const RefsFn& refs, bool dry_run) {
   };
   for (auto& s : all_streams)
     if (!live_streams.count(s)) BS_TRY(remove(streams_.get(), s, "streams/" + s));
+  // Symlinks a crash left under their temporary name (sys::symlink_replace_at
+  // writes NAME.tmp-XXXX, then renames it): nothing refers to them.
+  std::function<Status(const std::string&, int)> tmp_links = [&](const std::string& dir, int depth) -> Status {
+    if (depth > 16) return {};
+    for (auto& n : BS_TRY(sys::list_at(streams_.get(), dir))) {
+      std::string rel = dir == "." ? n.name : dir + "/" + n.name;
+      if (n.type == DT_DIR && (dir != "." || n.name == "refs"))
+        BS_TRY(tmp_links(rel, depth + 1));
+      else if (n.type == DT_LNK && n.name.find(".tmp-") != std::string::npos)
+        BS_TRY(remove(streams_.get(), rel, "streams/" + rel));
+    }
+    return {};
+  };
+  BS_TRY(tmp_links(".", 0));
   for (auto& f : BS_TRY(sys::list_at(images_.get(), ".")))
     if (f.type != DT_DIR && !live_images.count(f.name)) BS_TRY(remove(images_.get(), f.name, "images/" + f.name));
   for (auto& sub : BS_TRY(sys::list_at(objects_.get(), "."))) {

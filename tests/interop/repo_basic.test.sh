@@ -75,6 +75,16 @@ grep -q "removed images/$db" gc.out && pass || fail "gc kept b's image"
 check_eq "b's layer object gone" 0 "$(find r/composefs/objects -type f -size 7000c | wc -l)"
 check_eq "shared object kept" 1 "$(find r/composefs/objects -type f -size 100000c | wc -l)"
 "$BOOTSEAL" repo fsck >/dev/null && pass || fail "fsck after gc"
+# Symlinks a crash left under their temporary names (record and ref writes
+# create NAME.tmp-XXXX, then rename it) are freed by gc, and ignored by fsck.
+ln -s ../objects/00/00 "r/composefs/streams/bootseal-image-x.tmp-abc123"
+ln -s ../bootseal-image-x "r/composefs/streams/refs/a.tmp-def456"
+"$BOOTSEAL" repo fsck >/dev/null && pass || fail "fsck counts leftover temporary symlinks as problems"
+"$BOOTSEAL" repo gc > gc.out
+grep -q "removed streams/bootseal-image-x.tmp-abc123" gc.out && pass || fail "gc kept a leftover stream temporary: $(cat gc.out)"
+grep -q "removed streams/refs/a.tmp-def456" gc.out && pass || fail "gc kept a leftover ref temporary: $(cat gc.out)"
+[ -z "$(find r/composefs/streams -name '*.tmp-*')" ] && pass || fail "temporaries left in streams/"
+[ -f r/composefs/images/$da ] && pass || fail "gc of temporaries removed a's image"
 # fsck reports damage: a corrupted object, a missing object, a corrupted image.
 obj=$(find r/composefs/objects -type f -size 5000c | head -1)
 printf 'X' | dd of="$obj" bs=1 seek=10 conv=notrunc status=none
