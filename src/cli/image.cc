@@ -174,6 +174,7 @@ struct DiffOptions {
   std::string a, b;
   std::string hash = "sha512";
   std::string xattrs = "allowlist";
+  std::string platform;
   bool raw = false;
   size_t max = 20;
 };
@@ -193,7 +194,7 @@ std::map<std::string, std::string> lines_by_path(const fstree::Tree& t) {
 }
 
 Status diff_cmd(const DiffOptions& d, const Globals& g) {
-  store::ImageOptions o = BS_TRY(image_options("", d.xattrs));
+  store::ImageOptions o = BS_TRY(image_options(d.platform, d.xattrs));
   o.hash = BS_TRY(parse_hash(d.hash));
   LoadedTree a = BS_TRY(load_tree(d.a, d.rf, o));
   LoadedTree b = BS_TRY(load_tree(d.b, d.rf, o));
@@ -288,6 +289,7 @@ void setup(CLI::App& root, Context& ctx) {
   add_repo_flags(f, df.rf);
   f->add_option("--hash", df.hash, "Object digest algorithm for sources: sha512 or sha256")->capture_default_str();
   f->add_option("--xattrs", df.xattrs, "allowlist or keep-user")->capture_default_str();
+  f->add_option("--platform", df.platform, "OS/ARCH[/VARIANT] to pick from multi-arch indexes");
   f->add_flag("--raw", df.raw, "Compare the merged trees without the OCI/boot transforms");
   f->add_option("--max", df.max, "Differences printed at most")->capture_default_str();
   f->add_option("A", df.a, "First image, tree or reference")->required();

@@ -92,6 +92,7 @@ if [ "$(uname -m)" = x86_64 ]; then
 fi
 check_eq "multi-arch: --platform linux/arm64" "$darm" "$("$BOOTSEAL" image digest --platform linux/arm64 oci:multi:t)"
 check_eq "multi-arch: --platform amd64" "$da" "$("$BOOTSEAL" image digest --platform amd64 oci:multi:t)"
+"$BOOTSEAL" image diff --platform linux/arm64 oci:multi:t oci:armimg:t >/dev/null && pass || fail "image diff --platform"
 expect_error "multi-arch: missing platform" 'no image for platform linux/s390x \(available: linux/amd64, linux/arm64\)' \
   "$BOOTSEAL" image digest --platform linux/s390x oci:multi:t
 
