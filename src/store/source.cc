@@ -223,9 +223,17 @@ class BlobLayerStream : public LayerStream {
       crypto::Hasher* th = s->tar_hash_.get();
       hook = [th](ByteSpan d) { th->update(d); };
     }
-    s->reader_ = BS_TRY(tar::Reader::open([hs](uint8_t* b, size_t n) { return hs->read(b, n); },
-                                          "layer " + l.digest.str(), {}, std::move(hook)));
+    auto rd = tar::Reader::open([hs](uint8_t* b, size_t n) { return hs->read(b, n); }, "layer " + l.digest.str(), {},
+                                std::move(hook));
+    if (!rd.ok()) return s->explain_failure(rd.error());  // e.g. gzip damage right at the start
+    s->reader_ = std::move(*rd);
     return std::unique_ptr<LayerStream>(std::move(s));
+  }
+  Error explain_failure(Error failure) override {
+    reader_.reset();
+    Status st = hs_->drain_and_check();
+    if (st.ok()) return failure;
+    return check_error("{} (reading the layer had failed: {})", st.error().message(), failure.message());
   }
   Status finish() override {
     BS_TRY(reader_->drain_input());
