@@ -32,7 +32,7 @@ bool is_transport_ref(const std::string& ref) {
 }
 
 Status create(CreateOptions& o, const Globals& g) {
-  o.d.repo = store::repo_root(o.repo);
+  o.d.repo = repo_root(o.repo);
   o.d.disk_size = BS_TRY(parse_size(o.size, "--size"));
   o.d.esp_size = BS_TRY(parse_size(o.esp_size, "--esp-size"));
   bool show = !g.json && !g.quiet;
@@ -98,7 +98,7 @@ void setup(CLI::App& root, Context& ctx) {
                 "(oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, dir:PATH)")->required();
   c->add_option("--keys", o.d.keys_dir, "Key set directory (bootseal keys generate)")->required();
   c->add_option("--output,-o", o.d.output, "Disk image to write")->required();
-  c->add_option("--repo", o.repo, "Repository root (default $BOOTSEAL_REPO or /var/lib/bootseal/repo)");
+  c->add_option("--repo", o.repo, "Repository root (default $BOOTSEAL_REPO, else the booted system's, else /var/lib/bootseal/repo)");
   c->add_option("--size", o.size, "Total disk size (e.g. 4G); default: just big enough");
   c->add_option("--esp-size", o.esp_size, "ESP size (default: room for two UKIs, at least 64M)");
   c->add_option("--root-fs", o.d.root_fs, "Root filesystem type")->capture_default_str();

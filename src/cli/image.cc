@@ -46,7 +46,8 @@ Status import_cmd(const ImportOptions& io, const Globals& g) {
     print_json({{"image", res.image}, {"ref", io.ref}, {"manifest_digest", res.record.manifest_digest},
                 {"layers_read", stats.layers_read}, {"layers_reused", stats.layers_reused},
                 {"files", stats.files}, {"bytes", stats.bytes}, {"objects_written", repo.objects_written()},
-                {"objects_deduplicated", repo.objects_deduplicated()}, {"seconds", secs}});
+                {"objects_deduplicated", repo.objects_deduplicated()}, {"objects_cloned", repo.objects_cloned()},
+                {"seconds", secs}});
   } else {
     std::printf("%s\n", res.image.c_str());
     if (g.verbose)
@@ -173,6 +174,7 @@ struct DiffOptions {
   std::string a, b;
   std::string hash = "sha512";
   std::string xattrs = "allowlist";
+  std::string platform;
   bool raw = false;
   size_t max = 20;
 };
@@ -192,7 +194,7 @@ std::map<std::string, std::string> lines_by_path(const fstree::Tree& t) {
 }
 
 Status diff_cmd(const DiffOptions& d, const Globals& g) {
-  store::ImageOptions o = BS_TRY(image_options("", d.xattrs));
+  store::ImageOptions o = BS_TRY(image_options(d.platform, d.xattrs));
   o.hash = BS_TRY(parse_hash(d.hash));
   LoadedTree a = BS_TRY(load_tree(d.a, d.rf, o));
   LoadedTree b = BS_TRY(load_tree(d.b, d.rf, o));
@@ -287,6 +289,7 @@ void setup(CLI::App& root, Context& ctx) {
   add_repo_flags(f, df.rf);
   f->add_option("--hash", df.hash, "Object digest algorithm for sources: sha512 or sha256")->capture_default_str();
   f->add_option("--xattrs", df.xattrs, "allowlist or keep-user")->capture_default_str();
+  f->add_option("--platform", df.platform, "OS/ARCH[/VARIANT] to pick from multi-arch indexes");
   f->add_flag("--raw", df.raw, "Compare the merged trees without the OCI/boot transforms");
   f->add_option("--max", df.max, "Differences printed at most")->capture_default_str();
   f->add_option("A", df.a, "First image, tree or reference")->required();

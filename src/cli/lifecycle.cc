@@ -18,27 +18,17 @@
 namespace bootseal::cli {
 namespace {
 
-constexpr const char* kBootedSysroot = "/sysroot";
-
 struct SysrootFlags {
   std::string sysroot, esp, booted;
 };
 
 void add_sysroot_flags(CLI::App* c, SysrootFlags& f) {
-  c->add_option("--sysroot", f.sysroot, "Physical root holding composefs/ and state/ (default on a sealed system: /sysroot)");
+  // The physical root is the repository root (<root>/composefs), so --repo
+  // names it too, as for every other command that touches a repository.
+  c->add_option("--sysroot,--repo", f.sysroot,
+                "Physical root holding composefs/ (the repository) and state/ (default on a sealed system: /sysroot)");
   c->add_option("--esp", f.esp, "ESP mount point (default: the first of /efi, /boot/efi, /boot with boot entries)");
   c->add_option("--booted", f.booted, "Digest of the running deployment (default: from /proc/cmdline on a sealed system)");
-}
-
-// The composefs digest the running kernel was booted with, if any.
-std::optional<std::string> booted_digest() {
-  auto text = sys::read_text_file("/proc/cmdline");
-  if (!text.ok()) return std::nullopt;
-  for (auto h : {bls::KargHash::kSha512, bls::KargHash::kSha256}) {
-    auto k = bls::parse_composefs_karg(*text, h);
-    if (k.ok() && *k) return to_hex((*k)->digest);
-  }
-  return std::nullopt;
 }
 
 Result<deploy::Sysroot> resolve_sysroot(const SysrootFlags& f) {

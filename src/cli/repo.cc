@@ -22,7 +22,7 @@ Status init_cmd(const InitOptions& o, const Globals& g) {
   store::RepoMeta m = store::new_meta(alg, fmt_v);
   store::RepoOptions ro;
   ro.require_verity = o.rf.require_verity;
-  auto repo = BS_TRY(store::Repository::init(store::repo_root(o.rf.repo), m, ro));
+  auto repo = BS_TRY(store::Repository::init(repo_root(o.rf.repo), m, ro));
   if (g.json)
     print_json({{"path", repo.path()}, {"algorithm", store::algorithm_string(alg)}, {"erofs_format", fmt_v}});
   else if (!g.quiet)

@@ -2,13 +2,40 @@
 
 #include <sys/stat.h>
 
+#include "base/hex.h"
+#include "bls/karg.h"
 #include "cli/composefs_scan.h"
 #include "oci/transport.h"
+#include "sys/file.h"
+#include "sys/tree.h"
 
 namespace bootseal::cli {
 
+std::optional<std::string> booted_digest() {
+  auto text = sys::read_text_file("/proc/cmdline");
+  if (!text.ok()) return std::nullopt;
+  for (auto h : {bls::KargHash::kSha512, bls::KargHash::kSha256}) {
+    auto k = bls::parse_composefs_karg(*text, h);
+    if (k.ok() && *k) return to_hex((*k)->digest);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> booted_repo_root() {
+  if (!sys::path_exists(std::string(kBootedSysroot) + "/composefs/meta.json")) return std::nullopt;
+  if (!booted_digest()) return std::nullopt;
+  return std::string(kBootedSysroot);
+}
+
+std::string repo_root(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  return store::repo_root(flag, booted_repo_root());
+}
+
 void add_repo_flags(CLI::App* c, RepoFlags& f) {
-  c->add_option("--repo", f.repo, "Repository root (holds composefs/); default $BOOTSEAL_REPO or /var/lib/bootseal/repo");
+  c->add_option("--repo", f.repo,
+                "Repository root (holds composefs/); default $BOOTSEAL_REPO, else the booted system's (/sysroot on a "
+                "sealed system), else /var/lib/bootseal/repo");
   c->add_flag("--require-verity", f.require_verity, "Fail when fs-verity cannot be enabled on objects and images");
   c->add_flag("--no-wait", f.no_wait, "Fail at once if another process holds the repository lock");
 }
@@ -19,7 +46,7 @@ Result<store::Repository> open_repo(const RepoFlags& f, bool exclusive) {
   o.wait_lock = !f.no_wait;
   o.exclusive = exclusive;
   store::Repository::warn_fn = [](const std::string& m) { warn(m); };
-  return store::Repository::open(store::repo_root(f.repo), o);
+  return store::Repository::open(repo_root(f.repo), o);
 }
 
 Result<store::ImportResult> import_source(store::Repository& repo, const std::string& source, store::ImageOptions o,
@@ -64,7 +91,10 @@ Result<fstree::Tree> scan_root(const std::string& dir, crypto::HashAlg hash, boo
   so.progress = progress;
   fstree::Tree t = BS_TRY(scan_directory(dir, so));
   // composefs-rs keeps files of 64 bytes or less inline only (no object).
+  // xattrs in name order, as a tree from layers has them (listxattr order is
+  // the filesystem's): dumpfiles and `image diff` then compare equal.
   std::function<void(fstree::Node&)> fix = [&](fstree::Node& n) {
+    n.sort_xattrs();
     if (n.is_dir()) n.size = 0;  // as tar entries and composefs-rs dumpfiles
     if (n.is_reg() && n.size <= oci::kInlineContentMax) {
       n.digest.clear();

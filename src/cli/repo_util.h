@@ -18,6 +18,16 @@ struct RepoFlags {
   bool no_wait = false;
 };
 void add_repo_flags(CLI::App* c, RepoFlags& f);
+
+// The physical root of a running sealed system: /sysroot, when it holds
+// composefs/meta.json and the kernel was booted with a composefs karg
+// (composefs= or composefs.digest=, parsed as composefs-rs does).
+inline constexpr const char* kBootedSysroot = "/sysroot";
+std::optional<std::string> booted_digest();
+std::optional<std::string> booted_repo_root();
+// --repo, else $BOOTSEAL_REPO, else the booted system's repository
+// (booted_repo_root), else /var/lib/bootseal/repo.
+std::string repo_root(const std::string& flag);
 Result<store::Repository> open_repo(const RepoFlags& f, bool exclusive = false);
 
 Result<crypto::HashAlg> parse_hash(const std::string& s);

@@ -208,6 +208,56 @@ TEST(Transport, Names) {
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(n->transport, Transport::kDirectory);
   EXPECT_FALSE(parse_source_name("docker://x").ok());
+  // docker-archive:FILE[:NAME[:TAG]|:@N], the path ending at the first ':' (skopeo).
+  n = parse_source_name("docker-archive:/tmp/d.tar");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->path, "/tmp/d.tar");
+  EXPECT_FALSE(n->tag.has_value());
+  n = parse_source_name("docker-archive:/tmp/d.tar:foo/bar:v1");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->path, "/tmp/d.tar");
+  EXPECT_EQ(*n->tag, "foo/bar:v1");
+  n = parse_source_name("docker-archive:d.tar:@1");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n->tag, "@1");
+  EXPECT_FALSE(parse_source_name("docker-archive:d.tar:").ok());
+}
+
+TEST(Json, DockerArchiveSelection) {
+  EXPECT_EQ(normalize_docker_reference("busybox"), "docker.io/library/busybox:latest");
+  EXPECT_EQ(normalize_docker_reference("foo/bar:v1"), "docker.io/foo/bar:v1");
+  EXPECT_EQ(normalize_docker_reference("docker.io/foo/bar:v1"), "docker.io/foo/bar:v1");
+  EXPECT_EQ(normalize_docker_reference("quay.io/x/y"), "quay.io/x/y:latest");
+  EXPECT_EQ(normalize_docker_reference("localhost:5000/x"), "localhost:5000/x:latest");
+  std::vector<DockerArchiveEntry> es(2);
+  es[0].repo_tags = {"docker.io/foo/bar:v1"};
+  es[1].repo_tags = {"busybox:latest", "quay.io/x/y:2"};
+  EXPECT_EQ(*select_docker_archive_entry(es, std::string("foo/bar:v1")), 0u);
+  EXPECT_EQ(*select_docker_archive_entry(es, std::string("busybox")), 1u);
+  EXPECT_EQ(*select_docker_archive_entry(es, std::string("quay.io/x/y:2")), 1u);
+  EXPECT_EQ(*select_docker_archive_entry(es, std::string("@1")), 1u);
+  auto none = select_docker_archive_entry(es, std::nullopt);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message().find("holds 2 images (@0: docker.io/foo/bar:v1, @1: busybox:latest quay.io/x/y:2)"),
+            std::string::npos) << none.error().message();
+  EXPECT_FALSE(select_docker_archive_entry(es, std::string("@2")).ok());
+  EXPECT_FALSE(select_docker_archive_entry(es, std::string("@x")).ok());
+  EXPECT_FALSE(select_docker_archive_entry(es, std::string("foo/bar:v2")).ok());
+  es.resize(1);
+  EXPECT_EQ(*select_docker_archive_entry(es, std::nullopt), 0u);
+}
+
+TEST(Json, MediaTypesAndIndexDocuments) {
+  EXPECT_TRUE(is_layer_media_type("application/vnd.oci.image.layer.v1.tar+zstd"));
+  EXPECT_TRUE(is_layer_media_type("application/vnd.docker.image.rootfs.diff.tar.gzip"));
+  EXPECT_TRUE(is_layer_media_type("application/vnd.docker.image.rootfs.diff.tar"));
+  EXPECT_FALSE(is_layer_media_type("application/vnd.oci.image.config.v1+json"));
+  auto doc = [](const std::string& s) { return ByteSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size()); };
+  EXPECT_TRUE(is_index_document(doc(R"({"schemaVersion":2,"manifests":[]})")));
+  EXPECT_TRUE(is_index_document(doc(R"({"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[]})")));
+  EXPECT_FALSE(is_index_document(doc(R"({"schemaVersion":2,"config":{},"layers":[]})")));
+  EXPECT_FALSE(is_index_document(doc(R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","manifests":[]})")));
+  EXPECT_FALSE(is_index_document(doc("not json")));
 }
 
 }  // namespace

@@ -167,6 +167,50 @@ Result<std::vector<DockerArchiveEntry>> parse_docker_manifest(ByteSpan data) {
   return out;
 }
 
+std::string normalize_docker_reference(std::string_view ref) {
+  std::string r(ref);
+  size_t slash = r.find('/');
+  std::string first = slash == std::string::npos ? "" : r.substr(0, slash);
+  bool has_host = !first.empty() && (first.find('.') != std::string::npos || first.find(':') != std::string::npos ||
+                                     first == "localhost");
+  if (!has_host) r = (slash == std::string::npos ? "docker.io/library/" : "docker.io/") + r;
+  size_t last = r.rfind('/');
+  if (r.find('@') == std::string::npos && r.find(':', last == std::string::npos ? 0 : last) == std::string::npos)
+    r += ":latest";
+  return r;
+}
+
+Result<size_t> select_docker_archive_entry(const std::vector<DockerArchiveEntry>& entries,
+                                           const std::optional<std::string>& ref) {
+  if (entries.empty()) return input_error("docker-archive manifest.json lists no images");
+  auto tags = [&] {
+    std::string have;
+    for (size_t i = 0; i < entries.size(); i++) {
+      std::string t;
+      for (auto& x : entries[i].repo_tags) t += (t.empty() ? "" : " ") + x;
+      have += fmt::format("{}@{}: {}", have.empty() ? "" : ", ", i, t.empty() ? "untagged" : t);
+    }
+    return have;
+  };
+  if (!ref) {
+    if (entries.size() == 1) return size_t{0};
+    return input_error("holds {} images ({}); choose one with :NAME:TAG or :@N", entries.size(), tags());
+  }
+  if (ref->starts_with("@")) {
+    std::string n = ref->substr(1);
+    if (n.empty() || n.size() > 6 || n.find_first_not_of("0123456789") != std::string::npos)
+      return input_error("bad image index \"{}\" (expected @N)", *ref);
+    size_t i = std::stoul(n);
+    if (i >= entries.size()) return input_error("no image {} ({} images: {})", *ref, entries.size(), tags());
+    return i;
+  }
+  std::string want = normalize_docker_reference(*ref);
+  for (size_t i = 0; i < entries.size(); i++)
+    for (auto& t : entries[i].repo_tags)
+      if (normalize_docker_reference(t) == want) return i;
+  return input_error("no image tagged \"{}\" ({})", *ref, tags());
+}
+
 bool is_layer_media_type(std::string_view t) {
   static constexpr std::string_view kKnown[] = {
       "application/vnd.oci.image.layer.v1.tar",
@@ -177,6 +221,10 @@ bool is_layer_media_type(std::string_view t) {
       "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
       "application/vnd.docker.image.rootfs.diff.tar.gzip",
       "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+      // containers/image's uncompressed schema 2 layers (skopeo copy --format v2s2
+      // with decompression) and the uncompressed foreign variant.
+      "application/vnd.docker.image.rootfs.diff.tar",
+      "application/vnd.docker.image.rootfs.foreign.diff.tar",
   };
   for (auto k : kKnown)
     if (t == k) return true;
@@ -184,6 +232,18 @@ bool is_layer_media_type(std::string_view t) {
 }
 
 bool is_index_media_type(std::string_view t) { return t == kMediaTypeIndex || t == kMediaTypeDockerList; }
+
+bool is_index_document(ByteSpan data) {
+  auto j = parse_json(data, "image manifest");
+  if (!j.ok() || !j->is_object()) return false;
+  auto mt = j->find("mediaType");
+  if (mt != j->end() && mt->is_string()) {
+    if (is_index_media_type(mt->get<std::string>())) return true;
+    if (!mt->get<std::string>().empty()) return false;
+  }
+  auto m = j->find("manifests");
+  return m != j->end() && m->is_array() && j->find("layers") == j->end();
+}
 
 Platform host_platform() {
   Platform p;

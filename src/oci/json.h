@@ -89,11 +89,26 @@ Result<Manifest> parse_manifest(ByteSpan json);
 Result<Config> parse_config(ByteSpan json);
 Result<std::vector<DockerArchiveEntry>> parse_docker_manifest(ByteSpan json);
 
+// A docker reference in its fully qualified form, as docker and skopeo
+// compare them: "busybox" -> "docker.io/library/busybox:latest",
+// "foo/bar:v1" -> "docker.io/foo/bar:v1"; a registry host ("a.b/x", "h:5000/x",
+// "localhost/x") is kept.
+std::string normalize_docker_reference(std::string_view ref);
+// Picks the image of a docker-archive: by `ref` (a docker reference matched
+// against RepoTags, or "@N", the N-th image counting from 0, as skopeo's
+// docker-archive:FILE:REF and :@N), else the only one. Errors list the tags.
+Result<size_t> select_docker_archive_entry(const std::vector<DockerArchiveEntry>& entries,
+                                           const std::optional<std::string>& ref);
+
 // True for media types whose blobs are (possibly compressed) tar layers we can
 // apply: OCI tar, tar+gzip, tar+zstd (also the nondistributable variants) and
-// Docker's rootfs.diff.tar.gzip.
+// Docker's rootfs.diff.tar.gzip and rootfs.diff.tar (also foreign).
 bool is_layer_media_type(std::string_view media_type);
 bool is_index_media_type(std::string_view media_type);
+// True when a manifest-or-index blob is an image index: its own mediaType is
+// an index type, or it has none and holds a "manifests" array and no
+// "layers" (descriptors in the wild sometimes omit or mislabel mediaType).
+bool is_index_document(ByteSpan json);
 
 // The platform this binary was built for, in OCI terms ("amd64", "arm64", ...).
 Platform host_platform();

@@ -32,9 +32,15 @@ Result<SourceName> parse_source_name(const std::string& s) {
     split_tag(s.substr(12));
   } else if (s.starts_with("docker-archive:")) {
     n.transport = Transport::kDockerArchive;
-    n.path = s.substr(15);
-    // docker-archive:FILE:NAME:TAG / @INDEX selects among several images; we
-    // take the only image and refuse archives with several.
+    // docker-archive:FILE[:NAME[:TAG]|:@N]: as skopeo, the path ends at the
+    // first ':'; the rest names one image of an archive holding several.
+    std::string rest = s.substr(15);
+    auto colon = rest.find(':');
+    n.path = rest.substr(0, colon);
+    if (colon != std::string::npos) {
+      n.tag = rest.substr(colon + 1);
+      if (n.tag->empty()) return input_error("image source \"{}\": empty image name after the path", s);
+    }
   } else if (s.starts_with("dir:")) {
     n.transport = Transport::kDirectory;
     n.path = s.substr(4);

@@ -1,7 +1,7 @@
 // Image source names in skopeo's transport syntax (containers-transports(5)):
 //   oci:DIR[:TAG]            an OCI image layout directory
 //   oci-archive:FILE[:TAG]   a tar of an OCI image layout
-//   docker-archive:FILE      docker/podman save output
+//   docker-archive:FILE[:NAME[:TAG]|:@N]  docker/podman save output
 //   dir:PATH or PATH         a plain root directory (an unpacked tree)
 // Only the name is parsed here; reading is done by store/source.
 #pragma once
@@ -18,7 +18,9 @@ enum class Transport { kOciLayout, kOciArchive, kDockerArchive, kDirectory };
 struct SourceName {
   Transport transport = Transport::kDirectory;
   std::string path;
-  std::optional<std::string> tag;  // oci: and oci-archive: only
+  // oci: and oci-archive: the tag; docker-archive: the image's docker
+  // reference (NAME[:TAG]) or "@N".
+  std::optional<std::string> tag;
 };
 
 // A bare path is a directory source; an unknown transport

@@ -107,36 +107,42 @@ Result<MergedImage> merge_image(ImageSource& src, const ImageOptions& o, Reposit
     std::vector<RecordEntry> recorded;
     // Files written by worker threads: (index in `recorded`, digest to come).
     std::vector<std::pair<size_t, std::future<Result<Bytes>>>> async;
-    tar::Entry e;
-    for (;;) {
-      bool more = BS_TRY(rd.next(e));
-      if (!more) break;
-      RecordEntry r;
-      if (repo && e.type == tar::EntryType::kRegular && e.size > oci::kInlineContentMax && e.size <= kAsyncMax) {
-        // Read here (decompression is serial), hash and write on a worker.
-        Bytes data = BS_TRY(rd.read_all(e.size));
-        if (data.size() != e.size)
-          return input_error("{}: entry {}: short data ({} of {} bytes)", rd.name(), e.path, data.size(), e.size);
-        if (stats) {
-          stats->files++;
-          stats->bytes += e.size;
-          stats->entries++;
+    // A failure while reading is checked against the blob's digest first:
+    // damage shows as a digest mismatch, not as the tar error it caused.
+    auto read_entries = [&]() -> Status {
+      tar::Entry e;
+      for (;;) {
+        bool more = BS_TRY(rd.next(e));
+        if (!more) break;
+        RecordEntry r;
+        if (repo && e.type == tar::EntryType::kRegular && e.size > oci::kInlineContentMax && e.size <= kAsyncMax) {
+          // Read here (decompression is serial), hash and write on a worker.
+          Bytes data = BS_TRY(rd.read_all(e.size));
+          if (data.size() != e.size)
+            return input_error("{}: entry {}: short data ({} of {} bytes)", rd.name(), e.path, data.size(), e.size);
+          if (stats) {
+            stats->files++;
+            stats->bytes += e.size;
+            stats->entries++;
+          }
+          async.emplace_back(recorded.size(), repo->write_object_async(std::move(data)));
+          r.entry = std::move(e);
+          recorded.push_back(std::move(r));
+          continue;
         }
-        async.emplace_back(recorded.size(), repo->write_object_async(std::move(data)));
-        r.entry = std::move(e);
-        recorded.push_back(std::move(r));
-        continue;
+        if (e.type == tar::EntryType::kRegular)
+          r.data = BS_TRY(take_content(e, rd, repo, dig, stats, repo ? nullptr : &m.kept_files));  // reader errors name layer and entry
+        if (stats) stats->entries++;
+        if (repo) {
+          r.entry = std::move(e);
+          recorded.push_back(std::move(r));
+        } else {
+          BS_TRY_CTX(ap.apply_resolved(e, r.data), "layer {}: entry {}", lname, e.path);
+        }
       }
-      if (e.type == tar::EntryType::kRegular)
-        r.data = BS_TRY(take_content(e, rd, repo, dig, stats, repo ? nullptr : &m.kept_files));  // reader errors name layer and entry
-      if (stats) stats->entries++;
-      if (repo) {
-        r.entry = std::move(e);
-        recorded.push_back(std::move(r));
-      } else {
-        BS_TRY_CTX(ap.apply_resolved(e, r.data), "layer {}: entry {}", lname, e.path);
-      }
-    }
+      return {};
+    };
+    if (Status st = read_entries(); !st.ok()) return ls->explain_failure(st.error());
     std::optional<Error> async_error;
     for (auto& [idx, fut] : async) {
       auto d = fut.get();
@@ -229,12 +235,7 @@ Status store_tree_files(Repository& repo, const fstree::Tree& tree, const std::s
     if (repo.has_object(hex)) continue;
     std::string full = root + path;
     sys::Fd fd = BS_TRY(sys::open_file(full, O_RDONLY | O_NOFOLLOW));
-    uint64_t off = 0;
-    Bytes got = BS_TRY(repo.write_object([&](uint8_t* b, size_t len) -> Result<size_t> {
-      size_t k = BS_TRY(sys::pread_full(fd.get(), b, len, off, full));
-      off += k;
-      return k;
-    }));
+    Bytes got = BS_TRY(repo.write_object_from_fd(fd.get(), n->size, full));
     if (to_hex(got) != hex) return input_error("{}: file changed while importing", full);
   }
   return repo.flush();

@@ -199,7 +199,8 @@ std::string serialize_image_record(const ImageRecord& r) {
 
 Result<ImageRecord> parse_image_record(ByteSpan data) {
   nlohmann::json j = nlohmann::json::parse(data.begin(), data.end(), nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("type", "") != "bootseal-image")
+  auto type = j.is_object() ? j.find("type") : j.end();
+  if (j.is_discarded() || !j.is_object() || type == j.end() || !type->is_string() || *type != "bootseal-image")
     return input_error("image record: not a bootseal image record");
   ImageRecord r;
   try {

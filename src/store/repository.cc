@@ -11,6 +11,7 @@
 #include "base/hex.h"
 #include "composefs/image.h"
 #include "fstree/tree.h"
+#include "sys/clone.h"
 #include "sys/verity.h"
 
 namespace bootseal::store {
@@ -45,9 +46,10 @@ Status check_ref_name(const std::string& ref) {
 
 }  // namespace
 
-std::string repo_root(const std::string& flag) {
+std::string repo_root(const std::string& flag, const std::optional<std::string>& booted_root) {
   if (!flag.empty()) return flag;
   if (const char* e = std::getenv("BOOTSEAL_REPO"); e && *e) return e;
+  if (booted_root && !booted_root->empty()) return *booted_root;
   return kDefaultRepo;
 }
 
@@ -207,6 +209,28 @@ Result<Bytes> Repository::write_object(const std::function<Result<size_t>(uint8_
   return digest;
 }
 
+Result<Bytes> Repository::write_object_from_fd(int fd, uint64_t size, const std::string& what) {
+  if (meta_.read_only) return unsupported_error("{}: repository has unknown features; read-only", path_);
+  sys::TempFile tmp = BS_TRY(sys::TempFile::create(objects_.get(), path_ + "/objects", 0644));
+  sys::CloneMethod how = BS_TRY(sys::clone_file_data(fd, tmp.fd(), size, what));
+  const int src = how == sys::CloneMethod::kNone ? fd : tmp.fd();
+  fsverity::StreamDigester dig(params());
+  static thread_local Bytes buf(kChunk);
+  uint64_t off = 0;
+  for (;;) {
+    size_t n = BS_TRY(sys::pread_full(src, buf.data(), buf.size(), off, what));
+    if (n == 0) break;
+    dig.update(ByteSpan(buf.data(), n));
+    if (how == sys::CloneMethod::kNone) BS_TRY(tmp.write(ByteSpan(buf.data(), n)));
+    off += n;
+  }
+  if (off != size) return input_error("{}: {} bytes, expected {} (changed while importing?)", what, off, size);
+  if (how != sys::CloneMethod::kNone) cloned_++;
+  Bytes digest = dig.finish();
+  BS_TRY(stage(std::move(tmp), to_hex(digest), size));
+  return digest;
+}
+
 Status Repository::stage(sys::TempFile tmp, const std::string& hex, uint64_t size) {
   std::lock_guard<std::mutex> l(*stage_mu_);
   if (pending_names_.count(hex) || has_object(hex)) {
@@ -221,6 +245,20 @@ Status Repository::stage(sys::TempFile tmp, const std::string& hex, uint64_t siz
 }
 
 Result<Bytes> Repository::write_object(ByteSpan data) {
+  // Contents in memory are hashed first: an object already present is not
+  // written at all (not even to a temporary file that is then dropped).
+  if (!meta_.read_only) {
+    Bytes digest = fsverity::digest_buffer(data, params());
+    if (has_object(to_hex(digest))) {
+      std::lock_guard<std::mutex> l(*stage_mu_);
+      deduped_++;
+      return digest;
+    }
+    sys::TempFile tmp = BS_TRY(sys::TempFile::create(objects_.get(), path_ + "/objects", 0644));
+    BS_TRY(tmp.write(data));
+    BS_TRY(stage(std::move(tmp), to_hex(digest), data.size()));
+    return digest;
+  }
   size_t pos = 0;
   return write_object([&](uint8_t* b, size_t n) -> Result<size_t> {
     size_t k = std::min(n, data.size() - pos);
@@ -524,6 +562,20 @@ Result<GcReport> Repository::gc(const RefsFn& refs, bool dry_run) {
   };
   for (auto& s : all_streams)
     if (!live_streams.count(s)) BS_TRY(remove(streams_.get(), s, "streams/" + s));
+  // Symlinks a crash left under their temporary name (sys::symlink_replace_at
+  // writes NAME.tmp-XXXX, then renames it): nothing refers to them.
+  std::function<Status(const std::string&, int)> tmp_links = [&](const std::string& dir, int depth) -> Status {
+    if (depth > 16) return {};
+    for (auto& n : BS_TRY(sys::list_at(streams_.get(), dir))) {
+      std::string rel = dir == "." ? n.name : dir + "/" + n.name;
+      if (n.type == DT_DIR && (dir != "." || n.name == "refs"))
+        BS_TRY(tmp_links(rel, depth + 1));
+      else if (n.type == DT_LNK && n.name.find(".tmp-") != std::string::npos)
+        BS_TRY(remove(streams_.get(), rel, "streams/" + rel));
+    }
+    return {};
+  };
+  BS_TRY(tmp_links(".", 0));
   for (auto& f : BS_TRY(sys::list_at(images_.get(), ".")))
     if (f.type != DT_DIR && !live_images.count(f.name)) BS_TRY(remove(images_.get(), f.name, "images/" + f.name));
   for (auto& sub : BS_TRY(sys::list_at(objects_.get(), "."))) {

@@ -82,7 +82,14 @@ class Repository {
   // is not written again (the temporary is dropped). The object becomes
   // visible at the next flush() (or when the batch fills).
   Result<Bytes> write_object(const std::function<Result<size_t>(uint8_t*, size_t)>& read);
+  // Contents already in memory are hashed first: an object already present
+  // is not written at all, not even to a temporary file.
   Result<Bytes> write_object(ByteSpan data);
+  // An object with the contents of the open regular file `fd` (`size`
+  // bytes, `what` names it in errors): reflinked or copied in the kernel
+  // (sys::clone_file_data) where the filesystem allows, then hashed from the
+  // copy, so the digest is of what was stored; read and written otherwise.
+  Result<Bytes> write_object_from_fd(int fd, uint64_t size, const std::string& what);
   // The same on a worker thread (par::threads() of them, started on first
   // use): hashing and writing overlap with the caller reading the next file.
   // At most kMaxInFlight bytes wait at a time (the caller blocks).
@@ -123,6 +130,7 @@ class Repository {
   static inline std::function<void(const std::string&)> warn_fn;
 
   uint64_t objects_written() const { return written_; }
+  uint64_t objects_cloned() const { return cloned_; }  // by reflink or copy_file_range
   uint64_t objects_deduplicated() const { return deduped_; }
 
  private:
@@ -153,9 +161,12 @@ class Repository {
   bool verity_supported_ = true;
   bool verity_warned_ = false;
   uint64_t written_ = 0, deduped_ = 0;
+  uint64_t cloned_ = 0;
 };
 
-// The repository root from --repo, BOOTSEAL_REPO, or the default.
-std::string repo_root(const std::string& flag);
+// The repository root: `flag` (--repo), else $BOOTSEAL_REPO, else
+// `booted_root` (the running sealed system's physical root, which holds
+// composefs/, when the caller found one), else kDefaultRepo.
+std::string repo_root(const std::string& flag, const std::optional<std::string>& booted_root = std::nullopt);
 
 }  // namespace bootseal::store

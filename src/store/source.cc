@@ -12,6 +12,9 @@ namespace bootseal::store {
 
 namespace {
 
+constexpr int kMaxIndexDepth = 4;       // image indexes inside image indexes
+constexpr int kMaxArchiveSymlinks = 8;  // symlinked members followed in a docker-archive
+
 // A readable stream of bytes.
 class Stream {
  public:
@@ -147,10 +150,33 @@ std::string normalize_member(const std::string& p) {
   return out;
 }
 
+// A member path with ".." resolved lexically; escaping the archive's root is
+// an error.
+Result<std::string> resolve_member(const std::string& p) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string::npos) j = p.size();
+    std::string c = p.substr(i, j - i);
+    if (c == "..") {
+      if (out.empty()) return input_error("link target \"{}\" leaves the archive", p);
+      out.pop_back();
+    } else if (!c.empty() && c != ".") {
+      out.push_back(c);
+    }
+    i = j + 1;
+  }
+  std::string r;
+  for (auto& c : out) r += (r.empty() ? "" : "/") + c;
+  return r;
+}
+
 class ArchiveBlobs : public BlobStore {
  public:
   explicit ArchiveBlobs(std::string file) : file_(std::move(file)) {}
-  Result<std::unique_ptr<Stream>> open(const std::string& rel) override {
+  Result<std::unique_ptr<Stream>> open(const std::string& rel) override { return open_at_depth(rel, 0); }
+  Result<std::unique_ptr<Stream>> open_at_depth(const std::string& rel, int depth) {
     auto m = std::make_unique<MemberStream>();
     sys::Fd fd = BS_TRY(sys::open_regular(file_));
     m->file = std::make_unique<FileStream>(std::move(fd), file_);
@@ -160,8 +186,19 @@ class ArchiveBlobs : public BlobStore {
     std::string want = normalize_member(rel);
     tar::Entry e;
     while (BS_TRY(m->outer->next(e))) {
-      if (e.type == tar::EntryType::kRegular && normalize_member(e.path) == want)
-        return std::unique_ptr<Stream>(std::move(m));
+      if (normalize_member(e.path) != want) continue;
+      if (e.type == tar::EntryType::kRegular) return std::unique_ptr<Stream>(std::move(m));
+      // docker save writes a layer used twice once, and the second
+      // <id>/layer.tar as a symlink (or hardlink) to the first; skopeo and
+      // podman write legacy <id>/layer.tar symlinks too.
+      if ((e.type == tar::EntryType::kSymlink || e.type == tar::EntryType::kHardlink) && depth < kMaxArchiveSymlinks) {
+        std::string target = e.type == tar::EntryType::kSymlink && !e.link_target.starts_with("/")
+                                 ? sys::dirname_of("/" + want).substr(1) + "/" + e.link_target
+                                 : e.link_target;
+        std::string resolved = BS_TRY_CTX(resolve_member(target), "{}: member {}", file_, rel);
+        return open_at_depth(resolved, depth + 1);
+      }
+      return input_error("{}: member {} is a {}, not a file", file_, rel, tar::type_name(e.type));
     }
     return input_error("{}: no member {}", file_, rel);
   }
@@ -186,9 +223,17 @@ class BlobLayerStream : public LayerStream {
       crypto::Hasher* th = s->tar_hash_.get();
       hook = [th](ByteSpan d) { th->update(d); };
     }
-    s->reader_ = BS_TRY(tar::Reader::open([hs](uint8_t* b, size_t n) { return hs->read(b, n); },
-                                          "layer " + l.digest.str(), {}, std::move(hook)));
+    auto rd = tar::Reader::open([hs](uint8_t* b, size_t n) { return hs->read(b, n); }, "layer " + l.digest.str(), {},
+                                std::move(hook));
+    if (!rd.ok()) return s->explain_failure(rd.error());  // e.g. gzip damage right at the start
+    s->reader_ = std::move(*rd);
     return std::unique_ptr<LayerStream>(std::move(s));
+  }
+  Error explain_failure(Error failure) override {
+    reader_.reset();
+    Status st = hs_->drain_and_check();
+    if (st.ok()) return failure;
+    return check_error("{} (reading the layer had failed: {})", st.error().message(), failure.message());
   }
   Status finish() override {
     BS_TRY(reader_->drain_input());
@@ -221,13 +266,16 @@ class OciSource : public ImageSource {
     Bytes idx_bytes = BS_TRY_CTX(blobs_->read_small("index.json"), "{}", source_);
     oci::Index idx = BS_TRY_CTX(oci::parse_index(idx_bytes), "{}", blobs_->describe("index.json"));
     oci::Descriptor d = BS_TRY_CTX(oci::select_manifest(idx, tag_, platform), "{}", source_);
-    for (int depth = 0; oci::is_index_media_type(d.media_type); depth++) {
-      if (depth > 4) return input_error("{}: image indexes nested too deeply", source_);
-      Bytes b = BS_TRY(blobs_->read_blob(d.digest, d.size));
-      oci::Index sub = BS_TRY_CTX(oci::parse_index(b), "{}", d.digest.str());
-      d = BS_TRY_CTX(oci::select_manifest(sub, std::nullopt, platform), "{}", source_);
+    // Nested indexes (a multi-arch image under a tag): by the blob's own
+    // content, not only the descriptor's mediaType, which some writers omit.
+    Bytes mb;
+    for (int depth = 0;; depth++) {
+      mb = BS_TRY(blobs_->read_blob(d.digest, d.size));
+      if (!oci::is_index_media_type(d.media_type) && !oci::is_index_document(mb)) break;
+      if (depth >= kMaxIndexDepth) return input_error("{}: image indexes nested too deeply", source_);
+      oci::Index sub = BS_TRY_CTX(oci::parse_index(mb), "{}: image index {}", source_, d.digest.str());
+      d = BS_TRY_CTX(oci::select_manifest(sub, std::nullopt, platform), "{}: image index {}", source_, d.digest.str());
     }
-    Bytes mb = BS_TRY(blobs_->read_blob(d.digest, d.size));
     oci::Manifest m = BS_TRY_CTX(oci::parse_manifest(mb), "manifest {}", d.digest.str());
     r.manifest_digest = d.digest;
     Bytes cb = BS_TRY(blobs_->read_blob(m.config.digest, m.config.size));
@@ -257,20 +305,26 @@ class OciSource : public ImageSource {
 
 class DockerArchiveSource : public ImageSource {
  public:
-  DockerArchiveSource(std::string file, std::string source)
-      : blobs_(std::make_unique<ArchiveBlobs>(file)), source_(std::move(source)) {}
+  DockerArchiveSource(std::string file, std::string source, std::optional<std::string> ref)
+      : blobs_(std::make_unique<ArchiveBlobs>(file)), source_(std::move(source)), ref_(std::move(ref)) {}
 
   Result<ResolvedImage> resolve(const oci::Platform&) override {
     Bytes mj = BS_TRY_CTX(blobs_->read_small("manifest.json"), "{}", source_);
     auto entries = BS_TRY_CTX(oci::parse_docker_manifest(mj), "{}", source_);
-    if (entries.size() != 1)
-      return unsupported_error("{}: holds {} images; only single-image archives are supported", source_, entries.size());
-    auto& e = entries.front();
+    size_t pick = BS_TRY_CTX(oci::select_docker_archive_entry(entries, ref_), "{}", source_);
+    auto& e = entries[pick];
     ResolvedImage r;
     r.source = source_;
     Bytes cb = BS_TRY(blobs_->read_small(e.config));
-    r.config = BS_TRY_CTX(oci::parse_config(cb), "{}", blobs_->describe(e.config));
     r.config_digest = {"sha256", to_hex(crypto::digest(crypto::HashAlg::kSha256, cb))};
+    // The config is named by its digest ("<hex>.json", docker >= 25
+    // "blobs/sha256/<hex>"): check it as every other blob is checked.
+    std::string cname = normalize_member(e.config);
+    cname = cname.substr(cname.rfind('/') == std::string::npos ? 0 : cname.rfind('/') + 1);
+    if (cname.ends_with(".json")) cname.resize(cname.size() - 5);
+    if (oci::parse_digest("sha256:" + cname).ok() && cname != r.config_digest.hex)
+      return check_error("{}: digest mismatch: content is {}", blobs_->describe(e.config), r.config_digest.str());
+    r.config = BS_TRY_CTX(oci::parse_config(cb), "{}", blobs_->describe(e.config));
     if (r.config.diff_ids.size() != e.layers.size())
       return input_error("{}: manifest.json has {} layers, config has {} diff_ids", source_, e.layers.size(),
                          r.config.diff_ids.size());
@@ -297,6 +351,7 @@ class DockerArchiveSource : public ImageSource {
  private:
   std::unique_ptr<BlobStore> blobs_;
   std::string source_;
+  std::optional<std::string> ref_;
   std::map<std::string, std::string> layer_paths_;
 };
 
@@ -309,7 +364,7 @@ Result<std::unique_ptr<ImageSource>> open_source(const oci::SourceName& n, const
     case oci::Transport::kOciArchive:
       return std::unique_ptr<ImageSource>(new OciSource(std::make_unique<ArchiveBlobs>(n.path), original, n.tag));
     case oci::Transport::kDockerArchive:
-      return std::unique_ptr<ImageSource>(new DockerArchiveSource(n.path, original));
+      return std::unique_ptr<ImageSource>(new DockerArchiveSource(n.path, original, n.tag));
     case oci::Transport::kDirectory:
       break;
   }

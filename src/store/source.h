@@ -38,6 +38,12 @@ class LayerStream {
   virtual ~LayerStream() = default;
   tar::Reader& reader() { return *reader_; }
   virtual Status finish() = 0;
+  // After reading the layer failed (bad compressed or tar data, a hostile
+  // entry): reads the rest of the blob past the tar reader and checks its
+  // digest, so a corrupted blob is reported as a digest mismatch rather than
+  // as whatever its damage looked like. `failure` is returned when the blob
+  // is intact. The reader is gone afterwards.
+  virtual Error explain_failure(Error failure) { return failure; }
 
  protected:
   std::unique_ptr<tar::Reader> reader_;

@@ -3,11 +3,32 @@
 #include "base/hex.h"
 #include "store/meta.h"
 #include "store/record.h"
+#include "store/repository.h"
+
+#include <cstdlib>
 
 namespace bootseal::store {
 namespace {
 
 ByteSpan span(const std::string& s) { return ByteSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size()); }
+
+// --repo, then $BOOTSEAL_REPO, then the booted sealed system's root, then
+// /var/lib/bootseal/repo.
+TEST(RepoRoot, Precedence) {
+  const char* saved = std::getenv("BOOTSEAL_REPO");
+  std::string keep = saved ? saved : "";
+  unsetenv("BOOTSEAL_REPO");
+  EXPECT_EQ(repo_root(""), kDefaultRepo);
+  EXPECT_EQ(repo_root("", std::string("/sysroot")), "/sysroot");
+  EXPECT_EQ(repo_root("/r", std::string("/sysroot")), "/r");
+  setenv("BOOTSEAL_REPO", "/env", 1);
+  EXPECT_EQ(repo_root("", std::string("/sysroot")), "/env");
+  EXPECT_EQ(repo_root("/r"), "/r");
+  if (saved)
+    setenv("BOOTSEAL_REPO", keep.c_str(), 1);
+  else
+    unsetenv("BOOTSEAL_REPO");
+}
 
 TEST(Meta, NewRepositoryMatchesComposefsRs) {
   EXPECT_EQ(serialize_meta(new_meta(crypto::HashAlg::kSha512, 1)),
@@ -96,6 +117,14 @@ TEST(Record, RejectsDamage) {
   EXPECT_FALSE(parse_layer_record(span(h + "d a 755 0 0 0 0 0 - 0 0 -")).ok());         // no newline
   EXPECT_FALSE(parse_layer_record(span(h + "d a 755 0 0 0 1000000000 0 - 0 0 -\n")).ok());
   EXPECT_TRUE(parse_layer_record(span(h + "d a 755 0 0 0 0 0 - 0 0 -\n")).ok());
+}
+
+TEST(Record, DamagedImageRecordsAreErrors) {
+  // Wrong JSON types are errors, not exceptions (fsck reads every record).
+  for (const char* j : {R"({"type":1})", R"([1])", R"({"type":"bootseal-image","format":"x"})",
+                        R"({"type":"bootseal-image","layers":{"a":1}})", R"({"type":null})"})
+    EXPECT_FALSE(parse_image_record(span(j)).ok()) << j;
+  EXPECT_TRUE(parse_image_record(span(R"({"type":"bootseal-image"})")).ok());
 }
 
 TEST(Record, ImageRoundTrip) {

@@ -186,6 +186,10 @@ Result<bool> Reader::next(Entry& e) {
   }
   // ARCHIVE_WARN (e.g. charset conversion) still yields a usable entry.
   e = Entry{};
+  size_ = delivered_ = block_off_ = 0;
+  sparse_ = block_eof_ = false;
+  block_ = nullptr;
+  block_left_ = 0;
   const char* p = archive_entry_pathname(ae);
   if (!p) p = archive_entry_pathname_utf8(ae);
   e.path = BS_TRY(checked_string(p, "path", where));
@@ -234,6 +238,10 @@ Result<bool> Reader::next(Entry& e) {
     e.dev_minor = static_cast<uint32_t>(archive_entry_rdevminor(ae));
   }
   e.sparse = archive_entry_sparse_count(ae) > 0;
+  if (e.sparse && e.size > kMaxSparseSize)
+    return input_error("{}: sparse file of {} bytes (at most {} are expanded)", where, e.size, kMaxSparseSize);
+  size_ = e.size;
+  sparse_ = e.sparse;
 
   int nx = archive_entry_xattr_reset(ae);
   if (nx < 0 || static_cast<size_t>(nx) > kMaxXattrs)
@@ -257,13 +265,63 @@ Result<bool> Reader::next(Entry& e) {
   return true;
 }
 
+// Sparse entries are read block by block: archive_read_data fills the holes
+// between data blocks but not a hole at the end of the file (a file that
+// ends in a hole, or is all hole, reads back short), so the zeros are filled
+// here, up to the logical size the sparse map gives.
+Result<size_t> Reader::read_sparse(uint8_t* buf, size_t len) {
+  if (len == 0) return 0;
+  for (;;) {
+    if (block_left_ == 0 && !block_eof_) {
+      const void* b = nullptr;
+      size_t n = 0;
+      la_int64_t off = 0;
+      int r = archive_read_data_block(impl_->a, &b, &n, &off);
+      if (r == ARCHIVE_EOF) {
+        block_eof_ = true;
+      } else if (r < ARCHIVE_OK) {
+        if (impl_->source_error)
+          return std::move(*impl_->source_error).context(fmt::format("{}: entry {}", name_, current_));
+        const char* msg = archive_error_string(impl_->a);
+        return input_error("{}: entry {}: bad data: {}", name_, current_, msg ? msg : "unknown error");
+      } else {
+        if (off < 0 || static_cast<uint64_t>(off) < delivered_ || static_cast<uint64_t>(off) > size_ ||
+            n > size_ - static_cast<uint64_t>(off))
+          return input_error("{}: entry {}: sparse data block at {} (+{}) out of order or past the file size {}", name_,
+                             current_, off, n, size_);
+        block_ = static_cast<const uint8_t*>(b);
+        block_left_ = n;
+        block_off_ = static_cast<uint64_t>(off);
+        if (n == 0) continue;
+      }
+    }
+    uint64_t hole_end = block_eof_ ? size_ : block_off_;
+    if (delivered_ < hole_end) {
+      size_t k = static_cast<size_t>(std::min<uint64_t>(len, hole_end - delivered_));
+      std::memset(buf, 0, k);
+      delivered_ += k;
+      return k;
+    }
+    if (block_eof_) return 0;
+    size_t k = std::min(len, block_left_);
+    std::memcpy(buf, block_, k);
+    block_ += k;
+    block_left_ -= k;
+    block_off_ += k;
+    delivered_ += k;
+    return k;
+  }
+}
+
 Result<size_t> Reader::read(uint8_t* buf, size_t len) {
+  if (sparse_) return read_sparse(buf, len);
   la_ssize_t n = archive_read_data(impl_->a, buf, len);
   if (n < 0) {
     if (impl_->source_error) return std::move(*impl_->source_error).context(fmt::format("{}: entry {}", name_, current_));
     const char* msg = archive_error_string(impl_->a);
     return input_error("{}: entry {}: bad data: {}", name_, current_, msg ? msg : "unknown error");
   }
+  delivered_ += static_cast<uint64_t>(n);
   return static_cast<size_t>(n);
 }
 

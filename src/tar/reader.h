@@ -8,7 +8,9 @@
 //
 // Limits (each violation is an input error naming the entry): path and link
 // target at most kMaxPathLength bytes, at most kMaxXattrs xattrs per entry,
-// xattr names at most 255 bytes and values at most 65535 bytes.
+// xattr names at most 255 bytes and values at most 65535 bytes, sparse files
+// at most kMaxSparseSize bytes long (their holes are read back as zeros, so a
+// few header bytes could otherwise claim terabytes).
 #pragma once
 
 #include <cstdint>
@@ -26,6 +28,7 @@ inline constexpr size_t kMaxPathLength = 4096;
 inline constexpr size_t kMaxXattrs = 1024;
 inline constexpr size_t kMaxXattrNameLength = 255;
 inline constexpr size_t kMaxXattrValueLength = 65535;
+inline constexpr uint64_t kMaxSparseSize = 16ull << 30;
 
 enum class EntryType { kRegular, kDirectory, kSymlink, kHardlink, kCharDev, kBlockDev, kFifo, kSocket };
 
@@ -88,6 +91,15 @@ class Reader {
   std::string name_;
   std::string current_;
   uint64_t count_ = 0;
+  Result<size_t> read_sparse(uint8_t* buf, size_t len);
+  // The current entry: its data size, bytes returned so far, whether it is
+  // sparse, and for sparse entries the data block being returned.
+  uint64_t size_ = 0, delivered_ = 0;
+  bool sparse_ = false;
+  const uint8_t* block_ = nullptr;
+  size_t block_left_ = 0;
+  uint64_t block_off_ = 0;
+  bool block_eof_ = false;
 };
 
 // Convenience: a ReadFn over a memory buffer (the span must outlive the reader).

@@ -34,6 +34,8 @@ check_eq "one deployment" "1" "$(jget st.json 'len(d["deployments"])')"
 check_eq "default is v1" "$D1 default dir:$TMP/v1" "$(jget st.json '" ".join([d["deployments"][0][k] for k in ("digest","role","source")])')"
 check_eq "no problems" "0" "$(jget st.json 'len(d["problems"])')"
 B status "${S[@]}" | grep -q "default   ${D1:0:24}" && pass || fail "human status"
+# --repo names the physical root (the repository root) as --sysroot does.
+B status --repo "$TMP/w/root" --esp "$TMP/w/esp" | grep -q "default   ${D1:0:24}" && pass || fail "status --repo"
 
 # --- local /etc changes on the deployment, then switch to v2 (UKI sealed here)
 E1=w/root/state/deploy/$D1/etc

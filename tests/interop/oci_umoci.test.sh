@@ -15,6 +15,8 @@ ln -s prog base/usr/bin/prog-sym
 for i in $(seq 1 50); do head -c $((i * 97)) /dev/urandom > base/usr/lib/lib$i.so; done
 echo a > base/etc/conf.d/a; echo b > base/etc/conf.d/b
 setfattr -n user.note -v hello base/usr/bin/prog 2>/dev/null || true
+# Several xattrs set out of name order (listxattr order differs from a layer's).
+for x in user.zz user.aa user.mm; do setfattr -n $x -v $x base/usr/lib/lib1.so; done
 touch -d '2024-01-02 03:04:05.123456789' base/usr/bin/prog
 mkdir -p upd/conf.d; echo c > upd/conf.d/c
 head -c 5000 /dev/urandom > new-lib
@@ -54,6 +56,10 @@ check_eq "umoci unpack digest (dir:)" "$d" "$("$BOOTSEAL" image digest dir:bundl
 check_eq "keep-user digest" "$("$BOOTSEAL" image digest --xattrs keep-user oci:img:t)" \
   "$("$BOOTSEAL" image digest --xattrs keep-user bundle/rootfs)"
 "$BOOTSEAL" image diff oci:img:t bundle/rootfs >diff.out && pass || fail "image diff reports differences: $(head -5 diff.out)"
+# keep-user: several xattrs per file, compared in name order on both sides.
+"$BOOTSEAL" image diff --xattrs keep-user oci:img:t bundle/rootfs >diff.out && pass || fail "image diff --xattrs keep-user: $(head -4 diff.out)"
+"$BOOTSEAL" image digest --xattrs keep-user --dumpfile dir-user.dump base >/dev/null
+grep -q '^/usr/lib/lib1.so .* user.aa=user.aa user.mm=user.mm user.zz=user.zz$' dir-user.dump && pass || fail "xattrs of a directory tree not in name order: $(grep '^/usr/lib/lib1.so ' dir-user.dump)"
 # image diff names the first differing paths.
 echo changed > bundle/rootfs/etc/hostname
 expect_error "diff exit status" "differ in 1 paths" "$BOOTSEAL" image diff oci:img:t bundle/rootfs

@@ -75,6 +75,16 @@ grep -q "removed images/$db" gc.out && pass || fail "gc kept b's image"
 check_eq "b's layer object gone" 0 "$(find r/composefs/objects -type f -size 7000c | wc -l)"
 check_eq "shared object kept" 1 "$(find r/composefs/objects -type f -size 100000c | wc -l)"
 "$BOOTSEAL" repo fsck >/dev/null && pass || fail "fsck after gc"
+# Symlinks a crash left under their temporary names (record and ref writes
+# create NAME.tmp-XXXX, then rename it) are freed by gc, and ignored by fsck.
+ln -s ../objects/00/00 "r/composefs/streams/bootseal-image-x.tmp-abc123"
+ln -s ../bootseal-image-x "r/composefs/streams/refs/a.tmp-def456"
+"$BOOTSEAL" repo fsck >/dev/null && pass || fail "fsck counts leftover temporary symlinks as problems"
+"$BOOTSEAL" repo gc > gc.out
+grep -q "removed streams/bootseal-image-x.tmp-abc123" gc.out && pass || fail "gc kept a leftover stream temporary: $(cat gc.out)"
+grep -q "removed streams/refs/a.tmp-def456" gc.out && pass || fail "gc kept a leftover ref temporary: $(cat gc.out)"
+[ -z "$(find r/composefs/streams -name '*.tmp-*')" ] && pass || fail "temporaries left in streams/"
+[ -f r/composefs/images/$da ] && pass || fail "gc of temporaries removed a's image"
 # fsck reports damage: a corrupted object, a missing object, a corrupted image.
 obj=$(find r/composefs/objects -type f -size 5000c | head -1)
 printf 'X' | dd of="$obj" bs=1 seek=10 conv=notrunc status=none
@@ -100,6 +110,20 @@ rmdir r/composefs/images/refs
 ln -s ../objects/00/00 r/composefs/streams/oci-config-sha256:0000
 expect_error "gc with foreign streams" "oci-config-sha256:0000.*refusing to gc" "$BOOTSEAL" repo gc
 rm r/composefs/streams/oci-config-sha256:0000
+# A directory import: file data copied in the kernel (reflink or
+# copy_file_range, both work within one filesystem), hashed from the copy.
+mkdir -p tree/usr tree/boot tree/sysroot
+head -c 300000 /dev/urandom > tree/usr/big; head -c 70000 /dev/urandom > tree/usr/mid; echo small > tree/usr/small
+out=$("$BOOTSEAL" --json image import --ref tree dir:tree)
+check_eq "dir import: objects cloned" 2 "$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["objects_cloned"])')"
+dt=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["image"])')
+check_eq "dir import digest = image digest" "$("$BOOTSEAL" image digest tree)" "$dt"
+"$BOOTSEAL" image digest --dumpfile tree.dump tree >/dev/null
+for f in big mid; do
+  o=$(awk -v p="/usr/$f" '$1==p {print $9}' tree.dump)
+  cmp -s "r/composefs/objects/$o" tree/usr/$f && pass || fail "dir import: object of $f differs from the file"
+done
+"$BOOTSEAL" repo fsck >/dev/null && pass || fail "fsck after a directory import"
 # A bootc repository of bootc <= 1.16.3: no erofs_formats means V2.
 mkdir -p v2/composefs
 echo '{"version":1,"algorithm":"fsverity-sha512-12","features":{"compatible":[],"read-only-compatible":[],"incompatible":[]}}' > v2/composefs/meta.json
