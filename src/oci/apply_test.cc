@@ -204,6 +204,12 @@ TEST(Transport, Names) {
   n = parse_source_name("oci-archive:a.tar");
   ASSERT_TRUE(n.ok());
   EXPECT_FALSE(n->tag.has_value());
+  // The path ends at the first ':' (skopeo); the reference may hold colons.
+  n = parse_source_name("oci:lay:docker.io/library/foo:1.0");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->path, "lay");
+  EXPECT_EQ(*n->tag, "docker.io/library/foo:1.0");
+  EXPECT_FALSE(parse_source_name("oci:lay:").ok());
   n = parse_source_name("/some/dir");
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(n->transport, Transport::kDirectory);

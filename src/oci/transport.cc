@@ -15,21 +15,24 @@ std::string transport_name(Transport t) {
 Result<SourceName> parse_source_name(const std::string& s) {
   if (s.empty()) return input_error("empty image source");
   SourceName n;
-  auto split_tag = [&](std::string rest) {
-    // oci:DIR:TAG — the tag is after the last ':' unless that is part of the path.
-    auto colon = rest.rfind(':');
-    if (colon != std::string::npos && rest.find('/', colon) == std::string::npos && colon + 1 < rest.size()) {
+  // oci:DIR[:REF] and oci-archive:FILE[:REF]: as skopeo (containers/image
+  // SplitPathAndImage), the path ends at the first ':' and the rest, colons
+  // included, is the reference (e.g. oci:dir:docker.io/library/foo:1.0).
+  auto split_tag = [&](const std::string& rest) -> Status {
+    auto colon = rest.find(':');
+    n.path = rest.substr(0, colon);
+    if (colon != std::string::npos) {
       n.tag = rest.substr(colon + 1);
-      rest.resize(colon);
+      if (n.tag->empty()) return input_error("image source \"{}\": empty reference after the path", s);
     }
-    n.path = rest;
+    return {};
   };
   if (s.starts_with("oci:")) {
     n.transport = Transport::kOciLayout;
-    split_tag(s.substr(4));
+    BS_TRY(split_tag(s.substr(4)));
   } else if (s.starts_with("oci-archive:")) {
     n.transport = Transport::kOciArchive;
-    split_tag(s.substr(12));
+    BS_TRY(split_tag(s.substr(12)));
   } else if (s.starts_with("docker-archive:")) {
     n.transport = Transport::kDockerArchive;
     // docker-archive:FILE[:NAME[:TAG]|:@N]: as skopeo, the path ends at the
