@@ -3,6 +3,7 @@
 // root is /sysroot and the booted deployment comes from /proc/cmdline;
 // offline (a mounted or staged disk) give --sysroot and --esp.
 #include <cstdio>
+#include <cstdlib>
 
 #include "base/hex.h"
 #include "bls/karg.h"
@@ -26,21 +27,24 @@ void add_sysroot_flags(CLI::App* c, SysrootFlags& f) {
   // The physical root is the repository root (<root>/composefs), so --repo
   // names it too, as for every other command that touches a repository.
   c->add_option("--sysroot,--repo", f.sysroot,
-                "Physical root holding composefs/ (the repository) and state/ (default on a sealed system: /sysroot)");
+                "Physical root holding composefs/ (the repository) and state/ (default $BOOTSEAL_REPO, else on a sealed system /sysroot)");
   c->add_option("--esp", f.esp, "ESP mount point (default: the first of /efi, /boot/efi, /boot with boot entries)");
   c->add_option("--booted", f.booted, "Digest of the running deployment (default: from /proc/cmdline on a sealed system)");
 }
 
 Result<deploy::Sysroot> resolve_sysroot(const SysrootFlags& f) {
   deploy::Sysroot s;
+  const char* env = std::getenv("BOOTSEAL_REPO");
   if (!f.sysroot.empty()) {
     s.root = f.sysroot;
+  } else if (env && *env) {
+    s.root = env;  // the repository root is the physical root
   } else if (sys::path_exists(std::string(kBootedSysroot) + "/composefs") && booted_digest()) {
     s.root = kBootedSysroot;
     s.booted = booted_digest();
   } else {
     return input_error("not running on a sealed system (no {}/composefs or no composefs= on /proc/cmdline): "
-                       "give --sysroot DIR and --esp DIR", kBootedSysroot);
+                       "give --sysroot DIR (or $BOOTSEAL_REPO) and --esp DIR", kBootedSysroot);
   }
   if (!sys::path_exists(s.root + "/composefs/meta.json"))
     return input_error("{}: no composefs/meta.json: not the root of a sealed system", s.root);

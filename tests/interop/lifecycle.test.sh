@@ -36,6 +36,7 @@ check_eq "no problems" "0" "$(jget st.json 'len(d["problems"])')"
 B status "${S[@]}" | grep -q "default   ${D1:0:24}" && pass || fail "human status"
 # --repo names the physical root (the repository root) as --sysroot does.
 B status --repo "$TMP/w/root" --esp "$TMP/w/esp" | grep -q "default   ${D1:0:24}" && pass || fail "status --repo"
+BOOTSEAL_REPO="$TMP/w/root" B status --esp "$TMP/w/esp" | grep -q "default   ${D1:0:24}" && pass || fail "status with \$BOOTSEAL_REPO"
 
 # --- local /etc changes on the deployment, then switch to v2 (UKI sealed here)
 E1=w/root/state/deploy/$D1/etc
