@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include <optional>
+
 #include "base/hex.h"
 #include "crypto/hash.h"
 #include "oci/apply.h"
+#include "store/async_hasher.h"
 #include "sys/file.h"
 #include "sys/repo_io.h"
 
@@ -45,15 +48,22 @@ class FileStream : public Stream {
 // Hashes everything read through it; check() compares digest and size.
 class HashingStream : public Stream {
  public:
-  HashingStream(std::unique_ptr<Stream> inner, oci::Digest want, uint64_t want_size, std::string what)
-      : inner_(std::move(inner)),
-        hasher_(want.algorithm == "sha512" ? crypto::HashAlg::kSha512 : crypto::HashAlg::kSha256),
-        want_(std::move(want)),
-        want_size_(want_size),
-        what_(std::move(what)) {}
+  // `background`: hash on a thread of its own (layers; JSON blobs are small).
+  HashingStream(std::unique_ptr<Stream> inner, oci::Digest want, uint64_t want_size, std::string what,
+                bool background = false)
+      : inner_(std::move(inner)), want_(std::move(want)), want_size_(want_size), what_(std::move(what)) {
+    auto alg = want_.algorithm == "sha512" ? crypto::HashAlg::kSha512 : crypto::HashAlg::kSha256;
+    if (background)
+      async_ = std::make_unique<AsyncHasher>(alg);
+    else
+      sync_.emplace(alg);
+  }
   Result<size_t> read(uint8_t* buf, size_t n) override {
     size_t got = BS_TRY(inner_->read(buf, n));
-    hasher_.update(ByteSpan(buf, got));
+    if (async_)
+      async_->update(ByteSpan(buf, got));
+    else
+      sync_->update(ByteSpan(buf, got));
     size_ += got;
     if (want_size_ && size_ > want_size_)
       return input_error("{}: blob is larger than the {} bytes its descriptor says", what_, want_size_);
@@ -65,7 +75,7 @@ class HashingStream : public Stream {
     }
     if (want_size_ && size_ != want_size_)
       return input_error("{}: blob is {} bytes, its descriptor says {}", what_, size_, want_size_);
-    std::string got = to_hex(hasher_.finish());
+    std::string got = to_hex(async_ ? async_->finish() : sync_->finish());
     if (got != want_.hex)
       return check_error("{}: digest mismatch: content is {}:{}", what_, want_.algorithm, got);
     return {};
@@ -73,7 +83,8 @@ class HashingStream : public Stream {
 
  private:
   std::unique_ptr<Stream> inner_;
-  crypto::Hasher hasher_;
+  std::optional<crypto::Hasher> sync_;
+  std::unique_ptr<AsyncHasher> async_;
   oci::Digest want_;
   uint64_t want_size_;
   std::string what_;
@@ -214,13 +225,13 @@ class BlobLayerStream : public LayerStream {
     std::unique_ptr<BlobLayerStream> s(new BlobLayerStream());
     s->reader_name_ = l.digest.str();
     std::string what = blobs.describe(rel);
-    s->hs_ = std::make_unique<HashingStream>(BS_TRY(blobs.open(rel)), l.digest, l.size, what);
+    s->hs_ = std::make_unique<HashingStream>(BS_TRY(blobs.open(rel)), l.digest, l.size, what, true);
     HashingStream* hs = s->hs_.get();
     std::function<void(ByteSpan)> hook;
     if (l.diff_id && l.diff_id->algorithm == "sha256" && l.diff_id->hex != l.digest.hex) {
       s->diff_id_ = *l.diff_id;
-      s->tar_hash_ = std::make_unique<crypto::Hasher>(crypto::HashAlg::kSha256);
-      crypto::Hasher* th = s->tar_hash_.get();
+      s->tar_hash_ = std::make_unique<AsyncHasher>(crypto::HashAlg::kSha256);
+      AsyncHasher* th = s->tar_hash_.get();
       hook = [th](ByteSpan d) { th->update(d); };
     }
     auto rd = tar::Reader::open([hs](uint8_t* b, size_t n) { return hs->read(b, n); }, "layer " + l.digest.str(), {},
@@ -250,7 +261,7 @@ class BlobLayerStream : public LayerStream {
 
  private:
   std::unique_ptr<HashingStream> hs_;
-  std::unique_ptr<crypto::Hasher> tar_hash_;
+  std::unique_ptr<AsyncHasher> tar_hash_;
   oci::Digest diff_id_;
   std::string reader_name_;
 };

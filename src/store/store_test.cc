@@ -1,14 +1,36 @@
 #include <gtest/gtest.h>
 
 #include "base/hex.h"
+#include "store/async_hasher.h"
 #include "store/meta.h"
 #include "store/record.h"
 #include "store/repository.h"
 
 #include <cstdlib>
+#include <random>
 
 namespace bootseal::store {
 namespace {
+
+// The background hasher gives the digest of everything handed to it, in
+// order, whatever the update sizes (inside a chunk, across chunks, more than
+// the queue holds), for both algorithms, and for no data at all.
+TEST(AsyncHasher, EqualsTheDirectDigest) {
+  std::mt19937 rng(7);
+  for (auto alg : {crypto::HashAlg::kSha256, crypto::HashAlg::kSha512}) {
+    for (size_t total : {size_t{0}, size_t{1}, size_t{1} << 20, (size_t{1} << 20) + 1, size_t{13} << 20}) {
+      Bytes data(total);
+      for (auto& b : data) b = static_cast<uint8_t>(rng());
+      AsyncHasher a(alg);
+      for (size_t off = 0; off < total;) {
+        size_t n = std::min<size_t>(total - off, rng() % 300000);
+        a.update(ByteSpan(data.data() + off, n));
+        off += n;
+      }
+      EXPECT_EQ(to_hex(a.finish()), to_hex(crypto::digest(alg, data))) << total;
+    }
+  }
+}
 
 ByteSpan span(const std::string& s) { return ByteSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size()); }
 
