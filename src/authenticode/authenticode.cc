@@ -49,7 +49,8 @@ Result<std::vector<WinCertificate>> certificate_entries(ByteSpan table, uint64_t
   std::vector<WinCertificate> out;
   uint64_t off = 0;
   uint64_t end = table.size();
-  while (end - off >= kWinCertificateHeaderSize) {
+  // off may pass end by the alignment padding of the last entry.
+  while (off < end && end - off >= kWinCertificateHeaderSize) {
     if (out.size() >= kMaxCertificates) return input_error("more than {} entries in the certificate table", kMaxCertificates);
     WinCertificate w;
     w.offset = table_offset + off;

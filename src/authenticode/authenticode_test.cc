@@ -194,5 +194,19 @@ TEST(Authenticode, MalformedTables) {
   EXPECT_FALSE(sign(t, keys().key, keys().cert, {}).ok());
 }
 
+// The last entry's alignment padding may reach past the table's end (a
+// 12-byte table whose one entry has dwLength 9): the walk stops there
+// instead of wrapping around and reading past the table (found by fuzzing).
+TEST(Authenticode, PaddingPastTheTableEnds) {
+  Bytes table(12 + 64, 0xee);  // bytes after the table must not be read
+  store_le<uint32_t>(table.data(), 9);
+  store_le<uint16_t>(table.data() + 4, 0x0200);
+  store_le<uint16_t>(table.data() + 6, 0x0002);
+  auto r = certificate_entries(ByteSpan(table.data(), 12), 0x1000);
+  ASSERT_TRUE(r.ok()) << r.error().message();
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].bCertificate.size(), 1u);
+}
+
 }  // namespace
 }  // namespace bootseal::authenticode
