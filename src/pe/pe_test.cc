@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "pe/testing.h"
 #include "pe/writer.h"
 
@@ -11,6 +14,11 @@ namespace {
 using testing::tiny_pe;
 
 constexpr size_t kSecTable = 0x40 + 4 + 20 + 240;
+
+Bytes read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(f), {});
+}
 
 TEST(PeParse, TinyImage) {
   Bytes f = tiny_pe();
@@ -487,6 +495,21 @@ TEST(PeWriter, BadNames) {
   EXPECT_FALSE(ed->add_section(".toolongname", Bytes(1, 1), 0).ok());
   EXPECT_FALSE(ed->add_section("", Bytes(1, 1), 0).ok());
   EXPECT_FALSE(ed->add_section(".e", Bytes{}, 0).ok());
+}
+
+// A section with VirtualSize 0 is mapped as SizeOfRawData bytes; when the
+// writer pads its raw data to FileAlignment, its extent in memory must not
+// grow into the section added after it (found by fuzzing; the input is in
+// the pe fuzz corpus).
+TEST(Editor, SectionWithoutVirtualSizeKeepsItsExtent) {
+  Bytes in = read_bytes(std::string(BOOTSEAL_SOURCE_DIR) + "/fuzz/corpus/pe/regress-vsize0-padding");
+  auto ed = Editor::open(in);
+  ASSERT_TRUE(ed.ok()) << ed.error().message();
+  ASSERT_TRUE(ed->add_section(".cmdline", Bytes{'x'}, kScnCntInitializedData | kScnMemRead).ok());
+  auto out = ed->write();
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  auto img = parse(*out);
+  ASSERT_TRUE(img.ok()) << img.error().message();
 }
 
 }  // namespace

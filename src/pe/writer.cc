@@ -248,6 +248,9 @@ Result<Layout> Editor::layout(const WriteOptions& options) const {
       uint64_t ptr = round_up(want, fa);
       uint64_t size = round_up(s.SizeOfRawData, fa);
       if (ptr + size > UINT32_MAX) return input_error("the image would be larger than 4 GiB");
+      // A section without VirtualSize is mapped as SizeOfRawData bytes: keep
+      // that extent when the padding grows, so it overlaps no later section.
+      if (s.VirtualSize == 0) s.VirtualSize = s.SizeOfRawData;
       s.PointerToRawData = static_cast<uint32_t>(ptr);
       s.SizeOfRawData = static_cast<uint32_t>(size);
       cursor = ptr + size;
