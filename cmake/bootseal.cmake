@@ -26,7 +26,7 @@ function(bootseal_module name)
     target_link_libraries(test_${name} PRIVATE bootseal::${name} ${M_TEST_DEPS} GTest::gtest_main GTest::gmock)
     target_compile_definitions(test_${name} PRIVATE
       BOOTSEAL_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
-      BOOTSEAL_VECTORS_DIR="${CMAKE_SOURCE_DIR}/../shared/vectors")
+      BOOTSEAL_VECTORS_DIR="${CMAKE_SOURCE_DIR}/tests/data/vectors")
     gtest_discover_tests(test_${name} PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
   endif()
 endfunction()

@@ -17,7 +17,8 @@ TAG=${2:-latest}
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${BOOTSEAL_CACHE:-/var/cache/bootseal}
 PAYLOADS=${BOOTSEAL_PAYLOADS:-$CACHE/payloads}
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+. "$HERE/../../tools/lib/debian-mirror.sh"
+MIRROR=$(debian_mirror)  # $DEBIAN_MIRROR, else the machine's configured apt source
 INCLUDE=systemd,systemd-sysv,udev,kmod,libtss2-esys-3.0.2-0,libtss2-mu0,libtss2-rc0,libtss2-tcti-device0
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1735689600}  # 2025-01-01: fixed mtimes for what we add
 

@@ -2,7 +2,7 @@
 // with a writable variable store (keys enrolled with virt-fw-vars), a TPM 2.0, the
 // serial console streamed to the terminal and a log and matched against expected and
 // refusal texts, a hard timeout, and every child process cleaned up on every path.
-// Facts it is built on: ../shared/notes/boot-harness.md. Docs: docs/vm.md.
+// Facts it is built on: docs/vm.md (measured harness facts). Docs: docs/vm.md.
 #pragma once
 
 #include <string>

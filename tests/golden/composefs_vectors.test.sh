@@ -4,7 +4,7 @@
 # `info dump` output, and clean failures on bad input.
 set -euo pipefail
 : "${BOOTSEAL:?}" "${SRC:?}"
-V="${SRC}/../shared/vectors/composefs"
+V="${SRC}/tests/data/vectors/composefs"
 [ -d "$V" ] || { echo "vectors not found at $V" >&2; exit 1; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT

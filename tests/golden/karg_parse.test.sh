@@ -1,7 +1,7 @@
 #!/bin/bash
 # Every case of composefs-rs's karg parser vectors through `bootseal karg parse`.
 set -euo pipefail
-V="$SRC/../shared/vectors/composefs-rs/karg_parse.expected"
+V="$SRC/tests/data/vectors/composefs-rs/karg_parse.expected"
 [ -f "$V" ] || { echo "missing $V"; exit 1; }
 n=0; fail=0
 while IFS= read -r line; do

@@ -7,7 +7,7 @@ set -euo pipefail
 : "${BOOTSEAL:?}" "${SRC:?}"
 command -v fsck.erofs > /dev/null || { echo "fsck.erofs missing (apt install erofs-utils)"; exit 1; }
 source "$SRC/tests/lib/composefs_tree.sh"
-V="$SRC/../shared/vectors/composefs"
+V="$SRC/tests/data/vectors/composefs"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail=0
@@ -17,7 +17,7 @@ check() {  # check IMAGE
   fi
 }
 n=0
-for dump in "$V"/*.dump "$SRC"/../shared/vectors/composefs-rs/*_v[01].dump; do
+for dump in "$V"/*.dump "$SRC"/tests/data/vectors/composefs-rs/*_v[01].dump; do
   for v in 0 1; do
     "$BOOTSEAL" composefs mkfs --from-file --min-version=$v --max-version=$v "$dump" "$T/img.cfs"
     check "$T/img.cfs"
