@@ -40,6 +40,30 @@ std::string_view split_at(std::string_view& s, char sep) {
   return part;
 }
 
+// strtoull()'s value for the longest numeric prefix of `s` (0 when there is none),
+// with its whitespace, sign and saturation rules.
+uint64_t leading_uint(std::string_view s, int base) {
+  while (!s.empty() && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r'))) s.remove_prefix(1);
+  bool neg = false;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    neg = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  uint64_t v = 0;
+  bool overflow = false;
+  for (char c : s) {
+    int d = hexval(c);
+    if (d < 0 || d >= base) break;
+    uint64_t nv;
+    if (__builtin_mul_overflow(v, static_cast<uint64_t>(base), &nv) ||
+        __builtin_add_overflow(nv, static_cast<uint64_t>(d), &nv))
+      overflow = true;
+    v = nv;
+  }
+  if (overflow) return UINT64_MAX;
+  return neg ? (~v + 1) : v;
+}
+
 // strtoull() semantics on a whole field: optional leading whitespace and sign,
 // at least one digit, nothing after; a '-' negates modulo 2^64; overflow
 // saturates. Errors on an empty or partly numeric field.
@@ -194,11 +218,13 @@ Status Parser::line(std::string_view text, size_t lineno) {
     hardlink = true;
     mode_s.remove_prefix(1);
   }
-  uint64_t mode = BS_TRY(parse_uint(mode_s, 8, "MODE"));
-  if (mode > 0xffffffffu || !valid_mode(static_cast<uint32_t>(mode)))
-    return input_error("invalid mode {:o}", mode);
+  // mkcomposefs passes the parsed value to a 32-bit mode_t and checks only its file
+  // type bits: higher bits and bits beyond the permissions are kept (the EROFS inode
+  // stores the low 16).
+  const uint32_t mode = static_cast<uint32_t>(BS_TRY(parse_uint(mode_s, 8, "MODE")));
+  if (!valid_mode(mode)) return input_error("invalid mode {:o}", mode);
 
-  NodePtr node = make_node(static_cast<uint32_t>(mode));
+  NodePtr node = make_node(mode);
   std::string name;
   Node* parent = nullptr;
   BS_TRY(add(path, node, hardlink, &name, &parent));
@@ -214,13 +240,15 @@ Status Parser::line(std::string_view text, size_t lineno) {
   uint64_t size = BS_TRY(parse_uint(f[1], 10, "SIZE"));
   uint64_t nlink = BS_TRY(parse_uint(f[3], 10, "NLINK"));
   uint64_t uid = BS_TRY(parse_uint(f[4], 10, "UID"));
-  uint64_t gid = BS_TRY(parse_uint(f[5], 10, "GID"));
-  uint64_t rdev = BS_TRY(parse_uint(f[6], 10, "RDEV"));
+  // mkcomposefs v1.0.8 checks the GID and RDEV parses with `if (uid == 0 && err)`, so
+  // when UID is non-zero a malformed GID or RDEV is accepted as the value strtoull()
+  // read from its leading digits. Matched, so both tools accept the same files.
+  uint64_t gid = uid != 0 ? leading_uint(f[5], 10) : BS_TRY(parse_uint(f[5], 10, "GID"));
+  uint64_t rdev = uid != 0 ? leading_uint(f[6], 10) : BS_TRY(parse_uint(f[6], 10, "RDEV"));
   std::string_view mt = f[7];
   std::string_view sec_s = split_at(mt, '.');
   uint64_t sec = BS_TRY(parse_uint(sec_s, 10, "MTIME seconds"));
   uint64_t nsec = BS_TRY(parse_uint(mt, 10, "MTIME nanoseconds"));
-  if (nsec > 0xffffffffu) return input_error("MTIME nanoseconds {} out of range", nsec);
 
   auto payload = BS_TRY_CTX(unescape_optional(f[8]), "PAYLOAD");
   auto content = BS_TRY_CTX(unescape_optional(f[9]), "CONTENT");
@@ -234,7 +262,7 @@ Status Parser::line(std::string_view text, size_t lineno) {
   node->gid = static_cast<uint32_t>(gid);
   if (node->type() == FileType::kCharDev || node->type() == FileType::kBlockDev) node->rdev = rdev;
   node->mtime_sec = static_cast<int64_t>(sec);
-  node->mtime_nsec = static_cast<uint32_t>(nsec);
+  node->mtime_nsec = static_cast<uint32_t>(nsec);  // the EROFS field is 32 bits, as mkcomposefs writes it
 
   if (payload && payload->find('\0') != std::string::npos) return input_error("payload contains a NUL byte");
   if (node->is_symlink()) {
@@ -255,7 +283,9 @@ Status Parser::line(std::string_view text, size_t lineno) {
       node->size = content->size();
     }
   }
-  if (digest) {
+  // A missing DIGEST field reads as empty. mkcomposefs then sets a digest from
+  // uninitialized memory; an empty digest here means none (the only stable reading).
+  if (digest && !digest->empty()) {
     bool ok = digest->size() == 64 || digest->size() == 128;
     node->digest.resize(digest->size() / 2);
     for (size_t i = 0; ok && i < node->digest.size(); i++) {

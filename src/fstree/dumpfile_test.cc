@@ -127,6 +127,41 @@ TEST(Dumpfile, Errors) {
   EXPECT_NE(t.error().message().find("per-inode limit"), std::string::npos);
 }
 
+// What mkcomposefs v1.0.8 (tools/mkcomposefs.c, without CFS_PARSE_STRICT) accepts,
+// bootseal accepts with the same meaning.
+TEST(Dumpfile, LenientAsMkcomposefs) {
+  const std::string root = "/ 4096 40755 2 0 0 0 0.0 - - -\n";
+  // A size on a type that has none is kept (composefs's honggfuzz-chardev-nonzero-size).
+  auto t = parse_dumpfile(root + "/c 1 20777 1 0 0 0 0.0 - - -\n/d 7 40755 2 0 0 0 0.0 - - -\n");
+  ASSERT_TRUE(t.ok()) << t.error().message();
+  EXPECT_EQ(t->root->children[0].node->size, 1u);
+  EXPECT_EQ(t->root->children[1].node->size, 7u);
+  // Mode: only the file type is checked; bits above it are kept, a value over 32 bits
+  // is cut to the 32-bit mode_t.
+  t = parse_dumpfile(root + "/l 0 20720777 1 0 0 0 0.0 target - -\n/m 0 40000100644 1 0 0 0 0.0 - - -\n");
+  ASSERT_TRUE(t.ok()) << t.error().message();
+  EXPECT_EQ(t->root->children[0].node->mode, 020720777u);
+  EXPECT_TRUE(t->root->children[0].node->is_symlink());
+  EXPECT_EQ(t->root->children[1].node->mode, static_cast<uint32_t>(040000100644ull));
+  // Nanoseconds beyond 32 bits wrap as in the EROFS field.
+  t = parse_dumpfile(root + "/a 0 100644 1 0 0 0 1.4294967297 - - -\n");
+  ASSERT_TRUE(t.ok()) << t.error().message();
+  EXPECT_EQ(t->root->children[0].node->mtime_nsec, 1u);
+  // v1.0.8 checks GID and RDEV with `uid == 0 && err`: with a non-zero UID a malformed
+  // GID or RDEV is strtoull()'s reading of its leading digits.
+  t = parse_dumpfile(root + "/a 0 100644 1 5 12x 9y 0.0 - - -\n");
+  ASSERT_TRUE(t.ok()) << t.error().message();
+  EXPECT_EQ(t->root->children[0].node->gid, 12u);
+  EXPECT_FALSE(parse_dumpfile(root + "/a 0 100644 1 0 12x 0 0.0 - - -\n").ok());
+  // Missing trailing PAYLOAD/CONTENT/DIGEST... fields read as empty: an empty content
+  // is fine for a size-0 file, and a mismatch for any other size.
+  t = parse_dumpfile(root + "/a 0 100644 1 0 0 0 0.0 - - -\n/b 0 100644 1 0 0 0 0.0 - -\n");
+  ASSERT_TRUE(t.ok()) << t.error().message();
+  t = parse_dumpfile(root + "/b 3 100644 1 0 0 0 0.0\n");
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.error().message().find("content size 0, must match size 3"), std::string::npos) << t.error().message();
+}
+
 TEST(Dumpfile, DuplicateXattrReplaces) {
   auto t = parse_dumpfile("/ 4096 40755 2 0 0 0 0.0 - - - user.a=1 user.b=2 user.c=3 user.a=4\n");
   ASSERT_TRUE(t.ok());
