@@ -22,6 +22,17 @@ std::string uki_path(std::string_view digest) {
   return fmt::format("{}/bootc_composefs-{}.efi", kUkiDir, digest);
 }
 
+Deployment deployment_for(std::string digest, const bls::OsRelease& os_release) {
+  Deployment d;
+  d.digest = std::move(digest);
+  d.os_id = os_release.get("ID").value_or("linux");
+  d.version = os_release.get("VERSION_ID").value_or(os_release.get("IMAGE_VERSION").value_or("0"));
+  for (char& c : d.version)
+    if (c == '/' || c == ' ' || c == '\\') c = '_';
+  d.title = os_release.pretty_name();
+  return d;
+}
+
 std::string entry_name(std::string_view os_id, std::string_view version, int index) {
   return fmt::format("bootc_{}-{}-{}.conf", os_id, version, index);
 }

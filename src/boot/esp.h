@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "bls/os_release.h"
 
 namespace bootseal::boot {
 
@@ -57,6 +58,12 @@ struct EspPlan {
 
 // ESP paths and file names (pure).
 std::string uki_path(std::string_view digest);
+// The boot-entry identity of an image, from its os-release (the image's
+// /usr/lib/os-release, which is also its UKI's .osrel): ID (default "linux"),
+// VERSION_ID, else IMAGE_VERSION, else "0", with '/', ' ' and '\\' made '_' so it is
+// one file-name component, and PRETTY_NAME as the title. disk create, upgrade and
+// switch all name an image's entry through this one rule.
+Deployment deployment_for(std::string digest, const bls::OsRelease& os_release);
 std::string entry_name(std::string_view os_id, std::string_view version, int index);
 std::string bls_entry(const Deployment& d, int index);
 std::string loader_conf(const EspSpec& spec);

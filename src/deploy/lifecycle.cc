@@ -32,14 +32,7 @@ std::string xattr_name(oci::XattrMode m) { return m == oci::XattrMode::kAllowlis
 boot::Deployment entry_for(const std::string& digest, const uki::Inspection& in) {
   bls::OsRelease osr;
   osr.fields = in.os_release;
-  boot::Deployment d;
-  d.digest = digest;
-  d.os_id = osr.get("ID").value_or("linux");
-  d.version = osr.get("VERSION_ID").value_or(osr.get("IMAGE_VERSION").value_or("0"));
-  for (char& c : d.version)
-    if (c == '/' || c == ' ' || c == '\\') c = '_';
-  d.title = osr.pretty_name();
-  return d;
+  return boot::deployment_for(digest, osr);
 }
 
 // Entry data of an existing deployment, from its current entry.

@@ -189,11 +189,9 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
   const std::string objects = repo.path() + "/objects";
   Bytes os_release = BS_TRY(image_file(tree, objects, "/usr/lib/os-release"));
   bls::OsRelease osr = bls::parse_os_release(as_string(os_release));
-  std::string os_id = osr.get("ID").value_or("linux");
-  std::string version = osr.get("VERSION_ID").value_or(record.version.empty() ? "0" : record.version);
-  std::string title = osr.pretty_name();
-  for (char& c : version)
-    if (c == '/' || c == ' ') c = '_';
+  // The same rule upgrade and switch use (boot::deployment_for), so one image's entry
+  // has one name however it was installed.
+  const boot::Deployment entry = boot::deployment_for(digest, osr);
   if (!fstree::lookup(tree, "/etc") || !fstree::lookup(tree, "/var"))
     return input_error("image {} lacks /etc or /var, which a deployment needs", digest);
 
@@ -234,7 +232,9 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
   BS_TRY(sys::write_file_atomic(sdboot_file, sdboot_signed));
   boot::EspSpec es;
   es.sdboot_source = sdboot_file;
-  es.deployments.push_back({digest, uki_file, os_id, version, title});
+  boot::Deployment first = entry;
+  first.uki_source = uki_file;
+  es.deployments.push_back(std::move(first));
   es.keys_name = o.keys_name;
   es.secure_boot_enroll = o.secure_boot_enroll;
   es.pk_auth = o.keys_dir + "/PK.auth";

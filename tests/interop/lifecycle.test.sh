@@ -160,4 +160,13 @@ check_eq "the carried UKI is outside the digest" "$D4" "$(B -q image digest "dir
 B --json switch "${S[@]}" "dir:$TMP/v4" > z.json 2>z.err || { cat z.err; fail "switch to an image carrying its UKI"; }
 check_eq "carried UKI deployed" "$D4 image:/boot/EFI/Linux/tiny-4.efi" "$(jget z.json 'd["digest"]+" "+d["uki"]')"
 cmp -s v4/boot/EFI/Linux/tiny-4.efi "w/esp/EFI/Linux/bootc/bootc_composefs-$D4.efi" && pass || fail "ESP UKI differs from the carried one"
+# --- one image, one entry name: disk create and switch name the boot entry of an image
+# whose os-release has no VERSION_ID (IMAGE_VERSION instead) the same way
+cp -a v1 v9; printf 'ID=tiny\nIMAGE_VERSION=9.1\nPRETTY_NAME="tiny nine"\n' > v9/usr/lib/os-release
+B -q repo init --repo repo9 >/dev/null
+B -q image import --repo repo9 --ref v9 "dir:$TMP/v9" >/dev/null 2>&1
+B -q disk create --repo repo9 --image v9 --keys keys -o disk9.raw --work-dir w9 --keep-work >/dev/null
+check_eq "disk create: entry named by IMAGE_VERSION" "bootc_tiny-9.1-0.conf" "$(ls w9/esp/loader/entries)"
+B -q switch "${S[@]}" --keys keys "dir:$TMP/v9" >/dev/null 2>z9.err || { cat z9.err; fail "switch to v9"; }
+check_eq "switch: the same entry name" "bootc_tiny-9.1-0.conf" "$(ls w/esp/loader/entries | grep -- '-0.conf$')"
 finish
