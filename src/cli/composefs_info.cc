@@ -1,7 +1,5 @@
 // bootseal composefs info ls|dump|objects|missing-objects: read composefs
 // images back, with composefs-info's output formats.
-#include <fcntl.h>
-#include <sys/stat.h>
 
 #include <cstdio>
 #include <set>
@@ -10,6 +8,7 @@
 #include "composefs/image.h"
 #include "fstree/dumpfile.h"
 #include "sys/file.h"
+#include "sys/repo_io.h"
 
 namespace bootseal::cli {
 namespace {
@@ -70,8 +69,8 @@ Status info_cmd(const std::string& verb, const InfoOptions& o) {
       if (verb == "missing-objects" && base.valid()) {
         std::string rel = obj;
         while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
-        struct stat st;
-        if (::fstatat(base.get(), rel.c_str(), &st, AT_EMPTY_PATH) == 0) continue;
+        auto st = sys::stat_at(base.get(), rel);  // lstat: a symlink is present as itself
+        if (st.ok() && *st) continue;
       }
       std::printf("%s\n", obj.c_str());
     }

@@ -1,6 +1,5 @@
 // bootseal composefs mkfs: a composefs image from a directory or a dumpfile,
 // option-compatible with mkcomposefs and byte-identical to its output.
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -16,6 +15,7 @@
 #include "par/pool.h"
 #include "sys/file.h"
 #include "sys/mapped_file.h"
+#include "sys/term.h"
 
 namespace bootseal::cli {
 namespace {
@@ -135,7 +135,7 @@ Status mkfs_cmd(const MkfsOptions& o, const Globals& g) {
   } join{reaper};
   if (!out.empty()) {
     if (out == "-") {
-      if (::isatty(1)) return input_error("stdout is a tty, refusing to write the image to it");
+      if (sys::is_terminal(1)) return input_error("stdout is a tty, refusing to write the image to it");
       BS_TRY(sys::write_full(1, img.data, "stdout"));
     } else {
       BS_TRY(sys::write_file_atomic(out, img.data));

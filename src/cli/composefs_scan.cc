@@ -1,7 +1,5 @@
 #include "cli/composefs_scan.h"
 
-#include <sys/sysmacros.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>

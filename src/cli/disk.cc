@@ -1,12 +1,12 @@
 // bootseal disk assemble: a GPT disk image from a staged ESP directory and a
 // staged root directory (no mounts, no root needed). `disk create` builds the
 // staged directories from a repository image and calls the same code.
-#include <unistd.h>
 
 #include "cli/command.h"
 #include "cli/size.h"
 #include "disk/disk.h"
 #include "sys/file.h"
+#include "sys/tree.h"
 
 namespace bootseal::cli {
 namespace {
@@ -24,7 +24,7 @@ Status assemble(const AssembleOptions& o, const Globals& g) {
   disk::PartitionSizes sizes = BS_TRY(disk::plan_partition_sizes(o.root_dir, esp_arg, disk_size));
   std::string tmp = o.output + ".parts";
   Status st = disk::assemble_disk({o.esp_dir, o.root_dir, o.output, tmp, sizes, disk_size, o.root_label, ""});
-  ::rmdir(tmp.c_str());
+  (void)sys::remove_tree(tmp);  // the empty staging directory, if left
   if (!st.ok()) return st;
   uint64_t esp_size = sizes.esp, root_size = sizes.root;
   if (g.json)

@@ -1,6 +1,5 @@
 // bootseal disk create: a sealed, Secure Boot-signed GPT disk image from an
 // image in the repository (see src/seal/).
-#include <unistd.h>
 
 #include <cstdio>
 #include <optional>

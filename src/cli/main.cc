@@ -5,6 +5,7 @@
 #include "cli/command.h"
 #include "par/pool.h"
 #include "par/progress.h"
+#include "sys/term.h"
 
 namespace bootseal::cli {
 
@@ -67,7 +68,8 @@ int run(int argc, char** argv) {
   }
 
   par::set_threads(ctx.globals.threads);
-  if (ctx.globals.json || ctx.globals.quiet) par::Progress::set_enabled(false);
+  // Progress lines only on a terminal, and never under -q or --json.
+  par::Progress::set_enabled(!ctx.globals.json && !ctx.globals.quiet && sys::is_terminal(2));
   if (!ctx.action) {
     std::fprintf(stderr, "bootseal: error: no command given\n");
     return kExitUsage;

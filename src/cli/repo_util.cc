@@ -1,6 +1,5 @@
 #include "cli/repo_util.h"
 
-#include <sys/stat.h>
 
 #include "base/hex.h"
 #include "bls/karg.h"
@@ -108,14 +107,8 @@ Result<fstree::Tree> scan_root(const std::string& dir, crypto::HashAlg hash, boo
   return t;
 }
 
-static bool is_dir(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-static bool exists(const std::string& p) {
-  struct stat st;
-  return ::lstat(p.c_str(), &st) == 0;
-}
+static bool is_dir(const std::string& p) { return sys::is_directory(p); }
+static bool exists(const std::string& p) { return sys::path_exists(p); }
 
 Result<LoadedTree> load_tree(const std::string& source, const RepoFlags& rf, const store::ImageOptions& o) {
   oci::SourceName n = BS_TRY(oci::parse_source_name(source));

@@ -15,6 +15,7 @@
 #include "pe/pe.h"
 #include "sys/file.h"
 #include "sys/mapped_file.h"
+#include "sys/tree.h"
 #include "uki/uki.h"
 
 namespace bootseal::cli {
@@ -28,10 +29,7 @@ Status write_layout_file(const std::string& path, pe::Layout l, mode_t mode, boo
 namespace {
 
 
-bool file_exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
+bool file_exists(const std::string& p) { return sys::is_regular_file(p); }
 
 // TEXT or @FILE. Text given inline for the command line is whitespace-normalized
 // (ukify does the same); a file is taken verbatim.

@@ -1,6 +1,5 @@
 // bootseal verity digest|measure|enable: fs-verity digests in userspace
 // (same output as `fsverity digest`) and the kernel's fs-verity ioctls.
-#include <sys/stat.h>
 
 #include <cstdio>
 
@@ -9,6 +8,7 @@
 #include "fsverity/fsverity.h"
 #include "par/progress.h"
 #include "sys/file.h"
+#include "sys/tree.h"
 #include "sys/verity.h"
 
 namespace bootseal::cli {
@@ -46,8 +46,8 @@ Status digest_cmd(const VerityOptions& o, const Globals& g) {
   uint64_t total = 0;
   if (par::Progress::shown())
     for (auto& f : o.files) {
-      struct stat st;
-      if (::stat(f.c_str(), &st) == 0 && S_ISREG(st.st_mode)) total += static_cast<uint64_t>(st.st_size);
+      auto st = sys::stat_path(f);
+      if (st && S_ISREG(st->st_mode)) total += static_cast<uint64_t>(st->st_size);
     }
   par::Progress progress("hashing", total, "B");
   auto results = fsverity::digest_files(o.files, p, [&](uint64_t n) { progress.add(n); });

@@ -117,7 +117,7 @@ Status Rewriter::node(Node& node, uint64_t& budget, Node& parent, uint64_t& pare
 
   if (node.is_whiteout()) {
     node.size = 0;
-    node.mode = S_IFREG | (node.mode & ~S_IFMT);
+    node.mode = base::kIfReg | (node.mode & ~base::kIfMt);
     BS_TRY(set(node, budget, path, kEscapedWhiteout, ""));
     BS_TRY(set(node, budget, path, kUserWhiteout, ""));
     BS_TRY(set(parent, parent_budget, parent_path, kEscapedWhiteouts, ""));
@@ -163,7 +163,7 @@ Status rewrite_in_place(Tree& t, uint32_t version) {
   for (int i = 0; i < 256; i++) {
     std::string name{kHex[i >> 4], kHex[i & 15]};
     if (root.find_child(name)) continue;
-    NodePtr stub = fstree::make_node(S_IFCHR | 0644);
+    NodePtr stub = fstree::make_node(base::kIfChr | 0644);
     stub->uid = root.uid;
     stub->gid = root.gid;
     stub->mtime_sec = root.mtime_sec;
@@ -242,7 +242,7 @@ void restore_node(Node& n) {
       continue;
     }
     if (x.name == kEscapedWhiteout && n.is_reg()) {
-      n.mode = S_IFCHR | (n.mode & ~S_IFMT);
+      n.mode = base::kIfChr | (n.mode & ~base::kIfMt);
       n.rdev = 0;
       n.size = 0;
       continue;
@@ -260,7 +260,7 @@ void restore_node(Node& n) {
 // before restoring whiteouts (which become 0/0 character devices).
 void drop_stubs(Node& dir) {
   std::erase_if(dir.children, [](const Entry& e) {
-    return (e.node->mode & S_IFMT) == S_IFCHR && e.node->rdev == 0;
+    return (e.node->mode & base::kIfMt) == base::kIfChr && e.node->rdev == 0;
   });
   for (Entry& e : dir.children)
     if (!e.hardlink && e.node->is_dir()) drop_stubs(*e.node);

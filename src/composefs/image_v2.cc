@@ -150,7 +150,7 @@ uint32_t V2Writer::push(const Node& n) {
     in.kind = V2Inode::Kind::kInline;
   } else if (n.is_symlink()) {
     in.kind = V2Inode::Kind::kSymlink;
-  } else if ((n.mode & S_IFMT) == S_IFCHR || (n.mode & S_IFMT) == S_IFBLK) {
+  } else if ((n.mode & base::kIfMt) == base::kIfChr || (n.mode & base::kIfMt) == base::kIfBlk) {
     in.kind = V2Inode::Kind::kDevice;
   } else if (n.is_dir()) {
     in.kind = V2Inode::Kind::kDir;

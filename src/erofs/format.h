@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "base/mode.h"
+
 namespace bootseal::erofs {
 
 inline constexpr uint32_t kBlockBits = 12;  // EROFS_BLKSIZ_BITS: composefs always uses 4 KiB

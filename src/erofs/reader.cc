@@ -101,13 +101,13 @@ Result<RawInode> Reader::inode(uint64_t nid, Node& n) {
   }
   if (!fstree::valid_mode(n.mode)) return input_error("nid {}: invalid file mode {:o}", nid, n.mode);
   n.size = ri.size;
-  uint32_t type = n.mode & S_IFMT;
-  if (type == S_IFCHR || type == S_IFBLK) n.rdev = ri.i_u;
+  uint32_t type = n.mode & base::kIfMt;
+  if (type == base::kIfChr || type == base::kIfBlk) n.rdev = ri.i_u;
   if (!in_bounds(ri.offset + ri.isize, ri.xattr_size, img_.size()))
     return input_error("nid {}: xattrs run past the end of the image", nid);
   if (ri.layout != kFlatPlain && ri.layout != kFlatInline && ri.layout != kChunkBased)
     return unsupported_error("nid {}: data layout {} (compressed) is not supported", nid, ri.layout);
-  if (ri.layout == kChunkBased && type != S_IFREG)
+  if (ri.layout == kChunkBased && type != base::kIfReg)
     return input_error("nid {}: chunk-based data on a non-regular file", nid);
   return ri;
 }
@@ -244,11 +244,11 @@ Result<NodePtr> Reader::load(uint64_t nid, uint32_t depth) {
   seen_[nid] = n;
   RawInode ri = BS_TRY(inode(nid, *n));
   BS_TRY(xattrs(ri, *n));
-  switch (n->mode & S_IFMT) {
-    case S_IFDIR:
+  switch (n->mode & base::kIfMt) {
+    case base::kIfDir:
       BS_TRY(read_dir(ri, *n, depth));
       break;
-    case S_IFLNK: {
+    case base::kIfLnk: {
       if (ri.size == 0 || ri.size >= 4096) return input_error("nid {}: symlink target of {} bytes", nid, ri.size);
       if (ri.layout == kChunkBased) return input_error("nid {}: chunk-based symlink", nid);
       Bytes t = BS_TRY(data(ri, *n));
@@ -257,7 +257,7 @@ Result<NodePtr> Reader::load(uint64_t nid, uint32_t depth) {
       n->payload = std::move(target);
       break;
     }
-    case S_IFREG:
+    case base::kIfReg:
       if (ri.size > 0 && ri.layout != kChunkBased) n->content = BS_TRY(data(ri, *n));
       break;
     default:

@@ -14,14 +14,14 @@ using fstree::Node;
 using fstree::Xattr;
 
 uint8_t file_type_of_mode(uint32_t mode) {
-  switch (mode & S_IFMT) {
-    case S_IFREG: return kFtRegFile;
-    case S_IFDIR: return kFtDir;
-    case S_IFCHR: return kFtChrdev;
-    case S_IFBLK: return kFtBlkdev;
-    case S_IFIFO: return kFtFifo;
-    case S_IFSOCK: return kFtSock;
-    case S_IFLNK: return kFtSymlink;
+  switch (mode & base::kIfMt) {
+    case base::kIfReg: return kFtRegFile;
+    case base::kIfDir: return kFtDir;
+    case base::kIfChr: return kFtChrdev;
+    case base::kIfBlk: return kFtBlkdev;
+    case base::kIfIfo: return kFtFifo;
+    case base::kIfSock: return kFtSock;
+    case base::kIfLnk: return kFtSymlink;
     default: return kFtUnknown;
   }
 }
@@ -445,16 +445,16 @@ void Writer::emit_inode(Bytes& out, uint64_t& pos, Inode& in) {
   uint16_t layout = in.tail > 0 ? kFlatInline : kFlatPlain;
   uint64_t size = 0;
   uint32_t i_u = 0;
-  const uint32_t type = n.mode & S_IFMT;
-  if (type == S_IFDIR) {
+  const uint32_t type = n.mode & base::kIfMt;
+  if (type == base::kIfDir) {
     size = in.n_blocks * kBlockSize + in.tail;
-  } else if (type == S_IFREG) {
+  } else if (type == base::kIfReg) {
     size = n.size;
     if (in.external) layout = kChunkBased;
-  } else if (type == S_IFLNK) {
+  } else if (type == base::kIfLnk) {
     size = n.payload ? n.payload->size() : 0;
   }
-  if (type == S_IFDIR || type == S_IFREG || type == S_IFLNK) {
+  if (type == base::kIfDir || type == base::kIfReg || type == base::kIfLnk) {
     if (in.n_blocks > 0) {
       i_u = static_cast<uint32_t>(current_end_ / kBlockSize);
       current_end_ += kBlockSize * in.n_blocks;
@@ -462,7 +462,7 @@ void Writer::emit_inode(Bytes& out, uint64_t& pos, Inode& in) {
     // The chunk format shares the union with raw_blkaddr and overwrites its
     // low 16 bits (as libcomposefs does).
     if (layout == kChunkBased) i_u = (i_u & 0xffff0000u) | in.chunk_format;
-  } else if (type == S_IFCHR || type == S_IFBLK) {
+  } else if (type == base::kIfChr || type == base::kIfBlk) {
     i_u = static_cast<uint32_t>(n.rdev);
   }
   uint16_t format = static_cast<uint16_t>(layout << 1 | (in.compact ? kInodeLayoutCompact : kInodeLayoutExtended));
@@ -515,15 +515,15 @@ void Writer::emit_inode(Bytes& out, uint64_t& pos, Inode& in) {
     p = start + in.xattr_size;
   }
   if (in.tail > 0) {
-    if (type == S_IFDIR) {
+    if (type == base::kIfDir) {
       uint64_t last = 0;
       auto chunks = dir_chunks(in, &last);
       emit_dirent_chunk(p, in, chunks.back().first, chunks.back().second);
-    } else if (type == S_IFLNK) {
+    } else if (type == base::kIfLnk) {
       std::memcpy(p, n.payload->data(), n.payload->size());
-    } else if (type == S_IFREG && !in.external) {
+    } else if (type == base::kIfReg && !in.external) {
       std::memcpy(p, n.content.data() + (n.size - in.tail), in.tail);
-    } else if (type == S_IFREG) {
+    } else if (type == base::kIfReg) {
       std::memset(p, 0xff, in.tail);  // chunk indexes, all EROFS_NULL_ADDR
     }
   }

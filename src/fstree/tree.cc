@@ -18,14 +18,14 @@ size_t lower_bound(const std::vector<Entry>& v, std::string_view name) {
 }  // namespace
 
 bool valid_mode(uint32_t mode) {
-  switch (mode & S_IFMT) {
-    case S_IFREG:
-    case S_IFDIR:
-    case S_IFLNK:
-    case S_IFBLK:
-    case S_IFCHR:
-    case S_IFSOCK:
-    case S_IFIFO:
+  switch (mode & base::kIfMt) {
+    case base::kIfReg:
+    case base::kIfDir:
+    case base::kIfLnk:
+    case base::kIfBlk:
+    case base::kIfChr:
+    case base::kIfSock:
+    case base::kIfIfo:
       return true;
     default:
       return false;
@@ -93,11 +93,11 @@ void Node::sort_xattrs() {
 NodePtr make_node(uint32_t mode) {
   auto n = std::make_shared<Node>();
   n->mode = mode;
-  n->nlink = (mode & S_IFMT) == S_IFDIR ? 2 : 1;
+  n->nlink = (mode & base::kIfMt) == base::kIfDir ? 2 : 1;
   return n;
 }
 
-NodePtr make_dir(uint32_t perm) { return make_node(S_IFDIR | (perm & 07777)); }
+NodePtr make_dir(uint32_t perm) { return make_node(base::kIfDir | (perm & 07777)); }
 
 Result<std::vector<std::string>> split_path(std::string_view path) {
   std::vector<std::string> out;

@@ -20,7 +20,7 @@
 // document. Parsers and writers check limits themselves.
 #pragma once
 
-#include <sys/stat.h>
+#include "base/mode.h"
 
 #include <cstdint>
 #include <functional>
@@ -35,18 +35,18 @@
 
 namespace bootseal::fstree {
 
-// st_mode file type bits (S_IFMT), named for readability.
+// st_mode file type bits (base::kIfMt), named for readability.
 enum class FileType : uint32_t {
-  kFifo = S_IFIFO,
-  kCharDev = S_IFCHR,
-  kDirectory = S_IFDIR,
-  kBlockDev = S_IFBLK,
-  kRegular = S_IFREG,
-  kSymlink = S_IFLNK,
-  kSocket = S_IFSOCK,
+  kFifo = base::kIfIfo,
+  kCharDev = base::kIfChr,
+  kDirectory = base::kIfDir,
+  kBlockDev = base::kIfBlk,
+  kRegular = base::kIfReg,
+  kSymlink = base::kIfLnk,
+  kSocket = base::kIfSock,
 };
 
-// True if the S_IFMT bits of `mode` are one of the seven known types.
+// True if the base::kIfMt bits of `mode` are one of the seven known types.
 bool valid_mode(uint32_t mode);
 
 // One extended attribute. Both strings are arbitrary bytes; the name holds the
@@ -68,7 +68,7 @@ struct Entry {
 };
 
 struct Node {
-  // Stat fields. mode includes the S_IFMT type bits.
+  // Stat fields. mode includes the base::kIfMt type bits.
   uint32_t mode = 0;
   uint32_t uid = 0;
   uint32_t gid = 0;
@@ -93,11 +93,11 @@ struct Node {
   // Directories only: sorted by name, bytewise.
   std::vector<Entry> children;
 
-  FileType type() const { return static_cast<FileType>(mode & S_IFMT); }
-  bool is_dir() const { return (mode & S_IFMT) == S_IFDIR; }
-  bool is_reg() const { return (mode & S_IFMT) == S_IFREG; }
-  bool is_symlink() const { return (mode & S_IFMT) == S_IFLNK; }
-  bool is_whiteout() const { return (mode & S_IFMT) == S_IFCHR && rdev == 0; }
+  FileType type() const { return static_cast<FileType>(mode & base::kIfMt); }
+  bool is_dir() const { return (mode & base::kIfMt) == base::kIfDir; }
+  bool is_reg() const { return (mode & base::kIfMt) == base::kIfReg; }
+  bool is_symlink() const { return (mode & base::kIfMt) == base::kIfLnk; }
+  bool is_whiteout() const { return (mode & base::kIfMt) == base::kIfChr && rdev == 0; }
 
   // Children (binary search). nullptr / npos if absent.
   const Entry* find_child(std::string_view name) const;

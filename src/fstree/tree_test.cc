@@ -7,20 +7,20 @@ namespace {
 
 TEST(Tree, ChildrenSortedAndValidated) {
   NodePtr root = make_dir();
-  ASSERT_TRUE(root->add_child("b", make_node(S_IFREG | 0644)).ok());
-  ASSERT_TRUE(root->add_child("a", make_node(S_IFREG | 0644)).ok());
-  ASSERT_TRUE(root->add_child("-x", make_node(S_IFREG | 0644)).ok());
-  ASSERT_TRUE(root->add_child("\xff", make_node(S_IFREG | 0644)).ok());
+  ASSERT_TRUE(root->add_child("b", make_node(base::kIfReg | 0644)).ok());
+  ASSERT_TRUE(root->add_child("a", make_node(base::kIfReg | 0644)).ok());
+  ASSERT_TRUE(root->add_child("-x", make_node(base::kIfReg | 0644)).ok());
+  ASSERT_TRUE(root->add_child("\xff", make_node(base::kIfReg | 0644)).ok());
   std::vector<std::string> names;
   for (auto& e : root->children) names.push_back(e.name);
   EXPECT_EQ(names, (std::vector<std::string>{"-x", "a", "b", "\xff"}));  // bytewise
-  EXPECT_FALSE(root->add_child("a", make_node(S_IFREG)).ok());
-  EXPECT_FALSE(root->add_child("", make_node(S_IFREG)).ok());
-  EXPECT_FALSE(root->add_child(".", make_node(S_IFREG)).ok());
-  EXPECT_FALSE(root->add_child("..", make_node(S_IFREG)).ok());
-  EXPECT_FALSE(root->add_child("x/y", make_node(S_IFREG)).ok());
-  EXPECT_FALSE(root->add_child(std::string(256, 'n'), make_node(S_IFREG)).ok());
-  EXPECT_FALSE(root->find_child("a")->node->add_child("c", make_node(S_IFREG)).ok());  // not a dir
+  EXPECT_FALSE(root->add_child("a", make_node(base::kIfReg)).ok());
+  EXPECT_FALSE(root->add_child("", make_node(base::kIfReg)).ok());
+  EXPECT_FALSE(root->add_child(".", make_node(base::kIfReg)).ok());
+  EXPECT_FALSE(root->add_child("..", make_node(base::kIfReg)).ok());
+  EXPECT_FALSE(root->add_child("x/y", make_node(base::kIfReg)).ok());
+  EXPECT_FALSE(root->add_child(std::string(256, 'n'), make_node(base::kIfReg)).ok());
+  EXPECT_FALSE(root->find_child("a")->node->add_child("c", make_node(base::kIfReg)).ok());  // not a dir
   EXPECT_TRUE(root->remove_child("b"));
   EXPECT_FALSE(root->remove_child("b"));
 }
@@ -28,7 +28,7 @@ TEST(Tree, ChildrenSortedAndValidated) {
 TEST(Tree, LookupWalkCloneEqual) {
   Tree t{make_dir()};
   NodePtr d = make_dir();
-  NodePtr f = make_node(S_IFREG | 0644);
+  NodePtr f = make_node(base::kIfReg | 0644);
   f->set_xattr("user.a", "1");
   ASSERT_TRUE(t.root->add_child("d", d).ok());
   ASSERT_TRUE(d->add_child("f", f).ok());

@@ -1,6 +1,5 @@
 #include "fsverity/fsverity.h"
 
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>

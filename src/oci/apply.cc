@@ -1,6 +1,6 @@
 #include "oci/apply.h"
 
-#include <sys/sysmacros.h>
+#include "base/mode.h"
 
 #include <algorithm>
 #include <unordered_map>
@@ -56,7 +56,7 @@ Result<Node*> parent_dir(const fstree::Tree& tree, const std::vector<std::string
 }
 
 void set_stat(Node& n, const tar::Entry& e) {
-  n.mode = (n.mode & S_IFMT) | (e.mode & 07777);
+  n.mode = (n.mode & base::kIfMt) | (e.mode & 07777);
   n.uid = e.uid;
   n.gid = e.gid;
   n.mtime_sec = e.mtime_sec;
@@ -131,7 +131,7 @@ Status Applier::apply_impl(const tar::Entry& e, const std::function<Result<FileD
       break;
     }
     case tar::EntryType::kRegular: {
-      node = fstree::make_node(S_IFREG);
+      node = fstree::make_node(base::kIfReg);
       set_stat(*node, e);
       FileData fd = BS_TRY(data());
       node->size = e.size;
@@ -147,19 +147,19 @@ Status Applier::apply_impl(const tar::Entry& e, const std::function<Result<FileD
     }
     case tar::EntryType::kSymlink:
       if (e.link_target.empty()) return input_error("symlink with an empty target");
-      node = fstree::make_node(S_IFLNK);
+      node = fstree::make_node(base::kIfLnk);
       set_stat(*node, e);
       node->payload = e.link_target;
       node->size = e.link_target.size();
       break;
     case tar::EntryType::kCharDev:
     case tar::EntryType::kBlockDev:
-      node = fstree::make_node(e.type == tar::EntryType::kCharDev ? S_IFCHR : S_IFBLK);
+      node = fstree::make_node(e.type == tar::EntryType::kCharDev ? base::kIfChr : base::kIfBlk);
       set_stat(*node, e);
-      node->rdev = makedev(e.dev_major, e.dev_minor);
+      node->rdev = base::make_dev(e.dev_major, e.dev_minor);
       break;
     case tar::EntryType::kFifo:
-      node = fstree::make_node(S_IFIFO);
+      node = fstree::make_node(base::kIfIfo);
       set_stat(*node, e);
       break;
     case tar::EntryType::kSocket:

@@ -26,7 +26,7 @@ Result<Node*> top_dir(const fstree::Tree& tree, const char* name, bool required)
 Status transform_for_oci(fstree::Tree& tree, XattrMode mode) {
   Node* usr = BS_TRY_CTX(top_dir(tree, "usr", true), "OCI transform");
   Node& root = *tree.root;
-  root.mode = S_IFDIR | (usr->mode & 07777);
+  root.mode = base::kIfDir | (usr->mode & 07777);
   root.uid = usr->uid;
   root.gid = usr->gid;
   root.mtime_sec = usr->mtime_sec;

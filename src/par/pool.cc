@@ -1,6 +1,6 @@
 #include "par/pool.h"
 
-#include <unistd.h>
+#include <thread>
 
 #include <atomic>
 #include <condition_variable>
@@ -16,8 +16,8 @@ std::atomic<unsigned> g_threads{0};
 thread_local bool t_in_parallel = false;
 
 unsigned cpu_count() {
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? static_cast<unsigned>(n) : 1;
+  unsigned n = std::thread::hardware_concurrency();  // online CPUs (sysconf underneath)
+  return n > 0 ? n : 1;
 }
 
 // Workers wait for jobs; a job is "help run this parallel_for".

@@ -1,17 +1,17 @@
 #include "par/progress.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 
 namespace bootseal::par {
 namespace {
-std::atomic<bool> g_enabled{true};
+// Off until the CLI turns it on (it knows whether stderr is a terminal and whether
+// -q/--json asked for silence): a library never draws on its own.
+std::atomic<bool> g_enabled{false};
 }
 
 void Progress::set_enabled(bool on) { g_enabled = on; }
 
-bool Progress::shown() { return g_enabled && isatty(STDERR_FILENO); }
+bool Progress::shown() { return g_enabled; }
 
 Progress::Progress(std::string label, uint64_t total, std::string unit)
     : label_(std::move(label)), unit_(std::move(unit)), total_(total) {

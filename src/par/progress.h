@@ -20,9 +20,10 @@ class Progress {
   void add_total(uint64_t n) { total_ += n; }
   void done();
 
-  // Globally turn progress output off (--json, --quiet, tests).
+  // Turn progress output on or off for the process (off by default; the CLI turns it
+  // on when stderr is a terminal and neither --json nor -q is given).
   static void set_enabled(bool on);
-  // Whether a Progress made now would draw (enabled, stderr a terminal): lets
+  // Whether a Progress made now would draw: lets
   // callers skip work done only for the display, such as computing a total.
   static bool shown();
 

@@ -309,7 +309,7 @@ Status Repository::flush() {
 
 bool Repository::has_object(const std::string& hex) const {
   auto st = sys::stat_at(objects_.get(), object_rel(hex));
-  return st.ok() && st->has_value() && S_ISREG((*st)->st_mode);
+  return st.ok() && st->has_value() && base::is_reg((*st)->st_mode);
 }
 
 Result<Bytes> Repository::read_object(const std::string& hex, uint64_t max) const {
@@ -387,7 +387,7 @@ Status Repository::set_ref(const std::string& ref, const std::string& stream) {
 Status Repository::remove_ref(const std::string& ref) {
   BS_TRY(check_ref_name(ref));
   auto st = BS_TRY(sys::stat_at(streams_.get(), "refs/" + ref));
-  if (!st || !S_ISLNK(st->st_mode)) return input_error("no reference \"{}\"", ref);
+  if (!st || !base::is_lnk(st->st_mode)) return input_error("no reference \"{}\"", ref);
   BS_TRY(sys::unlink_at(streams_.get(), "refs/" + ref));
   return sys::fsync_fd(streams_.get(), path_ + "/streams");
 }
@@ -525,7 +525,7 @@ Result<GcReport> Repository::gc(const RefsFn& refs, bool dry_run) {
     if (!s.starts_with("bootseal-"))
       return unsupported_error("{}: holds stream {} that bootseal does not manage (a bootc/composefs-rs repository?); "
                                "refusing to gc", path_, s);
-  if (auto st = BS_TRY(sys::stat_at(images_.get(), "refs")); st && S_ISDIR(st->st_mode))
+  if (auto st = BS_TRY(sys::stat_at(images_.get(), "refs")); st && base::is_dir(st->st_mode))
     return unsupported_error("{}: has images/refs (a bootc/composefs-rs repository?); refusing to gc", path_);
   GcReport rep;
   std::unordered_set<std::string> live_streams, live_objects, live_images;

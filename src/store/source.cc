@@ -1,6 +1,5 @@
 #include "store/source.h"
 
-#include <unistd.h>
 
 #include <optional>
 

@@ -58,6 +58,22 @@ bool path_exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
+std::optional<struct stat> stat_path(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return st;
+}
+
+bool is_directory(const std::string& path) {
+  auto st = stat_path(path);
+  return st && S_ISDIR(st->st_mode);
+}
+
+bool is_regular_file(const std::string& path) {
+  auto st = stat_path(path);
+  return st && S_ISREG(st->st_mode);
+}
+
 bool wait_for_path(const std::string& path, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (!path_exists(path)) {

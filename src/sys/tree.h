@@ -2,6 +2,9 @@
 // for a path to appear.
 #pragma once
 
+#include <sys/stat.h>
+
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +20,11 @@ Status remove_tree(const std::string& path);
 Status copy_file(const std::string& from, const std::string& to, mode_t mode = 0644);
 // True if the path exists (lstat).
 bool path_exists(const std::string& path);
+// stat(2), following symlinks; nullopt when the path cannot be stat'ed.
+std::optional<struct stat> stat_path(const std::string& path);
+// True if `path` (symlinks followed) is a directory / a regular file.
+bool is_directory(const std::string& path);
+bool is_regular_file(const std::string& path);
 // The names in a directory except "." and "..", sorted bytewise; a missing
 // directory gives an empty list.
 Result<std::vector<std::string>> list_names(const std::string& dir);

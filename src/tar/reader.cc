@@ -2,8 +2,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #include <cstring>
 #include <optional>

@@ -85,6 +85,9 @@ assert oci["created"], oci
 P
 "$BOOTSEAL" repo fsck >/dev/null && pass || fail "fsck after imports"
 # The image in the repository is a valid composefs image describing the tree.
-"$BOOTSEAL" composefs info dump "$TMP/repo/composefs/images/$d" > info.dump 2>/dev/null && {
-  grep -q '^/usr/bin/prog 300000 ' info.dump && pass || fail "stored image lacks /usr/bin/prog"; } || true
+if "$BOOTSEAL" composefs info dump "$TMP/repo/composefs/images/$d" > info.dump 2>info.err; then
+  grep -q '^/usr/bin/prog 300000 ' info.dump && pass || fail "stored image lacks /usr/bin/prog"
+else
+  fail "composefs info dump of the stored image: $(cat info.err)"
+fi
 finish

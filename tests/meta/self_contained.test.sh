@@ -10,9 +10,13 @@
 cd "$SRC"
 if [ "${BOOTSEAL_ISOLATED:-}" = 1 ]; then
   parent=$(dirname "$(pwd -P)")
-  others=$(ls -A "$parent" | grep -vxF "$(basename "$(pwd -P)")" | while read -r e; do
+  others=""
+  for e in $(ls -A "$parent"); do
+    [ "$parent/$e" = "$(pwd -P)" ] && continue
     # Build directories bound back in by tools/isolated are allowed.
-    [ "$parent/$e" = "$(cd "$BUILD" && pwd -P)" ] || echo "$e"; done)
+    [ "$parent/$e" = "$(cd "$BUILD" && pwd -P)" ] && continue
+    others="$others $e"
+  done
   check_eq "nothing beside the repository during the test run" "" "$others"
   [ ! -e "$parent/shared" ] && pass || fail "../shared is visible"
 elif [ "${CI:-}" = true ]; then
