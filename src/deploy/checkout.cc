@@ -1,10 +1,9 @@
 #include "deploy/checkout.h"
 
-#include <sys/stat.h>
-
 #include <map>
 
 #include "sys/file.h"
+#include "sys/tree.h"
 #include "sys/fsops.h"
 
 namespace bootseal::deploy {
@@ -74,9 +73,8 @@ Result<CheckoutStats> checkout(const fstree::Tree& tree, std::string_view subpat
   fstree::NodePtr node = fstree::lookup(tree, subpath);
   if (!node) return input_error("the image has no {}", subpath);
   if (!node->is_dir()) return input_error("{} in the image is not a directory", subpath);
-  struct stat st;
-  if (::lstat(dest.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) return input_error("{}: exists and is not a directory", dest);
+  if (auto st = sys::lstat_optional(dest)) {
+    if (!S_ISDIR(st->st_mode)) return input_error("{}: exists and is not a directory", dest);
   } else {
     BS_TRY(sys::mkdir_p(sys::dirname_of(dest)));
   }

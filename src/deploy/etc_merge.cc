@@ -1,13 +1,12 @@
 #include "deploy/etc_merge.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <vector>
 
 #include "deploy/checkout.h"
+#include "sys/dirscan.h"
 #include "sys/file.h"
+#include "sys/fileops.h"
 #include "sys/fsops.h"
 #include "sys/tree.h"
 
@@ -15,14 +14,6 @@ namespace bootseal::deploy {
 namespace {
 
 constexpr int kMaxDepth = 64;
-
-Result<std::string> read_link(const std::string& path) {
-  std::string buf(4096, '\0');
-  ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
-  if (n < 0) return sys_error(fmt::format("readlink {}", path));
-  buf.resize(static_cast<size_t>(n));
-  return buf;
-}
 
 Result<Bytes> node_content(const fstree::Node& n, const std::string& objects) {
   if (n.payload && n.content.empty() && n.size > 0) return sys::read_file(objects + "/" + *n.payload);
@@ -34,7 +25,7 @@ Result<bool> differs(const std::string& path, const struct stat& st, const fstre
   if ((st.st_mode & S_IFMT) != (n.mode & S_IFMT)) return true;
   if (st.st_uid != n.uid || st.st_gid != n.gid) return true;
   if (!S_ISLNK(st.st_mode) && (st.st_mode & 07777) != (n.mode & 07777)) return true;
-  if (S_ISLNK(st.st_mode)) return BS_TRY(read_link(path)) != n.payload.value_or("");
+  if (S_ISLNK(st.st_mode)) return BS_TRY(sys::read_link(path)) != n.payload.value_or("");
   if (S_ISREG(st.st_mode)) {
     if (static_cast<uint64_t>(st.st_size) != n.size) return true;
     Bytes local = BS_TRY(sys::read_file(path));
@@ -50,14 +41,13 @@ Status copy_local(const std::string& from, const struct stat& st, const std::str
   if (S_ISDIR(st.st_mode)) {
     BS_TRY(sys::make_dir(to, 0700));
     for (const std::string& name : BS_TRY(sys::list_names(from))) {
-      struct stat cst;
-      if (::lstat((from + "/" + name).c_str(), &cst) != 0) return sys_error(fmt::format("lstat {}/{}", from, name));
+      struct stat cst = BS_TRY(sys::lstat_path(from + "/" + name));
       BS_TRY(copy_local(from + "/" + name, cst, to + "/" + name, depth + 1));
     }
   } else if (S_ISREG(st.st_mode)) {
     BS_TRY(sys::copy_new_file(from, to, st.st_mode & 07777));
   } else if (S_ISLNK(st.st_mode)) {
-    BS_TRY(sys::make_symlink(BS_TRY(read_link(from)), to));
+    BS_TRY(sys::make_symlink(BS_TRY(sys::read_link(from)), to));
   } else {
     BS_TRY(sys::make_node(to, st.st_mode, st.st_rdev));
   }
@@ -67,11 +57,10 @@ Status copy_local(const std::string& from, const struct stat& st, const std::str
 }
 
 Status remove_any(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) return {};
-  if (S_ISDIR(st.st_mode)) return sys::remove_tree(path);
-  if (::unlink(path.c_str()) != 0) return sys_error(fmt::format("unlink {}", path));
-  return {};
+  auto st = sys::lstat_optional(path);
+  if (!st) return {};
+  if (S_ISDIR(st->st_mode)) return sys::remove_tree(path);
+  return sys::remove_file(path);
 }
 
 struct Merger {
@@ -85,15 +74,14 @@ struct Merger {
     std::vector<std::string> names = BS_TRY(sys::list_names(local));
     for (const std::string& name : names) {
       std::string lp = local + "/" + name, dp = dest + "/" + name, r = rel + "/" + name;
-      struct stat st;
-      if (::lstat(lp.c_str(), &st) != 0) return sys_error(fmt::format("lstat {}", lp));
+      struct stat st = BS_TRY(sys::lstat_path(lp));
       const fstree::Node* on = nullptr;
       if (old && old->is_dir())
         if (const fstree::Entry* e = old->find_child(name); e && !e->node->is_whiteout()) on = e->node.get();
       if (on && S_ISDIR(st.st_mode) && on->is_dir()) {
         // Same directory on both sides: recurse; a changed mode/owner carries over.
-        struct stat dst;
-        bool in_new = ::lstat(dp.c_str(), &dst) == 0 && S_ISDIR(dst.st_mode);
+        auto dst = sys::lstat_optional(dp);
+        bool in_new = dst && S_ISDIR(dst->st_mode);
         if (!in_new) {
           BS_TRY(remove_any(dp));
           BS_TRY(sys::make_dir(dp, st.st_mode & 07777));
@@ -116,8 +104,7 @@ struct Merger {
       for (const auto& e : old->children) {
         if (e.node->is_whiteout() || std::binary_search(names.begin(), names.end(), e.name)) continue;
         std::string dp = dest + "/" + e.name;
-        struct stat st;
-        if (::lstat(dp.c_str(), &st) != 0) continue;
+        if (!sys::lstat_optional(dp)) continue;
         BS_TRY(remove_any(dp));
         report.removed.push_back("/etc" + rel + "/" + e.name);
       }

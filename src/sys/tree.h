@@ -20,6 +20,8 @@ Status remove_tree(const std::string& path);
 Status copy_file(const std::string& from, const std::string& to, mode_t mode = 0644);
 // True if the path exists (lstat).
 bool path_exists(const std::string& path);
+// lstat(2); nullopt when the path cannot be stat'ed (missing).
+std::optional<struct stat> lstat_optional(const std::string& path);
 // stat(2), following symlinks; nullopt when the path cannot be stat'ed.
 std::optional<struct stat> stat_path(const std::string& path);
 // True if `path` (symlinks followed) is a directory / a regular file.
