@@ -1,5 +1,6 @@
 // bootseal image import|ls|digest|diff: OCI images into the repository, and
 // the boot digest builder and device must agree on (docs/formats/oci.md).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -106,7 +107,13 @@ Status digest_cmd(const DigestOptions& d, const Globals& g) {
   o.hash = BS_TRY(parse_hash(d.hash));
   o.format = BS_TRY(parse_format(d.format));
   LoadedTree lt = BS_TRY(load_tree(d.source, d.rf, o));
-  fstree::Tree t = BS_TRY_CTX(store::transform_tree(lt.tree, store::Transforms::kBoot, o.xattrs, nullptr, lt.read), "{}", lt.label);
+  // The rule `image import` follows (docs/formats/oci.md): the OCI transform when
+  // /usr exists, the boot transform when /boot and /sysroot exist too.
+  std::vector<std::string> applied;
+  fstree::Tree t = BS_TRY_CTX(store::transform_tree(lt.tree, store::Transforms::kAuto, o.xattrs, &applied, lt.read), "{}", lt.label);
+  if (std::find(applied.begin(), applied.end(), "boot") == applied.end() && !g.quiet)
+    warn(fmt::format("{}: no /usr, /boot or /sysroot directory: boot transform not applied (as `image import` does); "
+                     "bootc computes no boot digest for such a tree", lt.label));
   if (!d.dumpfile.empty()) BS_TRY(sys::write_file_atomic(d.dumpfile, as_bytes(fstree::print_dumpfile(t))));
   Bytes image = BS_TRY_CTX(store::make_image(t, o.format), "{}", lt.label);
   if (!d.image_out.empty()) BS_TRY(sys::write_file_atomic(d.image_out, image));
@@ -115,6 +122,7 @@ Status digest_cmd(const DigestOptions& d, const Globals& g) {
   std::string hex = to_hex(fsverity::digest_buffer(image, p));
   if (g.json)
     print_json({{"digest", hex}, {"format", fmt::format("v{}", o.format)}, {"hash", d.hash}, {"xattrs", d.xattrs},
+                {"transforms", applied},
                 {"karg", "composefs=" + hex},
                 {"karg_self_describing", fmt::format("composefs.digest=v{}-{}-12:{}", o.format, d.hash, hex)}});
   else
@@ -141,7 +149,7 @@ Status match_uki_cmd(const MatchOptions& m, const Globals& g) {
   nlohmann::json tried = nlohmann::json::array();
   std::optional<nlohmann::json> match;
   for (auto [xname, xmode] : {std::pair{"allowlist", oci::XattrMode::kAllowlist}, std::pair{"keep-user", oci::XattrMode::kKeepUser}}) {
-    fstree::Tree t = BS_TRY_CTX(store::transform_tree(lt.tree, store::Transforms::kBoot, xmode, nullptr, lt.read), "{}", lt.label);
+    fstree::Tree t = BS_TRY_CTX(store::transform_tree(lt.tree, store::Transforms::kAuto, xmode, nullptr, lt.read), "{}", lt.label);
     for (uint32_t format : {1u, 2u}) {
       Bytes image = BS_TRY_CTX(store::make_image(t, format), "{}", lt.label);
       fsverity::Params p;

@@ -49,10 +49,12 @@ Result<store::Repository> open_repo(const RepoFlags& f, bool exclusive) {
   return store::Repository::open(repo_root(f.repo), o);
 }
 
-Result<store::ImportResult> import_source(store::Repository& repo, const std::string& source, store::ImageOptions o,
+Result<store::ImportResult> import_source(store::Repository& repo, const std::string& given, store::ImageOptions o,
                                           const std::string& ref, bool progress, store::ImportStats* stats) {
   o.hash = repo.algorithm();
   o.format = repo.meta().erofs_default;
+  // Records and origin files keep an absolute path: `upgrade` runs from anywhere.
+  const std::string source = BS_TRY(oci::absolute_source_name(given, BS_TRY(sys::absolute_path("."))));
   oci::SourceName n = BS_TRY(oci::parse_source_name(source));
   store::MergedImage m;
   if (n.transport == oci::Transport::kDirectory) {

@@ -23,6 +23,7 @@ struct SignArgs {
   std::string key, cert, input, output;
   std::vector<std::string> addcerts;
   bool append = false;
+  bool in_place = false;
 };
 
 void warn_about_certificate(const crypto::Certificate& c, const std::string& path, int64_t now) {
@@ -189,7 +190,8 @@ Status sign_cmd(const SignArgs& a, const Globals& g) {
   sys::MappedFile in = BS_TRY_CTX(sys::MappedFile::open(a.input), "sign");
   if (!pe::looks_like_pe(in.data())) return input_error("sign: {}: not a PE image (no MZ/PE header)", a.input);
   pe::Image img = BS_TRY_CTX(pe::parse(in.data()), "{}", ctx());
-  std::string output = a.output.empty() ? a.input : a.output;
+  // As sbsign: IN.signed unless --output names the file or --in-place is asked for.
+  std::string output = !a.output.empty() ? a.output : a.in_place ? a.input : a.input + ".signed";
   BS_TRY_CTX(sign_and_write(pe::Layout::of_file(in.data(), img.SizeOfHeaders), setup, output), "{}", ctx());
   if (g.json)
     print_json({{"input", a.input}, {"output", output}, {"signer", setup.cert.subject()}, {"append", a.append}});
@@ -234,7 +236,8 @@ void setup(CLI::App& root, Context& ctx) {
   CLI::App* s = root.add_subcommand("sign", "Authenticode-sign a PE image (UKI, boot loader, kernel) with a db key");
   s->add_option("--key", sa.key, "Private key (PEM file)")->required();
   s->add_option("--cert", sa.cert, "Certificate of the key (PEM or DER)")->required();
-  s->add_option("--output,-o", sa.output, "Output file (default: sign IN in place)");
+  auto* sout = s->add_option("--output,-o", sa.output, "Output file (default: IN.signed, as sbsign)");
+  s->add_flag("--in-place", sa.in_place, "Replace IN with the signed image")->excludes(sout);
   s->add_flag("--append", sa.append, "Keep existing signatures and add this one");
   s->add_option("--addcert", sa.addcerts, "Intermediate certificates to embed (PEM bundle); repeatable");
   s->add_option("IN", sa.input, "PE image")->required();

@@ -1,5 +1,7 @@
 #include "oci/transport.h"
 
+#include <filesystem>
+
 namespace bootseal::oci {
 
 std::string transport_name(Transport t) {
@@ -55,6 +57,17 @@ Result<SourceName> parse_source_name(const std::string& s) {
   }
   if (n.path.empty()) return input_error("image source \"{}\": empty path", s);
   return n;
+}
+
+Result<std::string> absolute_source_name(const std::string& s, const std::string& cwd) {
+  SourceName n = BS_TRY(parse_source_name(s));
+  if (n.path.starts_with("/")) return s;
+  size_t prefix = 0;
+  for (const char* t : {"oci:", "oci-archive:", "docker-archive:", "dir:"})
+    if (s.starts_with(t)) prefix = std::string_view(t).size();
+  std::string abs = (std::filesystem::path(cwd) / n.path).lexically_normal().string();
+  if (abs.size() > 1 && abs.back() == '/') abs.pop_back();
+  return s.substr(0, prefix) + abs + s.substr(prefix + n.path.size());
 }
 
 }  // namespace bootseal::oci

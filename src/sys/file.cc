@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <filesystem>
 #include <random>
 
 namespace bootseal::sys {
@@ -106,6 +108,26 @@ std::string dirname_of(const std::string& path) {
   if (pos == std::string::npos) return ".";
   if (pos == 0) return "/";
   return path.substr(0, pos);
+}
+
+Result<std::string> absolute_path(const std::string& path) {
+  std::filesystem::path p(path);
+  if (p.is_relative()) {
+    char buf[PATH_MAX];
+    if (!::getcwd(buf, sizeof buf)) return sys_error("getcwd");
+    p = std::filesystem::path(buf) / p;
+  }
+  std::string out = p.lexically_normal().string();
+  if (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+std::string self_dir() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return ".";
+  buf[n] = 0;
+  return dirname_of(buf);
 }
 
 std::string basename_of(const std::string& path) {
