@@ -84,8 +84,8 @@ Status create(CreateOptions& o, const Globals& g) {
     fmt::print("digest:    {}\n", r.digest);
     fmt::print("kernel:    {}\n", r.kernel_version);
     fmt::print("cmdline:   {}\n", r.cmdline);
-    fmt::print("UKI:       {} ({:.1f} MiB, signed; initrd {:.1f} MiB)\n", r.uki_path, r.uki_bytes / 1048576.0,
-               r.initrd_bytes / 1048576.0);
+    fmt::print("UKI:       {:.1f} MiB, signed; initrd {:.1f} MiB; a copy of the ESP's UKI written to {}\n",
+               r.uki_bytes / 1048576.0, r.initrd_bytes / 1048576.0, r.uki_path);
     fmt::print("ESP:       {} MiB FAT32; root: {} MiB ext4 (verity), {} objects, {:.1f} MiB\n", r.esp_bytes >> 20,
                r.root_bytes >> 20, r.objects, r.object_bytes / 1048576.0);
   }

@@ -9,6 +9,7 @@
 #include "efivar/esl.h"
 #include "keys/keyset.h"
 #include "sys/file.h"
+#include "sys/tree.h"
 
 namespace bootseal::cli {
 

@@ -133,9 +133,9 @@ Result<std::pair<Bytes, std::string>> uki_from_image(const store::Repository& re
 }
 
 Status upgrade_cmd(const UpgradeFlags& f, bool is_switch, const Globals& g) {
-  deploy::Sysroot s = BS_TRY(resolve_sysroot(f.sf));
   if (!f.cmdline.empty() && f.keys.empty()) return input_error("--cmdline needs --keys (the UKI is sealed here only then)");
-  BS_TRY(bls::refuse_composefs_kargs(f.cmdline, "--cmdline"));  // before any import
+  BS_TRY(bls::refuse_composefs_kargs(f.cmdline, "--cmdline"));  // before anything is read
+  deploy::Sysroot s = BS_TRY(resolve_sysroot(f.sf));
   bool show = !g.json && !g.quiet;
   auto step = [show](const std::string& m) {
     if (show) std::fprintf(stderr, "bootseal: %s\n", m.c_str());

@@ -17,6 +17,12 @@ int64_t reproducible_now();  // keys.cc
 
 Status write_layout_file(const std::string& path, pe::Layout l, mode_t mode, bool set_checksum);
 
+// --key-passphrase-file of the verb being run (sign, uki build): for an encrypted PEM key.
+std::string& key_passphrase_file() {
+  static std::string path;
+  return path;
+}
+
 namespace {
 
 struct SignArgs {
@@ -96,7 +102,7 @@ struct SigningSetup {
 
 Result<SigningSetup> load_signing(const std::string& key, const std::string& cert_path,
                                   const std::vector<std::string>& addcerts, bool append) {
-  std::unique_ptr<crypto::Signer> signer = BS_TRY(keys::load_signer(key));
+  std::unique_ptr<crypto::Signer> signer = BS_TRY(keys::load_signer(key, key_passphrase_file()));
   SigningSetup s{std::move(signer), BS_TRY(keys::load_certificate(cert_path)), {}};
   if (s.signer->public_key_der() != s.cert.public_key_der())
     return input_error("key {} does not match certificate {} ('{}')", key, cert_path, s.cert.subject());
@@ -234,7 +240,9 @@ Status unsign_cmd(const UnsignArgs& a, const Globals& g) {
 void setup(CLI::App& root, Context& ctx) {
   static SignArgs sa;
   CLI::App* s = root.add_subcommand("sign", "Authenticode-sign a PE image (UKI, boot loader, kernel) with a db key");
-  s->add_option("--key", sa.key, "Private key (PEM file)")->required();
+  s->add_option("--key", sa.key, "Private key: PEM file, or a PKCS#11 URI ('pkcs11:token=...;object=...') for a key in a token")
+      ->required();
+  s->add_option("--key-passphrase-file", key_passphrase_file(), "Passphrase of an encrypted PEM key (first line)");
   s->add_option("--cert", sa.cert, "Certificate of the key (PEM or DER)")->required();
   auto* sout = s->add_option("--output,-o", sa.output, "Output file (default: IN.signed, as sbsign)");
   s->add_flag("--in-place", sa.in_place, "Replace IN with the signed image")->excludes(sout);

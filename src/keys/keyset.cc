@@ -4,6 +4,7 @@
 #include "efivar/esl.h"
 #include "sys/file.h"
 #include "sys/fileops.h"
+#include "sys/tree.h"
 
 namespace bootseal::keys {
 
@@ -135,11 +136,21 @@ Status write_files(const std::string& dir, const std::vector<OutputFile>& files,
   return {};
 }
 
-Result<std::unique_ptr<crypto::Signer>> load_signer(const std::string& spec) {
-  if (spec.rfind("pkcs11:", 0) == 0)
-    return unsupported_error("{}: PKCS#11 keys are not supported yet (use a PEM key file)", spec);
+Result<std::unique_ptr<crypto::Signer>> load_signer(const std::string& spec, const std::string& passphrase_file) {
+  if (spec.rfind("pkcs11:", 0) == 0) {
+    if (!passphrase_file.empty())
+      return input_error("--key-passphrase-file is for PEM keys; a PKCS#11 URI carries its PIN (pin-source=file:...)");
+    crypto::PrivateKey key = BS_TRY(crypto::PrivateKey::from_pkcs11_uri(spec));
+    return std::unique_ptr<crypto::Signer>(new crypto::PrivateKey(std::move(key)));
+  }
+  std::optional<std::string> pass;
+  if (!passphrase_file.empty()) {
+    std::string text = BS_TRY_CTX(sys::read_text_file(passphrase_file), "--key-passphrase-file");
+    pass = text.substr(0, text.find_first_of("\r\n"));  // the first line, as openssl's file: pass source
+  }
   Bytes pem = BS_TRY(sys::read_file(spec));
-  crypto::PrivateKey key = BS_TRY(crypto::PrivateKey::from_pem(pem, fmt::format("key file {}", spec)));
+  crypto::PrivateKey key =
+      BS_TRY(crypto::PrivateKey::from_pem(pem, fmt::format("key file {}", spec), pass, sys::has_terminal()));
   return std::unique_ptr<crypto::Signer>(new crypto::PrivateKey(std::move(key)));
 }
 

@@ -99,10 +99,11 @@ Status write_files(const std::string& dir, const std::vector<OutputFile>& files,
 Result<Bytes> make_variable_update(std::string_view var, ByteSpan esl, const efivar::EfiTime& time,
                                    const crypto::Signer& signer, const crypto::Certificate& cert);
 
-// Key sources. `spec` is a PEM file path today; "pkcs11:" URIs (RFC 7512) are
-// reserved for HSM keys and reported as unsupported. Callers only see
-// crypto::Signer, so adding a source touches this function alone.
-Result<std::unique_ptr<crypto::Signer>> load_signer(const std::string& spec);
+// Key sources: a PEM file path (an encrypted one reads its passphrase from
+// `passphrase_file`, first line, else asks on the terminal), or a "pkcs11:" URI
+// (RFC 7512) for a key in a hardware token or HSM (crypto::PrivateKey::from_pkcs11_uri).
+// Callers only see crypto::Signer, so adding a source touches this function alone.
+Result<std::unique_ptr<crypto::Signer>> load_signer(const std::string& spec, const std::string& passphrase_file = "");
 Result<crypto::Certificate> load_certificate(const std::string& path);
 // All certificates of a PEM bundle or one DER file.
 Result<std::vector<crypto::Certificate>> load_certificates(const std::string& path);

@@ -122,6 +122,13 @@ Result<std::string> absolute_path(const std::string& path) {
   return out;
 }
 
+bool has_terminal() {
+  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
 std::string self_dir() {
   char buf[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
@@ -159,7 +166,8 @@ Result<AtomicFile> AtomicFile::create(const std::string& path, mode_t mode) {
       f.fd_ = std::move(*fd);
       return f;
     }
-    if (fd.error().sys_errno() != EEXIST) return fd.error();
+    // The temporary name is ours, not the user's: the error names the output.
+    if (fd.error().sys_errno() != EEXIST) return sys_error(fmt::format("create {}", path), fd.error().sys_errno());
   }
   return internal_error("{}: could not create a temporary file", path);
 }
@@ -174,7 +182,7 @@ AtomicFile::~AtomicFile() {
 }
 
 Status AtomicFile::commit() {
-  if (::fsync(fd_.get()) != 0) return sys_error(fmt::format("fsync {}", tmp_));
+  if (::fsync(fd_.get()) != 0) return sys_error(fmt::format("fsync {}", path_));
   fd_.reset();
   if (::rename(tmp_.c_str(), path_.c_str()) != 0) return sys_error(fmt::format("rename to {}", path_));
   committed_ = true;
