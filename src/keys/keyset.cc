@@ -4,6 +4,7 @@
 #include "efivar/esl.h"
 #include "sys/file.h"
 #include "sys/fileops.h"
+#include "sys/terminal.h"
 #include "sys/tree.h"
 
 namespace bootseal::keys {

@@ -1,4 +1,5 @@
 #include "sys/file.h"
+#include "sys/terminal.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -93,8 +93,6 @@ std::string basename_of(const std::string& path);
 // `path` made absolute against the current directory (lexically normalized: "."
 // and ".." folded, symlinks not resolved); an absolute path is only normalized.
 Result<std::string> absolute_path(const std::string& path);
-// True if the process has a controlling terminal to ask a passphrase on (/dev/tty opens).
-bool has_terminal();
 // The directory of the running executable (/proc/self/exe), "." if unknown.
 std::string self_dir();
 Status mkdir_p(const std::string& path, mode_t mode = 0755);
