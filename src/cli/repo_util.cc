@@ -63,7 +63,13 @@ Result<store::ImportResult> import_source(store::Repository& repo, const std::st
     m.meta.source = source;
   } else {
     auto src = BS_TRY(store::open_source(n, source));
-    m = BS_TRY_CTX(store::merge_image(*src, o, &repo, stats), "import {}", source);
+    auto merged = store::merge_image(*src, o, &repo, stats);
+    if (!merged.ok()) {
+      // The source's own errors name it already: say "import" once, not the name twice.
+      Error e = std::move(merged).error();
+      return std::move(e).context(e.message().starts_with(source) ? std::string("import") : "import " + source);
+    }
+    m = std::move(*merged);
   }
   return BS_TRY_CTX(store::commit_image(repo, m, o, ref), "import {}", source);
 }

@@ -100,6 +100,8 @@ expect_error "short digest prefix" "at least 8 hex digits" B image digest --repo
 expect_error "output in a missing directory" "create $TMP/nodir/x.dump" \
   B image digest --repo repo --dumpfile "$TMP/nodir/x.dump" good
 grep -q '\.tmp' "$TMP/err" && fail "temporary name leaked: $(cat "$TMP/err")" || pass
+expect_error "import of a missing oci: layout" "nope/index.json" B image import --repo repo "oci:$TMP/nope:latest"
+check_eq "the source is named once" "1" "$(grep -o "oci:$TMP/nope:latest" "$TMP/err" | wc -l)"
 B -q image import --repo repo --ref good-again "dir:$TMP/good" >/dev/null 2>&1
 check_eq "image ls: one row per image" "1" "$(B --json image ls --repo repo | jget /dev/stdin 'len([e for e in d if "good" in e["refs"]])')"
 check_eq "image ls: both references on the row" "['good', 'good-again']" "$(B --json image ls --repo repo | jget /dev/stdin '[e["refs"] for e in d if "good" in e["refs"]][0]')"
