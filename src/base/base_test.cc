@@ -76,3 +76,44 @@ TEST(Checked, Overflow) {
 
 }  // namespace
 }  // namespace bootseal
+
+#include "base/text.h"
+
+namespace bootseal {
+namespace {
+
+TEST(Text, Utf8Validity) {
+  EXPECT_TRUE(is_utf8(""));
+  EXPECT_TRUE(is_utf8("plain ascii"));
+  EXPECT_TRUE(is_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(is_utf8("\xff"));
+  EXPECT_FALSE(is_utf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(is_utf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(is_utf8("\xf4\x90\x80\x80"));  // > U+10FFFF
+  EXPECT_FALSE(is_utf8("\xe2\x82"));          // truncated
+}
+
+TEST(Text, Latin1Fallback) {
+  EXPECT_EQ(utf8_or_latin1("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(utf8_or_latin1("a\xff" "b"), "a\xc3\xbf" "b");
+  EXPECT_EQ(utf8_or_latin1("\xe2\x82"), "\xc3\xa2\xc2\x82");
+  EXPECT_TRUE(is_utf8(utf8_or_latin1("\x80\x81\xfe\xff\xc0\xaf")));
+}
+
+TEST(Text, Base64RoundTrip) {
+  EXPECT_EQ(to_base64(""), "");
+  EXPECT_EQ(to_base64("f"), "Zg==");
+  EXPECT_EQ(to_base64("fo"), "Zm8=");
+  EXPECT_EQ(to_base64("foo"), "Zm9v");
+  EXPECT_EQ(to_base64("foob"), "Zm9vYg==");
+  std::string all;
+  for (int i = 0; i < 256; i++) all.push_back(static_cast<char>(i));
+  EXPECT_EQ(*from_base64(to_base64(all)), all);
+  EXPECT_EQ(*from_base64("Zm9vYg=="), "foob");
+  EXPECT_FALSE(from_base64("Zm9").ok());
+  EXPECT_FALSE(from_base64("Zm=v").ok());
+  EXPECT_FALSE(from_base64("Z!9v").ok());
+}
+
+}  // namespace
+}  // namespace bootseal

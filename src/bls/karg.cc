@@ -135,6 +135,22 @@ Result<std::optional<ComposefsKarg>> parse_composefs_karg(std::string_view cmdli
   return std::optional<ComposefsKarg>();
 }
 
+Status refuse_composefs_kargs(std::string_view cmdline, std::string_view option) {
+  for (std::string_view tok : split_cmdline(cmdline)) {
+    std::string key;
+    for (char c : tok) {
+      if (c == '"') continue;  // the kernel drops quotes; composefs-rs would not, refuse both readings
+      if (c == '=') break;
+      key.push_back(c);
+    }
+    if (key == kKargLegacy || key.starts_with(std::string(kKargLegacy) + "."))
+      return input_error("your {} carries '{}': the composefs karg is bootseal's own (it adds composefs=<digest> "
+                         "for the image it seals); remove it from {}",
+                         option, tok, option);
+  }
+  return {};
+}
+
 std::string format_legacy_karg(ByteSpan digest, bool insecure) {
   return fmt::format("{}={}{}", kKargLegacy, insecure ? "?" : "", to_hex(digest));
 }

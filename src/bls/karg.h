@@ -65,6 +65,13 @@ std::string format_legacy_karg(ByteSpan digest, bool insecure = false);
 // Always the self-describing form "composefs.digest=[?]v<N>-<hash>-12:<hex>".
 std::string format_digest_karg(KargVersion v, KargHash h, ByteSpan digest, bool insecure = false);
 
+// The composefs kargs (composefs=, composefs.digest=, any other composefs.* key, in any
+// form the kernel or composefs-rs would read: quotes are ignored) belong to whoever adds
+// the image digest. Where bootseal adds it (disk create, upgrade/switch --keys), a
+// user-given command line carrying one is refused: `option` names where the text came
+// from (e.g. "--cmdline") and the message names the argument.
+Status refuse_composefs_kargs(std::string_view cmdline, std::string_view option);
+
 // Generic lookups: the value of the first token "key=value" (verbatim, quotes kept),
 // nullopt if absent. A token "key" with no '=' yields an empty value.
 std::optional<std::string_view> cmdline_value(std::string_view cmdline, std::string_view key);

@@ -122,3 +122,24 @@ TEST(Karg, GenericLookups) {
 
 }  // namespace
 }  // namespace bootseal::bls
+
+namespace bootseal::bls {
+namespace {
+
+TEST(Karg, RefuseComposefsKargsInUserCmdline) {
+  EXPECT_TRUE(refuse_composefs_kargs("console=ttyS0 quiet rw", "--cmdline").ok());
+  EXPECT_TRUE(refuse_composefs_kargs("", "--cmdline").ok());
+  EXPECT_TRUE(refuse_composefs_kargs("composefsx=1 mycomposefs=2", "--cmdline").ok());
+  for (const char* bad : {"composefs=abab", "quiet composefs.digest=v1-sha512-12:abab", "composefs.digest=?x",
+                          "\"composefs=ab\"", "composefs", "composefs.hash=sha256", "a \"composefs.digest\"=v1"}) {
+    auto st = refuse_composefs_kargs(bad, "--cmdline");
+    ASSERT_FALSE(st.ok()) << bad;
+    EXPECT_NE(st.error().message().find("your --cmdline"), std::string::npos) << st.error().message();
+    EXPECT_NE(st.error().message().find("composefs"), std::string::npos);
+  }
+  auto st = refuse_composefs_kargs("quiet composefs.digest=v1-sha512-12:abab rw", "--cmdline");
+  EXPECT_NE(st.error().message().find("'composefs.digest=v1-sha512-12:abab'"), std::string::npos) << st.error().message();
+}
+
+}  // namespace
+}  // namespace bootseal::bls

@@ -40,8 +40,13 @@ struct EspSpec {
   std::vector<Deployment> deployments;  // [0] default, [1] rollback (optional)
   std::string keys_name = "auto";     // loader/keys/<name>/
   std::string pk_auth, kek_auth, db_auth;  // host paths; empty = no auto-enroll
-  // loader.conf secure-boot-enroll: "off", "manual", "if-safe" or "force".
-  std::string secure_boot_enroll = "force";
+  // loader.conf secure-boot-enroll: "off", "manual", "if-safe" or "force". if-safe
+  // (the default): systemd-boot enrolls loader/keys/auto/ by itself only where that
+  // cannot brick the machine (in a virtual machine, systemd-boot 253+); on real
+  // hardware the keys are offered in the menu. force enrolls on real hardware too
+  // (after a 15 s countdown): option ROMs not signed by a db certificate then stop
+  // loading (docs/secure-boot.md).
+  std::string secure_boot_enroll = "if-safe";
   int timeout = 0;
 };
 

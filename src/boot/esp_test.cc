@@ -34,7 +34,7 @@ TEST(Esp, PlanListsEveryFile) {
       "EFI/Linux/bootc/bootc_composefs-" + kDigest + ".efi", "loader/entries/bootc_debian-12-0.conf",
       "loader/loader.conf", "loader/keys/auto/PK.auth", "loader/keys/auto/KEK.auth", "loader/keys/auto/db.auth"};
   EXPECT_EQ(paths, want);
-  EXPECT_EQ(plan->files[4].text, "timeout 0\ndefault bootc_*-0.conf\neditor no\nsecure-boot-enroll force\n");
+  EXPECT_EQ(plan->files[4].text, "timeout 0\ndefault bootc_*-0.conf\neditor no\nsecure-boot-enroll if-safe\n");
 }
 
 TEST(Esp, RejectsBadSpecs) {

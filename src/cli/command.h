@@ -50,8 +50,13 @@ struct VerbRegistry {
 // share a group such as "composefs").
 CLI::App* group(CLI::App& root, const std::string& name, const std::string& description);
 
-// Prints a JSON document to stdout (pretty, newline-terminated).
+// Prints a JSON document to stdout (pretty, newline-terminated), bytes made safe
+// as json_safe does.
 void print_json(const nlohmann::json& j);
+// Non-UTF-8 strings rewritten by the rule of docs/cli.md ("Bytes in JSON"), and the
+// text of the result (never throws).
+nlohmann::json json_safe(const nlohmann::json& j);
+std::string json_text(const nlohmann::json& j, int indent = -1);
 
 // Warnings go to stderr as "bootseal: warning: ...".
 void warn(const std::string& message);

@@ -238,7 +238,7 @@ Status Scanner::scan_dir(Task& t) {
   size_t f = 0;
   for (auto& c : dir.children)
     if (f < files.size() && c.node.get() == files[f].node) files[f++].name = &c.name;
-  if (progress_) progress_->add_total(total);
+  if (progress_) progress_->add_total(total, files.size());
   // Subdirectories first: the batches, pushed last, are taken first.
   {
     std::lock_guard lk(mu_);

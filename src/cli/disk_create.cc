@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "bls/karg.h"
 #include "cli/command.h"
 #include "cli/repo_util.h"
 #include "cli/size.h"
@@ -32,6 +33,7 @@ bool is_transport_ref(const std::string& ref) {
 
 Status create(CreateOptions& o, const Globals& g) {
   o.d.repo = repo_root(o.repo);
+  BS_TRY(bls::refuse_composefs_kargs(o.d.cmdline_extra, "--cmdline"));  // before any import
   o.d.disk_size = BS_TRY(parse_size(o.size, "--size"));
   o.d.esp_size = BS_TRY(parse_size(o.esp_size, "--esp-size"));
   bool show = !g.json && !g.quiet;
@@ -81,8 +83,8 @@ Status create(CreateOptions& o, const Globals& g) {
     fmt::print("digest:    {}\n", r.digest);
     fmt::print("kernel:    {}\n", r.kernel_version);
     fmt::print("cmdline:   {}\n", r.cmdline);
-    fmt::print("UKI:       {} ({:.1f} MiB, signed; initrd {:.1f} MiB)\n", r.uki_path, r.uki_bytes / 1048576.0,
-               r.initrd_bytes / 1048576.0);
+    fmt::print("UKI:       {:.1f} MiB, signed; initrd {:.1f} MiB; a copy of the ESP's UKI written to {}\n",
+               r.uki_bytes / 1048576.0, r.initrd_bytes / 1048576.0, r.uki_path);
     fmt::print("ESP:       {} MiB FAT32; root: {} MiB ext4 (verity), {} objects, {:.1f} MiB\n", r.esp_bytes >> 20,
                r.root_bytes >> 20, r.objects, r.object_bytes / 1048576.0);
   }
@@ -106,7 +108,10 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option("--systemd-boot", o.d.sdboot, "systemd-bootx64.efi to install (signed with the db key)");
   c->add_option("--setup-root", o.d.setup_root, "bootseal-setup-root binary for the initrd");
   c->add_option("--busybox", o.d.busybox, "Statically linked busybox for the initrd")->capture_default_str();
-  c->add_option("--secure-boot-enroll", o.d.secure_boot_enroll, "loader.conf secure-boot-enroll: off|manual|if-safe|force")
+  c->add_option("--secure-boot-enroll", o.d.secure_boot_enroll,
+                "loader.conf secure-boot-enroll: if-safe (enroll by itself only in a VM), force (also on real hardware: "
+                "option ROMs not signed by db stop loading, docs/secure-boot.md), manual (menu entry) or off")
+      ->check(CLI::IsMember({"if-safe", "force", "manual", "off"}))
       ->capture_default_str();
   c->add_option("--work-dir", o.d.work_dir, "Scratch directory (default: a temporary one)");
   c->add_flag("--keep-work", o.d.keep_work, "Keep the scratch directory");

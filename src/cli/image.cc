@@ -1,10 +1,12 @@
 // bootseal image import|ls|digest|diff: OCI images into the repository, and
 // the boot digest builder and device must agree on (docs/formats/oci.md).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
 
 #include "base/hex.h"
+#include "base/text.h"
 #include "bls/karg.h"
 #include "cli/command.h"
 #include "cli/repo_util.h"
@@ -60,30 +62,54 @@ Status import_cmd(const ImportOptions& io, const Globals& g) {
   return {};
 }
 
+// One row per image (an image imported from several sources, or under several
+// references, has several import records): its references and sources as columns.
 Status ls_cmd(const RepoFlags& rf, const Globals& g) {
   auto repo = BS_TRY(open_repo(rf));
   std::map<std::string, std::vector<std::string>> by_stream;
   for (auto& [ref, stream] : BS_TRY(repo.list_refs())) by_stream[stream].push_back(ref);
-  nlohmann::json out = nlohmann::json::array();
-  if (!g.json) std::printf("%-24s %-20s %-8s %-25s %-12s %s\n", "REFERENCE", "IMAGE", "ARCH", "CREATED", "VERSION", "MANIFEST");
+  struct Row {
+    store::ImageRecord r;
+    std::vector<std::string> refs, sources, manifests;
+  };
+  std::vector<Row> rows;
+  std::map<std::string, size_t> by_image;
+  auto add_unique = [](std::vector<std::string>& v, const std::string& x) {
+    if (!x.empty() && std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+  };
   for (auto& s : BS_TRY(repo.list_streams())) {
     if (!s.starts_with(store::kImageStreamPrefix)) continue;
     auto found = store::find_image(repo, s.substr(strlen(store::kImageStreamPrefix)));
     if (!found.ok()) continue;
     auto& r = found->second;
-    auto refs = by_stream[s];
-    std::string refstr;
-    for (auto& x : refs) refstr += (refstr.empty() ? "" : ",") + x;
+    auto [it, fresh] = by_image.emplace(r.image, rows.size());
+    if (fresh) rows.push_back(Row{r, {}, {}, {}});
+    Row& row = rows[it->second];
+    for (auto& x : by_stream[s]) add_unique(row.refs, x);
+    add_unique(row.sources, r.source);
+    add_unique(row.manifests, r.manifest_digest);
+  }
+  nlohmann::json out = nlohmann::json::array();
+  if (!g.json)
+    std::printf("%-24s %-20s %-8s %-25s %-12s %-19s %s\n", "REFERENCE", "IMAGE", "ARCH", "CREATED", "VERSION", "MANIFEST",
+                "SOURCES");
+  for (auto& row : rows) {
+    const auto& r = row.r;
+    std::sort(row.refs.begin(), row.refs.end());
     if (g.json) {
-      out.push_back({{"refs", refs}, {"image", r.image}, {"manifest_digest", r.manifest_digest},
-                     {"config_digest", r.config_digest}, {"architecture", r.architecture}, {"created", r.created},
-                     {"version", r.version}, {"source", r.source}, {"format", r.format}, {"hash", r.hash},
+      out.push_back({{"refs", row.refs}, {"image", r.image}, {"manifest_digest", r.manifest_digest},
+                     {"manifest_digests", row.manifests}, {"config_digest", r.config_digest},
+                     {"architecture", r.architecture}, {"created", r.created}, {"version", r.version},
+                     {"source", r.source}, {"sources", row.sources}, {"format", r.format}, {"hash", r.hash},
                      {"transforms", r.transforms}});
     } else {
-      std::printf("%-24s %-20s %-8s %-25s %-12s %s\n", refstr.empty() ? "<none>" : refstr.c_str(),
+      std::string refstr, srcstr;
+      for (auto& x : row.refs) refstr += (refstr.empty() ? "" : ",") + x;
+      for (auto& x : row.sources) srcstr += (srcstr.empty() ? "" : ", ") + utf8_or_latin1(x);
+      std::printf("%-24s %-20s %-8s %-25s %-12s %-19s %s\n", refstr.empty() ? "<none>" : refstr.c_str(),
                   r.image.substr(0, 20).c_str(), r.architecture.empty() ? "-" : r.architecture.c_str(),
                   r.created.empty() ? "-" : r.created.substr(0, 25).c_str(), r.version.empty() ? "-" : r.version.c_str(),
-                  r.manifest_digest.empty() ? "-" : r.manifest_digest.substr(0, 19).c_str());
+                  r.manifest_digest.empty() ? "-" : r.manifest_digest.substr(0, 19).c_str(), srcstr.empty() ? "-" : srcstr.c_str());
     }
   }
   if (g.json) print_json(out);
@@ -106,7 +132,13 @@ Status digest_cmd(const DigestOptions& d, const Globals& g) {
   o.hash = BS_TRY(parse_hash(d.hash));
   o.format = BS_TRY(parse_format(d.format));
   LoadedTree lt = BS_TRY(load_tree(d.source, d.rf, o));
-  fstree::Tree t = BS_TRY_CTX(store::transform_tree(lt.tree, store::Transforms::kBoot, o.xattrs, nullptr, lt.read), "{}", lt.label);
+  // The rule `image import` follows (docs/formats/oci.md): the OCI transform when
+  // /usr exists, the boot transform when /boot and /sysroot exist too.
+  std::vector<std::string> applied;
+  fstree::Tree t = BS_TRY_CTX(store::transform_tree(lt.tree, store::Transforms::kAuto, o.xattrs, &applied, lt.read), "{}", lt.label);
+  if (std::find(applied.begin(), applied.end(), "boot") == applied.end() && !g.quiet)
+    warn(fmt::format("{}: no /usr, /boot or /sysroot directory: boot transform not applied (as `image import` does); "
+                     "bootc computes no boot digest for such a tree", lt.label));
   if (!d.dumpfile.empty()) BS_TRY(sys::write_file_atomic(d.dumpfile, as_bytes(fstree::print_dumpfile(t))));
   Bytes image = BS_TRY_CTX(store::make_image(t, o.format), "{}", lt.label);
   if (!d.image_out.empty()) BS_TRY(sys::write_file_atomic(d.image_out, image));
@@ -115,6 +147,7 @@ Status digest_cmd(const DigestOptions& d, const Globals& g) {
   std::string hex = to_hex(fsverity::digest_buffer(image, p));
   if (g.json)
     print_json({{"digest", hex}, {"format", fmt::format("v{}", o.format)}, {"hash", d.hash}, {"xattrs", d.xattrs},
+                {"transforms", applied},
                 {"karg", "composefs=" + hex},
                 {"karg_self_describing", fmt::format("composefs.digest=v{}-{}-12:{}", o.format, d.hash, hex)}});
   else
@@ -141,7 +174,7 @@ Status match_uki_cmd(const MatchOptions& m, const Globals& g) {
   nlohmann::json tried = nlohmann::json::array();
   std::optional<nlohmann::json> match;
   for (auto [xname, xmode] : {std::pair{"allowlist", oci::XattrMode::kAllowlist}, std::pair{"keep-user", oci::XattrMode::kKeepUser}}) {
-    fstree::Tree t = BS_TRY_CTX(store::transform_tree(lt.tree, store::Transforms::kBoot, xmode, nullptr, lt.read), "{}", lt.label);
+    fstree::Tree t = BS_TRY_CTX(store::transform_tree(lt.tree, store::Transforms::kAuto, xmode, nullptr, lt.read), "{}", lt.label);
     for (uint32_t format : {1u, 2u}) {
       Bytes image = BS_TRY_CTX(store::make_image(t, format), "{}", lt.label);
       fsverity::Params p;

@@ -9,6 +9,7 @@
 #include "efivar/esl.h"
 #include "keys/keyset.h"
 #include "sys/file.h"
+#include "sys/tree.h"
 
 namespace bootseal::cli {
 
@@ -33,8 +34,21 @@ struct GenerateArgs {
   std::string owner_guid;
   int64_t days = keys::kDefaultValidityDays;
   bool force = false;
+  bool microsoft = false;
+  std::string microsoft_certs;
   std::vector<std::string> add_kek, add_db;
 };
+
+// Where --microsoft finds the certificates: --microsoft-certs, else the build
+// tree's or the installation's share/bootseal/microsoft (extracted at build time).
+std::string microsoft_cert_dir(const std::string& given) {
+  if (!given.empty()) return given;
+  const std::string self = sys::self_dir();
+  for (std::string d : {self + "/../../share/bootseal/microsoft", self + "/../share/bootseal/microsoft",
+                        std::string("/usr/share/bootseal/microsoft")})
+    if (sys::path_exists(d + "/" + std::string(keys::kMicrosoftCerts[0].file))) return d;
+  return self + "/../share/bootseal/microsoft";
+}
 
 Status generate_cmd(const GenerateArgs& a, const Globals& g) {
   keys::GenerateOptions o;
@@ -64,6 +78,8 @@ Status generate_cmd(const GenerateArgs& a, const Globals& g) {
     auto certs = BS_TRY_CTX(keys::load_certificates(f), "keys generate");
     o.extra_db.insert(o.extra_db.end(), certs.begin(), certs.end());
   }
+  if (!a.microsoft_certs.empty() && !a.microsoft) return input_error("--microsoft-certs needs --microsoft");
+  if (a.microsoft) BS_TRY_CTX(keys::add_microsoft_certs(o, microsoft_cert_dir(a.microsoft_certs)), "keys generate --microsoft");
   if (o.key_type == crypto::KeyType::kEcP256)
     warn("ec-p256: many UEFI firmwares (OVMF before edk2-stable202305, most PCs) verify only RSA signatures; "
          "use rsa2048 for the widest support");
@@ -78,6 +94,7 @@ Status generate_cmd(const GenerateArgs& a, const Globals& g) {
     j["key_type"] = a.key_type;
     for (const keys::KeyPair& p : set.pairs)
       j["certificates"][p.var] = {{"subject", p.cert.subject()}, {"serial", p.cert.serial_hex()}};
+    j["microsoft"] = a.microsoft;
     for (const keys::OutputFile& f : files) j["files"].push_back(f.name);
     print_json(j);
   } else if (!g.quiet) {
@@ -192,6 +209,11 @@ void setup(CLI::App& root, Context& ctx) {
   gen->add_option("--add-kek-cert", ga.add_kek, "Also enroll these certificates in KEK (PEM bundle or DER); repeatable");
   gen->add_option("--add-db-cert", ga.add_db,
                   "Also enroll these certificates in db, e.g. a vendor UEFI CA (PEM bundle or DER); repeatable");
+  gen->add_flag("--microsoft", ga.microsoft,
+                "Also enroll Microsoft's 2011 UEFI CAs (KEK CA; db: Windows PCA and the third-party UEFI CA that signs "
+                "option ROMs and shim), so vendor option ROMs keep working on real hardware (docs/secure-boot.md)");
+  gen->add_option("--microsoft-certs", ga.microsoft_certs,
+                  "Directory with Microsoft's certificates (tools/extract-ms-certs; default: extracted at build time)");
   gen->add_flag("--force", ga.force, "Overwrite existing files");
   gen->callback([&ctx] { ctx.action = [&ctx] { return generate_cmd(ga, ctx.globals); }; });
 

@@ -10,6 +10,7 @@
 #include "cli/command.h"
 #include "cli/repo_util.h"
 #include "deploy/lifecycle.h"
+#include "oci/transport.h"
 #include "seal/seal.h"
 #include "store/import.h"
 #include "sys/file.h"
@@ -132,6 +133,8 @@ Result<std::pair<Bytes, std::string>> uki_from_image(const store::Repository& re
 }
 
 Status upgrade_cmd(const UpgradeFlags& f, bool is_switch, const Globals& g) {
+  if (!f.cmdline.empty() && f.keys.empty()) return input_error("--cmdline needs --keys (the UKI is sealed here only then)");
+  BS_TRY(bls::refuse_composefs_kargs(f.cmdline, "--cmdline"));  // before anything is read
   deploy::Sysroot s = BS_TRY(resolve_sysroot(f.sf));
   bool show = !g.json && !g.quiet;
   auto step = [show](const std::string& m) {
@@ -139,16 +142,20 @@ Status upgrade_cmd(const UpgradeFlags& f, bool is_switch, const Globals& g) {
   };
   // The image: the given one (switch), else the default deployment's origin.
   std::string source = f.source;
+  std::string origin;  // upgrade: the origin file the source came from (named in errors)
   if (!is_switch) {
     deploy::SystemStatus st = BS_TRY(deploy::read_status(s));
     std::string from = s.booted ? *s.booted : "";
     for (auto& d : st.deployments)
       if ((from.empty() && d.role == "default") || d.digest == from) {
         source = d.source;
+        origin = fmt::format("{}/state/deploy/{}/{}.origin", s.root, d.digest, d.digest);
         break;
       }
     if (source.empty())
       return input_error("no origin image reference for the current deployment in {}: use `bootseal switch SOURCE`", s.root);
+  } else {
+    source = BS_TRY(oci::absolute_source_name(source, BS_TRY(sys::absolute_path("."))));
   }
   store::RepoOptions ro;
   store::Repository::warn_fn = [](const std::string& m) { warn(m); };
@@ -158,7 +165,11 @@ Status upgrade_cmd(const UpgradeFlags& f, bool is_switch, const Globals& g) {
   io.xattrs = BS_TRY(parse_xattrs(f.xattrs));
   step(fmt::format("importing {}", source));
   store::ImportStats stats;
-  store::ImportResult imp = BS_TRY(import_source(repo, source, io, "", show, &stats));
+  auto imported = import_source(repo, source, io, "", show, &stats);
+  if (!imported.ok() && !origin.empty())
+    return std::move(imported).error().context(
+        fmt::format("the image reference '{}' read from the origin file {}", source, origin));
+  store::ImportResult imp = BS_TRY(std::move(imported));
 
   // The UKI: given, sealed here, or carried by the image.
   Bytes uki;

@@ -23,7 +23,7 @@ CLI::App* group(CLI::App& root, const std::string& name, const std::string& desc
   return g;
 }
 
-void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
+void print_json(const nlohmann::json& j) { std::cout << json_text(j, 2) << "\n"; }
 
 void warn(const std::string& message) { std::fprintf(stderr, "bootseal: warning: %s\n", message.c_str()); }
 

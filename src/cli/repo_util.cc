@@ -48,10 +48,12 @@ Result<store::Repository> open_repo(const RepoFlags& f, bool exclusive) {
   return store::Repository::open(repo_root(f.repo), o);
 }
 
-Result<store::ImportResult> import_source(store::Repository& repo, const std::string& source, store::ImageOptions o,
+Result<store::ImportResult> import_source(store::Repository& repo, const std::string& given, store::ImageOptions o,
                                           const std::string& ref, bool progress, store::ImportStats* stats) {
   o.hash = repo.algorithm();
   o.format = repo.meta().erofs_default;
+  // Records and origin files keep an absolute path: `upgrade` runs from anywhere.
+  const std::string source = BS_TRY(oci::absolute_source_name(given, BS_TRY(sys::absolute_path("."))));
   oci::SourceName n = BS_TRY(oci::parse_source_name(source));
   store::MergedImage m;
   if (n.transport == oci::Transport::kDirectory) {
@@ -60,7 +62,13 @@ Result<store::ImportResult> import_source(store::Repository& repo, const std::st
     m.meta.source = source;
   } else {
     auto src = BS_TRY(store::open_source(n, source));
-    m = BS_TRY_CTX(store::merge_image(*src, o, &repo, stats), "import {}", source);
+    auto merged = store::merge_image(*src, o, &repo, stats);
+    if (!merged.ok()) {
+      // The source's own errors name it already: say "import" once, not the name twice.
+      Error e = std::move(merged).error();
+      return std::move(e).context(e.message().starts_with(source) ? std::string("import") : "import " + source);
+    }
+    m = std::move(*merged);
   }
   return BS_TRY_CTX(store::commit_image(repo, m, o, ref), "import {}", source);
 }

@@ -17,12 +17,19 @@ int64_t reproducible_now();  // keys.cc
 
 Status write_layout_file(const std::string& path, pe::Layout l, mode_t mode, bool set_checksum);
 
+// --key-passphrase-file of the verb being run (sign, uki build): for an encrypted PEM key.
+std::string& key_passphrase_file() {
+  static std::string path;
+  return path;
+}
+
 namespace {
 
 struct SignArgs {
   std::string key, cert, input, output;
   std::vector<std::string> addcerts;
   bool append = false;
+  bool in_place = false;
 };
 
 void warn_about_certificate(const crypto::Certificate& c, const std::string& path, int64_t now) {
@@ -95,7 +102,7 @@ struct SigningSetup {
 
 Result<SigningSetup> load_signing(const std::string& key, const std::string& cert_path,
                                   const std::vector<std::string>& addcerts, bool append) {
-  std::unique_ptr<crypto::Signer> signer = BS_TRY(keys::load_signer(key));
+  std::unique_ptr<crypto::Signer> signer = BS_TRY(keys::load_signer(key, key_passphrase_file()));
   SigningSetup s{std::move(signer), BS_TRY(keys::load_certificate(cert_path)), {}};
   if (s.signer->public_key_der() != s.cert.public_key_der())
     return input_error("key {} does not match certificate {} ('{}')", key, cert_path, s.cert.subject());
@@ -189,7 +196,8 @@ Status sign_cmd(const SignArgs& a, const Globals& g) {
   sys::MappedFile in = BS_TRY_CTX(sys::MappedFile::open(a.input), "sign");
   if (!pe::looks_like_pe(in.data())) return input_error("sign: {}: not a PE image (no MZ/PE header)", a.input);
   pe::Image img = BS_TRY_CTX(pe::parse(in.data()), "{}", ctx());
-  std::string output = a.output.empty() ? a.input : a.output;
+  // As sbsign: IN.signed unless --output names the file or --in-place is asked for.
+  std::string output = !a.output.empty() ? a.output : a.in_place ? a.input : a.input + ".signed";
   BS_TRY_CTX(sign_and_write(pe::Layout::of_file(in.data(), img.SizeOfHeaders), setup, output), "{}", ctx());
   if (g.json)
     print_json({{"input", a.input}, {"output", output}, {"signer", setup.cert.subject()}, {"append", a.append}});
@@ -232,9 +240,12 @@ Status unsign_cmd(const UnsignArgs& a, const Globals& g) {
 void setup(CLI::App& root, Context& ctx) {
   static SignArgs sa;
   CLI::App* s = root.add_subcommand("sign", "Authenticode-sign a PE image (UKI, boot loader, kernel) with a db key");
-  s->add_option("--key", sa.key, "Private key (PEM file)")->required();
+  s->add_option("--key", sa.key, "Private key: PEM file, or a PKCS#11 URI ('pkcs11:token=...;object=...') for a key in a token")
+      ->required();
+  s->add_option("--key-passphrase-file", key_passphrase_file(), "Passphrase of an encrypted PEM key (first line)");
   s->add_option("--cert", sa.cert, "Certificate of the key (PEM or DER)")->required();
-  s->add_option("--output,-o", sa.output, "Output file (default: sign IN in place)");
+  auto* sout = s->add_option("--output,-o", sa.output, "Output file (default: IN.signed, as sbsign)");
+  s->add_flag("--in-place", sa.in_place, "Replace IN with the signed image")->excludes(sout);
   s->add_flag("--append", sa.append, "Keep existing signatures and add this one");
   s->add_option("--addcert", sa.addcerts, "Intermediate certificates to embed (PEM bundle); repeatable");
   s->add_option("IN", sa.input, "PE image")->required();

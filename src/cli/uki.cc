@@ -25,6 +25,7 @@ namespace bootseal::cli {
 Status sign_layout_to_file(pe::Layout image, const std::string& key, const std::string& cert,
                            const std::vector<std::string>& addcerts, bool append, const std::string& output);
 Status write_layout_file(const std::string& path, pe::Layout l, mode_t mode, bool set_checksum);
+std::string& key_passphrase_file();  // sign.cc
 
 namespace {
 
@@ -355,7 +356,8 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option("--pcr-public-key", b.pcr_public_keys, "Its public key (PEM) (.pcrpkey)");
   c->add_option("--phases", b.phases, "Phase paths to sign for each --pcr-private-key (comma/space separated)");
   c->add_option("--pcr-banks", b.pcr_banks, "PCR banks to sign (default: sha1 sha256 sha384 sha512)")->delimiter(',');
-  c->add_option("--sign-key", b.sign_key, "Secure Boot signing key (Authenticode)");
+  c->add_option("--sign-key", b.sign_key, "Secure Boot signing key (Authenticode): PEM file or PKCS#11 URI");
+  c->add_option("--key-passphrase-file", key_passphrase_file(), "Passphrase of an encrypted PEM --sign-key (first line)");
   c->add_option("--sign-cert", b.sign_cert, "Secure Boot signing certificate");
   c->add_flag("--no-checksum", b.no_checksum, "Leave the PE checksum 0, as ukify does");
   c->add_option("--output,-o", b.output, "Output UKI")->required();

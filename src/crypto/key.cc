@@ -4,10 +4,15 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/provider.h>
 #include <openssl/rand.h>
+#include <openssl/store.h>
+#include <openssl/ui.h>
 #include <openssl/x509.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <vector>
 
 #include "crypto/openssl_util.h"
 
@@ -75,14 +80,55 @@ Result<PrivateKey> PrivateKey::generate(KeyType type) {
 }
 
 Result<PrivateKey> PrivateKey::from_pem(ByteSpan pem, std::string_view what) {
+  return from_pem(pem, what, std::nullopt, false);
+}
+
+namespace {
+
+struct PassState {
+  const std::optional<std::string>* given;
+  bool prompt;
+  std::string what;
+  bool asked = false;     // the key is encrypted: a passphrase was needed
+  bool prompted = false;  // ... and read from the terminal
+};
+
+// PEM password callback: the given passphrase, else the terminal, else none.
+int pem_pass(char* buf, int size, int, void* u) {
+  auto* st = static_cast<PassState*>(u);
+  st->asked = true;
+  std::string pw;
+  if (*st->given) {
+    pw = **st->given;
+  } else if (st->prompt) {
+    std::string prompt = "Passphrase for " + st->what + ": ";
+    std::vector<char> tmp(static_cast<size_t>(size) + 1);
+    if (EVP_read_pw_string(tmp.data(), size, prompt.c_str(), 0) != 0) return -1;
+    st->prompted = true;
+    pw = tmp.data();
+  } else {
+    return -1;
+  }
+  if (pw.size() > static_cast<size_t>(size)) return -1;
+  std::memcpy(buf, pw.data(), pw.size());
+  return static_cast<int>(pw.size());
+}
+
+}  // namespace
+
+Result<PrivateKey> PrivateKey::from_pem(ByteSpan pem, std::string_view what, const std::optional<std::string>& passphrase,
+                                        bool prompt) {
   if (pem.size() > INT32_MAX) return input_error("{}: too large for a key", what);
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  // A null password callback that fails: encrypted keys are refused rather than prompting.
-  auto no_pass = [](char*, int, int, void*) -> int { return -1; };
-  EVP_PKEY* pkey = PEM_read_bio_PrivateKey(bio.get(), nullptr, no_pass, nullptr);
+  PassState st{&passphrase, prompt, std::string(what)};
+  EVP_PKEY* pkey = PEM_read_bio_PrivateKey(bio.get(), nullptr, pem_pass, &st);
   if (!pkey) {
     std::string why = openssl_error();
-    return input_error("{}: not an unencrypted PEM private key ({})", what, why);
+    if (st.asked && !passphrase && !st.prompted)
+      return input_error("{}: the key is encrypted: give its passphrase with --key-passphrase-file FILE "
+                         "(or run on a terminal to be asked)", what);
+    if (st.asked) return input_error("{}: wrong passphrase for the encrypted key", what);
+    return input_error("{}: not a PEM private key ({})", what, why);
   }
   auto impl = std::make_shared<Impl>();
   impl->pkey.reset(pkey);
@@ -90,6 +136,43 @@ Result<PrivateKey> PrivateKey::from_pem(ByteSpan pem, std::string_view what) {
   if (id != EVP_PKEY_RSA && id != EVP_PKEY_EC)
     return unsupported_error("{}: only RSA and EC keys are supported", what);
   return PrivateKey(std::move(impl), std::string(what));
+}
+
+Result<PrivateKey> PrivateKey::from_pkcs11_uri(const std::string& uri) {
+  // Loading a provider explicitly turns off the implicit default one: load both,
+  // once. pkcs11-provider reads its module from PKCS11_PROVIDER_MODULE.
+  static OSSL_PROVIDER* pkcs11 = nullptr;
+  static std::string load_error;
+  static bool tried = false;
+  if (!tried) {
+    tried = true;
+    if (!OSSL_PROVIDER_load(nullptr, "default")) load_error = "the default provider: " + openssl_error();
+    pkcs11 = OSSL_PROVIDER_load(nullptr, "pkcs11");
+    if (!pkcs11) load_error = "OpenSSL's pkcs11 provider (Debian package pkcs11-provider): " + openssl_error();
+  }
+  if (!pkcs11) return unsupported_error("{}: cannot load {}", uri, load_error);
+  OSSL_STORE_CTX* store = OSSL_STORE_open_ex(uri.c_str(), nullptr, nullptr, UI_get_default_method(), nullptr,
+                                             nullptr, nullptr, nullptr);
+  if (!store) return input_error("{}: cannot open the PKCS#11 URI ({})", uri, openssl_error());
+  OSSL_STORE_expect(store, OSSL_STORE_INFO_PKEY);
+  EVP_PKEY* pkey = nullptr;
+  while (!pkey && !OSSL_STORE_eof(store)) {
+    OSSL_STORE_INFO* info = OSSL_STORE_load(store);
+    if (!info) break;
+    if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY) pkey = OSSL_STORE_INFO_get1_PKEY(info);
+    OSSL_STORE_INFO_free(info);
+  }
+  OSSL_STORE_close(store);
+  if (!pkey) {
+    std::string why = openssl_error();
+    return input_error("{}: no private key found in the token ({})", uri, why);
+  }
+  auto impl = std::make_shared<Impl>();
+  impl->pkey.reset(pkey);
+  int id = EVP_PKEY_get_base_id(pkey);
+  if (id != EVP_PKEY_RSA && id != EVP_PKEY_EC && !EVP_PKEY_is_a(pkey, "RSA") && !EVP_PKEY_is_a(pkey, "EC"))
+    return unsupported_error("{}: only RSA and EC keys are supported", uri);
+  return PrivateKey(std::move(impl), "PKCS#11 key " + uri);
 }
 
 std::string PrivateKey::to_pem() const {
@@ -102,7 +185,7 @@ std::string PrivateKey::to_pem() const {
 
 std::string PrivateKey::algorithm() const {
   EVP_PKEY* k = impl_->pkey.get();
-  if (EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA) return fmt::format("RSA {}", EVP_PKEY_get_bits(k));
+  if (EVP_PKEY_is_a(k, "RSA")) return fmt::format("RSA {}", EVP_PKEY_get_bits(k));
   char group[64] = {0};
   size_t glen = 0;
   EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen);
@@ -112,7 +195,7 @@ std::string PrivateKey::algorithm() const {
 Bytes PrivateKey::public_key_der() const { return spki_der(impl_->pkey.get()); }
 
 SignatureScheme PrivateKey::scheme() const {
-  return EVP_PKEY_get_base_id(impl_->pkey.get()) == EVP_PKEY_RSA ? SignatureScheme::kRsaPkcs1v15
+  return EVP_PKEY_is_a(impl_->pkey.get(), "RSA") ? SignatureScheme::kRsaPkcs1v15
                                                                  : SignatureScheme::kEcdsa;
 }
 

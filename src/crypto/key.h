@@ -7,6 +7,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,16 @@ class PrivateKey final : public Signer {
   // Unencrypted PEM (PKCS#8 "PRIVATE KEY", or "RSA PRIVATE KEY"/"EC PRIVATE KEY").
   // `what` names the source in errors.
   static Result<PrivateKey> from_pem(ByteSpan pem, std::string_view what);
+  // A PEM key that may be encrypted: `passphrase` is used when given; otherwise an
+  // encrypted key asks for its passphrase on the terminal (/dev/tty) when there is
+  // one, and is refused with a clear message when there is none.
+  static Result<PrivateKey> from_pem(ByteSpan pem, std::string_view what, const std::optional<std::string>& passphrase,
+                                     bool prompt);
+  // A key in a PKCS#11 token, named by an RFC 7512 URI ("pkcs11:token=...;object=..."),
+  // through OpenSSL 3's pkcs11 provider (Debian's pkcs11-provider). The module comes from
+  // $PKCS11_PROVIDER_MODULE (default: p11-kit's proxy); the PIN from the URI's
+  // pin-value=/pin-source= or the terminal. The key never leaves the token.
+  static Result<PrivateKey> from_pkcs11_uri(const std::string& uri);
 
   // PKCS#8 PEM, unencrypted.
   std::string to_pem() const;

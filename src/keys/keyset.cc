@@ -1,8 +1,11 @@
 #include "keys/keyset.h"
 
+#include "base/hex.h"
 #include "efivar/esl.h"
 #include "sys/file.h"
 #include "sys/fileops.h"
+#include "sys/terminal.h"
+#include "sys/tree.h"
 
 namespace bootseal::keys {
 
@@ -29,6 +32,8 @@ Result<KeySet> generate_key_set(const GenerateOptions& o) {
   set.timestamp = efivar::EfiTime::from_unix(o.time);
   set.extra_kek = o.extra_kek;
   set.extra_db = o.extra_db;
+  set.owned_kek = o.owned_kek;
+  set.owned_db = o.owned_db;
   for (std::string_view var : kVariables) {
     crypto::PrivateKey key = BS_TRY_CTX(crypto::PrivateKey::generate(o.key_type), "generating the {} key", var);
     crypto::CertificateProfile p;
@@ -52,6 +57,23 @@ Result<Bytes> make_variable_update(std::string_view var, ByteSpan esl, const efi
   return efivar::make_auth2(var, vendor, efivar::kSecureBootVariableAttributes, time, esl, signer, cert);
 }
 
+Status add_microsoft_certs(GenerateOptions& o, const std::string& dir) {
+  efivar::Guid ms = BS_TRY(efivar::Guid::parse(kMicrosoftOwner));
+  for (const MicrosoftCert& m : kMicrosoftCerts) {
+    std::string path = dir + "/" + std::string(m.file);
+    if (!sys::path_exists(path))
+      return input_error("{}: missing (extract Microsoft's certificates from OVMF_VARS_4M.ms.fd with "
+                         "tools/extract-ms-certs {}, or give --microsoft-certs DIR)", path, dir);
+    auto certs = BS_TRY(load_certificates(path));
+    if (certs.size() != 1) return input_error("{}: expected one certificate, found {}", path, certs.size());
+    std::string fp = to_hex(crypto::digest(crypto::HashAlg::kSha256, certs[0].der()));
+    if (fp != m.sha256)
+      return input_error("{}: SHA-256 fingerprint {} is not the one of {} ({})", path, fp, m.file, m.sha256);
+    (m.var == "KEK" ? o.owned_kek : o.owned_db).emplace_back(ms, certs[0]);
+  }
+  return {};
+}
+
 Result<std::vector<OutputFile>> key_set_files(const KeySet& set) {
   std::vector<OutputFile> out;
   // Who signs each variable's update: PK itself, then PK, then KEK.
@@ -70,6 +92,9 @@ Result<std::vector<OutputFile>> key_set_files(const KeySet& set) {
         p.var == "KEK" ? &set.extra_kek : p.var == "db" ? &set.extra_db : nullptr;
     if (extra)
       for (const crypto::Certificate& c : *extra) lists.push_back(efivar::x509_signature_list(set.owner, c.der()));
+    const auto* owned = p.var == "KEK" ? &set.owned_kek : p.var == "db" ? &set.owned_db : nullptr;
+    if (owned)
+      for (const auto& [guid, c] : *owned) lists.push_back(efivar::x509_signature_list(guid, c.der()));
     Bytes esl = BS_TRY(efivar::write_signature_lists(lists));
     const KeyPair& s = signer_of(p.var);
     Bytes auth = BS_TRY(make_variable_update(p.var, esl, set.timestamp, s.key, s.cert));
@@ -112,11 +137,21 @@ Status write_files(const std::string& dir, const std::vector<OutputFile>& files,
   return {};
 }
 
-Result<std::unique_ptr<crypto::Signer>> load_signer(const std::string& spec) {
-  if (spec.rfind("pkcs11:", 0) == 0)
-    return unsupported_error("{}: PKCS#11 keys are not supported yet (use a PEM key file)", spec);
+Result<std::unique_ptr<crypto::Signer>> load_signer(const std::string& spec, const std::string& passphrase_file) {
+  if (spec.rfind("pkcs11:", 0) == 0) {
+    if (!passphrase_file.empty())
+      return input_error("--key-passphrase-file is for PEM keys; a PKCS#11 URI carries its PIN (pin-source=file:...)");
+    crypto::PrivateKey key = BS_TRY(crypto::PrivateKey::from_pkcs11_uri(spec));
+    return std::unique_ptr<crypto::Signer>(new crypto::PrivateKey(std::move(key)));
+  }
+  std::optional<std::string> pass;
+  if (!passphrase_file.empty()) {
+    std::string text = BS_TRY_CTX(sys::read_text_file(passphrase_file), "--key-passphrase-file");
+    pass = text.substr(0, text.find_first_of("\r\n"));  // the first line, as openssl's file: pass source
+  }
   Bytes pem = BS_TRY(sys::read_file(spec));
-  crypto::PrivateKey key = BS_TRY(crypto::PrivateKey::from_pem(pem, fmt::format("key file {}", spec)));
+  crypto::PrivateKey key =
+      BS_TRY(crypto::PrivateKey::from_pem(pem, fmt::format("key file {}", spec), pass, sys::has_terminal()));
   return std::unique_ptr<crypto::Signer>(new crypto::PrivateKey(std::move(key)));
 }
 

@@ -34,6 +34,9 @@ struct GenerateOptions {
   // so option ROMs and shim keep working on real hardware), one list each,
   // owned by `owner`.
   std::vector<crypto::Certificate> extra_kek, extra_db;
+  // Certificates enrolled with their own SignatureOwner (Microsoft's UEFI CAs carry
+  // Microsoft's owner GUID, as in the firmware's and sbctl's lists).
+  std::vector<std::pair<efivar::Guid, crypto::Certificate>> owned_kek, owned_db;
 };
 
 struct KeyPair {
@@ -45,12 +48,34 @@ struct KeyPair {
 struct KeySet {
   efivar::Guid owner;
   std::vector<crypto::Certificate> extra_kek, extra_db;
+  std::vector<std::pair<efivar::Guid, crypto::Certificate>> owned_kek, owned_db;
   efivar::EfiTime timestamp;
   std::vector<KeyPair> pairs;  // PK, KEK, db
   const KeyPair& get(std::string_view var) const;
 };
 
 Result<KeySet> generate_key_set(const GenerateOptions& o);
+
+// Microsoft's 2011 UEFI certificates (what `keys generate --microsoft` adds, as
+// sbctl's enroll-keys --microsoft): KEK "Microsoft Corporation KEK CA 2011"; db
+// "Microsoft Windows Production PCA 2011" (Windows boot manager) and "Microsoft
+// Corporation UEFI CA 2011" (third-party: option ROMs of GPUs, NICs, storage
+// controllers, and shim). Owner GUID 77fa9abd-0359-4d32-bd60-28f4e78f784b.
+struct MicrosoftCert {
+  std::string_view var;          // "KEK" or "db"
+  std::string_view file;         // file name in the certificate directory
+  std::string_view sha256;       // fingerprint of the DER certificate (pinned)
+};
+inline constexpr std::string_view kMicrosoftOwner = "77fa9abd-0359-4d32-bd60-28f4e78f784b";
+inline constexpr MicrosoftCert kMicrosoftCerts[] = {
+    {"KEK", "MicrosoftCorporationKEKCA2011.pem", "a1117f516a32cefcba3f2d1ace10a87972fd6bbe8fe0d0b996e09e65d802a503"},
+    {"db", "MicrosoftWindowsProductionPCA2011.pem", "e8e95f0733a55e8bad7be0a1413ee23c51fcea64b3c8fa6a786935fddcc71961"},
+    {"db", "MicrosoftCorporationUEFICA2011.pem", "48e99b991f57fc52f76149599bff0a58c47154229b9f8d603ac40d3500248507"},
+};
+// Loads them from `dir` (extracted from OVMF_VARS_4M.ms.fd by
+// tools/extract-ms-certs) into o.owned_kek/owned_db, each checked against its
+// pinned fingerprint.
+Status add_microsoft_certs(GenerateOptions& o, const std::string& dir);
 
 // A file of the set: name relative to the set's directory, bytes, mode.
 struct OutputFile {
@@ -74,10 +99,11 @@ Status write_files(const std::string& dir, const std::vector<OutputFile>& files,
 Result<Bytes> make_variable_update(std::string_view var, ByteSpan esl, const efivar::EfiTime& time,
                                    const crypto::Signer& signer, const crypto::Certificate& cert);
 
-// Key sources. `spec` is a PEM file path today; "pkcs11:" URIs (RFC 7512) are
-// reserved for HSM keys and reported as unsupported. Callers only see
-// crypto::Signer, so adding a source touches this function alone.
-Result<std::unique_ptr<crypto::Signer>> load_signer(const std::string& spec);
+// Key sources: a PEM file path (an encrypted one reads its passphrase from
+// `passphrase_file`, first line, else asks on the terminal), or a "pkcs11:" URI
+// (RFC 7512) for a key in a hardware token or HSM (crypto::PrivateKey::from_pkcs11_uri).
+// Callers only see crypto::Signer, so adding a source touches this function alone.
+Result<std::unique_ptr<crypto::Signer>> load_signer(const std::string& spec, const std::string& passphrase_file = "");
 Result<crypto::Certificate> load_certificate(const std::string& path);
 // All certificates of a PEM bundle or one DER file.
 Result<std::vector<crypto::Certificate>> load_certificates(const std::string& path);

@@ -196,6 +196,17 @@ TEST(Json, ParsesAndSelects) {
   EXPECT_FALSE(parse_digest("sha256:" + std::string(64, 'A')).ok());
 }
 
+TEST(Transport, AbsoluteSourceNames) {
+  EXPECT_EQ(*absolute_source_name("dir:v3", "/home/u"), "dir:/home/u/v3");
+  EXPECT_EQ(*absolute_source_name("v3/", "/home/u"), "/home/u/v3");
+  EXPECT_EQ(*absolute_source_name("./a/../b", "/w"), "/w/b");
+  EXPECT_EQ(*absolute_source_name("oci:lay:docker.io/library/foo:1.0", "/w"), "oci:/w/lay:docker.io/library/foo:1.0");
+  EXPECT_EQ(*absolute_source_name("oci-archive:x.tar:latest", "/w"), "oci-archive:/w/x.tar:latest");
+  EXPECT_EQ(*absolute_source_name("docker-archive:d.tar:@1", "/w"), "docker-archive:/w/d.tar:@1");
+  EXPECT_EQ(*absolute_source_name("oci:/abs/x:t", "/w"), "oci:/abs/x:t");
+  EXPECT_FALSE(absolute_source_name("docker://x", "/w").ok());
+}
+
 TEST(Transport, Names) {
   auto n = parse_source_name("oci:/tmp/x:latest");
   ASSERT_TRUE(n.ok());

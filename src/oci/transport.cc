@@ -1,5 +1,7 @@
 #include "oci/transport.h"
 
+#include <vector>
+
 namespace bootseal::oci {
 
 std::string transport_name(Transport t) {
@@ -55,6 +57,33 @@ Result<SourceName> parse_source_name(const std::string& s) {
   }
   if (n.path.empty()) return input_error("image source \"{}\": empty path", s);
   return n;
+}
+
+Result<std::string> absolute_source_name(const std::string& s, const std::string& cwd) {
+  SourceName n = BS_TRY(parse_source_name(s));
+  if (n.path.starts_with("/")) return s;
+  size_t prefix = 0;
+  for (const char* t : {"oci:", "oci-archive:", "docker-archive:", "dir:"})
+    if (s.starts_with(t)) prefix = std::string_view(t).size();
+  // cwd + "/" + path with "." and ".." folded (lexically: symlinks are kept).
+  std::vector<std::string> parts;
+  std::string joined = cwd + "/" + n.path;
+  size_t pos = 0;
+  while (pos <= joined.size()) {
+    size_t e = joined.find('/', pos);
+    if (e == std::string::npos) e = joined.size();
+    std::string c = joined.substr(pos, e - pos);
+    if (c == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!c.empty() && c != ".") {
+      parts.push_back(c);
+    }
+    pos = e + 1;
+  }
+  std::string abs;
+  for (auto& c : parts) abs += "/" + c;
+  if (abs.empty()) abs = "/";
+  return s.substr(0, prefix) + abs + s.substr(prefix + n.path.size());
 }
 
 }  // namespace bootseal::oci

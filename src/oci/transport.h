@@ -28,4 +28,9 @@ struct SourceName {
 Result<SourceName> parse_source_name(const std::string& s);
 std::string transport_name(Transport t);
 
+// `s` with a relative local path made absolute against `cwd` (what origin files
+// and image records store, so `upgrade` works from any directory); the
+// transport prefix and tag are kept as given. Pure: `cwd` comes from the caller.
+Result<std::string> absolute_source_name(const std::string& s, const std::string& cwd);
+
 }  // namespace bootseal::oci

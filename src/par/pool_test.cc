@@ -33,3 +33,29 @@ TEST(ParallelFor, ZeroAndOne) {
 
 }  // namespace
 }  // namespace bootseal::par
+
+#include "par/progress.h"
+
+namespace bootseal::par {
+namespace {
+
+// A total that grows during a scan shows what is done and a rate, not a
+// percentage (which read 97-100 % all the time); a known total shows one.
+TEST(Progress, GrowingTotalShowsDoneAndRateNotPercent) {
+  Progress scan("hashing", 0, "B");
+  scan.add_total(100 << 20, 3);
+  scan.add(99 << 20);
+  std::string l = scan.line();
+  EXPECT_EQ(l.find('%'), std::string::npos) << l;
+  EXPECT_NE(l.find("3 files"), std::string::npos) << l;
+  EXPECT_NE(l.find("99.0 MiB done"), std::string::npos) << l;
+  EXPECT_NE(l.find("MiB/s"), std::string::npos) << l;
+  scan.total_known();
+  EXPECT_NE(scan.line().find("(99%)"), std::string::npos) << scan.line();
+  Progress fixed("hashing", 200 << 20, "B");
+  fixed.add(50 << 20);
+  EXPECT_NE(fixed.line().find("50.0 / 200.0 MiB (25%)"), std::string::npos) << fixed.line();
+}
+
+}  // namespace
+}  // namespace bootseal::par

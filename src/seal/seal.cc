@@ -7,6 +7,7 @@
 
 #include "authenticode/authenticode.h"
 #include "base/hex.h"
+#include "bls/karg.h"
 #include "bls/os_release.h"
 #include "boot/payloads.h"
 #include "boot/esp.h"
@@ -110,6 +111,9 @@ Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& dig
   auto step = [&](const std::string& s) {
     if (o.step) o.step(s);
   };
+  // The digest karg is bootseal's own: a user's composefs karg would override or
+  // contradict it (composefs.digest= wins over composefs=) and seal another image.
+  BS_TRY(bls::refuse_composefs_kargs(o.cmdline_extra, "--cmdline"));
   std::string stub = BS_TRY(boot::find_systemd_efi(boot::kLinuxStub, o.stub, "--stub"));
   std::string setup_root = BS_TRY(find_file(
       "bootseal-setup-root", {o.setup_root, self_dir() + "/../initramfs/bootseal-setup-root",
@@ -171,6 +175,7 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
   };
   DiskResult res;
   // --- Everything is located and checked before anything is written.
+  BS_TRY(bls::refuse_composefs_kargs(o.cmdline_extra, "--cmdline"));
   std::string sdboot = BS_TRY(boot::find_systemd_efi(boot::kSystemdBootEfi, o.sdboot, "--systemd-boot"));
   for (const char* f : {"db.key", "db.crt", "PK.auth", "KEK.auth", "db.auth"})
     BS_TRY_CTX(find_file(fmt::format("{} in the key set", f), {o.keys_dir + "/" + f}),

@@ -33,7 +33,7 @@ struct DiskOptions : UkiOptions {
   std::string root_fs = "ext4";
   std::string sdboot;          // systemd-bootx64.efi (default: payloads / system)
   std::string keys_name = "auto";
-  std::string secure_boot_enroll = "force";
+  std::string secure_boot_enroll = "if-safe";
   bool keep_work = false;
 };
 

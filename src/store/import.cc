@@ -349,6 +349,9 @@ Result<std::pair<std::string, ImageRecord>> find_image(const Repository& repo, c
   if (auto it = refs.find(ref); it != refs.end()) {
     stream = it->second;
   } else {
+    if (ref.size() < 8 && !ref.empty() && is_hex(ref))
+      return input_error("\"{}\": a digest prefix needs at least 8 hex digits (shorter ones match too easily); "
+                         "no reference has that name either", ref);
     std::vector<std::string> matches;
     for (auto& s : BS_TRY(repo.list_streams()))
       if (s.starts_with(kImageStreamPrefix) && s.substr(strlen(kImageStreamPrefix)).starts_with(ref) && ref.size() >= 8)

@@ -104,7 +104,7 @@ std::string serialize_meta(const RepoMeta& m) {
     if (!m.erofs_extra.empty()) e["extra"] = m.erofs_extra;
     j["erofs_formats"] = e;
   }
-  return j.dump() + "\n";
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace bootseal::store

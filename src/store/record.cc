@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/hex.h"
+#include "base/text.h"
 #include "fstree/dumpfile.h"
 
 namespace bootseal::store {
@@ -10,6 +11,30 @@ namespace bootseal::store {
 using fstree::Escape;
 
 namespace {
+
+// A byte string as a JSON member (docs/cli.md, "Bytes in JSON"): as it is when
+// valid UTF-8, else its Latin-1 reading plus `<key>_b64` with the exact bytes.
+void put_bytes(nlohmann::ordered_json& j, const std::string& key, const std::string& v) {
+  if (is_utf8(v)) {
+    j[key] = v;
+    return;
+  }
+  j[key] = utf8_or_latin1(v);
+  j[key + "_b64"] = to_base64(v);
+}
+
+// The bytes put_bytes wrote: `<key>_b64` wins; a missing member is "".
+Result<std::string> get_bytes(const nlohmann::json& j, const std::string& key) {
+  auto b = j.find(key + "_b64");
+  if (b != j.end()) {
+    if (!b->is_string()) return input_error("\"{}_b64\" is not a string", key);
+    return BS_TRY_CTX(from_base64(b->get<std::string>()), "\"{}_b64\"", key);
+  }
+  auto v = j.find(key);
+  if (v == j.end() || v->is_null()) return std::string();
+  if (!v->is_string()) return input_error("\"{}\" is not a string", key);
+  return v->get<std::string>();
+}
 
 constexpr size_t kMaxRecordEntries = 10'000'000;
 
@@ -180,7 +205,7 @@ std::string serialize_image_record(const ImageRecord& r) {
   nlohmann::ordered_json j;
   j["type"] = "bootseal-image";
   j["version"] = 1;
-  j["source"] = r.source;
+  put_bytes(j, "source", r.source);
   j["manifest_digest"] = r.manifest_digest;
   j["config_digest"] = r.config_digest;
   j["layers"] = r.layers;
@@ -194,7 +219,7 @@ std::string serialize_image_record(const ImageRecord& r) {
   j["xattrs"] = r.xattrs;
   j["transforms"] = r.transforms;
   j["tree"] = r.tree;
-  return j.dump(1) + "\n";
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 Result<ImageRecord> parse_image_record(ByteSpan data) {
@@ -204,7 +229,7 @@ Result<ImageRecord> parse_image_record(ByteSpan data) {
     return input_error("image record: not a bootseal image record");
   ImageRecord r;
   try {
-    r.source = j.value("source", "");
+    r.source = BS_TRY(get_bytes(j, "source"));
     r.manifest_digest = j.value("manifest_digest", "");
     r.config_digest = j.value("config_digest", "");
     r.layers = j.value("layers", std::vector<std::string>{});
@@ -227,8 +252,8 @@ Result<ImageRecord> parse_image_record(ByteSpan data) {
 std::string serialize_deploy_record(const DeployRecord& r) {
   nlohmann::ordered_json j;
   j["image"] = r.image;
-  j["source"] = r.source;
-  return j.dump() + "\n";
+  put_bytes(j, "source", r.source);
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 Result<DeployRecord> parse_deploy_record(ByteSpan data) {
@@ -239,7 +264,7 @@ Result<DeployRecord> parse_deploy_record(ByteSpan data) {
   r.image = j["image"].get<std::string>();
   if (!is_hex(r.image) || (r.image.size() != 64 && r.image.size() != 128))
     return input_error("deployment record: image '{}' is not a digest", r.image);
-  if (j.contains("source") && j["source"].is_string()) r.source = j["source"].get<std::string>();
+  r.source = BS_TRY(get_bytes(j, "source"));
   return r;
 }
 

@@ -160,7 +160,7 @@ Result<ObjectFile> ObjectFile::create(const std::string& store_dir) {
       f.fd_ = std::move(*r);
       return f;
     }
-    if (r.error().sys_errno() != EEXIST) return r.error();
+    if (r.error().sys_errno() != EEXIST) return sys_error(fmt::format("create object in {}", store_dir), r.error().sys_errno());
   }
   return internal_error("{}: could not create a temporary file", store_dir);
 }

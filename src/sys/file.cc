@@ -1,4 +1,5 @@
 #include "sys/file.h"
+#include "sys/terminal.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -6,7 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <filesystem>
 #include <random>
 
 namespace bootseal::sys {
@@ -108,6 +111,33 @@ std::string dirname_of(const std::string& path) {
   return path.substr(0, pos);
 }
 
+Result<std::string> absolute_path(const std::string& path) {
+  std::filesystem::path p(path);
+  if (p.is_relative()) {
+    char buf[PATH_MAX];
+    if (!::getcwd(buf, sizeof buf)) return sys_error("getcwd");
+    p = std::filesystem::path(buf) / p;
+  }
+  std::string out = p.lexically_normal().string();
+  if (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+bool has_terminal() {
+  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+std::string self_dir() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return ".";
+  buf[n] = 0;
+  return dirname_of(buf);
+}
+
 std::string basename_of(const std::string& path) {
   auto pos = path.find_last_of('/');
   return pos == std::string::npos ? path : path.substr(pos + 1);
@@ -137,7 +167,8 @@ Result<AtomicFile> AtomicFile::create(const std::string& path, mode_t mode) {
       f.fd_ = std::move(*fd);
       return f;
     }
-    if (fd.error().sys_errno() != EEXIST) return fd.error();
+    // The temporary name is ours, not the user's: the error names the output.
+    if (fd.error().sys_errno() != EEXIST) return sys_error(fmt::format("create {}", path), fd.error().sys_errno());
   }
   return internal_error("{}: could not create a temporary file", path);
 }
@@ -152,7 +183,7 @@ AtomicFile::~AtomicFile() {
 }
 
 Status AtomicFile::commit() {
-  if (::fsync(fd_.get()) != 0) return sys_error(fmt::format("fsync {}", tmp_));
+  if (::fsync(fd_.get()) != 0) return sys_error(fmt::format("fsync {}", path_));
   fd_.reset();
   if (::rename(tmp_.c_str(), path_.c_str()) != 0) return sys_error(fmt::format("rename to {}", path_));
   committed_ = true;

@@ -90,6 +90,11 @@ class AtomicFile {
 // Basic path helpers.
 std::string dirname_of(const std::string& path);
 std::string basename_of(const std::string& path);
+// `path` made absolute against the current directory (lexically normalized: "."
+// and ".." folded, symlinks not resolved); an absolute path is only normalized.
+Result<std::string> absolute_path(const std::string& path);
+// The directory of the running executable (/proc/self/exe), "." if unknown.
+std::string self_dir();
 Status mkdir_p(const std::string& path, mode_t mode = 0755);
 
 // Names in a directory (no "." and ".."), in readdir order.

@@ -73,7 +73,7 @@ mtype -i esp.img ::/EFI/BOOT/BOOTX64.EFI > sdboot.efi
 mtype -i esp.img ::/EFI/systemd/systemd-bootx64.efi > sdboot2.efi
 cmp -s sdboot.efi sdboot2.efi && pass || fail "EFI/systemd/systemd-bootx64.efi differs from EFI/BOOT/BOOTX64.EFI"
 mtype -i esp.img ::/loader/entries/bootc_tiny-1-0.conf | grep -q "^efi /EFI/Linux/bootc/bootc_composefs-$digest.efi$" && pass || fail "BLS entry"
-mtype -i esp.img ::/loader/loader.conf | grep -q "^secure-boot-enroll force$" && pass || fail "loader.conf"
+mtype -i esp.img ::/loader/loader.conf | grep -q "^secure-boot-enroll if-safe$" && pass || fail "loader.conf: if-safe by default"
 for k in PK KEK db; do cmp -s <(mtype -i esp.img "::/loader/keys/auto/$k.auth") "keys/$k.auth" && pass || fail "$k.auth"; done
 dev="disk.raw?offset=$((rstart * 512))"
 debugfs -R "stat /composefs/images/$digest" "$dev" 2>/dev/null | grep -q "Type: regular" && pass || fail "image missing on the root"

@@ -90,13 +90,13 @@ echo "ok: .auth byte-identical to sign-efi-sig-list"
 
 # virt-firmware (python3-virt-firmware) reads our lists, writes the same bytes,
 # and takes our db.auth as an authenticated update (its dbx-update path).
-virt-fw-sigdb -i set/db.esl -p | grep -q "subject CN=Test Co db" || fail "virt-fw-sigdb cannot read db.esl"
+virt-fw-sigdb -i set/db.esl -p | grep "subject CN=Test Co db" >/dev/null || fail "virt-fw-sigdb cannot read db.esl"
 virt-fw-sigdb --add-cert $GUID set/db.crt -o vfw_db.esl
 cmp vfw_db.esl set/db.esl || fail "db.esl differs from virt-fw-sigdb's"
 VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 if [ -f $VARS ]; then
   virt-fw-vars -i $VARS -o vars.fd --set-dbx set/db.auth >/dev/null 2>&1 || fail "virt-fw-vars rejects db.auth"
-  virt-fw-vars -i vars.fd -p 2>/dev/null | grep -q "dbx .*blob: $(stat -c %s set/db.esl) bytes" || fail "virt-fw-vars: db.auth payload"
+  virt-fw-vars -i vars.fd -p 2>/dev/null | grep "dbx .*blob: $(stat -c %s set/db.esl) bytes" >/dev/null || fail "virt-fw-vars: db.auth payload"
 fi
 echo "ok: virt-firmware reads .esl and .auth"
 

@@ -148,13 +148,21 @@ PY
 done
 echo "ok: bootseal sign output is byte-identical to sbsign's (RSA, same signing time)"
 
-# In place (no --output): the input is mapped while the output replaces it;
-# the result equals signing to another file.
+# --in-place: the input is mapped while the output replaces it; the result
+# equals signing to another file. Without --output or --in-place the input is
+# kept and IN.signed written, as sbsign does.
 cp sdboot.efi inplace-sign.efi
+cp sdboot.efi default-sign.efi
 SOURCE_DATE_EPOCH=1750000000 "$BOOTSEAL" -q sign --key keys/db.key --cert keys/db.crt --output to-file.efi sdboot.efi
-SOURCE_DATE_EPOCH=1750000000 "$BOOTSEAL" -q sign --key keys/db.key --cert keys/db.crt inplace-sign.efi
+SOURCE_DATE_EPOCH=1750000000 "$BOOTSEAL" -q sign --key keys/db.key --cert keys/db.crt --in-place inplace-sign.efi
 cmp inplace-sign.efi to-file.efi || fail "signing in place differs from signing to --output"
-echo "ok: sign in place"
+SOURCE_DATE_EPOCH=1750000000 "$BOOTSEAL" -q sign --key keys/db.key --cert keys/db.crt default-sign.efi
+cmp default-sign.efi sdboot.efi || fail "sign without --output or --in-place changed its input"
+cmp default-sign.efi.signed to-file.efi || fail "sign without --output did not write IN.signed"
+if "$BOOTSEAL" -q sign --key keys/db.key --cert keys/db.crt --in-place --output x.efi default-sign.efi 2>/dev/null; then
+  fail "--in-place with --output accepted"
+fi
+echo "ok: sign in place / IN.signed by default"
 
 # --append adds a second WIN_CERTIFICATE; both verify; sbverify accepts.
 "$BOOTSEAL" -q sign --key other.key --cert other.crt --append --output two.efi sdboot.efi.signed 2>/dev/null

@@ -48,7 +48,9 @@ mk v2 2; echo "motd from v2" > v2/etc/motd
 B -q keys generate --dir keys --name "bootseal lifecycle test"
 B -q repo init --repo repo >/dev/null                 # V1, SHA-512
 B -q image import --repo repo --ref v1 "dir:$T/v1" >/dev/null 2>&1
-B -q disk create --repo repo --image v1 --keys keys -o disk1.raw --work-dir w --keep-work >/dev/null
+# force: this boot relies on setup-mode auto-enrollment; the default (if-safe) also
+# enrolls in a VM (systemd-boot 254's in_hypervisor()), force keeps it independent of that.
+B -q disk create --repo repo --image v1 --keys keys -o disk1.raw --work-dir w --keep-work --secure-boot-enroll force >/dev/null
 D1=$(B -q image digest --repo repo v1)
 B -q repo init --repo repo2 --format v2 >/dev/null   # a V2 builder
 B -q image import --repo repo2 --ref v2 "dir:$T/v2" >/dev/null 2>&1
