@@ -165,12 +165,12 @@ Status inspect_cmd(const InspectArgs& a, const Globals& g) {
     if (g.json) print_json(j);
     if (!st.ok()) return check_error("{}: signature of the {} update: {}", ctx(), var, st.error().message());
     text += fmt::format("signature: OK for variable {} ({})\n", var, vendor.to_string());
-    if (!g.json && !g.quiet) std::fputs(text.c_str(), stdout);
+    if (!g.json) std::fputs(text.c_str(), stdout);  // the result, even with -q
     return {};
   }
   if (g.json)
     print_json(j);
-  else if (!g.quiet)
+  else  // the result, even with -q
     std::fputs(text.c_str(), stdout);
   return {};
 }
@@ -179,11 +179,12 @@ void setup(CLI::App& root, Context& ctx) {
   CLI::App* k = group(root, "keys", "Secure Boot key sets (PK, KEK, db)");
   static GenerateArgs ga;
   CLI::App* gen = k->add_subcommand("generate", "Generate PK, KEK and db keys, certificates, .esl and .auth files");
+  json_output(gen);
   gen->add_option("--dir", ga.dir, "Output directory")->required();
   gen->add_option("--name", ga.name, "Key set name, used in the certificate subjects (CN=<name> PK)")
       ->capture_default_str();
   gen->add_option("--subject", ga.subject, "Extra subject attributes appended to CN, e.g. 'O=Example,C=DE'");
-  gen->add_option("--key-type", ga.key_type, "rsa2048, rsa4096 or ec-p256")->capture_default_str();
+  gen->add_option("--key-type", ga.key_type, "rsa2048, rsa4096 or ec-p256")->capture_default_str()->check(CLI::IsMember({"rsa2048", "rsa4096", "ec-p256"}));
   gen->add_option("--timestamp", ga.timestamp,
                   "UTC time 'YYYY-MM-DD HH:MM:SS' for the .auth TimeStamp and certificate notBefore "
                   "(default: SOURCE_DATE_EPOCH or now)");
@@ -197,6 +198,7 @@ void setup(CLI::App& root, Context& ctx) {
 
   static InspectArgs ia;
   CLI::App* ins = k->add_subcommand("inspect", "Show an .esl or .auth file; with --cert, check the .auth signature");
+  json_output(ins);
   ins->add_option("--cert", ia.certs, "Certificate the .auth update must be signed by (repeatable)");
   ins->add_option("--var", ia.var, "Variable name the update is for (default: from the file name, e.g. PK.auth)");
   ins->add_option("FILE", ia.file, ".esl or .auth file")->required();

@@ -166,7 +166,7 @@ Status verify_pe_file(const std::string& file, ByteSpan data, const std::vector<
   authenticode::VerifyReport r = BS_TRY_CTX(authenticode::verify(data, trusted), "verify {}", file);
   if (g.json) {
     print_json(report_json(file, r));
-  } else if (r.ok() && !g.quiet) {
+  } else if (r.ok()) {  // the verdict: printed even with -q
     for (auto& s : r.signatures)
       if (s.ok) {
         std::printf("%s: signature OK (signer '%s', %s)\n", file.c_str(), s.signer.c_str(), s.digest_algorithm.c_str());
@@ -232,6 +232,7 @@ Status unsign_cmd(const UnsignArgs& a, const Globals& g) {
 void setup(CLI::App& root, Context& ctx) {
   static SignArgs sa;
   CLI::App* s = root.add_subcommand("sign", "Authenticode-sign a PE image (UKI, boot loader, kernel) with a db key");
+  json_output(s);
   s->add_option("--key", sa.key, "Private key (PEM file)")->required();
   s->add_option("--cert", sa.cert, "Certificate of the key (PEM or DER)")->required();
   s->add_option("--output,-o", sa.output, "Output file (default: sign IN in place)");
@@ -242,12 +243,14 @@ void setup(CLI::App& root, Context& ctx) {
 
   static VerifyArgs va;
   CLI::App* v = root.add_subcommand("verify", "Verify a signed PE image's Authenticode signature against a certificate");
+  json_output(v);
   v->add_option("--cert", va.certs, "Trusted certificate (PEM or DER); repeatable")->required();
   v->add_option("FILE", va.file, "Signed PE image")->required();
   v->callback([&ctx] { ctx.action = [&ctx] { return verify_cmd(va, ctx.globals); }; });
 
   static UnsignArgs ua;
   CLI::App* u = root.add_subcommand("unsign", "Remove all Authenticode signatures from a PE image");
+  json_output(u);
   u->add_option("--output,-o", ua.output, "Output file (default: IN in place)");
   u->add_option("IN", ua.input, "Signed PE image")->required();
   u->callback([&ctx] { ctx.action = [&ctx] { return unsign_cmd(ua, ctx.globals); }; });
