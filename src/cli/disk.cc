@@ -40,8 +40,8 @@ void setup(CLI::App& root, Context& ctx) {
   static AssembleOptions a;
   CLI::App* c = d->add_subcommand("assemble", "Build a GPT disk from a staged ESP and root directory");
   json_output(c);
-  c->add_option("--esp", a.esp_dir, "Directory with the ESP's files")->required()->check(CLI::ExistingDirectory);
-  c->add_option("--root", a.root_dir, "Directory with the root filesystem's files")->required()->check(CLI::ExistingDirectory);
+  c->add_option("--esp", a.esp_dir, "Directory with the ESP's files")->required();
+  c->add_option("--root", a.root_dir, "Directory with the root filesystem's files")->required();
   c->add_option("--output,-o", a.output, "Disk image to write")->required();
   c->add_option("--size", a.size, "Total disk size (e.g. 2G); default: just big enough");
   c->add_option("--esp-size", a.esp_size, "ESP size")->capture_default_str();

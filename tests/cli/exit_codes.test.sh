@@ -21,9 +21,10 @@ docs=$(awk '/^## Exit codes/{t=1; next} t && /^## /{t=0} t && /^\| [0-9]+ \|/' "
 [ "$(wc -l <<<"$header")" -ge 6 ] && pass || fail "could not read the table from exit_codes.h: $header"
 check_eq "docs/cli.md exit code table = src/cli/exit_codes.h" "$header" "$docs"
 foot=$("$B" --help)
+page=$(LC_ALL=C.UTF-8 MANWIDTH=1000 man -l <("$B" man) 2>/dev/null | sed 's/^ *//' | tr -s ' ')
 while IFS='|' read -r code meaning; do
   grep -qF "$code $meaning" <<<"$foot" && pass || fail "--help's footer lacks '$code $meaning'"
-  "$B" man | grep -qF -- "$(sed 's/-/\\-/g' <<<"$meaning")" && pass || fail "bootseal(1) lacks '$meaning'"
+  grep -qxF -- "$code $meaning" <<<"$page" && pass || fail "bootseal(1) EXIT STATUS lacks '$meaning'"
 done <<<"$header"
 
 # Inputs.

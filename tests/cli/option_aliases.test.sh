@@ -5,7 +5,7 @@ source "$SRC/tests/lib.sh"
 B=$BOOTSEAL
 cd "$TMP"
 head -c 10000 /dev/urandom >f
-mkdir -p tree && echo x >tree/a
+mkdir -p tree/usr/bin tree/boot tree/sysroot && echo x >tree/usr/bin/a
 
 same() {  # same WHAT "ARGS A" "ARGS B": both spellings give the same output and exit 0
   local a b

@@ -6,8 +6,13 @@ need openssl
 v=$("$BOOTSEAL" --version)
 line1=$(sed -n 1p <<<"$v")
 ver=$(sed -n 's/^project(bootseal VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")
-commit=$(git -C "$SRC" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-[[ $line1 == "bootseal $ver (git $commit"* ]] && pass || fail "first line: [$line1], expected bootseal $ver (git $commit...)"
+[[ $line1 =~ ^bootseal\ $ver\ \(git\ ([0-9a-f]{12}|unknown)(-dirty)?\)$ ]] && pass || fail "first line: [$line1]"
+commit=${BASH_REMATCH[1]:-}
+# The commit the binary was built from (a build refreshes it; a commit made since
+# the last build is not in it yet): one of this repository's commits.
+if git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
+  git -C "$SRC" rev-parse --verify -q "$commit^{commit}" >/dev/null && pass || fail "git $commit is not a commit of $SRC"
+fi
 ossl=$(openssl version | awk '{print $1, $2}')
 grep -q "^$ossl" <<<"$v" && pass || fail "no '$ossl' line in: $v"
 la=$(dpkg-query -W -f='${Version}' libarchive13 2>/dev/null | sed 's/-.*//')
