@@ -255,10 +255,8 @@ std::string man_page(const CLI::App& root, const CLI::App* top) {
       m += roff(l->get_description()) + "\n";
       if (has_json_output(l)) m += ".PP\n" + roff("With --json, the result is a JSON document on stdout.") + "\n";
       std::vector<const CLI::Option*> pos, opts;
-      // Options of the groups above the leaf (such as a group's own flags) too.
-      for (const CLI::App* a = l; a && a != &root; a = a->get_parent())
-        for (const CLI::Option* o : a->get_options())
-          if (visible(o) && !is_global(o)) (is_positional(o) ? pos : opts).push_back(o);
+      for (const CLI::Option* o : l->get_options())
+        if (visible(o) && !is_global(o)) (is_positional(o) ? pos : opts).push_back(o);
       if (!pos.empty()) {
         m += ".PP\nArguments:\n.RS\n";
         man_options(m, pos);
@@ -267,7 +265,8 @@ std::string man_page(const CLI::App& root, const CLI::App* top) {
       m += ".PP\nOptions:\n.RS\n";
       man_options(m, opts);
       m += ".RE\n";
-      if (!l->get_footer().empty()) m += ".PP\n" + roff(l->get_footer()) + "\n";
+      // A verb's own footer (subcommands inherit the root's, printed once, below).
+      if (!l->get_footer().empty() && l->get_footer() != root.get_footer()) m += ".PP\n" + roff(l->get_footer()) + "\n";
     }
   }
   man_tail(m, root, top);

@@ -36,14 +36,21 @@ struct GenerateArgs {
   std::vector<std::string> add_kek, add_db;
 };
 
+// An option value that does not parse is a usage error (exit 2).
+template <typename T>
+Result<T> option_value(Result<T> r, const char* option) {
+  if (!r.ok()) return usage_error("{}: {}", option, r.error().message());
+  return r;
+}
+
 Status generate_cmd(const GenerateArgs& a, const Globals& g) {
   keys::GenerateOptions o;
   o.name = a.name;
   o.subject_suffix = a.subject;
-  o.key_type = BS_TRY(crypto::parse_key_type(a.key_type));
+  o.key_type = BS_TRY(option_value(crypto::parse_key_type(a.key_type), "--key-type"));
   o.validity_days = a.days;
   if (!a.timestamp.empty()) {
-    efivar::EfiTime t = BS_TRY(efivar::EfiTime::parse(a.timestamp));
+    efivar::EfiTime t = BS_TRY(option_value(efivar::EfiTime::parse(a.timestamp), "--timestamp"));
     struct tm tm {};
     tm.tm_year = t.Year - 1900;
     tm.tm_mon = t.Month - 1;
@@ -55,7 +62,7 @@ Status generate_cmd(const GenerateArgs& a, const Globals& g) {
   } else {
     o.time = reproducible_now();
   }
-  if (!a.owner_guid.empty()) o.owner = BS_TRY(efivar::Guid::parse(a.owner_guid));
+  if (!a.owner_guid.empty()) o.owner = BS_TRY(option_value(efivar::Guid::parse(a.owner_guid), "--owner-guid"));
   for (auto& f : a.add_kek) {
     auto certs = BS_TRY_CTX(keys::load_certificates(f), "keys generate");
     o.extra_kek.insert(o.extra_kek.end(), certs.begin(), certs.end());
