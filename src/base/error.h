@@ -23,6 +23,7 @@ enum class ErrorKind {
   kUnsupported,  // the kernel or filesystem lacks a needed feature
   kCheckFailed,  // a verification found a mismatch (valid input, negative verdict)
   kInternal,     // a bug: an invariant did not hold
+  kUsage,        // a bad command line found after parsing (a bad option value)
 };
 
 class Error {
@@ -64,6 +65,10 @@ Error check_error(fmt::format_string<Args...> f, Args&&... args) {
 template <typename... Args>
 Error unsupported_error(fmt::format_string<Args...> f, Args&&... args) {
   return Error(ErrorKind::kUnsupported, fmt::format(f, std::forward<Args>(args)...));
+}
+template <typename... Args>
+Error usage_error(fmt::format_string<Args...> f, Args&&... args) {
+  return Error(ErrorKind::kUsage, fmt::format(f, std::forward<Args>(args)...));
 }
 template <typename... Args>
 Error internal_error(fmt::format_string<Args...> f, Args&&... args) {

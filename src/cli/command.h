@@ -6,19 +6,13 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "base/error.h"
+#include "cli/exit_codes.h"
 
 namespace bootseal::cli {
-
-// Exit codes, documented in docs/cli.md.
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitCheckFailed = 1;  // a verification or check found a problem
-inline constexpr int kExitUsage = 2;        // bad command line
-inline constexpr int kExitInput = 3;        // bad input file or I/O failure
-inline constexpr int kExitUnsupported = 4;  // kernel/filesystem/tool lacks a feature
-inline constexpr int kExitInternal = 70;    // a bug
 
 struct Globals {
   bool json = false;
@@ -49,6 +43,21 @@ struct VerbRegistry {
 // Returns the existing group subcommand `name` or creates it (for verbs that
 // share a group such as "composefs").
 CLI::App* group(CLI::App& root, const std::string& name, const std::string& description);
+
+// Marks a leaf subcommand as having --json output. --json on any other verb is
+// refused as a usage error (exit 2), never silently ignored.
+void json_output(CLI::App* c);
+bool has_json_output(const CLI::App* c);
+
+// Another spelling of an existing option: accepted, not shown by --help, the
+// man pages or completions (docs/cli.md: one spelling per concept).
+template <typename T>
+CLI::Option* hidden_alias(CLI::App* c, const std::string& names, T& var) {
+  if constexpr (std::is_same_v<T, bool>)
+    return c->add_flag(names, var)->group("");
+  else
+    return c->add_option(names, var)->group("");
+}
 
 // Prints a JSON document to stdout (pretty, newline-terminated), bytes made safe
 // as json_safe does.

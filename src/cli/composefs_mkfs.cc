@@ -142,13 +142,17 @@ Status mkfs_cmd(const MkfsOptions& o, const Globals& g) {
     }
     phases.push_back(lap("write"));
   }
-  if (o.print_digest) {
+  // --json always prints the result (image, digest, format version, size).
+  if (o.print_digest || g.json) {
     std::string hex = to_hex(composefs::image_digest(img.data));
     phases.push_back(lap("digest"));
-    if (g.json)
-      print_json({{"digest", hex}, {"version", img.version}, {"size", img.data.size()}});
-    else
+    if (g.json) {
+      nlohmann::json j = {{"digest", hex}, {"version", img.version}, {"size", img.data.size()}};
+      if (!out.empty()) j["image"] = out;
+      print_json(j);
+    } else {
       std::printf("%s\n", hex.c_str());
+    }
   }
   if (g.verbose) {
     std::string line;
@@ -180,6 +184,7 @@ void setup(CLI::App& root, Context& ctx) {
   CLI::App* c = group(root, "composefs", "composefs images (EROFS + overlayfs), compatible with mkcomposefs");
   static MkfsOptions o;
   CLI::App* m = c->add_subcommand("mkfs", "Make a composefs image from a directory or a dumpfile (as mkcomposefs)");
+  json_output(m);
   m->add_option("--digest-store", o.digest_store, "Copy file contents into this object store (DIR/xx/yyyy...)");
   m->add_flag("--from-file", o.from_file, "SOURCE is a composefs dumpfile ('-' for stdin)");
   m->add_flag("--print-digest", o.print_digest, "Print the image's fs-verity digest");
@@ -190,9 +195,10 @@ void setup(CLI::App& root, Context& ctx) {
   m->add_flag("--skip-devices", o.skip_devices, "Store no device nodes");
   m->add_flag("--hardlinks", o.hardlinks,
               "Detect hardlinks by inode and keep link counts (mkcomposefs does not; changes the image)");
-  m->add_option("--hash", o.hash, "Object digest algorithm when scanning a directory: sha256 (default) or sha512");
+  m->add_option("--hash", o.hash, "Object digest algorithm when scanning a directory: sha256 (default) or sha512")->check(CLI::IsMember({"sha256", "sha512"}));
+  hidden_alias(m, "--hash-alg", o.hash)->check(CLI::IsMember({"sha256", "sha512"}));
   m->add_option("--format", o.format,
-                "v0 or v1 (= --min-version N --max-version N), or v2 (composefs-rs's legacy layout)");
+                "v0 or v1 (= --min-version N --max-version N), or v2 (composefs-rs's legacy layout)")->check(CLI::IsMember({"v0", "v1", "v2"}));
   m->add_option("--min-version", o.min_version, "Minimum format version (0..1)");
   m->add_option("--max-version", o.max_version, "Maximum format version (0..1)");
   m->add_option("--threads", o.threads, "Threads for hashing and copying (default: all CPUs)");
@@ -214,7 +220,8 @@ void setup(CLI::App& root, Context& ctx) {
   s->add_flag("--user-xattrs", so.scan.user_xattrs, "Only user.* xattrs");
   s->add_flag("--skip-devices", so.scan.skip_devices, "No device nodes");
   s->add_flag("--hardlinks", so.scan.hardlinks, "Detect hardlinks by inode and keep link counts");
-  s->add_option("--hash", so.hash, "Object digest algorithm: sha256 (default) or sha512");
+  s->add_option("--hash", so.hash, "Object digest algorithm: sha256 (default) or sha512")->check(CLI::IsMember({"sha256", "sha512"}));
+  hidden_alias(s, "--hash-alg", so.hash)->check(CLI::IsMember({"sha256", "sha512"}));
   s->add_option("-o,--output", so.out, "Write the dumpfile here (default stdout)");
   s->add_option("DIR", so.dir, "Directory")->required();
   s->callback([&ctx] { ctx.action = [&ctx] { return scan_cmd(so, ctx.globals); }; });

@@ -39,8 +39,9 @@ void setup(CLI::App& root, Context& ctx) {
   CLI::App* d = group(root, "disk", "Bootable disk images (GPT, ESP, ext4 root with fs-verity)");
   static AssembleOptions a;
   CLI::App* c = d->add_subcommand("assemble", "Build a GPT disk from a staged ESP and root directory");
-  c->add_option("--esp", a.esp_dir, "Directory with the ESP's files")->required()->check(CLI::ExistingDirectory);
-  c->add_option("--root", a.root_dir, "Directory with the root filesystem's files")->required()->check(CLI::ExistingDirectory);
+  json_output(c);
+  c->add_option("--esp", a.esp_dir, "Directory with the ESP's files")->required();
+  c->add_option("--root", a.root_dir, "Directory with the root filesystem's files")->required();
   c->add_option("--output,-o", a.output, "Disk image to write")->required();
   c->add_option("--size", a.size, "Total disk size (e.g. 2G); default: just big enough");
   c->add_option("--esp-size", a.esp_size, "ESP size")->capture_default_str();
@@ -57,14 +58,14 @@ Result<uint64_t> parse_size(const std::string& s, std::string_view option) {
   try {
     v = std::stoull(s, &pos);
   } catch (...) {
-    return input_error("{}: '{}' is not a size (e.g. 2G, 512M)", option, s);
+    return usage_error("{}: '{}' is not a size (e.g. 2G, 512M)", option, s);
   }
   std::string unit = s.substr(pos);
   uint64_t mul = 1;
   if (unit == "K" || unit == "k" || unit == "KiB") mul = 1024;
   else if (unit == "M" || unit == "MiB") mul = 1024ull * 1024;
   else if (unit == "G" || unit == "GiB") mul = 1024ull * 1024 * 1024;
-  else if (!unit.empty()) return input_error("{}: unknown unit '{}' in '{}' (use K, M or G)", option, unit, s);
+  else if (!unit.empty()) return usage_error("{}: unknown unit '{}' in '{}' (use K, M or G)", option, unit, s);
   return static_cast<uint64_t>(v) * mul;
 }
 

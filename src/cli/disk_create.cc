@@ -95,6 +95,7 @@ void setup(CLI::App& root, Context& ctx) {
   CLI::App* d = group(root, "disk", "Bootable disk images (GPT, ESP, ext4 root with fs-verity)");
   static CreateOptions o;
   CLI::App* c = d->add_subcommand("create", "Seal an image into a Secure Boot-signed, bootable GPT disk image");
+  json_output(c);
   c->add_option("--image", o.d.image, "Image: a reference, digest or digest prefix in the repository, or a source to import first "
                 "(oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, dir:PATH)")->required();
   c->add_option("--keys", o.d.keys_dir, "Key set directory (bootseal keys generate)")->required();
@@ -102,7 +103,7 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option("--repo", o.repo, "Repository root (default $BOOTSEAL_REPO, else the booted system's, else /var/lib/bootseal/repo)");
   c->add_option("--size", o.size, "Total disk size (e.g. 4G); default: just big enough");
   c->add_option("--esp-size", o.esp_size, "ESP size (default: room for two UKIs, at least 64M)");
-  c->add_option("--root-fs", o.d.root_fs, "Root filesystem type")->capture_default_str();
+  c->add_option("--root-fs", o.d.root_fs, "Root filesystem type")->capture_default_str()->check(CLI::IsMember({"ext4"}));
   c->add_option("--cmdline", o.d.cmdline_extra, "Kernel arguments after composefs=<digest>")->capture_default_str();
   c->add_option("--stub", o.d.stub, "systemd-stub to build the UKI on");
   c->add_option("--systemd-boot", o.d.sdboot, "systemd-bootx64.efi to install (signed with the db key)");
@@ -114,7 +115,9 @@ void setup(CLI::App& root, Context& ctx) {
       ->check(CLI::IsMember({"if-safe", "force", "manual", "off"}))
       ->capture_default_str();
   c->add_option("--work-dir", o.d.work_dir, "Scratch directory (default: a temporary one)");
-  c->add_flag("--keep-work", o.d.keep_work, "Keep the scratch directory");
+  c->add_flag("--keep-work-dir", o.d.keep_work, "Keep the scratch directory");
+  hidden_alias(c, "--workdir", o.d.work_dir);
+  hidden_alias(c, "--keep-work,--keep-workdir", o.d.keep_work);
   c->callback([&ctx] { ctx.action = [&ctx] { return create(o, ctx.globals); }; });
 }
 

@@ -275,7 +275,7 @@ Status diff_cmd(const DiffOptions& d, const Globals& g) {
   if (g.json) print_json(out);
   if (count > d.max && !g.json) std::printf("... %zu more differing paths\n", count - d.max);
   if (count) return check_error("{} and {} differ in {} paths", a.label, b.label, count);
-  if (!g.quiet && !g.json) std::printf("no differences\n");
+  if (!g.json) std::printf("no differences\n");  // the verdict, even with -q
   return {};
 }
 
@@ -284,33 +284,38 @@ void setup(CLI::App& root, Context& ctx) {
 
   static ImportOptions imp;
   CLI::App* i = im->add_subcommand("import", "Import an image (oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, dir:PATH)");
+  json_output(i);
   add_repo_flags(i, imp.rf);
   i->add_option("--ref", imp.ref, "Name the imported image (a GC root)");
   i->add_option("--platform", imp.platform, "OS/ARCH[/VARIANT] to pick from a multi-arch index (default: this host)");
   i->add_option("--xattrs", imp.xattrs, "Xattrs kept in the image: allowlist (security.capability) or keep-user")
-      ->capture_default_str();
+      ->capture_default_str()->check(CLI::IsMember({"allowlist", "keep-user"}));
   i->add_option("SOURCE", imp.source, "Image source")->required();
   i->callback([&ctx] { ctx.action = [&ctx] { return import_cmd(imp, ctx.globals); }; });
 
   static RepoFlags ls_rf;
   CLI::App* l = im->add_subcommand("ls", "List imported images: reference, image digest, architecture, created, version");
+  json_output(l);
   add_repo_flags(l, ls_rf);
   l->callback([&ctx] { ctx.action = [&ctx] { return ls_cmd(ls_rf, ctx.globals); }; });
 
   static DigestOptions dig;
   CLI::App* d = im->add_subcommand("digest", "Print the boot digest (composefs image fs-verity digest) of an image or tree");
+  json_output(d);
   add_repo_flags(d, dig.rf);
   d->add_option("--dumpfile", dig.dumpfile, "Write the dumpfile of the tree that was hashed");
   d->add_option("--image", dig.image_out, "Write the EROFS image that was hashed");
-  d->add_option("--format", dig.format, "EROFS format: v1 (bootc >= 1.16.4) or v2")->capture_default_str();
-  d->add_option("--hash", dig.hash, "fs-verity algorithm: sha512 (bootc) or sha256 (mkcomposefs)")->capture_default_str();
-  d->add_option("--xattrs", dig.xattrs, "allowlist (security.capability only) or keep-user")->capture_default_str();
+  d->add_option("--format", dig.format, "EROFS format: v1 (bootc >= 1.16.4) or v2")->capture_default_str()->check(CLI::IsMember({"v1", "v2"}));
+  d->add_option("--hash", dig.hash, "fs-verity algorithm: sha512 (bootc) or sha256 (mkcomposefs)")->capture_default_str()->check(CLI::IsMember({"sha256", "sha512"}));
+  hidden_alias(d, "--hash-alg", dig.hash)->check(CLI::IsMember({"sha256", "sha512"}));
+  d->add_option("--xattrs", dig.xattrs, "allowlist (security.capability only) or keep-user")->capture_default_str()->check(CLI::IsMember({"allowlist", "keep-user"}));
   d->add_option("--platform", dig.platform, "OS/ARCH[/VARIANT] to pick from a multi-arch index");
   d->add_option("SOURCE", dig.source, "Image source, directory, or reference/image digest in the repository")->required();
   d->callback([&ctx] { ctx.action = [&ctx] { return digest_cmd(dig, ctx.globals); }; });
 
   static MatchOptions mu;
   CLI::App* mk = im->add_subcommand("match-uki", "Find which EROFS format and xattr mode reproduce a UKI's composefs digest");
+  json_output(mk);
   add_repo_flags(mk, mu.rf);
   mk->add_option("--platform", mu.platform, "OS/ARCH[/VARIANT] to pick from a multi-arch index");
   mk->add_option("UKI", mu.uki, "The unified kernel image (its .cmdline has composefs=)")->required();
@@ -319,9 +324,11 @@ void setup(CLI::App& root, Context& ctx) {
 
   static DiffOptions df;
   CLI::App* f = im->add_subcommand("diff", "Print the first differing paths between two images or trees");
+  json_output(f);
   add_repo_flags(f, df.rf);
-  f->add_option("--hash", df.hash, "Object digest algorithm for sources: sha512 or sha256")->capture_default_str();
-  f->add_option("--xattrs", df.xattrs, "allowlist or keep-user")->capture_default_str();
+  f->add_option("--hash", df.hash, "Object digest algorithm for sources: sha512 or sha256")->capture_default_str()->check(CLI::IsMember({"sha256", "sha512"}));
+  hidden_alias(f, "--hash-alg", df.hash)->check(CLI::IsMember({"sha256", "sha512"}));
+  f->add_option("--xattrs", df.xattrs, "allowlist or keep-user")->capture_default_str()->check(CLI::IsMember({"allowlist", "keep-user"}));
   f->add_option("--platform", df.platform, "OS/ARCH[/VARIANT] to pick from multi-arch indexes");
   f->add_flag("--raw", df.raw, "Compare the merged trees without the OCI/boot transforms");
   f->add_option("--max", df.max, "Differences printed at most")->capture_default_str();

@@ -81,6 +81,7 @@ void setup(CLI::App& root, Context& ctx) {
   static BuildOptions b;
   CLI::App* c = i->add_subcommand("build", "Build a deterministic initramfs: busybox, /init, kernel modules with "
                                             "their dependencies, extra files");
+  json_output(c);
   c->add_option("--kernel-modules-from", b.o.modules_dir,
                 "lib/modules/<kver> (with modules.dep), or a root holding lib/modules/<kver>");
   c->add_option("--module", b.modules, "Kernel module to include with its dependencies (repeatable; default: "
@@ -96,12 +97,13 @@ void setup(CLI::App& root, Context& ctx) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   c->add_option("--busybox", b.o.busybox, "Statically linked busybox")->capture_default_str();
-  c->add_option("--compress", b.o.compress, "none, zstd or xz")->capture_default_str();
+  c->add_option("--compress", b.o.compress, "none, zstd or xz")->capture_default_str()->check(CLI::IsMember({"none", "zstd", "xz"}));
   c->add_option("-o,--output", b.output, "Output file")->required();
   c->callback([&ctx] { ctx.action = [&ctx] { return build_cmd(b, ctx.globals); }; });
 
   static std::string lfile;
   CLI::App* l = i->add_subcommand("list", "List the members of an uncompressed cpio newc archive");
+  json_output(l);
   l->add_option("FILE", lfile, "Archive")->required();
   l->callback([&ctx] { ctx.action = [&ctx] { return list_cmd(lfile, ctx.globals); }; });
 }

@@ -63,11 +63,14 @@ Status parse_cmd(const ParseOptions& o, const Globals& g) {
   return {};
 }
 
-Status format_cmd(const FormatOptions& o) {
+Status format_cmd(const FormatOptions& o, const Globals& g) {
   bls::KargHash h = BS_TRY(bls::parse_karg_hash(o.hash));
-  Bytes d = BS_TRY_CTX(from_hex(o.digest), "digest '{}'", o.digest);
+  // DIGEST is a command-line value: a bad one is a usage error (exit 2).
+  auto hex = from_hex(o.digest);
+  if (!hex.ok()) return usage_error("digest '{}': {}", o.digest, hex.error().message());
+  Bytes d = std::move(*hex);
   if (d.size() != bls::karg_digest_size(h))
-    return input_error("digest has {} hex characters, expected {} for {}", o.digest.size(),
+    return usage_error("digest has {} hex characters, expected {} for {}", o.digest.size(),
                        2 * bls::karg_digest_size(h), o.hash);
   bls::KargVersion v;
   if (o.version == "v1")
@@ -85,7 +88,10 @@ Status format_cmd(const FormatOptions& o) {
     out = bls::format_composefs_karg({v, h, o.insecure, d});
   else
     return input_error("unknown --form '{}' (expected auto, legacy or digest)", o.form);
-  std::printf("%s\n", out.c_str());
+  if (g.json)
+    print_json({{"karg", out}});
+  else
+    std::printf("%s\n", out.c_str());
   return {};
 }
 
@@ -95,7 +101,9 @@ void setup(CLI::App& root, Context& ctx) {
   static ParseOptions po;
   CLI::App* p = k->add_subcommand("parse", "Decide a kernel command line as composefs-rs does: "
                                            "none | error: <reason> | <V1|V2> <secure|insecure> <hex>");
-  p->add_option("--hash", po.hash, "Hash type of the parser: sha256 or sha512")->capture_default_str();
+  json_output(p);
+  p->add_option("--hash", po.hash, "Hash type of the parser: sha256 or sha512")->capture_default_str()->check(CLI::IsMember({"sha256", "sha512"}));
+  hidden_alias(p, "--hash-alg", po.hash)->check(CLI::IsMember({"sha256", "sha512"}));
   p->add_option("CMDLINE", po.cmdline, "Kernel command line (several arguments are joined with spaces)")
       ->required()
       ->allow_extra_args();
@@ -103,15 +111,17 @@ void setup(CLI::App& root, Context& ctx) {
 
   static FormatOptions fo;
   CLI::App* f = k->add_subcommand("format", "Write the composefs karg for a digest");
-  f->add_option("--hash", fo.hash, "sha256 or sha512")->capture_default_str();
-  f->add_option("--version", fo.version, "EROFS format family: v1 or v2")->capture_default_str();
+  json_output(f);
+  f->add_option("--hash", fo.hash, "sha256 or sha512")->capture_default_str()->check(CLI::IsMember({"sha256", "sha512"}));
+  hidden_alias(f, "--hash-alg", fo.hash)->check(CLI::IsMember({"sha256", "sha512"}));
+  f->add_option("--version", fo.version, "EROFS format family: v1 or v2")->capture_default_str()->check(CLI::IsMember({"v1", "v2"}));
   f->add_option("--form", fo.form,
                 "auto (composefs-rs: V1 -> composefs.digest=, V2 -> composefs=), legacy (always composefs=), "
                 "digest (always composefs.digest=)")
-      ->capture_default_str();
+      ->capture_default_str()->check(CLI::IsMember({"auto", "legacy", "digest"}));
   f->add_flag("--insecure", fo.insecure, "Add the '?' marker (fs-verity optional)");
   f->add_option("DIGEST", fo.digest, "Hex digest")->required();
-  f->callback([&ctx] { ctx.action = [] { return format_cmd(fo); }; });
+  f->callback([&ctx] { ctx.action = [&ctx] { return format_cmd(fo, ctx.globals); }; });
 }
 
 }  // namespace

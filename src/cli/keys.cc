@@ -50,14 +50,21 @@ std::string microsoft_cert_dir(const std::string& given) {
   return self + "/../share/bootseal/microsoft";
 }
 
+// An option value that does not parse is a usage error (exit 2).
+template <typename T>
+Result<T> option_value(Result<T> r, const char* option) {
+  if (!r.ok()) return usage_error("{}: {}", option, r.error().message());
+  return r;
+}
+
 Status generate_cmd(const GenerateArgs& a, const Globals& g) {
   keys::GenerateOptions o;
   o.name = a.name;
   o.subject_suffix = a.subject;
-  o.key_type = BS_TRY(crypto::parse_key_type(a.key_type));
+  o.key_type = BS_TRY(option_value(crypto::parse_key_type(a.key_type), "--key-type"));
   o.validity_days = a.days;
   if (!a.timestamp.empty()) {
-    efivar::EfiTime t = BS_TRY(efivar::EfiTime::parse(a.timestamp));
+    efivar::EfiTime t = BS_TRY(option_value(efivar::EfiTime::parse(a.timestamp), "--timestamp"));
     struct tm tm {};
     tm.tm_year = t.Year - 1900;
     tm.tm_mon = t.Month - 1;
@@ -69,7 +76,7 @@ Status generate_cmd(const GenerateArgs& a, const Globals& g) {
   } else {
     o.time = reproducible_now();
   }
-  if (!a.owner_guid.empty()) o.owner = BS_TRY(efivar::Guid::parse(a.owner_guid));
+  if (!a.owner_guid.empty()) o.owner = BS_TRY(option_value(efivar::Guid::parse(a.owner_guid), "--owner-guid"));
   for (auto& f : a.add_kek) {
     auto certs = BS_TRY_CTX(keys::load_certificates(f), "keys generate");
     o.extra_kek.insert(o.extra_kek.end(), certs.begin(), certs.end());
@@ -182,12 +189,12 @@ Status inspect_cmd(const InspectArgs& a, const Globals& g) {
     if (g.json) print_json(j);
     if (!st.ok()) return check_error("{}: signature of the {} update: {}", ctx(), var, st.error().message());
     text += fmt::format("signature: OK for variable {} ({})\n", var, vendor.to_string());
-    if (!g.json && !g.quiet) std::fputs(text.c_str(), stdout);
+    if (!g.json) std::fputs(text.c_str(), stdout);  // the result, even with -q
     return {};
   }
   if (g.json)
     print_json(j);
-  else if (!g.quiet)
+  else  // the result, even with -q
     std::fputs(text.c_str(), stdout);
   return {};
 }
@@ -196,11 +203,12 @@ void setup(CLI::App& root, Context& ctx) {
   CLI::App* k = group(root, "keys", "Secure Boot key sets (PK, KEK, db)");
   static GenerateArgs ga;
   CLI::App* gen = k->add_subcommand("generate", "Generate PK, KEK and db keys, certificates, .esl and .auth files");
+  json_output(gen);
   gen->add_option("--dir", ga.dir, "Output directory")->required();
   gen->add_option("--name", ga.name, "Key set name, used in the certificate subjects (CN=<name> PK)")
       ->capture_default_str();
   gen->add_option("--subject", ga.subject, "Extra subject attributes appended to CN, e.g. 'O=Example,C=DE'");
-  gen->add_option("--key-type", ga.key_type, "rsa2048, rsa4096 or ec-p256")->capture_default_str();
+  gen->add_option("--key-type", ga.key_type, "rsa2048, rsa4096 or ec-p256")->capture_default_str()->check(CLI::IsMember({"rsa2048", "rsa4096", "ec-p256"}));
   gen->add_option("--timestamp", ga.timestamp,
                   "UTC time 'YYYY-MM-DD HH:MM:SS' for the .auth TimeStamp and certificate notBefore "
                   "(default: SOURCE_DATE_EPOCH or now)");
@@ -219,6 +227,7 @@ void setup(CLI::App& root, Context& ctx) {
 
   static InspectArgs ia;
   CLI::App* ins = k->add_subcommand("inspect", "Show an .esl or .auth file; with --cert, check the .auth signature");
+  json_output(ins);
   ins->add_option("--cert", ia.certs, "Certificate the .auth update must be signed by (repeatable)");
   ins->add_option("--var", ia.var, "Variable name the update is for (default: from the file name, e.g. PK.auth)");
   ins->add_option("FILE", ia.file, ".esl or .auth file")->required();

@@ -260,7 +260,7 @@ void add_upgrade_flags(CLI::App* c, UpgradeFlags& f) {
   auto* uki = c->add_option("--uki", f.uki, "Signed UKI to deploy (default: the one the image carries in /boot/EFI/Linux/)");
   c->add_option("--keys", f.keys, "Seal the UKI here with this key set's db key (bootseal keys generate)")->excludes(uki);
   c->add_option("--cmdline", f.cmdline, "With --keys: kernel arguments after composefs=<digest>");
-  c->add_option("--xattrs", f.xattrs, "Xattr mode of the import: allowlist|keep-user")->capture_default_str();
+  c->add_option("--xattrs", f.xattrs, "Xattr mode of the import: allowlist|keep-user")->capture_default_str()->check(CLI::IsMember({"allowlist", "keep-user"}));
   c->add_option("--platform", f.platform, "Platform of a multi-arch image (os/arch[/variant])");
   c->add_flag("--allow-insecure", f.allow_insecure, "Accept a UKI whose composefs karg makes fs-verity optional ('?')");
 }
@@ -269,25 +269,30 @@ void setup(CLI::App& root, Context& ctx) {
   static SysrootFlags sf, rf;
   static UpgradeFlags uf, wf;
   CLI::App* st = root.add_subcommand("status", "Deployments of a sealed system: default, rollback, booted, problems");
+  json_output(st);
   add_sysroot_flags(st, sf);
   st->callback([&ctx] { ctx.action = [&ctx] { return status_cmd(sf, ctx.globals); }; });
 
   CLI::App* up = root.add_subcommand("upgrade", "Deploy the newest version of the current image as the next boot");
+  json_output(up);
   add_upgrade_flags(up, uf);
   up->callback([&ctx] { ctx.action = [&ctx] { return upgrade_cmd(uf, false, ctx.globals); }; });
 
   CLI::App* sw = root.add_subcommand("switch", "Deploy another image (SOURCE) as the next boot");
+  json_output(sw);
   sw->add_option("source", wf.source, "Image: oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE or a directory")->required();
   add_upgrade_flags(sw, wf);
   sw->callback([&ctx] { ctx.action = [&ctx] { return upgrade_cmd(wf, true, ctx.globals); }; });
 
   static GcFlags gf;
   CLI::App* gc = root.add_subcommand("gc", "Remove deployments no boot entry names, then unreferenced repository content");
+  json_output(gc);
   add_sysroot_flags(gc, gf.sf);
   gc->add_flag("--dry-run", gf.dry_run, "Only say what would be removed");
   gc->callback([&ctx] { ctx.action = [&ctx] { return gc_cmd(gf, ctx.globals); }; });
 
   CLI::App* rb = root.add_subcommand("rollback", "Make the rollback deployment the default (next boot)");
+  json_output(rb);
   add_sysroot_flags(rb, rf);
   rb->callback([&ctx] { ctx.action = [&ctx] { return rollback_cmd(rf, ctx.globals); }; });
 }

@@ -79,9 +79,18 @@ void add_section_options(CLI::App* c, PcrOptions& o) {
         "--" + n, [&o, n](const std::string& path) { o.section_files[n] = path; },
         "File with the ." + n + " section's contents (instead of a UKI)");
   }
+  // ukify's spellings (uki build) of the same sections, accepted here too.
+  for (auto [alias, n] : {std::pair{"os-release", "osrel"}, std::pair{"devicetree", "dtb"}})
+    c->add_option_function<std::string>(
+         std::string("--") + alias, [&o, n = std::string(n)](const std::string& path) { o.section_files[n] = path; })
+        ->group("");
   // One value per occurrence (repeat the option, or give a comma list), so a
   // trailing positional UKI is not swallowed.
-  c->add_option("--bank", o.banks, "PCR bank(s): sha1, sha256, sha384, sha512 (default: all)")->allow_extra_args(false);
+  c->add_option("--bank", o.banks, "PCR bank(s): sha1, sha256, sha384, sha512 (default: all)")
+      ->allow_extra_args(false)
+      ->delimiter(',')
+      ->check(CLI::IsMember({"sha1", "sha256", "sha384", "sha512"}));
+  hidden_alias(c, "--pcr-banks", o.banks)->allow_extra_args(false)->delimiter(',')->check(CLI::IsMember({"sha1", "sha256", "sha384", "sha512"}));
 }
 
 Status predict_cmd(const PcrOptions& o, const Globals& g) {
@@ -136,20 +145,24 @@ void setup(CLI::App& root, Context& ctx) {
   static PcrOptions pr;
   CLI::App* d = p->add_subcommand("predict", "Print the PCR 11 values systemd-stub and systemd-pcrphase produce "
                                              "for a UKI (as systemd-measure calculate)");
+  json_output(d);
   d->add_option("UKI", pr.uki, "The UKI (.efi)");
   add_section_options(d, pr);
   d->add_option("--phase", pr.phases,
                 "Boot phase path(s), e.g. enter-initrd:leave-initrd (default: all six cumulative paths)")
       ->allow_extra_args(false);
+  hidden_alias(d, "--phases", pr.phases)->allow_extra_args(false);
   d->callback([&ctx] { ctx.action = [&ctx] { return predict_cmd(pr, ctx.globals); }; });
 
   static PcrOptions sg;
   CLI::App* s = p->add_subcommand("sign", "Sign the PCR 11 policy for a UKI's sections (JSON as systemd-measure sign)");
+  json_output(s);
   s->add_option("UKI", sg.uki, "The UKI (.efi)");
   add_section_options(s, sg);
   s->add_option("--phase", sg.phases,
                 "Boot phase path(s) to sign (default: systemd-measure's four, enter-initrd ... :ready)")
       ->allow_extra_args(false);
+  hidden_alias(s, "--phases", sg.phases)->allow_extra_args(false);
   s->add_option("--private-key", sg.private_key, "RSA private key (PEM)")->required();
   s->add_option("--public-key", sg.public_key, "Public key (PEM); must match the private key");
   s->add_option("--output,-o", sg.output, "Write the JSON here instead of stdout");

@@ -173,7 +173,7 @@ Status verify_pe_file(const std::string& file, ByteSpan data, const std::vector<
   authenticode::VerifyReport r = BS_TRY_CTX(authenticode::verify(data, trusted), "verify {}", file);
   if (g.json) {
     print_json(report_json(file, r));
-  } else if (r.ok() && !g.quiet) {
+  } else if (r.ok()) {  // the verdict: printed even with -q
     for (auto& s : r.signatures)
       if (s.ok) {
         std::printf("%s: signature OK (signer '%s', %s)\n", file.c_str(), s.signer.c_str(), s.digest_algorithm.c_str());
@@ -240,6 +240,7 @@ Status unsign_cmd(const UnsignArgs& a, const Globals& g) {
 void setup(CLI::App& root, Context& ctx) {
   static SignArgs sa;
   CLI::App* s = root.add_subcommand("sign", "Authenticode-sign a PE image (UKI, boot loader, kernel) with a db key");
+  json_output(s);
   s->add_option("--key", sa.key, "Private key: PEM file, or a PKCS#11 URI ('pkcs11:token=...;object=...') for a key in a token")
       ->required();
   s->add_option("--key-passphrase-file", key_passphrase_file(), "Passphrase of an encrypted PEM key (first line)");
@@ -253,12 +254,14 @@ void setup(CLI::App& root, Context& ctx) {
 
   static VerifyArgs va;
   CLI::App* v = root.add_subcommand("verify", "Verify a signed PE image's Authenticode signature against a certificate");
+  json_output(v);
   v->add_option("--cert", va.certs, "Trusted certificate (PEM or DER); repeatable")->required();
   v->add_option("FILE", va.file, "Signed PE image")->required();
   v->callback([&ctx] { ctx.action = [&ctx] { return verify_cmd(va, ctx.globals); }; });
 
   static UnsignArgs ua;
   CLI::App* u = root.add_subcommand("unsign", "Remove all Authenticode signatures from a PE image");
+  json_output(u);
   u->add_option("--output,-o", ua.output, "Output file (default: IN in place)");
   u->add_option("IN", ua.input, "Signed PE image")->required();
   u->callback([&ctx] { ctx.action = [&ctx] { return unsign_cmd(ua, ctx.globals); }; });

@@ -344,6 +344,8 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option_function<std::string>(
       "--os-release", [](const std::string& v) { b.os_release = v, b.os_release_given = true; },
       "os-release: TEXT or @FILE (.osrel; default: the host's /etc/os-release; empty: none)");
+  c->add_option_function<std::string>("--osrel", [](const std::string& v) { b.os_release = v, b.os_release_given = true; })
+      ->group("");
   c->add_option_function<std::string>(
       "--uname", [](const std::string& v) { b.uname = v, b.uname_given = true; },
       "Kernel release (.uname; default: read from the kernel image)");
@@ -351,11 +353,14 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option("--splash", b.splash, "Splash image (.splash)");
   c->add_option("--section", b.extra_sections, "Extra section NAME:TEXT or NAME:@FILE (not measured), as ukify's --section");
   c->add_option("--devicetree", b.devicetree, "Devicetree blob (.dtb)");
+  hidden_alias(c, "--dtb", b.devicetree);
   c->add_option("--stub", b.stub, "systemd-stub (default: $BOOTSEAL_STUB, the fetched payload, or /usr/lib/systemd/boot/efi)");
   c->add_option("--pcr-private-key", b.pcr_private_keys, "RSA key to sign the PCR 11 policy with (.pcrsig)");
   c->add_option("--pcr-public-key", b.pcr_public_keys, "Its public key (PEM) (.pcrpkey)");
   c->add_option("--phases", b.phases, "Phase paths to sign for each --pcr-private-key (comma/space separated)");
-  c->add_option("--pcr-banks", b.pcr_banks, "PCR banks to sign (default: sha1 sha256 sha384 sha512)")->delimiter(',');
+  c->add_option("--pcr-banks", b.pcr_banks, "PCR banks to sign (default: sha1 sha256 sha384 sha512)")->delimiter(',')->check(CLI::IsMember({"sha1", "sha256", "sha384", "sha512"}));
+  hidden_alias(c, "--bank", b.pcr_banks)->delimiter(',')->check(CLI::IsMember({"sha1", "sha256", "sha384", "sha512"}));
+  hidden_alias(c, "--phase", b.phases);
   c->add_option("--sign-key", b.sign_key, "Secure Boot signing key (Authenticode): PEM file or PKCS#11 URI");
   c->add_option("--key-passphrase-file", key_passphrase_file(), "Passphrase of an encrypted PEM --sign-key (first line)");
   c->add_option("--sign-cert", b.sign_cert, "Secure Boot signing certificate");
@@ -365,6 +370,7 @@ void setup(CLI::App& root, Context& ctx) {
 
   static std::string ipath;
   CLI::App* i = u->add_subcommand("inspect", "Show a UKI's sections, cmdline, os-release, uname and signature");
+  json_output(i);
   i->add_option("FILE", ipath, "UKI or addon")->required();
   i->callback([&ctx] { ctx.action = [&ctx] { return inspect_cmd(ipath, ctx.globals); }; });
 

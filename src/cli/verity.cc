@@ -27,13 +27,19 @@ Result<fsverity::Params> make_params(const VerityOptions& o) {
   fsverity::Params p;
   p.alg = BS_TRY(crypto::parse_hash_name(o.hash_alg));
   p.block_size = o.block_size;
-  if (!o.salt.empty()) p.salt = BS_TRY_CTX(from_hex(o.salt), "invalid --salt");
-  BS_TRY(fsverity::validate(p));
+  // Bad option values are usage errors (exit 2).
+  if (!o.salt.empty()) {
+    auto salt = from_hex(o.salt);
+    if (!salt.ok()) return usage_error("invalid --salt: {}", salt.error().message());
+    p.salt = std::move(*salt);
+  }
+  if (Status st = fsverity::validate(p); !st.ok()) return usage_error("{}", st.error().message());
   return p;
 }
 
 void add_params(CLI::App* c, VerityOptions& o) {
-  c->add_option("--hash-alg", o.hash_alg, "Hash algorithm: sha256 or sha512")->capture_default_str();
+  c->add_option("--hash-alg", o.hash_alg, "Hash algorithm: sha256 or sha512")->capture_default_str()->check(CLI::IsMember({"sha256", "sha512"}));
+  hidden_alias(c, "--hash", o.hash_alg)->check(CLI::IsMember({"sha256", "sha512"}));
   c->add_option("--block-size", o.block_size, "Merkle tree block size (power of two, 1024..65536)")
       ->capture_default_str();
   c->add_option("--salt", o.salt, "Salt, as hex (at most 32 bytes)");
@@ -126,6 +132,7 @@ void setup(CLI::App& root, Context& ctx) {
 
   static VerityOptions dig;
   CLI::App* d = v->add_subcommand("digest", "Print fs-verity file digests, as `fsverity digest` does");
+  json_output(d);
   add_params(d, dig);
   d->add_flag("--compact", dig.compact, "Print only the hex digest");
   d->add_option("--out-descriptor", dig.out_descriptor, "Write the fs-verity descriptor to this file");
@@ -134,6 +141,7 @@ void setup(CLI::App& root, Context& ctx) {
 
   static std::vector<std::string> mfiles;
   CLI::App* m = v->add_subcommand("measure", "Print the kernel-measured fs-verity digest (FS_IOC_MEASURE_VERITY)");
+  json_output(m);
   m->add_option("FILE", mfiles, "Files with fs-verity enabled")->required();
   m->callback([&ctx] { ctx.action = [&ctx] { return measure_cmd(mfiles, ctx.globals); }; });
 

@@ -49,7 +49,7 @@ Status run_cmd(vm::VmConfig c, const Globals& g) {
   if (g.json) {
     print_json({{"verdict", vm::verdict_name(r.verdict)}, {"matched", r.matched}, {"line", r.matched_line},
                 {"elapsed_s", r.elapsed_s}, {"accel", r.accel}, {"ok", st.ok()}});
-  } else if (!g.quiet) {
+  } else {  // the verdict, even with -q (-q silences the console echo)
     std::fprintf(stderr, "vm: %s after %.1f s (%s)\n", what.c_str(), r.elapsed_s, r.accel.c_str());
   }
   return st;
@@ -60,6 +60,7 @@ void setup(CLI::App& root, Context& ctx) {
   static vm::VmConfig c;
   CLI::App* r = v->add_subcommand("run", "Boot DISK and stop at the first --expect (exit 0) or --fail-on (exit 1) "
                                          "text on the serial console, or at the timeout (exit 1)");
+  json_output(r);
   r->add_option("DISK", c.disk, "Raw disk image (GPT with an ESP)")->required();
   r->add_flag("--secure-boot", c.secure_boot, "Secure Boot firmware (OVMF_CODE_4M.secboot.fd, SMM)");
   r->add_option("--vars", c.vars, "Start from this OVMF variable store (a copy is used)");
@@ -79,14 +80,16 @@ void setup(CLI::App& root, Context& ctx) {
   r->add_option("--extra-disk", c.extra_disks, "Another raw virtio disk (repeatable)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  r->add_option("--accel", c.accel, "auto (KVM if /dev/kvm works), kvm or tcg")->capture_default_str();
+  r->add_option("--accel", c.accel, "auto (KVM if /dev/kvm works), kvm or tcg")->capture_default_str()->check(CLI::IsMember({"auto", "kvm", "tcg"}));
   r->add_option("--memory", c.memory_mb, "Guest memory in MiB")->capture_default_str();
   r->add_option("--smp", c.smp, "Guest CPUs")->capture_default_str();
   static bool no_reboot = false;
   r->add_flag("--no-reboot", no_reboot, "End the run when the guest resets (QEMU -no-reboot)");
   r->add_option("--ovmf-dir", c.ovmf_dir, "Where the OVMF firmware files are")->capture_default_str();
-  r->add_option("--workdir", c.workdir, "Keep the variable store and TPM socket here");
-  r->add_flag("--keep-workdir", c.keep_workdir, "Do not remove the temporary work directory");
+  r->add_option("--work-dir", c.workdir, "Keep the variable store and TPM socket here");
+  r->add_flag("--keep-work-dir", c.keep_workdir, "Do not remove the temporary work directory");
+  hidden_alias(r, "--workdir", c.workdir);
+  hidden_alias(r, "--keep-workdir,--keep-work", c.keep_workdir);
   r->callback([&ctx] {
     c.allow_reboot = !no_reboot;
     ctx.action = [&ctx] { return run_cmd(c, ctx.globals); };

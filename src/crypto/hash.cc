@@ -1,5 +1,6 @@
 #include "crypto/hash.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <cstdlib>
@@ -94,5 +95,7 @@ Bytes digest(HashAlg alg, ByteSpan data) {
   EVP_Digest(data.data(), data.size(), out.data(), &len, md_for(alg), nullptr);
   return out;
 }
+
+std::string library_version() { return OpenSSL_version(OPENSSL_VERSION); }
 
 }  // namespace bootseal::crypto

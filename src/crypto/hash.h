@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "base/bytes.h"
@@ -16,6 +17,9 @@ size_t digest_size(HashAlg alg);
 size_t block_size(HashAlg alg);
 std::string_view hash_name(HashAlg alg);  // "sha256"
 Result<HashAlg> parse_hash_name(std::string_view name);
+
+// The OpenSSL library in use at run time ("OpenSSL 3.0.17 1 Jul 2025"), for --version.
+std::string library_version();
 
 // An incremental hasher. Reusable: reset() starts a new message without
 // reallocating the context, which matters when hashing millions of 4 KiB blocks.

@@ -15,11 +15,18 @@ Result<SuperInfo> read_super(ByteSpan image) {
   ByteReader r(image);
   ByteSpan s = BS_TRY(r.at(kSuperOffset, kSuperSize, "EROFS superblock"));
   if (load_le<uint32_t>(s.data() + sb::magic) != kSuperMagic) return input_error("not an EROFS image (bad superblock magic)");
+  // A value no EROFS writer produces is a corrupt header (bad input); a valid
+  // one bootseal does not read is unsupported.
+  if (s[sb::blkszbits] < 9 || s[sb::blkszbits] > 16)
+    return input_error("corrupt EROFS superblock: block size 2^{}", s[sb::blkszbits]);
   if (s[sb::blkszbits] != kBlockBits)
     return unsupported_error("EROFS block size 2^{} is not supported (only 4096)", s[sb::blkszbits]);
   SuperInfo si;
   si.feature_compat = load_le<uint32_t>(s.data() + sb::feature_compat);
   si.feature_incompat = load_le<uint32_t>(s.data() + sb::feature_incompat);
+  // Bits 0..8 are every incompatible feature Linux defines (through 6.17).
+  if (si.feature_incompat & ~0x1ffu)
+    return input_error("corrupt EROFS superblock: undefined incompatible feature bits {:#x}", si.feature_incompat);
   if (si.feature_incompat & ~kFeatureIncompatChunkedFile)
     return unsupported_error("EROFS incompatible features {:#x} are not supported", si.feature_incompat);
   si.root_nid = load_le<uint16_t>(s.data() + sb::root_nid);

@@ -71,7 +71,7 @@ std::string read_optional(const std::string& p) {
   return r.ok() ? std::string(as_string(*r)) : std::string();
 }
 
-Result<Bytes> module_bytes(const std::string& path, bool decompress, bool verbose, std::string* archive_name) {
+Result<Bytes> module_bytes(const std::string& path, bool decompress, bool /*verbose: sys echoes*/, std::string* archive_name) {
   struct Codec {
     const char* ext;
     const char* tool;
@@ -81,7 +81,6 @@ Result<Bytes> module_bytes(const std::string& path, bool decompress, bool verbos
     std::string_view ext(c.ext);
     if (decompress && path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0) {
       std::vector<std::string> argv = {c.tool, "-dc", path};
-      if (verbose) std::fprintf(stderr, "+ %s\n", sys::shell_join(argv).c_str());
       std::string out = BS_TRY(sys::run_capture(argv));
       *archive_name = archive_name->substr(0, archive_name->size() - ext.size());
       return Bytes(out.begin(), out.end());
@@ -216,7 +215,6 @@ Result<InitrdResult> build_initrd(const InitrdOptions& o) {
     return std::move(ws).error();
   }
   argv.push_back(tmp);
-  if (o.verbose) std::fprintf(stderr, "+ %s\n", sys::shell_join(argv).c_str());
   auto out = sys::run_capture(argv);
   ::unlink(tmp.c_str());
   if (!out.ok()) return std::move(out).error();

@@ -25,7 +25,7 @@ struct InitrdOptions {
   bool decompress_modules = true;           // .ko.xz/.zst/.gz unpacked on the host
   std::string compress = "none";            // none | zstd | xz
   uint32_t mtime = 0;                       // every member's mtime
-  bool verbose = false;                     // echo external commands
+  bool verbose = false;                     // (commands are echoed by sys::Process under -v)
 };
 
 struct InitrdResult {

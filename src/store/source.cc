@@ -76,7 +76,7 @@ class HashingStream : public Stream {
       return input_error("{}: blob is {} bytes, its descriptor says {}", what_, size_, want_size_);
     std::string got = to_hex(async_ ? async_->finish() : sync_->finish());
     if (got != want_.hex)
-      return check_error("{}: digest mismatch: content is {}:{}", what_, want_.algorithm, got);
+      return input_error("{}: digest mismatch: content is {}:{}", what_, want_.algorithm, got);
     return {};
   }
 
@@ -243,7 +243,7 @@ class BlobLayerStream : public LayerStream {
     reader_.reset();
     Status st = hs_->drain_and_check();
     if (st.ok()) return failure;
-    return check_error("{} (reading the layer had failed: {})", st.error().message(), failure.message());
+    return input_error("{} (reading the layer had failed: {})", st.error().message(), failure.message());
   }
   Status finish() override {
     BS_TRY(reader_->drain_input());
@@ -252,7 +252,7 @@ class BlobLayerStream : public LayerStream {
     if (tar_hash_) {
       std::string got = to_hex(tar_hash_->finish());
       if (got != diff_id_.hex)
-        return check_error("layer {}: uncompressed content is sha256:{}, the config's diff_id says {}",
+        return input_error("layer {}: uncompressed content is sha256:{}, the config's diff_id says {}",
                            reader_name_, got, diff_id_.str());
     }
     return {};
@@ -333,7 +333,7 @@ class DockerArchiveSource : public ImageSource {
     cname = cname.substr(cname.rfind('/') == std::string::npos ? 0 : cname.rfind('/') + 1);
     if (cname.ends_with(".json")) cname.resize(cname.size() - 5);
     if (oci::parse_digest("sha256:" + cname).ok() && cname != r.config_digest.hex)
-      return check_error("{}: digest mismatch: content is {}", blobs_->describe(e.config), r.config_digest.str());
+      return input_error("{}: digest mismatch: content is {}", blobs_->describe(e.config), r.config_digest.str());
     r.config = BS_TRY_CTX(oci::parse_config(cb), "{}", blobs_->describe(e.config));
     if (r.config.diff_ids.size() != e.layers.size())
       return input_error("{}: manifest.json has {} layers, config has {} diff_ids", source_, e.layers.size(),

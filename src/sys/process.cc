@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -57,8 +58,17 @@ std::optional<std::string> find_program(const std::string& name) {
   return std::nullopt;
 }
 
+namespace {
+std::atomic<bool> g_echo{false};
+}  // namespace
+
+void set_command_echo(bool on) { g_echo = on; }
+bool command_echo() { return g_echo; }
+
 Result<Process> Process::spawn(const SpawnOptions& opts) {
   if (opts.argv.empty()) return internal_error("spawn: empty argv");
+  if (g_echo) std::fprintf(stderr, "+ %s%s\n", opts.cwd.empty() ? "" : ("cd " + shell_join({opts.cwd}) + " && ").c_str(),
+                           shell_join(opts.argv).c_str());
   auto exe = find_program(opts.argv[0]);
   if (!exe) return unsupported_error("{}: command not found (is its package installed? see tools/setup)", opts.argv[0]);
   // Everything the child needs is prepared before fork (only async-signal-safe calls after).

@@ -70,6 +70,11 @@ Result<std::string> run_capture(const std::vector<std::string>& argv, const std:
 // Runs a command, stdout and stderr inherited (or stdout to `stdout_fd`).
 Status run(const std::vector<std::string>& argv, int stdout_fd = -1);
 
+// With echo on (the CLI's -v), every spawned command is printed on stderr as
+// "+ cmd args" (shell-quoted) before it runs: one place, so every caller gets it.
+void set_command_echo(bool on);
+bool command_echo();
+
 // A shell-quoted rendering of argv for "-v" echo: "+ qemu-system-x86_64 -machine ...".
 std::string shell_join(const std::vector<std::string>& argv);
 // Finds an executable in PATH (or returns it unchanged if it has a '/'); nullopt if absent.

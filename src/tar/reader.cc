@@ -353,4 +353,6 @@ ReadFn memory_source(ByteSpan data) {
   };
 }
 
+std::string library_version() { return archive_version_details(); }
+
 }  // namespace bootseal::tar

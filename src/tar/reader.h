@@ -24,6 +24,11 @@
 
 namespace bootseal::tar {
 
+// The libarchive library in use at run time and the compression libraries it
+// was built with ("libarchive 3.6.2 zlib/1.2.13 liblzma/5.4.1 ..."), for --version.
+std::string library_version();
+
+
 inline constexpr size_t kMaxPathLength = 4096;
 inline constexpr size_t kMaxXattrs = 1024;
 inline constexpr size_t kMaxXattrNameLength = 255;

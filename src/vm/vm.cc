@@ -19,10 +19,6 @@ constexpr const char* kCodePlain = "OVMF_CODE_4M.fd";
 constexpr const char* kVarsEmpty = "OVMF_VARS_4M.fd";
 constexpr size_t kMaxLine = 64 * 1024;  // a console line longer than this is matched and dropped
 
-void echo_cmd(const VmConfig& c, const std::vector<std::string>& argv) {
-  if (c.verbose) std::fprintf(stderr, "+ %s\n", sys::shell_join(argv).c_str());
-}
-
 // Removes the temporary work directory (unless asked to keep it) on every path.
 struct WorkDir {
   std::string path;
@@ -43,7 +39,6 @@ Result<std::string> prepare_vars(const VmConfig& c, const std::string& work) {
                                      "--set-pk", c.owner_guid, c.enroll_keydir + "/PK.crt",
                                      "--add-kek", c.owner_guid, c.enroll_keydir + "/KEK.crt",
                                      "--add-db", c.owner_guid, c.enroll_keydir + "/db.crt", "--sb"};
-    echo_cmd(c, argv);
     BS_TRY_CTX(sys::run_capture(argv), "enrolling keys from {}", c.enroll_keydir);
     return vars;
   }
@@ -204,7 +199,6 @@ Result<VmResult> run(const VmConfig& c) {
     sys::SpawnOptions o;
     o.argv = {"swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + dir, "--ctrl",
               "type=unixio,path=" + tpm_socket, "--terminate"};
-    echo_cmd(c, o.argv);
     swtpm = BS_TRY_CTX(sys::Process::spawn(o), "starting swtpm");
     if (!sys::wait_for_path(tpm_socket, 5000)) {
       auto st = swtpm.try_wait();
@@ -217,7 +211,6 @@ Result<VmResult> run(const VmConfig& c) {
   sys::SpawnOptions qo;
   qo.argv = res.qemu_argv;
   qo.stdout_pipe = true;
-  echo_cmd(c, qo.argv);
   auto t0 = std::chrono::steady_clock::now();
   sys::Process qemu = BS_TRY_CTX(sys::Process::spawn(qo), "starting QEMU");
 

@@ -36,7 +36,7 @@ struct VmConfig {
   std::string workdir;                   // default: a fresh temporary directory, removed afterwards
   bool keep_workdir = false;
   bool echo_serial = true;               // stream the console to stdout
-  bool verbose = false;                  // echo every command run
+  bool verbose = false;                  // (commands are echoed by sys::Process under -v)
 };
 
 enum class Verdict {

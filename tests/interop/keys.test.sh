@@ -170,12 +170,12 @@ sig-list-to-certs extra/KEK.esl xkek >/dev/null
 "$BOOTSEAL" -q keys inspect --cert extra/PK.crt extra/KEK.auth || fail "KEK.auth with extra certificate"
 echo "ok: --add-db-cert / --add-kek-cert"
 
-# Bad input.
-expect_rc 3 "$BOOTSEAL" keys generate --dir bad --key-type rsa1024
-grep -q "unknown key type" err.txt || fail "bad key type: $(cat err.txt)"
-expect_rc 3 "$BOOTSEAL" keys generate --dir bad --owner-guid not-a-guid
+# Bad input: bad option values are usage errors (2), bad files input errors (3).
+expect_rc 2 "$BOOTSEAL" keys generate --dir bad --key-type rsa1024
+grep -q "key-type: rsa1024 not in" err.txt || fail "bad key type: $(cat err.txt)"
+expect_rc 2 "$BOOTSEAL" keys generate --dir bad --owner-guid not-a-guid
 grep -q "invalid GUID" err.txt || fail "bad GUID: $(cat err.txt)"
-expect_rc 3 "$BOOTSEAL" keys generate --dir bad --timestamp "yesterday"
+expect_rc 2 "$BOOTSEAL" keys generate --dir bad --timestamp "yesterday"
 grep -q "invalid timestamp" err.txt || fail "bad timestamp: $(cat err.txt)"
 [ ! -e bad ] || fail "bad/ created despite errors"
 head -c 100 /dev/urandom > junk.bin
