@@ -15,7 +15,7 @@ jget() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval
 mkroot v1 1
 cp -a v1 v2; printf 'ID=tiny\nVERSION_ID=2\n' > v2/usr/lib/os-release; echo "app v2" > v2/usr/bin/app
 B -q keys generate --dir keys >/dev/null
-B -q keys generate --dir other --name other --subject "/CN=not in db" >/dev/null
+B -q keys generate --dir other --name other --subject "CN=not in db" >/dev/null
 B -q repo init --repo repo >/dev/null
 B -q image import --repo repo --ref v1 "dir:$TMP/v1" >/dev/null 2>&1
 B -q disk create --repo repo --image v1 --keys keys -o disk.raw --work-dir w --keep-work >/dev/null
@@ -48,7 +48,7 @@ snap after2
 cmp -s before after2 && pass || fail "No changes wrote something: $(diff before after2 | head -5)"
 
 # --- the explicit --db accepts what it names
-B -q keys generate --dir keys2 --name k2 --subject "/CN=second db" >/dev/null
+B -q keys generate --dir keys2 --name k2 --subject "CN=second db" >/dev/null
 B --json switch "${S[@]}" --keys keys2 --db keys2/db.crt "dir:$TMP/v2" > ok.json 2>/dev/null || fail "--db with the signing certificate"
 check_eq "staged with --db" "True" "$(jget ok.json 'str(d["staged"])')"
 finish
