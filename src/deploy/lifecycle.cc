@@ -424,6 +424,12 @@ Result<FinalizeResult> finalize_inner(const Sysroot& s, store::Repository& repo,
   if (!in.signed_) return check_error("the staged UKI {} is not signed", boot::uki_path(st.digest));
   BS_TRY(check_bootable(repo, st.digest));
   std::vector<boot::EntryInfo> ours = our_entries(BS_TRY(boot::read_entries(s.esp)));
+  if (!ours.empty() && ours[0].digest == st.digest && sys::path_exists(deploy_dir(s, st.digest))) {
+    // A finalize interrupted after the swap: the entries are final already
+    // (computing them again would drop the rollback).
+    res.rollback = ours.size() > 1 ? ours[1].digest : "";
+    return res;
+  }
   std::optional<boot::EntryInfo> keep = BS_TRY(kept_deployment(s, ours, st.digest));
   res.rollback = keep ? keep->digest : "";
 
