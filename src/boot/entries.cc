@@ -47,6 +47,9 @@ Result<std::vector<EntryInfo>> read_entries(const std::string& esp) {
     info.sort_key = e.get("sort-key").value_or("");
     info.efi = e.get("efi").value_or(e.get("uki").value_or(""));
     info.digest = digest_of_uki_path(info.efi).value_or("");
+    CountedName cn = parse_counted_name(name);
+    info.tries_left = cn.tries_left;
+    info.tries_done = cn.tries_done;
     out.push_back(std::move(info));
   }
   std::stable_sort(out.begin(), out.end(), [](const EntryInfo& a, const EntryInfo& b) {
@@ -73,7 +76,7 @@ Status replace_entries(const std::string& esp, const std::vector<Deployment>& de
     std::string uki = fmt::format("{}/{}", esp, uki_path(d.digest));
     if (!sys::path_exists(uki)) return input_error("{}: missing; refusing to write an entry for it", uki);
     int index = static_cast<int>(i);
-    BS_TRY(sys::write_file_atomic(staged + "/" + entry_name(d.os_id, d.version, index), as_bytes(bls_entry(d, index))));
+    BS_TRY(sys::write_file_atomic(staged + "/" + entry_name(d.os_id, d.version, index, d.tries_left, d.tries_done), as_bytes(bls_entry(d, index))));
   }
   BS_TRY(sys::sync_dir(staged));
   if (!sys::path_exists(live)) {

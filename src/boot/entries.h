@@ -25,6 +25,9 @@ struct EntryInfo {
   std::string file;      // name under loader/entries/
   std::string title, version, sort_key, efi;
   std::string digest;    // composefs digest named by the UKI path ("" if not a bootseal/bootc UKI)
+  int tries_left = -1;   // boot counting ("+LEFT-DONE" in the file name); -1: not counted
+  int tries_done = 0;
+  bool failed() const { return tries_left == 0; }  // systemd-boot skips it
 };
 
 // "/EFI/Linux/bootc/bootc_composefs-<hex>.efi" -> "<hex>" (nullopt otherwise).

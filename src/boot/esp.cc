@@ -33,8 +33,37 @@ Deployment deployment_for(std::string digest, const bls::OsRelease& os_release) 
   return d;
 }
 
-std::string entry_name(std::string_view os_id, std::string_view version, int index) {
-  return fmt::format("bootc_{}-{}-{}.conf", os_id, version, index);
+std::string entry_name(std::string_view os_id, std::string_view version, int index, int tries_left, int tries_done) {
+  std::string counter;
+  if (tries_left >= 0) counter = tries_done > 0 ? fmt::format("+{}-{}", tries_left, tries_done) : fmt::format("+{}", tries_left);
+  return fmt::format("bootc_{}-{}-{}{}.conf", os_id, version, index, counter);
+}
+
+CountedName parse_counted_name(std::string_view file) {
+  // As systemd-boot's config_entry_parse_tries: the last '+', digits, optional
+  // '-' digits, then exactly the suffix.
+  CountedName out{std::string(file), -1, 0};
+  size_t dot = file.rfind('.');
+  size_t plus = file.rfind('+');
+  if (dot == std::string_view::npos || plus == std::string_view::npos || plus > dot) return out;
+  std::string_view counter = file.substr(plus + 1, dot - plus - 1);
+  auto number = [](std::string_view d, int& v) {
+    if (d.empty() || d.size() > 9) return false;
+    v = 0;
+    for (char c : d) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    return true;
+  };
+  int left = 0, done = 0;
+  size_t dash = counter.find('-');
+  if (!number(counter.substr(0, dash), left)) return out;
+  if (dash != std::string_view::npos && !number(counter.substr(dash + 1), done)) return out;
+  out.base = std::string(file.substr(0, plus)) + std::string(file.substr(dot));
+  out.tries_left = left;
+  out.tries_done = done;
+  return out;
 }
 
 std::string bls_entry(const Deployment& d, int index) {

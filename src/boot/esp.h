@@ -25,7 +25,14 @@ namespace bootseal::boot {
 
 inline constexpr std::string_view kUkiDir = "EFI/Linux/bootc";
 inline constexpr std::string_view kEntriesDir = "loader/entries";
-inline constexpr std::string_view kDefaultEntryGlob = "bootc_*-0.conf";
+// systemd-boot (254: config_default_entry_select, config_entry_compare) boots
+// the first entry in menu order that matches `default`, and sorts entries with
+// no tries left last. So the glob names every deployment and the sort-key
+// orders them: the default ("-0") boots unless it used up its boot-counting
+// tries, then the rollback does, with no human. ("bootc_*-0.conf" would match
+// neither a counted name nor skip a failed default.)
+inline constexpr std::string_view kDefaultEntryGlob = "bootc_*";
+inline constexpr int kDefaultBootTries = 3;
 
 struct Deployment {
   std::string digest;        // composefs image digest (hex), names the UKI
@@ -33,6 +40,10 @@ struct Deployment {
   std::string os_id;         // os-release ID (e.g. "debian")
   std::string version;       // os-release VERSION_ID or the image version
   std::string title;         // menu title (os-release PRETTY_NAME)
+  // Boot counting (UAPI Boot Loader Specification): "+LEFT[-DONE]" in the entry's
+  // file name; systemd-boot decrements it, systemd-bless-boot removes it on a good boot.
+  int tries_left = -1;       // -1: no counter
+  int tries_done = 0;
 };
 
 struct EspSpec {
@@ -69,7 +80,14 @@ std::string uki_path(std::string_view digest);
 // one file-name component, and PRETTY_NAME as the title. disk create, upgrade and
 // switch all name an image's entry through this one rule.
 Deployment deployment_for(std::string digest, const bls::OsRelease& os_release);
-std::string entry_name(std::string_view os_id, std::string_view version, int index);
+std::string entry_name(std::string_view os_id, std::string_view version, int index, int tries_left = -1,
+                       int tries_done = 0);
+// "name+2-1.conf" -> {"name.conf", 2, 1}; no counter: {name, -1, 0}.
+struct CountedName {
+  std::string base;
+  int tries_left = -1, tries_done = 0;
+};
+CountedName parse_counted_name(std::string_view file);
 std::string bls_entry(const Deployment& d, int index);
 std::string loader_conf(const EspSpec& spec);
 

@@ -22,6 +22,21 @@ TEST(Esp, BlsEntryPointsAtTheUki) {
             "title Debian GNU/Linux 12 (sealed)\nversion 12\nsort-key bootc-debian-0\nefi /EFI/Linux/bootc/bootc_composefs-" +
                 kDigest + ".efi\n");
   EXPECT_EQ(entry_name("debian", "12", 1), "bootc_debian-12-1.conf");
+  EXPECT_EQ(entry_name("debian", "12", 0, 3), "bootc_debian-12-0+3.conf");
+  EXPECT_EQ(entry_name("debian", "12", 0, 0, 3), "bootc_debian-12-0+0-3.conf");
+  // parsed as systemd-boot's config_entry_parse_tries does
+  auto c = parse_counted_name("bootc_debian-12-0+2-1.conf");
+  EXPECT_EQ(c.base, "bootc_debian-12-0.conf");
+  EXPECT_EQ(c.tries_left, 2);
+  EXPECT_EQ(c.tries_done, 1);
+  EXPECT_EQ(parse_counted_name("bootc_debian-12-0+3.conf").tries_left, 3);
+  EXPECT_EQ(parse_counted_name("bootc_debian-12-0+3.conf").tries_done, 0);
+  EXPECT_EQ(parse_counted_name("bootc_debian-12-0.conf").tries_left, -1);
+  EXPECT_EQ(parse_counted_name("a+x.conf").tries_left, -1);       // not digits
+  EXPECT_EQ(parse_counted_name("a+3-.conf").tries_left, -1);      // DONE missing
+  EXPECT_EQ(parse_counted_name("a+3x.conf").tries_left, -1);      // counter in the middle
+  EXPECT_EQ(parse_counted_name("a+1+2.conf").tries_left, 2);      // the last '+'
+  EXPECT_EQ(parse_counted_name("a+1+2.conf").base, "a+1.conf");
 }
 
 TEST(Esp, PlanListsEveryFile) {
@@ -34,7 +49,7 @@ TEST(Esp, PlanListsEveryFile) {
       "EFI/Linux/bootc/bootc_composefs-" + kDigest + ".efi", "loader/entries/bootc_debian-12-0.conf",
       "loader/loader.conf", "loader/keys/auto/PK.auth", "loader/keys/auto/KEK.auth", "loader/keys/auto/db.auth"};
   EXPECT_EQ(paths, want);
-  EXPECT_EQ(plan->files[4].text, "timeout 0\ndefault bootc_*-0.conf\neditor no\nsecure-boot-enroll if-safe\n");
+  EXPECT_EQ(plan->files[4].text, "timeout 0\ndefault bootc_*\neditor no\nsecure-boot-enroll if-safe\n");
 }
 
 TEST(Esp, RejectsBadSpecs) {

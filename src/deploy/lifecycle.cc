@@ -1,20 +1,20 @@
 #include "deploy/lifecycle.h"
 
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-
 #include <algorithm>
 #include <set>
 
+#include "authenticode/authenticode.h"
 #include "base/hex.h"
 #include "bls/os_release.h"
 #include "composefs/image.h"
 #include "deploy/checkout.h"
 #include "deploy/etc_merge.h"
+#include "efivar/esl.h"
 #include "fsverity/fsverity.h"
 #include "store/import.h"
 #include "sys/file.h"
 #include "sys/fsops.h"
+#include "sys/space.h"
 #include "sys/tree.h"
 #include "uki/uki.h"
 
@@ -23,6 +23,8 @@ namespace {
 
 std::string deploy_dir(const Sysroot& s, const std::string& digest) { return s.root + "/state/deploy/" + digest; }
 std::string uki_file(const Sysroot& s, const std::string& digest) { return s.esp + "/" + boot::uki_path(digest); }
+std::string staged_path(const Sysroot& s) { return s.root + "/" + std::string(kStagedRecord); }
+std::string failed_path(const Sysroot& s) { return s.root + "/" + std::string(kFinalizeFailed); }
 
 bool is_digest(std::string_view s) { return (s.size() == 64 || s.size() == 128) && is_hex(s); }
 
@@ -46,6 +48,8 @@ boot::Deployment entry_from(const boot::EntryInfo& e) {
   if (os.starts_with("bootc-") && os.size() > 8) os = os.substr(6, os.size() - 8);
   else os = "linux";
   d.os_id = os;
+  d.tries_left = e.tries_left;  // its boot-counting state carries over
+  d.tries_done = e.tries_done;
   return d;
 }
 
@@ -151,6 +155,24 @@ Result<SystemStatus> read_status(const Sysroot& s) {
     BS_TRY(fill(d));
     st.deployments.push_back(std::move(d));
   }
+  if (auto staged = BS_TRY(read_staged(s))) {
+    DeploymentStatus d;
+    d.digest = staged->digest;
+    d.role = "staged";
+    d.booted = s.booted && *s.booted == d.digest;
+    d.uki_present = sys::path_exists(uki_file(s, d.digest));
+    d.image_present = sys::path_exists(s.root + "/composefs/images/" + d.digest);
+    d.state_present = sys::path_exists(deploy_dir(s, d.digest));
+    d.source = staged->source;
+    d.manifest_digest = staged->manifest_digest;
+    if (!d.uki_present) st.problems.push_back(fmt::format("staged deployment {}: UKI {} is missing", d.digest.substr(0, 16), boot::uki_path(d.digest)));
+    if (!d.image_present) st.problems.push_back(fmt::format("staged deployment {}: composefs/images/{} is missing", d.digest.substr(0, 16), d.digest));
+    st.staged = std::move(d);
+  }
+  if (sys::path_exists(failed_path(s))) {
+    st.finalize_failed = BS_TRY(sys::read_text_file(failed_path(s)));
+    while (!st.finalize_failed.empty() && st.finalize_failed.back() == '\n') st.finalize_failed.pop_back();
+  }
   if (s.booted && !listed.count(*s.booted))
     st.problems.push_back(fmt::format("the booted deployment {} has no boot entry", s.booted->substr(0, 16)));
   return st;
@@ -213,6 +235,64 @@ Result<BootImage> resolve_boot_image(store::Repository& repo, const std::string&
                      want, record.image.substr(0, 16), fmt::join(tried, "; "));
 }
 
+namespace {
+
+std::vector<boot::EntryInfo> our_entries(const std::vector<boot::EntryInfo>& entries) {
+  std::vector<boot::EntryInfo> ours;
+  for (auto& e : entries)
+    if (!e.digest.empty()) ours.push_back(e);
+  return ours;
+}
+
+// The deployment kept as rollback when `digest` becomes the default: the
+// booted one, else the current default (offline).
+Result<std::optional<boot::EntryInfo>> kept_deployment(const Sysroot& s, const std::vector<boot::EntryInfo>& ours,
+                                                       const std::string& digest) {
+  std::optional<boot::EntryInfo> keep;
+  for (auto& e : ours)
+    if ((s.booted && e.digest == *s.booted) || (!s.booted && &e == &ours[0])) keep = e;
+  if (s.booted && !keep && !ours.empty())
+    return check_error("the booted deployment {} has no boot entry; refusing to change entries (see `bootseal status`)",
+                       s.booted->substr(0, 16));
+  if (keep && keep->digest == digest) keep.reset();  // re-deploying the rollback: no rollback left
+  return keep;
+}
+
+}  // namespace
+
+Result<std::vector<crypto::Certificate>> db_certificates(ByteSpan esl, const std::string& label) {
+  std::vector<crypto::Certificate> out;
+  for (const efivar::SignatureList& l : BS_TRY_CTX(efivar::parse_signature_lists(esl), "{}", label)) {
+    if (!(l.SignatureType == efivar::kEfiCertX509)) continue;
+    for (const efivar::SignatureEntry& e : l.Signatures)
+      out.push_back(BS_TRY_CTX(crypto::Certificate::from_der(e.SignatureData, label), "{}", label));
+  }
+  return out;
+}
+
+Result<std::optional<StagedDeployment>> read_staged(const Sysroot& s) {
+  const std::string p = staged_path(s);
+  if (!sys::path_exists(p)) return std::optional<StagedDeployment>{};
+  Origin o = parse_origin(BS_TRY(sys::read_text_file(p)));
+  StagedDeployment d;
+  d.digest = o["boot"]["digest"];
+  d.image_ref = o["staged"]["image"];
+  if (auto t = o["boot"]["tries"]; !t.empty()) {
+    d.boot_tries = 0;
+    for (char c : t) {
+      if (c < '0' || c > '9' || d.boot_tries > 1000) return check_error("{}: [boot] tries '{}' is not a small number", p, t);
+      d.boot_tries = d.boot_tries * 10 + (c - '0');
+    }
+  } else {
+    d.boot_tries = 0;
+  }
+  d.source = o["origin"]["container-image-reference"];
+  d.manifest_digest = o["image"]["manifest_digest"];
+  if (!is_digest(d.digest)) return check_error("{}: [boot] digest '{}' is not a composefs digest", p, d.digest);
+  if (d.image_ref.empty()) d.image_ref = d.digest;
+  return std::optional<StagedDeployment>(std::move(d));
+}
+
 Result<StageResult> stage_deployment(const Sysroot& s, store::Repository& repo, const StageOptions& o) {
   auto step = [&](const std::string& m) {
     if (o.step) o.step(m);
@@ -223,10 +303,14 @@ Result<StageResult> stage_deployment(const Sysroot& s, store::Repository& repo, 
   uki::Inspection in = BS_TRY_CTX(uki::inspect(o.uki), "{}", o.uki_label);
   if (!in.signed_)
     return input_error("{}: the UKI is not signed; Secure Boot would refuse it (sign it with `bootseal sign`)", o.uki_label);
-  std::vector<boot::EntryInfo> entries = BS_TRY(boot::read_entries(s.esp));
-  std::vector<boot::EntryInfo> ours;
-  for (auto& e : entries)
-    if (!e.digest.empty()) ours.push_back(e);
+  if (o.trusted.empty())
+    return input_error("{}: no db certificates to check the UKI's signature against: give --db CERT", o.uki_label);
+  authenticode::VerifyReport vr = BS_TRY_CTX(authenticode::verify(o.uki, o.trusted), "{}", o.uki_label);
+  if (!vr.ok())
+    return check_error("{}: its signature does not chain to a certificate in {} ({}): the firmware would refuse it; "
+                       "nothing was changed", o.uki_label, o.trusted_label, vr.failure());
+  std::vector<boot::EntryInfo> ours = our_entries(BS_TRY(boot::read_entries(s.esp)));
+  std::optional<StagedDeployment> previous = BS_TRY(read_staged(s));
   step("matching the UKI's composefs digest to the image");
   res.image = BS_TRY(resolve_boot_image(repo, o.image_ref, karg, o.allow_insecure));
   res.digest = res.image.digest;
@@ -240,60 +324,35 @@ Result<StageResult> stage_deployment(const Sysroot& s, store::Repository& repo, 
       BS_TRY_CTX(sys::write_file_atomic(uki_file(s, res.digest), o.uki), "replacing the UKI");
       res.uki_replaced = true;
     }
+    if (previous) {  // the default is wanted again: a staged change is dropped
+      BS_TRY(discard_staged(s, repo));
+      res.replaced_staged = previous->digest;
+    }
     return res;
   }
   step("checking the image boots (fs-verity digest, objects)");
   BS_TRY(check_bootable(repo, res.digest));
-
-  // The deployment kept as rollback: the booted one, else the current default.
-  std::optional<boot::EntryInfo> keep;
-  for (auto& e : ours)
-    if ((s.booted && e.digest == *s.booted) || (!s.booted && &e == &ours[0])) keep = e;
-  if (s.booted && !keep && !ours.empty())
-    return check_error("the booted deployment {} has no boot entry; refusing to change entries (see `bootseal status`)",
-                       s.booted->substr(0, 16));
-  if (keep && keep->digest == res.digest) keep.reset();  // re-deploying the rollback: no rollback left
+  std::optional<boot::EntryInfo> keep = BS_TRY(kept_deployment(s, ours, res.digest));
   res.rollback = keep ? keep->digest : "";
+  store::ImageRecord rec = BS_TRY(store::find_image(repo, o.image_ref)).second;
 
-  // --- 2. State: state/deploy/<digest> with the merged /etc.
-  step("preparing /etc and the origin");
-  const std::string objects = repo.path() + "/objects";
-  fstree::Tree new_tree = BS_TRY_CTX(composefs::read_image(BS_TRY(repo.read_image(res.digest))), "images/{}", res.digest);
-  const std::string dep = deploy_dir(s, res.digest);
-  const bool have_state = sys::path_exists(dep);  // a listed deployment (e.g. the booted one): keep its state
-  const std::string tmp = s.root + "/state/deploy/.staging-" + res.digest.substr(0, 16);
-  if (sys::path_exists(tmp)) BS_TRY(sys::remove_tree(tmp));
-  if (!have_state) BS_TRY(sys::mkdir_p(tmp));
-  std::string from = ours.empty() ? "" : ours[0].digest;
-  if (s.booted) from = *s.booted;
-  if (have_state) {
-    // nothing to prepare
-  } else if (!from.empty() && sys::path_exists(deploy_dir(s, from) + "/etc") && repo.has_image(from)) {
-    fstree::Tree old_tree = BS_TRY_CTX(composefs::read_image(BS_TRY(repo.read_image(from))), "images/{}", from);
-    MergeReport mr = BS_TRY(merge_etc(old_tree, deploy_dir(s, from) + "/etc", new_tree, objects, tmp + "/etc"));
-    res.etc_kept = std::move(mr.kept);
-    res.etc_removed = std::move(mr.removed);
-  } else {
-    BS_TRY(checkout(new_tree, "/etc", objects, tmp + "/etc"));
-  }
-  if (!sys::path_exists(s.root + "/state/os/default/var")) BS_TRY(checkout(new_tree, "/var", objects, s.root + "/state/os/default/var"));
-  if (!have_state) {
-    BS_TRY(sys::make_symlink("../../os/default/var", tmp + "/var"));
-    store::ImageRecord rec = BS_TRY(store::find_image(repo, o.image_ref)).second;
-    BS_TRY(sys::write_file_atomic(tmp + "/" + res.digest + ".origin",
-                                  as_bytes(format_origin(o.source, res.digest, rec.manifest_digest))));
-  }
-  BS_TRY(store::pin_deployment(repo, res.digest, o.source));
-
-  // --- 3. ESP: the UKI, then the entry set. Make room first if the ESP is
-  // short: the deployments that will be pruned go before the new UKI lands.
-  step("installing the UKI and the boot entries");
+  // --- 2. ESP: the UKI (not named by any entry yet). Make room first if the
+  // ESP is short: deployments finalize would prune go now.
+  step("installing the UKI");
   std::set<std::string> live = {res.digest};
   if (keep) live.insert(keep->digest);
   if (s.booted) live.insert(*s.booted);
-  struct statvfs vfs;
-  if (::statvfs(s.esp.c_str(), &vfs) == 0 &&
-      static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize < o.uki.size() + (1u << 20)) {
+  const bool have_uki = sys::path_exists(uki_file(s, res.digest));
+  uint64_t avail = BS_TRY(sys::free_bytes(s.esp, "ESP"));
+  const uint64_t need = o.uki.size() + (1u << 20);
+  uint64_t reclaimable = 0;  // UKIs finalize would prune anyway
+  for (auto& e : ours)
+    if (!live.count(e.digest))
+      if (auto sz = sys::file_size(uki_file(s, e.digest)); sz.ok()) reclaimable += *sz;
+  if (!have_uki && avail + reclaimable < need)
+    return input_error("{}: the ESP has {} KiB free ({} KiB more from deployments that go), the UKI needs {} KiB: "
+                       "nothing was changed", s.esp, avail >> 10, reclaimable >> 10, need >> 10);
+  if (!have_uki && avail < need) {
     std::vector<boot::Deployment> remain;
     for (auto& k : ours)
       if (live.count(k.digest) && remain.size() < 2) remain.push_back(entry_from(k));
@@ -303,16 +362,135 @@ Result<StageResult> stage_deployment(const Sysroot& s, store::Repository& repo, 
   }
   BS_TRY(sys::mkdir_p(sys::dirname_of(uki_file(s, res.digest))));
   BS_TRY_CTX(sys::write_file_atomic(uki_file(s, res.digest), o.uki), "installing the UKI (is the ESP full?)");
+  BS_TRY(store::pin_deployment(repo, res.digest, o.source));
+
+  // --- 3. The staged record replaces any earlier one (whose UKI and pin go
+  // unless something else uses them).
+  step("writing the staged deployment");
+  std::string record = format_origin(o.source, res.digest, rec.manifest_digest);
+  if (o.boot_tries > 0) {
+    size_t at = record.find("\n[boot]\n");
+    record.insert(at + 8, fmt::format("tries={}\n", o.boot_tries));
+  }
+  record += fmt::format("\n[staged]\nimage={}\n", o.image_ref);
+  BS_TRY(sys::write_file_atomic(staged_path(s), as_bytes(record)));
+  if (sys::path_exists(failed_path(s))) BS_TRY(sys::remove_tree(failed_path(s)));
+  if (previous && previous->digest != res.digest) {
+    res.replaced_staged = previous->digest;
+    bool used = s.booted && *s.booted == previous->digest;
+    for (auto& e : ours) used |= e.digest == previous->digest;
+    if (!used) {
+      BS_TRY(sys::remove_tree(uki_file(s, previous->digest)));
+      if (!sys::path_exists(deploy_dir(s, previous->digest))) BS_TRY(store::unpin_deployment(repo, previous->digest));
+    }
+  }
+  return res;
+}
+
+Result<std::optional<std::string>> discard_staged(const Sysroot& s, store::Repository& repo) {
+  std::optional<StagedDeployment> st = BS_TRY(read_staged(s));
+  if (!st) return std::optional<std::string>{};
+  bool used = s.booted && *s.booted == st->digest;
+  for (auto& e : BS_TRY(boot::read_entries(s.esp))) used |= e.digest == st->digest;
+  BS_TRY(sys::remove_tree(staged_path(s)));
+  if (sys::path_exists(failed_path(s))) BS_TRY(sys::remove_tree(failed_path(s)));
+  if (!used) {
+    BS_TRY(sys::remove_tree(uki_file(s, st->digest)));
+    if (!sys::path_exists(deploy_dir(s, st->digest))) BS_TRY(store::unpin_deployment(repo, st->digest));
+  }
+  return std::optional<std::string>(st->digest);
+}
+
+namespace {
+
+Result<FinalizeResult> finalize_inner(const Sysroot& s, store::Repository& repo, const StagedDeployment& st) {
+  FinalizeResult res;
+  res.digest = st.digest;
+  // --- 1. The staged UKI is still what was staged and still boots.
+  const std::string uki_path = uki_file(s, st.digest);
+  if (!sys::path_exists(uki_path)) return check_error("the staged UKI {} is missing", boot::uki_path(st.digest));
+  Bytes uki = BS_TRY(sys::read_file(uki_path));
+  bls::ComposefsKarg karg = BS_TRY(uki_karg(uki, uki_path));
+  if (to_hex(karg.digest) != st.digest)
+    return check_error("the staged UKI {} seals {}, not the staged digest", boot::uki_path(st.digest), to_hex(karg.digest).substr(0, 16));
+  uki::Inspection in = BS_TRY_CTX(uki::inspect(uki), "{}", uki_path);
+  if (!in.signed_) return check_error("the staged UKI {} is not signed", boot::uki_path(st.digest));
+  BS_TRY(check_bootable(repo, st.digest));
+  std::vector<boot::EntryInfo> ours = our_entries(BS_TRY(boot::read_entries(s.esp)));
+  if (!ours.empty() && ours[0].digest == st.digest && sys::path_exists(deploy_dir(s, st.digest))) {
+    // A finalize interrupted after the swap: the entries are final already
+    // (computing them again would drop the rollback).
+    res.rollback = ours.size() > 1 ? ours[1].digest : "";
+    return res;
+  }
+  std::optional<boot::EntryInfo> keep = BS_TRY(kept_deployment(s, ours, st.digest));
+  res.rollback = keep ? keep->digest : "";
+
+  // --- 2. State: state/deploy/<digest> with /etc merged now, from the
+  // running deployment's /etc as it is at this moment.
+  const std::string objects = repo.path() + "/objects";
+  fstree::Tree new_tree = BS_TRY_CTX(composefs::read_image(BS_TRY(repo.read_image(st.digest))), "images/{}", st.digest);
+  const std::string dep = deploy_dir(s, st.digest);
+  const bool have_state = sys::path_exists(dep);  // a listed deployment (e.g. the rollback): keep its state
   if (!have_state) {
+    const std::string tmp = s.root + "/state/deploy/.staging-" + st.digest.substr(0, 16);
+    if (sys::path_exists(tmp)) BS_TRY(sys::remove_tree(tmp));
+    BS_TRY(sys::mkdir_p(tmp));
+    std::string from = ours.empty() ? "" : ours[0].digest;
+    if (s.booted) from = *s.booted;
+    if (!from.empty() && sys::path_exists(deploy_dir(s, from) + "/etc") && repo.has_image(from)) {
+      fstree::Tree old_tree = BS_TRY_CTX(composefs::read_image(BS_TRY(repo.read_image(from))), "images/{}", from);
+      MergeReport mr = BS_TRY(merge_etc(old_tree, deploy_dir(s, from) + "/etc", new_tree, objects, tmp + "/etc"));
+      res.etc_kept = std::move(mr.kept);
+      res.etc_removed = std::move(mr.removed);
+    } else {
+      BS_TRY(checkout(new_tree, "/etc", objects, tmp + "/etc"));
+    }
+    if (!sys::path_exists(s.root + "/state/os/default/var"))
+      BS_TRY(checkout(new_tree, "/var", objects, s.root + "/state/os/default/var"));
+    BS_TRY(sys::make_symlink("../../os/default/var", tmp + "/var"));
+    BS_TRY(sys::write_file_atomic(tmp + "/" + st.digest + ".origin",
+                                  as_bytes(format_origin(st.source, st.digest, st.manifest_digest))));
     BS_TRY(sys::rename_path(tmp, dep));
     BS_TRY(sys::sync_dir(sys::dirname_of(dep)));
   }
-  std::vector<boot::Deployment> set = {entry_for(res.digest, in)};
+  BS_TRY(store::pin_deployment(repo, st.digest, st.source));
+
+  // --- 3. The entry set, swapped as one.
+  boot::Deployment next = entry_for(st.digest, in);
+  if (st.boot_tries > 0) next.tries_left = st.boot_tries;  // counted until blessed
+  std::vector<boot::Deployment> set = {next};
   if (keep) set.push_back(entry_from(*keep));
   BS_TRY(boot::replace_entries(s.esp, set));
+  return res;
+}
 
+}  // namespace
+
+Result<FinalizeResult> finalize_staged(const Sysroot& s, store::Repository& repo) {
+  std::optional<StagedDeployment> st = BS_TRY(read_staged(s));
+  if (!st) {
+    FinalizeResult r;
+    r.nothing_staged = true;
+    return r;
+  }
+  auto r = finalize_inner(s, repo, *st);
+  if (!r.ok()) {
+    // The entries were not touched (the swap is the last step that can fail):
+    // say why on the next boot.
+    std::string why = fmt::format("finalize of {} failed: {}\n", st->digest, r.error().message());
+    Status w = sys::write_file_atomic(failed_path(s), as_bytes(why));
+    (void)w;
+    return r.error();
+  }
+  FinalizeResult res = std::move(*r);
+  BS_TRY(sys::remove_tree(staged_path(s)));
+  if (sys::path_exists(failed_path(s))) BS_TRY(sys::remove_tree(failed_path(s)));
+  BS_TRY(sys::sync_dir(s.root + "/state"));
   // --- 4. Prune what no entry (and not the booted system) uses.
-  step("pruning old deployments");
+  std::set<std::string> live = {res.digest};
+  if (!res.rollback.empty()) live.insert(res.rollback);
+  if (s.booted) live.insert(*s.booted);
   res.pruned = BS_TRY(prune_unused(s, repo, live, false));
   return res;
 }
@@ -345,6 +523,7 @@ Result<std::vector<std::string>> prune_deployments(const Sysroot& s, store::Repo
   for (auto& e : BS_TRY(boot::read_entries(s.esp)))
     if (!e.digest.empty()) live.insert(e.digest);
   if (s.booted) live.insert(*s.booted);
+  if (auto st = BS_TRY(read_staged(s))) live.insert(st->digest);
   if (live.empty()) return input_error("{}: no boot entries; refusing to prune every deployment", s.esp);
   return prune_unused(s, repo, live, dry_run);
 }

@@ -33,6 +33,7 @@
 #include "base/error.h"
 #include "bls/karg.h"
 #include "boot/entries.h"
+#include "crypto/x509.h"
 #include "store/repository.h"
 
 namespace bootseal::deploy {
@@ -59,8 +60,26 @@ struct DeploymentStatus {
 
 struct SystemStatus {
   std::vector<DeploymentStatus> deployments;  // menu order, then unlisted
+  std::optional<DeploymentStatus> staged;     // role "staged": applied by finalize
+  std::string finalize_failed;                // why the last finalize failed ("" if it did not)
   std::vector<std::string> problems;          // one line each (missing UKI, image, state)
 };
+
+// The staged deployment (upgrade/switch write it, finalize applies it):
+// <root>/state/staged.origin, the origin file of the deployment to be with
+// its repository image. Its UKI is already on the ESP and its image pinned;
+// the boot entries, its state directory (the /etc merge) and pruning wait
+// for finalize. A finalize that fails leaves the entries as they were and
+// writes the reason to <root>/state/staged.failed.
+inline constexpr std::string_view kStagedRecord = "state/staged.origin";
+inline constexpr std::string_view kFinalizeFailed = "state/staged.failed";
+struct StagedDeployment {
+  std::string digest;          // composefs digest the staged UKI seals
+  std::string image_ref;       // the repository image it was resolved from
+  std::string source, manifest_digest;
+  int boot_tries = 0;          // the new entry's boot-counting tries (0: not counted)
+};
+Result<std::optional<StagedDeployment>> read_staged(const Sysroot& s);
 
 Result<SystemStatus> read_status(const Sysroot& s);
 
@@ -88,22 +107,50 @@ struct StageOptions {
   Bytes uki;                 // the signed UKI for it
   std::string uki_label;     // where the UKI came from (messages)
   bool allow_insecure = false;
+  // The firmware's db: the UKI's Authenticode signature must chain to one of
+  // these or the stage is refused (a UKI the firmware would refuse never
+  // becomes the default). Empty: refused.
+  std::vector<crypto::Certificate> trusted;
+  std::string trusted_label;  // where they came from (messages)
+  int boot_tries = boot::kDefaultBootTries;  // "+N" on the new entry at finalize (0: no boot counting)
   std::function<void(const std::string&)> step;
 };
 
+// The X.509 certificates of a signature database (EFI_SIGNATURE_LISTs, the
+// value of db); entries of other types (hashes) are skipped.
+Result<std::vector<crypto::Certificate>> db_certificates(ByteSpan esl, const std::string& label);
+
 struct StageResult {
-  std::string digest;       // the new default deployment
+  std::string digest;       // the staged deployment (default after finalize)
   std::string rollback;     // the deployment kept as rollback ("" if none)
   BootImage image;
   bool unchanged = false;   // already the default: no new deployment
   bool uki_replaced = false;  // ... but its UKI on the ESP was replaced by the given one
+  std::string replaced_staged;  // a previously staged deployment this one replaced
+};
+
+// Stages `uki` (for `image_ref`): checks it boots, writes the UKI to the ESP,
+// pins the image and writes the staged record. The boot entries are not
+// touched; finalize_staged makes it the default.
+Result<StageResult> stage_deployment(const Sysroot& s, store::Repository& repo, const StageOptions& o);
+
+struct FinalizeResult {
+  bool nothing_staged = false;
+  std::string digest;       // the new default deployment
+  std::string rollback;     // the deployment kept as rollback ("" if none)
   std::vector<std::string> etc_kept, etc_removed;  // /etc merge
   std::vector<std::string> pruned;                 // deployments removed
 };
 
-// Makes `uki` (for `image_ref`) the default deployment; the booted one (or,
-// offline, the previous default) becomes the rollback; others are pruned.
-Result<StageResult> stage_deployment(const Sysroot& s, store::Repository& repo, const StageOptions& o);
+// Applies the staged deployment: the /etc three-way merge (the running
+// deployment's /etc as it is now), its state directory, then the entry set
+// swapped as one ([0] the staged deployment, [1] the booted one or, offline,
+// the previous default), then pruning. On failure the entries are unchanged,
+// the staged record stays and the reason is written to kFinalizeFailed.
+Result<FinalizeResult> finalize_staged(const Sysroot& s, store::Repository& repo);
+
+// Drops the staged deployment (record, its UKI and pin unless listed or booted).
+Result<std::optional<std::string>> discard_staged(const Sysroot& s, store::Repository& repo);
 
 // Removes deployments (UKI, state, GC pin) that no boot entry names and that
 // are not booted; returns their digests. Refused when the ESP has no entries.

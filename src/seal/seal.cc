@@ -118,6 +118,7 @@ Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& dig
   std::string setup_root = BS_TRY(find_file(
       "bootseal-setup-root", {o.setup_root, self_dir() + "/../initramfs/bootseal-setup-root",
                               self_dir() + "/bootseal-setup-root", self_dir() + "/../libexec/bootseal/bootseal-setup-root",
+                              self_dir() + "/../lib/bootseal/bootseal-setup-root", "/usr/lib/bootseal/bootseal-setup-root",
                               "/usr/libexec/bootseal/bootseal-setup-root"}));
   BS_TRY(find_file("busybox (busybox-static)", {o.busybox}));
   for (const char* f : {"db.key", "db.crt"})

@@ -71,6 +71,7 @@ rows=(
   "3|switch dir:nonexistent --sysroot nonexistent --esp nonexistent"
   "3|rollback --sysroot nonexistent --esp nonexistent"
   "3|gc --sysroot nonexistent --esp nonexistent"
+  "3|finalize --sysroot nonexistent --esp nonexistent"
   "2|repo init --repo r2 --format v9"
   "3|repo fsck --repo nonexistent"
   "3|repo gc --repo nonexistent"

@@ -30,18 +30,19 @@ D1=$(B -q image digest --repo repo v1)
 
 # --- status of the fresh install
 B --json status "${S[@]}" > st.json
-check_eq "one deployment" "1" "$(jget st.json 'len(d["deployments"])')"
-check_eq "default is v1" "$D1 default dir:$TMP/v1" "$(jget st.json '" ".join([d["deployments"][0][k] for k in ("digest","role","source")])')"
-check_eq "no problems" "0" "$(jget st.json 'len(d["problems"])')"
-B status "${S[@]}" | grep -q "default   ${D1:0:24}" && pass || fail "human status"
+check_eq "one deployment, no rollback" "None None" "$(jget st.json 'str(d["status"]["rollback"])+" "+str(d["status"]["staged"])')"
+check_eq "default is v1" "$D1 default dir:$TMP/v1" "$(jget st.json '" ".join([d["status"]["booted"]["composefs"]["verity"]]+[d["status"]["booted"]["bootseal"][k] for k in ("role","source")])')"
+check_eq "no problems" "0" "$(jget st.json 'len(d["bootseal"]["problems"])')"
+B status "${S[@]}" | grep -q "Verity: $D1" && pass || fail "human status"
 # --repo names the physical root (the repository root) as --sysroot does.
-B status --repo "$TMP/w/root" --esp "$TMP/w/esp" | grep -q "default   ${D1:0:24}" && pass || fail "status --repo"
-BOOTSEAL_REPO="$TMP/w/root" B status --esp "$TMP/w/esp" | grep -q "default   ${D1:0:24}" && pass || fail "status with \$BOOTSEAL_REPO"
+B status --repo "$TMP/w/root" --esp "$TMP/w/esp" | grep -q "Verity: $D1" && pass || fail "status --repo"
+BOOTSEAL_REPO="$TMP/w/root" B status --esp "$TMP/w/esp" | grep -q "Verity: $D1" && pass || fail "status with \$BOOTSEAL_REPO"
 
 # --- local /etc changes on the deployment, then switch to v2 (UKI sealed here)
 E1=w/root/state/deploy/$D1/etc
 echo "local motd" > "$E1/motd"; echo local > "$E1/local.conf"; rm "$E1/removeme"
 B --json switch "${S[@]}" --keys keys "dir:$TMP/v2" > sw.json 2>sw.err || { cat sw.err; fail "switch v2"; }
+B --json finalize "${S[@]}" > fin.json 2>fin.err || { cat fin.err; fail "finalize v2"; }
 D2=$(B -q image digest --repo repo "dir:$TMP/v2")
 check_eq "switch: new default" "$D2" "$(jget sw.json 'd["digest"]')"
 check_eq "switch: rollback" "$D1" "$(jget sw.json 'd["rollback"]')"
@@ -50,8 +51,8 @@ check_eq "local motd wins" "local motd" "$(cat "$E2/motd")"
 check_eq "local file kept" "local" "$(cat "$E2/local.conf")"
 [ ! -e "$E2/removeme" ] && pass || fail "local removal not applied"
 check_eq "image's new file" "new" "$(cat "$E2/new-in-v2")"
-check_eq "etc report" "['/etc/local.conf', '/etc/motd'] ['/etc/removeme']" "$(jget sw.json 'str(sorted(d["etc_kept"]))+" "+str(d["etc_removed"])')"
-check_eq "entry 0" "efi /EFI/Linux/bootc/bootc_composefs-$D2.efi" "$(grep ^efi w/esp/loader/entries/bootc_tiny-2-0.conf)"
+check_eq "etc report" "['/etc/local.conf', '/etc/motd'] ['/etc/removeme']" "$(jget fin.json 'str(sorted(d["etc_kept"]))+" "+str(d["etc_removed"])')"
+check_eq "entry 0" "efi /EFI/Linux/bootc/bootc_composefs-$D2.efi" "$(grep ^efi w/esp/loader/entries/bootc_tiny-2-0+3.conf)"
 check_eq "entry 1" "efi /EFI/Linux/bootc/bootc_composefs-$D1.efi" "$(grep ^efi w/esp/loader/entries/bootc_tiny-1-1.conf)"
 check_eq "two entries" "2" "$(ls w/esp/loader/entries | wc -l)"
 [ ! -e w/esp/loader/entries.staged ] && pass || fail "entries.staged left behind"
@@ -90,6 +91,7 @@ D3V1=$(B -q image digest --format v1 "dir:$TMP/v3")
 [ "$D3V2" != "$D3V1" ] && pass || fail "V1 and V2 digests should differ"
 mkuki v3-v2.efi "composefs=$D3V2 console=ttyS0"
 B --json switch "${S[@]}" --uki v3-v2.efi "dir:$TMP/v3" > x.json 2>x.err || { cat x.err; fail "switch with a V2 UKI"; }
+B -q finalize "${S[@]}" >/dev/null
 check_eq "V2 UKI: deployed its digest" "$D3V2 v2 False" "$(jget x.json 'd["digest"]+" "+d["format"]+" "+str(d["repository_default"])')"
 jget x.json 'd["explanation"]' | grep -q "sealed for EROFS V2.*pinned to V1" && pass || fail "no explanation: $(cat x.json)"
 check_eq "V2 image written with its digest" "$D3V2" "$(B verity digest --hash-alg sha512 "w/root/composefs/images/$D3V2" | awk '{print $1}' | sed 's/^sha512://')"

@@ -62,7 +62,10 @@ check() { grep -aq "$2" "$LOGDIR/$1.serial.log" || { echo "$1: missing '$2'"; ex
 echo "local motd" > "w/root/state/deploy/$D1/etc/motd"
 B switch --sysroot w/root --esp w/esp --uki v2disk.raw.uki.efi "dir:$T/v2" | tee switch.out
 grep -q "note: the UKI was sealed for EROFS V2" switch.out || { echo "no cross-format note"; exit 1; }
-grep -q "^default:  $D2V2" switch.out || { echo "default is not the V2 digest"; exit 1; }
+grep -q "^staged:   $D2V2" switch.out || { echo "staged is not the V2 digest"; exit 1; }
+# switch stages; finalize (at shutdown on a running system) applies it
+B finalize --sysroot w/root --esp w/esp | tee finalize.out
+grep -q "^default:  $D2V2" finalize.out || { echo "default is not the V2 digest"; exit 1; }
 B -q disk assemble --esp w/esp --root w/root -o upgraded.raw --esp-size 64M
 vm_boot switched upgraded.raw --secure-boot --enroll keys --timeout 180 \
   --expect LIFE-OK --fail-on "bootseal-setup-root: FAILED" --fail-on "Kernel panic"
