@@ -328,16 +328,27 @@ Result<Bytes> Tpm::unseal(const UnsealInput& in) {
   Impl::Flush legacy{esys};
   ESYS_TR primary = ESYS_TR_NONE;
   if (t.srk) {
-    ESYS_TR from_token = ESYS_TR_NONE;
-    TSS2_RC rc = Esys_TR_Deserialize(esys, t.srk->data(), t.srk->size(), &from_token);
-    if (rc) return input_error("token: tpm2_srk is not a serialized TPM object ({})", Tss2_RC_Decode(rc));
-    Impl::Close c2{esys, from_token};
-    primary = BS_TRY(impl_->srk(false, srk_close));
-    TPM2B_NAME *n1 = nullptr, *n2 = nullptr;
-    if (Esys_TR_GetName(esys, primary, &n1) || Esys_TR_GetName(esys, from_token, &n2))
-      return internal_error("reading SRK names");
-    EsysPtr<TPM2B_NAME> g1(n1), g2(n2);
-    if (n1->size != n2->size || std::memcmp(n1->name, n2->name, n1->size))
+    // Is the SRK there, and is it the key the token names? (FromTPMPublic reads the TPM;
+    // the serialized object only describes what the token expects.)
+    Bytes present_name;
+    {
+      Impl::Close present{esys};
+      ESYS_TR h = BS_TRY(impl_->srk(false, present));
+      TPM2B_NAME* n = nullptr;
+      if (Esys_TR_GetName(esys, h, &n)) return internal_error("reading the SRK's name");
+      EsysPtr<TPM2B_NAME> g(n);
+      present_name.assign(n->name, n->name + n->size);
+    }
+    TSS2_RC rc = Esys_TR_Deserialize(esys, t.srk->data(), t.srk->size(), &srk_close.h);
+    if (rc) {
+      srk_close.h = ESYS_TR_NONE;
+      return input_error("token: tpm2_srk is not a serialized TPM object ({})", Tss2_RC_Decode(rc));
+    }
+    primary = srk_close.h;
+    TPM2B_NAME* n = nullptr;
+    if (Esys_TR_GetName(esys, primary, &n)) return internal_error("reading the token's SRK name");
+    EsysPtr<TPM2B_NAME> g(n);
+    if (present_name != Bytes(n->name, n->name + n->size))
       return check_error("the SRK at 0x81000001 is not the one the token was sealed under (the TPM was cleared or "
                          "this is another TPM)");
   } else {

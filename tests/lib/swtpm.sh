@@ -5,11 +5,19 @@
 SWTPM_DIR=$TMP/swtpm
 SWTPM_PID=
 
+# Two consecutive free ports (the swtpm TCTI takes the control port as port + 1).
 swtpm_free_ports() {
-  python3 -c 'import socket
-s=[socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1",0))
-print(*[x.getsockname()[1] for x in s])'
+  python3 -c 'import socket, random
+while True:
+    p = random.randrange(20000, 60000, 2)
+    s = [socket.socket() for _ in range(2)]
+    try:
+        for i, x in enumerate(s): x.bind(("127.0.0.1", p + i))
+    except OSError:
+        continue
+    finally:
+        for x in s: x.close()
+    print(p, p + 1); break'
 }
 
 swtpm_start() {

@@ -23,7 +23,7 @@ cryptenroll254 --tpm2-pcrs= --tpm2-public-key="$TMP/pcr.pub" --tpm2-public-key-p
 cryptenroll254 --tpm2-pcrs=7 --tpm2-public-key="$TMP/pcr.pub" --tpm2-public-key-pcrs=11 \
   --tpm2-signature="$TMP/sig.json" "$img" >/dev/null 2>&1 || fail "cryptenroll signed11+7"                    # slot 3
 NEWPIN=1234 cryptenroll254 --tpm2-pcrs=7 --tpm2-with-pin=yes "$img" >/dev/null 2>&1 || fail "cryptenroll pin"  # slot 4
-cryptenroll254 --recovery-key "$img" >"$TMP/rk.out" 2>/dev/null || fail "cryptenroll recovery"                # slot 5
+sd254 "$SD254/usr/bin/systemd-cryptenroll" --recovery-key "$img" >"$TMP/rk.out" 2>"$TMP/rk.err" || fail "cryptenroll recovery: $(cat "$TMP/rk.err")"                # slot 5
 unset PASSWORD
 check_eq "systemd made five tokens" "0 1 2 3 4" "$(B --json tpm status "$img" | python3 -c 'import json,sys; print(*[t["id"] for t in json.load(sys.stdin)["tokens"]])')"
 
