@@ -50,15 +50,15 @@ edit_token() {  # NAME PYTHON
   cryptsetup token export --token-id 0 "$TMP/$1.img" >"$TMP/$1.tok"
   J "$2" "$TMP/$1.tok" "$TMP/$1.tok2"
   cryptsetup token remove --token-id 0 "$TMP/$1.img"
-  cryptsetup token import --token-id 0 --json-file "$TMP/$1.tok2" "$TMP/$1.img" 2>/dev/null || \
-    cryptsetup token import --token-id 0 --json-file "$TMP/$1.tok2" "$TMP/$1.img"
+  # Without the host's systemd plugin, which would validate (and refuse) the edited token.
+  cryptsetup --disable-external-tokens token import --token-id 0 --json-file "$TMP/$1.tok2" "$TMP/$1.img"
 }
 evil_pem=$(base64 -w0 "$TMP/evil.pub")
 edit_token swap "d['tpm2_pubkey']='$evil_pem'"
 expect_error "swapped public key" "is not the token's tpm2-policy-hash" \
   B tpm unlock --test "$TMP/swap.img" "${T[@]}" --token 0 --signature "$TMP/evil-sig.json"
 # ... and with the policy hash rewritten to match the attacker's key, the TPM itself refuses.
-evil_hash=$(B --json tpm unlock --test "$TMP/swap.img" "${T[@]}" --token 0 --signature "$TMP/evil-sig.json" 2>&1 | grep -oE 'digest [0-9a-f]{64}' | cut -d' ' -f2)
+evil_hash=$(B --json tpm unlock --test "$TMP/swap.img" "${T[@]}" --token 0 --signature "$TMP/evil-sig.json" 2>&1 | grep -oE 'digest [0-9a-f]{64}' | cut -d' ' -f2 || true)
 edit_token swap2 "d['tpm2_pubkey']='$evil_pem'; d['tpm2-policy-hash']='$evil_hash'"
 expect_error "swapped key and policy hash" "the TPM refused to unseal" \
   B tpm unlock --test "$TMP/swap2.img" "${T[@]}" --token 0 --signature "$TMP/evil-sig.json"
@@ -78,7 +78,7 @@ PIN=1234 B tpm unlock --test "$img" "${T[@]}" --token 1 --pin >/dev/null && pass
 
 # PCR 7 changed (Secure Boot state): literal policy refuses before the unseal.
 measure_firmware
-PIN=1234 refuse "PCR 7 changed" "is not the token's tpm2-policy-hash \(PCR 7 changed" --token 1 --pin
+PIN=1234 refuse "PCR 7 changed" "is not the token's tpm2-policy-hash [0-9a-f]+ \(PCR 7 changed" --token 1 --pin
 # PCR 11 changed (another UKI measured) with the old signature.
 measure_uki "$TMP/other"
 refuse "PCR 11 changed, old signature" "no signature in it matches the current PCR values" --token 0 --signature "$TMP/sig.json"
@@ -87,9 +87,9 @@ refuse "PCR 11 changed, old signature" "no signature in it matches the current P
 printf 'wrong' >"$TMP/wrong"
 expect_error "wrong unlock key" "unlock key: .*opens no keyslot" B tpm enroll "$img" "${T[@]}" --unlock-key-file "$TMP/wrong"
 same_header "wrong unlock key"
-expect_error "wrong recovery key" "not a recovery key" env PASSWORD=cccc B tpm enroll "$img" "${T[@]}" --unlock-recovery-key
+expect_error "wrong recovery key" "not a recovery key" env PASSWORD=cccc "$BOOTSEAL" tpm enroll "$img" "${T[@]}" --unlock-recovery-key
 expect_error "valid-looking wrong recovery key" "opens no keyslot" env PASSWORD=cccccccc-cccccccc-cccccccc-cccccccc-cccccccc-cccccccc-cccccccc-cccccccc \
-  B tpm enroll "$img" "${T[@]}" --unlock-recovery-key
+  "$BOOTSEAL" tpm enroll "$img" "${T[@]}" --unlock-recovery-key
 same_header "wrong recovery key"
 expect_error "no TPM" "no TPM|Connection refused|TPM swtpm" B tpm enroll "$img" --tpm2-device swtpm:host=127.0.0.1,port=1 --unlock-key-file "$TMP/pass"
 same_header "no TPM"
