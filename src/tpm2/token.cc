@@ -83,7 +83,10 @@ Result<Luks2TokenHeader> parse_token_header(std::string_view json) {
   ojson j = BS_TRY(parse_object(json));
   auto t = j.find("type");
   if (t == j.end() || !t->is_string()) return input_error("token: no type");
-  return Luks2TokenHeader{t->get<std::string>(), BS_TRY(parse_keyslots(j))};
+  // (Not BS_TRY inside the braced initializer: an early return from there would leak the
+  // already-built string; found by the fuzzer.)
+  std::vector<int> keyslots = BS_TRY(parse_keyslots(j));
+  return Luks2TokenHeader{t->get<std::string>(), std::move(keyslots)};
 }
 
 uint32_t Tpm2Token::pubkey_pcr_mask() const { return pubkey_pcrs ? pcr_mask_of(*pubkey_pcrs) : 0; }
