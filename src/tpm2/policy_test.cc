@@ -149,3 +149,31 @@ TEST(RecoveryKey, FormatAndNormalize) {
 
 }  // namespace
 }  // namespace bootseal::tpm2
+
+namespace bootseal::tpm2 {
+namespace {
+
+TEST(FindSignature, SystemdOrderAndMessages) {
+  auto doc = parse_pcrsig(slurp("tpm2-pcr-signature.json"));
+  ASSERT_TRUE(doc.ok());
+  auto fp = *public_key_fingerprint(pcr_pub_spki());
+  auto& entries = doc->banks[0].entries;
+  auto hit = find_signature(*doc, HashAlg::kSha256, 1u << 11, fp, entries[1].pol);
+  ASSERT_TRUE(hit.ok());
+  EXPECT_EQ(hit->sig, entries[1].sig);
+  auto miss = [&](HashAlg bank, uint32_t mask, ByteSpan pkfp, ByteSpan pol) {
+    auto r = find_signature(*doc, bank, mask, pkfp, pol);
+    EXPECT_FALSE(r.ok());
+    return r.ok() ? std::string() : r.error().message();
+  };
+  EXPECT_NE(miss(HashAlg::kSha1, 1u << 11, fp, entries[0].pol).find("sha1 bank"), std::string::npos);
+  EXPECT_NE(miss(HashAlg::kSha256, 1u << 7, fp, entries[0].pol).find("PCR set"), std::string::npos);
+  Bytes other_fp(32, 1);
+  EXPECT_NE(miss(HashAlg::kSha256, 1u << 11, other_fp, entries[0].pol).find("made with the token's PCR key"),
+            std::string::npos);
+  Bytes other_pol(32, 2);
+  EXPECT_NE(miss(HashAlg::kSha256, 1u << 11, fp, other_pol).find("matches the current PCR values"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bootseal::tpm2
