@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 
 #include "base/hex.h"
 #include "cli/command.h"
@@ -24,7 +25,9 @@ Result<std::string> read_secret(const char* env, std::string_view what) {
   return line;
 }
 
-Result<std::vector<unsigned>> parse_pcr_list(const std::string& s, std::string_view opt) {
+// "7", "0+7", "7=HEX" (the expected value, for offline enrollment or a future state).
+Result<std::vector<unsigned>> parse_pcr_list(const std::string& s, std::string_view opt,
+                                             std::map<unsigned, Bytes>* values = nullptr) {
   std::vector<unsigned> out;
   size_t pos = 0;
   while (pos < s.size()) {
@@ -32,10 +35,17 @@ Result<std::vector<unsigned>> parse_pcr_list(const std::string& s, std::string_v
     if (e == std::string::npos) e = s.size();
     std::string item = s.substr(pos, e - pos);
     if (!item.empty()) {
+      std::string value;
+      if (size_t eq = item.find('='); eq != std::string::npos) {
+        if (!values) return input_error("{}: '{}': no values here", opt, item);
+        value = item.substr(eq + 1);
+        item = item.substr(0, eq);
+      }
       char* end = nullptr;
       unsigned long v = std::strtoul(item.c_str(), &end, 10);
-      if (*end || v >= 24) return input_error("{}: '{}' is not a PCR index (0-23)", opt, item);
+      if (item.empty() || *end || v >= 24) return input_error("{}: '{}' is not a PCR index (0-23)", opt, item);
       out.push_back(static_cast<unsigned>(v));
+      if (!value.empty()) (*values)[static_cast<unsigned>(v)] = BS_TRY_CTX(from_hex(value), "{} {}=", opt, v);
     }
     pos = e + 1;
   }
@@ -55,7 +65,7 @@ Result<std::pair<std::string, std::optional<tpm2::PcrSigDocument>>> load_signatu
 
 struct EnrollCli {
   std::string device, tpm2_device = "auto", pcrs = "7", public_key, public_key_pcrs = "11", signature, bank = "sha256";
-  std::string unlock_key_file, recovery_key_file;
+  std::string unlock_key_file, recovery_key_file, srk_public_key;
   bool pin = false, unlock_recovery_key = false, recovery_key = false;
 };
 
@@ -63,7 +73,8 @@ Status enroll_cmd(const EnrollCli& c, const Globals& g) {
   tpm2dev::EnrollOptions o;
   o.device = c.device;
   o.tpm2_device = c.tpm2_device;
-  o.pcrs = BS_TRY(parse_pcr_list(c.pcrs, "--pcrs"));
+  o.pcrs = BS_TRY(parse_pcr_list(c.pcrs, "--pcrs", &o.pcr_values));
+  if (!c.srk_public_key.empty()) o.srk_public = BS_TRY(sys::read_file(c.srk_public_key));
   o.bank = BS_TRY_CTX(crypto::parse_hash_name(c.bank), "--tpm2-pcr-bank");
   if (!c.public_key.empty()) {
     o.public_key_pem = BS_TRY(sys::read_text_file(c.public_key));
@@ -244,7 +255,9 @@ void setup(CLI::App& root, Context& ctx) {
   CLI::App* en = t->add_subcommand("enroll", "Add a keyslot sealed to the TPM with a systemd-tpm2 token");
   en->add_option("DEVICE", e.device, "LUKS2 device or image file")->required();
   tpm_dev(en, e.tpm2_device);
-  en->add_option("--pcrs", e.pcrs, "Literal-value PCRs, e.g. 7 or 0+7 (default 7; '' for none)");
+  en->add_option("--pcrs", e.pcrs, "Literal-value PCRs, e.g. 7, 0+7 or 7=HEX (expected value; default 7; '' for none)");
+  en->add_option("--tpm2-srk-public-key", e.srk_public_key,
+                 "Seal offline for the TPM whose SRK this is (TPM2B_PUBLIC from 'tpm srk-public-key -o'); no TPM used");
   en->add_option("--tpm2-pcr-bank", e.bank, "PCR bank (default sha256)");
   en->add_option("--public-key", e.public_key, "PCR-signing public key (PEM): signed PCR policy (PolicyAuthorize)");
   en->add_option("--public-key-pcrs", e.public_key_pcrs, "PCRs the signed policy covers (default 11)");

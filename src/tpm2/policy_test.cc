@@ -177,3 +177,38 @@ TEST(FindSignature, SystemdOrderAndMessages) {
 
 }  // namespace
 }  // namespace bootseal::tpm2
+
+#include "tpm2/duplicate.h"
+
+namespace bootseal::tpm2 {
+namespace {
+
+TEST(Offline, SerializedSrkOfSystemd254) {
+  auto t = parse_tpm2_token(slurp("systemd254-token1.json"));
+  ASSERT_TRUE(t.ok());
+  auto pub = public_of_serialized(*t->srk);
+  ASSERT_TRUE(pub.ok());
+  auto key = parse_ecc_storage_key(*pub);
+  ASSERT_TRUE(key.ok()) << key.error().message();
+  // The SRK name systemd persisted (tpm2_createprimary with the same template gives it too).
+  EXPECT_EQ(to_hex(key->name()).substr(0, 12), "000b24bdc1c8");
+  // Our serialization of it is systemd's tpm2_srk byte for byte.
+  EXPECT_EQ(serialize_persistent(0x81000001, *key), *t->srk);
+  Bytes bad = *pub;
+  bad[3] ^= 1;  // type
+  EXPECT_FALSE(parse_ecc_storage_key(bad).ok());
+  EXPECT_FALSE(parse_ecc_storage_key(Bytes(pub->begin(), pub->end() - 1)).ok());
+}
+
+TEST(Offline, Kdfs) {
+  // KDFa output length and counter mode: the first 32 bytes are one HMAC block.
+  Bytes key(32, 1);
+  Bytes a = kdfa_sha256(key, "STORAGE", Bytes{1, 2}, {}, 128);
+  EXPECT_EQ(a.size(), 16u);
+  EXPECT_EQ(kdfa_sha256(key, "STORAGE", Bytes{1, 2}, {}, 512).size(), 64u);
+  EXPECT_NE(kdfa_sha256(key, "INTEGRITY", {}, {}, 256), kdfa_sha256(key, "STORAGE", {}, {}, 256));
+  EXPECT_EQ(kdfe_sha256(key, "DUPLICATE", {}, {}, 256).size(), 32u);
+}
+
+}  // namespace
+}  // namespace bootseal::tpm2

@@ -4,10 +4,12 @@
 #include <set>
 
 #include "base/hex.h"
+#include "crypto/ecdh.h"
 #include "crypto/key.h"
 #include "crypto/pem.h"
 #include "sys/file.h"
 #include "sys/tree.h"
+#include "tpm2/duplicate.h"
 #include "tpm2/policy.h"
 #include "tpm2/recovery_key.h"
 #include "tpm2dev/luks.h"
@@ -42,12 +44,29 @@ Result<EnrollResult> enroll(const EnrollOptions& o) {
     if (std::find(o.public_key_pcrs.begin(), o.public_key_pcrs.end(), p) != o.public_key_pcrs.end() && o.public_key_pem)
       return input_error("PCR {} is both literal (--pcrs) and signed (--public-key-pcrs)", p);
 
-  Tpm tpm = BS_TRY(Tpm::open(o.tpm2_device));
+  std::optional<Tpm> tpm;
+  std::optional<tpm2::EccStorageKey> offline_srk;
+  if (o.srk_public)
+    offline_srk = BS_TRY_CTX(tpm2::parse_ecc_storage_key(*o.srk_public), "--tpm2-srk-public-key");
+  else
+    tpm.emplace(BS_TRY(Tpm::open(o.tpm2_device)));
   tpm2::SealingPolicy pol;
   pol.bank = o.bank;
   pol.pcr_mask = tpm2::pcr_mask_of(o.pcrs);
   if (pol.pcr_mask) {
-    pol.pcr_values = BS_TRY(tpm.read_pcrs(o.bank, pol.pcr_mask));
+    bool all_given = true;
+    for (unsigned p : tpm2::pcrs_of_mask(pol.pcr_mask)) all_given = all_given && o.pcr_values.count(p);
+    if (all_given) {
+      for (unsigned p : tpm2::pcrs_of_mask(pol.pcr_mask)) {
+        if (o.pcr_values.at(p).size() != crypto::digest_size(o.bank))
+          return input_error("--pcrs {}=: not a {} value", p, crypto::hash_name(o.bank));
+        pol.pcr_values.push_back(o.pcr_values.at(p));
+      }
+    } else if (tpm) {
+      pol.pcr_values = BS_TRY(tpm->read_pcrs(o.bank, pol.pcr_mask));
+    } else {
+      return input_error("offline enrollment binds literal PCRs only with their values (--pcrs 7=HEX)");
+    }
     auto pcrs = tpm2::pcrs_of_mask(pol.pcr_mask);
     for (size_t i = 0; i < pcrs.size(); i++) {
       const Bytes& v = pol.pcr_values[i];
@@ -78,18 +97,26 @@ Result<EnrollResult> enroll(const EnrollOptions& o) {
     t.salt = crypto::random_bytes(32);
     auth = tpm2::pin_auth_value(*o.pin, *t.salt);
   }
-  SealResult sealed = BS_TRY(tpm.seal(digest, secret, auth));
-  t.blobs = {sealed.blob};
+  if (offline_srk) {
+    auto eph = BS_TRY(crypto::ecdh_p256_ephemeral(offline_srk->x, offline_srk->y));
+    tpm2::SealedBlob b = tpm2::seal_offline_blob(*offline_srk, digest, secret, auth, crypto::random_bytes(32),
+                                                 eph.ephemeral_x, eph.ephemeral_y, eph.z);
+    t.blobs = {tpm2::join_blob(b)};
+    t.srk = tpm2::serialize_persistent(kSrkHandle, *offline_srk);
+  } else {
+    SealResult sealed = BS_TRY(tpm->seal(digest, secret, auth));
+    t.blobs = {sealed.blob};
+    t.srk = sealed.srk;
+  }
   t.policy_hashes = {digest};
-  t.srk = sealed.srk;
 
   EnrollResult res;
   res.policy_hash = to_hex(digest);
   // Test-unseal before anything is written (systemd tests after; we test first so a
   // refusal changes nothing). A signed policy can only be tested with a signature.
-  if (!o.public_key_pem || o.signature) {
+  if (tpm && (!o.public_key_pem || o.signature)) {
     UnsealInput in{&t, o.pin, o.signature ? &*o.signature : nullptr, o.signature_what};
-    Bytes back = BS_TRY_CTX(tpm.unseal(in), "test unseal of the new key");
+    Bytes back = BS_TRY_CTX(tpm->unseal(in), "test unseal of the new key");
     if (back != secret) return internal_error("test unseal returned another secret");
     res.tested = true;
   }

@@ -3,6 +3,7 @@
 // refused operation leaves the header byte-identical.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,8 @@ struct EnrollOptions {
   std::string device;
   std::string tpm2_device = "auto";
   std::vector<unsigned> pcrs = {7};          // literal PCRs
+  std::map<unsigned, Bytes> pcr_values;      // expected values given (else read from the TPM)
+  std::optional<Bytes> srk_public;           // offline: seal for this SRK (TPM2B_PUBLIC), no TPM used
   crypto::HashAlg bank = crypto::HashAlg::kSha256;
   std::optional<std::string> public_key_pem;  // signed PCR policy key (PEM text)
   std::vector<unsigned> public_key_pcrs = {11};

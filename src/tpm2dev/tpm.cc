@@ -258,7 +258,7 @@ Result<Bytes> Tpm::srk_serialized(bool create) {
 
 Result<Bytes> Tpm::srk_public() {
   Impl::Close c{impl_->esys};
-  ESYS_TR h = BS_TRY(impl_->srk(false, c));
+  ESYS_TR h = BS_TRY(impl_->srk(true, c));
   TPM2B_PUBLIC* pub = nullptr;
   TSS2_RC rc = Esys_ReadPublic(impl_->esys, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, nullptr, nullptr);
   if (rc) return tss_error("reading the SRK's public area", rc);
@@ -367,8 +367,6 @@ Result<Bytes> Tpm::unseal(const UnsealInput& in) {
     primary = legacy.h;
   }
 
-  if (!blob.seed.empty())
-    return unsupported_error("the token was sealed offline (TPM2_Import seed): not supported yet");
   TPM2B_PRIVATE priv{};
   TPM2B_PUBLIC pub{};
   size_t off = 0;
@@ -379,6 +377,24 @@ Result<Bytes> Tpm::unseal(const UnsealInput& in) {
   if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(blob.public_part.data(), blob.public_part.size(), &off, &pub) ||
       off != blob.public_part.size())
     return input_error("token: tpm2-blob: bad TPM2B_PUBLIC");
+  if (!blob.seed.empty()) {
+    // Sealed offline for this TPM: import the duplicate under the SRK first.
+    TPM2B_ENCRYPTED_SECRET seed{};
+    off = 0;
+    if (Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(blob.seed.data(), blob.seed.size(), &off, &seed) ||
+        off != blob.seed.size())
+      return input_error("token: tpm2-blob: bad import seed");
+    TPM2B_DATA no_key{};
+    TPMT_SYM_DEF_OBJECT no_inner{};
+    no_inner.algorithm = TPM2_ALG_NULL;
+    TPM2B_PRIVATE* imported = nullptr;
+    TSS2_RC irc = Esys_Import(esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &no_key, &pub, &priv, &seed,
+                              &no_inner, &imported);
+    if (irc)
+      return tss_error("importing the offline-sealed key (was it sealed for this TPM's SRK?)", irc);
+    priv = *imported;
+    Esys_Free(imported);
+  }
   Impl::Flush obj{esys};
   TSS2_RC rc = Esys_Load(esys, primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv, &pub, &obj.h);
   if (rc) {

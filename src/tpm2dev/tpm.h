@@ -61,7 +61,7 @@ class Tpm {
   // The SRK at 0x81000001 as Esys_TR_Serialize writes it; created and persisted if absent
   // and `create`.
   Result<Bytes> srk_serialized(bool create);
-  // The SRK's TPM2B_PUBLIC (marshalled), for offline enrollment.
+  // The SRK's TPM2B_PUBLIC (marshalled), for offline enrollment; created if absent.
   Result<Bytes> srk_public();
   // Seals `secret` under the SRK with authPolicy `policy` (and userAuth `auth` if a PIN).
   Result<SealResult> seal(ByteSpan policy, ByteSpan secret, std::optional<Bytes> auth);
