@@ -120,7 +120,8 @@ Status enroll_cmd(const EnrollCli& c, const Globals& g) {
   }
   if (!g.quiet)
     std::fprintf(stderr, "TPM2 key enrolled as keyslot %d (token %d)%s\n", r.keyslot, r.token,
-                 r.tested ? "" : "; not test-unsealed (no --signature for the signed policy)");
+                 r.tested ? "" : c.srk_public_key.empty() ? "; not test-unsealed (no --signature for the signed policy)"
+                                                  : "; sealed offline, not test-unsealed");
   return {};
 }
 
