@@ -69,3 +69,31 @@ Result<PcrSigDocument> parse_pcrsig(std::string_view text) {
 }
 
 }  // namespace bootseal::tpm2
+
+namespace bootseal::tpm2 {
+Result<PcrSignature> find_signature(const PcrSigDocument& doc, crypto::HashAlg bank, uint32_t pcr_mask, ByteSpan pkfp,
+                                    ByteSpan pol) {
+  auto b = std::find_if(doc.banks.begin(), doc.banks.end(), [&](const PcrSigBank& x) { return x.bank == bank; });
+  if (b == doc.banks.end()) return check_error("it has no signature for the {} bank", crypto::hash_name(bank));
+  std::vector<const PcrSignature*> cand;
+  for (auto& e : b->entries) {
+    uint32_t m = 0;
+    for (unsigned p : e.pcrs)
+      if (p < 32) m |= 1u << p;
+    if (m == pcr_mask) cand.push_back(&e);
+  }
+  if (cand.empty()) return check_error("it has no signature over the PCR set of the token");
+  std::vector<const PcrSignature*> by_key;
+  for (auto* e : cand)
+    if (std::equal(e->pkfp.begin(), e->pkfp.end(), pkfp.begin(), pkfp.end())) by_key.push_back(e);
+  if (by_key.empty())
+    return check_error("no signature in it was made with the token's PCR key (pkfp {}; it has {})", to_hex(pkfp),
+                       to_hex(cand[0]->pkfp));
+  for (auto* e : by_key)
+    if (std::equal(e->pol.begin(), e->pol.end(), pol.begin(), pol.end())) return *e;
+  return check_error(
+      "no signature in it matches the current PCR values (policy {}): the booted UKI or boot phase is not one "
+      "the PCR key signed",
+      to_hex(pol));
+}
+}  // namespace bootseal::tpm2

@@ -44,3 +44,11 @@ std::string to_json(const PcrSigDocument& doc, JsonStyle style);
 Result<PcrSigDocument> parse_pcrsig(std::string_view json);
 
 }  // namespace bootseal::tpm2
+
+namespace bootseal::tpm2 {
+// systemd's find_signature(): the entry for `bank` whose PCR mask is `pcr_mask`, made with
+// the key whose fingerprint is `pkfp`, for the policy digest `pol` the TPM computed from
+// the current PCRs. Each miss has its own message (checked in that order).
+Result<PcrSignature> find_signature(const PcrSigDocument& doc, crypto::HashAlg bank, uint32_t pcr_mask, ByteSpan pkfp,
+                                    ByteSpan pol);
+}  // namespace bootseal::tpm2
