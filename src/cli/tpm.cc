@@ -254,6 +254,7 @@ void setup(CLI::App& root, Context& ctx) {
 
   static EnrollCli e;
   CLI::App* en = t->add_subcommand("enroll", "Add a keyslot sealed to the TPM with a systemd-tpm2 token");
+  json_output(en);
   en->add_option("DEVICE", e.device, "LUKS2 device or image file")->required();
   tpm_dev(en, e.tpm2_device);
   en->add_option("--pcrs", e.pcrs, "Literal-value PCRs, e.g. 7, 0+7 or 7=HEX (expected value; default 7; '' for none)");
@@ -272,6 +273,7 @@ void setup(CLI::App& root, Context& ctx) {
 
   static UnlockCli u;
   CLI::App* un = t->add_subcommand("unlock", "Unseal a systemd-tpm2 token's key (--test: check it opens its keyslot)");
+  json_output(un);
   un->add_option("DEVICE", u.device, "LUKS2 device or image file")->required();
   tpm_dev(un, u.tpm2_device);
   un->add_option("--signature", u.signature,
@@ -283,6 +285,7 @@ void setup(CLI::App& root, Context& ctx) {
 
   static StatusCli s;
   CLI::App* st = t->add_subcommand("status", "Keyslots, tokens, bound PCRs, and whether the current PCRs would unseal");
+  json_output(st);
   st->add_option("DEVICE", s.device, "LUKS2 device or image file")->required();
   st->add_option("--tpm2-device", s.tpm2_device, "Check each token's policy against this TPM's current PCRs");
   st->add_option("--signature", s.signature, "tpm2-pcr-signature.json for signed policies");
@@ -290,6 +293,7 @@ void setup(CLI::App& root, Context& ctx) {
 
   static WipeCli w;
   CLI::App* wp = t->add_subcommand("wipe", "Remove a keyslot or every TPM2 keyslot (never the last way in)");
+  json_output(wp);
   wp->add_option("DEVICE", w.device, "LUKS2 device or image file")->required();
   wp->add_option("--slot", w.slot, "Keyslot to remove");
   wp->add_flag("--all-tpm", w.all_tpm, "Remove every keyslot a systemd-tpm2 token names");
