@@ -15,6 +15,7 @@
 #include "oci/transport.h"
 #include "store/import.h"
 #include "sys/file.h"
+#include "sys/tty.h"
 #include "uki/uki.h"
 
 namespace bootseal::cli {
@@ -22,6 +23,8 @@ namespace {
 
 struct ImportOptions {
   RepoFlags rf;
+  RegistryFlags reg;
+  bool pull = false;
   std::string ref;
   std::string platform;
   std::string xattrs = "allowlist";
@@ -38,9 +41,14 @@ Result<store::ImageOptions> image_options(const std::string& platform, const std
 Status import_cmd(const ImportOptions& io, const Globals& g) {
   auto t0 = std::chrono::steady_clock::now();
   store::ImageOptions o = BS_TRY(image_options(io.platform, io.xattrs));
+  if (io.pull && !io.source.starts_with("docker://"))
+    return input_error("image pull: \"{}\" is not a registry reference (docker://HOST/NAME[:TAG|@DIGEST]); use image import",
+                       io.source);
   auto repo = BS_TRY(open_repo(io.rf));
   store::ImportStats stats;
-  auto res = BS_TRY(import_source(repo, io.source, o, io.ref, !g.quiet && !g.json, &stats));
+  bool progress = !g.quiet && !g.json;
+  auto res = BS_TRY(import_source(repo, io.source, o, io.ref, progress, &stats,
+                                  registry_options(io.reg, g, progress && sys::stderr_is_terminal())));
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (g.json) {
     print_json({{"image", res.image}, {"ref", io.ref}, {"manifest_digest", res.record.manifest_digest},
@@ -92,6 +100,7 @@ Status ls_cmd(const RepoFlags& rf, const Globals& g) {
 
 struct DigestOptions {
   RepoFlags rf;
+  RegistryFlags reg;
   std::string source;
   std::string dumpfile;
   std::string image_out;
@@ -105,7 +114,7 @@ Status digest_cmd(const DigestOptions& d, const Globals& g) {
   store::ImageOptions o = BS_TRY(image_options(d.platform, d.xattrs));
   o.hash = BS_TRY(parse_hash(d.hash));
   o.format = BS_TRY(parse_format(d.format));
-  LoadedTree lt = BS_TRY(load_tree(d.source, d.rf, o));
+  LoadedTree lt = BS_TRY(load_tree(d.source, d.rf, o, registry_options(d.reg, g, false)));
   fstree::Tree t = BS_TRY_CTX(store::transform_tree(lt.tree, store::Transforms::kBoot, o.xattrs, nullptr, lt.read), "{}", lt.label);
   if (!d.dumpfile.empty()) BS_TRY(sys::write_file_atomic(d.dumpfile, as_bytes(fstree::print_dumpfile(t))));
   Bytes image = BS_TRY_CTX(store::make_image(t, o.format), "{}", lt.label);
@@ -250,14 +259,22 @@ void setup(CLI::App& root, Context& ctx) {
   CLI::App* im = group(root, "image", "OCI images: import into the repository, boot digests, differences");
 
   static ImportOptions imp;
-  CLI::App* i = im->add_subcommand("import", "Import an image (oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, dir:PATH)");
-  add_repo_flags(i, imp.rf);
-  i->add_option("--ref", imp.ref, "Name the imported image (a GC root)");
-  i->add_option("--platform", imp.platform, "OS/ARCH[/VARIANT] to pick from a multi-arch index (default: this host)");
-  i->add_option("--xattrs", imp.xattrs, "Xattrs kept in the image: allowlist (security.capability) or keep-user")
-      ->capture_default_str();
-  i->add_option("SOURCE", imp.source, "Image source")->required();
-  i->callback([&ctx] { ctx.action = [&ctx] { return import_cmd(imp, ctx.globals); }; });
+  static ImportOptions pul;
+  for (auto* io : {&imp, &pul}) {
+    bool pull = io == &pul;
+    io->pull = pull;
+    CLI::App* i = pull ? im->add_subcommand("pull", "Pull an image from a registry (docker://HOST[:PORT]/NAME[:TAG|@DIGEST]) into the repository")
+                       : im->add_subcommand("import", "Import an image (docker://REF, oci:DIR[:TAG], oci-archive:FILE[:TAG], "
+                                                      "docker-archive:FILE, dir:PATH)");
+    add_repo_flags(i, io->rf);
+    add_registry_flags(i, io->reg);
+    i->add_option("--ref", io->ref, "Name the imported image (a GC root)");
+    i->add_option("--platform", io->platform, "OS/ARCH[/VARIANT] to pick from a multi-arch index (default: this host)");
+    i->add_option("--xattrs", io->xattrs, "Xattrs kept in the image: allowlist (security.capability) or keep-user")
+        ->capture_default_str();
+    i->add_option("SOURCE", io->source, pull ? "Registry reference" : "Image source")->required();
+    i->callback([&ctx, io] { ctx.action = [&ctx, io] { return import_cmd(*io, ctx.globals); }; });
+  }
 
   static RepoFlags ls_rf;
   CLI::App* l = im->add_subcommand("ls", "List imported images: reference, image digest, architecture, created, version");
@@ -267,6 +284,7 @@ void setup(CLI::App& root, Context& ctx) {
   static DigestOptions dig;
   CLI::App* d = im->add_subcommand("digest", "Print the boot digest (composefs image fs-verity digest) of an image or tree");
   add_repo_flags(d, dig.rf);
+  add_registry_flags(d, dig.reg);
   d->add_option("--dumpfile", dig.dumpfile, "Write the dumpfile of the tree that was hashed");
   d->add_option("--image", dig.image_out, "Write the EROFS image that was hashed");
   d->add_option("--format", dig.format, "EROFS format: v1 (bootc >= 1.16.4) or v2")->capture_default_str();

@@ -213,7 +213,8 @@ TEST(Transport, Names) {
   n = parse_source_name("/some/dir");
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(n->transport, Transport::kDirectory);
-  EXPECT_FALSE(parse_source_name("docker://x").ok());
+  EXPECT_TRUE(parse_source_name("docker://x").ok());  // docker.io/library/x:latest (reference_test.cc)
+  EXPECT_FALSE(parse_source_name("containers-storage:x").ok());
   // docker-archive:FILE[:NAME[:TAG]|:@N], the path ending at the first ':' (skopeo).
   n = parse_source_name("docker-archive:/tmp/d.tar");
   ASSERT_TRUE(n.ok());

@@ -8,6 +8,7 @@ std::string transport_name(Transport t) {
     case Transport::kOciArchive: return "oci-archive";
     case Transport::kDockerArchive: return "docker-archive";
     case Transport::kDirectory: return "dir";
+    case Transport::kDocker: return "docker";
   }
   return "?";
 }
@@ -47,7 +48,13 @@ Result<SourceName> parse_source_name(const std::string& s) {
   } else if (s.starts_with("dir:")) {
     n.transport = Transport::kDirectory;
     n.path = s.substr(4);
-  } else if (s.starts_with("docker://") || s.starts_with("containers-storage:") || s.starts_with("docker-daemon:")) {
+  } else if (s.starts_with("docker://")) {
+    n.transport = Transport::kDocker;
+    n.docker = BS_TRY(parse_docker_reference(s.substr(9)));
+    return n;
+  } else if (s.starts_with("docker:")) {
+    return input_error("image source \"{}\": the docker transport is docker://HOST/NAME[:TAG]", s);
+  } else if (s.starts_with("containers-storage:") || s.starts_with("docker-daemon:")) {
     return unsupported_error("image source \"{}\": transport not supported (use skopeo copy to oci: or oci-archive: first)", s);
   } else {
     n.transport = Transport::kDirectory;

@@ -222,10 +222,13 @@ class ArchiveBlobs : public BlobStore {
 class BlobLayerStream : public LayerStream {
  public:
   static Result<std::unique_ptr<LayerStream>> open(BlobStore& blobs, const std::string& rel, const LayerInfo& l) {
+    return open_stream(BS_TRY(blobs.open(rel)), blobs.describe(rel), l);
+  }
+  static Result<std::unique_ptr<LayerStream>> open_stream(std::unique_ptr<Stream> in, const std::string& what,
+                                                          const LayerInfo& l) {
     std::unique_ptr<BlobLayerStream> s(new BlobLayerStream());
     s->reader_name_ = l.digest.str();
-    std::string what = blobs.describe(rel);
-    s->hs_ = std::make_unique<HashingStream>(BS_TRY(blobs.open(rel)), l.digest, l.size, what, true);
+    s->hs_ = std::make_unique<HashingStream>(std::move(in), l.digest, l.size, what, true);
     HashingStream* hs = s->hs_.get();
     std::function<void(ByteSpan)> hook;
     if (l.diff_id && l.diff_id->algorithm == "sha256" && l.diff_id->hex != l.digest.hex) {
@@ -243,7 +246,8 @@ class BlobLayerStream : public LayerStream {
   Error explain_failure(Error failure) override {
     reader_.reset();
     Status st = hs_->drain_and_check();
-    if (st.ok()) return failure;
+    // Intact, or unreadable (the transfer failed: that is the failure).
+    if (st.ok() || st.error().kind() != ErrorKind::kCheckFailed) return failure;
     return check_error("{} (reading the layer had failed: {})", st.error().message(), failure.message());
   }
   Status finish() override {
@@ -366,9 +370,67 @@ class DockerArchiveSource : public ImageSource {
   std::map<std::string, std::string> layer_paths_;
 };
 
+// A registry blob as a Stream.
+class RegistryStream : public Stream {
+ public:
+  explicit RegistryStream(std::unique_ptr<registry::BlobReader> r) : r_(std::move(r)) {}
+  Result<size_t> read(uint8_t* buf, size_t n) override { return r_->read(buf, n); }
+
+ private:
+  std::unique_ptr<registry::BlobReader> r_;
+};
+
+// docker://: manifests and configs fetched and checked by the client
+// (registry/client.h), layers streamed and checked here as they are read.
+class RegistrySource : public ImageSource {
+ public:
+  RegistrySource(std::unique_ptr<registry::Client> c, oci::DockerReference ref, std::string source)
+      : client_(std::move(c)), ref_(std::move(ref)), source_(std::move(source)) {}
+
+  Result<ResolvedImage> resolve(const oci::Platform& platform) override {
+    ResolvedImage r;
+    r.source = source_;
+    registry::FetchedManifest fm = BS_TRY(client_->get_manifest(ref_.manifest_ref()));
+    for (int depth = 0; oci::is_index_media_type(fm.media_type) || oci::is_index_document(fm.body); depth++) {
+      if (depth >= kMaxIndexDepth) return input_error("{}: image indexes nested too deeply", source_);
+      oci::Index idx = BS_TRY_CTX(oci::parse_index(fm.body), "{}: image index {}", source_, fm.digest.str());
+      oci::Descriptor d = BS_TRY_CTX(oci::select_manifest(idx, std::nullopt, platform), "{}: image index {}", source_,
+                                     fm.digest.str());
+      fm = BS_TRY(client_->get_manifest(d.digest.str(), &d));
+    }
+    oci::Manifest m = BS_TRY_CTX(oci::parse_manifest(fm.body), "{}: manifest {}", source_, fm.digest.str());
+    r.manifest_digest = fm.digest;
+    Bytes cb = BS_TRY(client_->get_blob_small(m.config.digest, m.config.size));
+    r.config = BS_TRY_CTX(oci::parse_config(cb), "{}: config {}", source_, m.config.digest.str());
+    r.config_digest = m.config.digest;
+    if (r.config.diff_ids.size() != m.layers.size())
+      return input_error("{}: manifest has {} layers, config has {} diff_ids", source_, m.layers.size(),
+                         r.config.diff_ids.size());
+    for (size_t i = 0; i < m.layers.size(); i++) {
+      auto& l = m.layers[i];
+      if (!oci::is_layer_media_type(l.media_type))
+        return unsupported_error("{}: layer {} has unsupported media type \"{}\"", source_, l.digest.str(), l.media_type);
+      r.layers.push_back({l.digest, l.media_type, l.size, r.config.diff_ids[i]});
+    }
+    return r;
+  }
+
+  Result<std::unique_ptr<LayerStream>> open_layer(const LayerInfo& l) override {
+    auto br = BS_TRY(client_->open_blob(l.digest, l.size));
+    return BlobLayerStream::open_stream(std::make_unique<RegistryStream>(std::move(br)),
+                                        fmt::format("blob {} from {}", l.digest.str(), client_->name()), l);
+  }
+
+ private:
+  std::unique_ptr<registry::Client> client_;
+  oci::DockerReference ref_;
+  std::string source_;
+};
+
 }  // namespace
 
-Result<std::unique_ptr<ImageSource>> open_source(const oci::SourceName& n, const std::string& original) {
+Result<std::unique_ptr<ImageSource>> open_source(const oci::SourceName& n, const std::string& original,
+                                                 const registry::Options& ro) {
   switch (n.transport) {
     case oci::Transport::kOciLayout:
       return std::unique_ptr<ImageSource>(new OciSource(std::make_unique<DirBlobs>(n.path), original, n.tag));
@@ -376,6 +438,10 @@ Result<std::unique_ptr<ImageSource>> open_source(const oci::SourceName& n, const
       return std::unique_ptr<ImageSource>(new OciSource(std::make_unique<ArchiveBlobs>(n.path), original, n.tag));
     case oci::Transport::kDockerArchive:
       return std::unique_ptr<ImageSource>(new DockerArchiveSource(n.path, original, n.tag));
+    case oci::Transport::kDocker: {
+      auto c = BS_TRY(registry::Client::connect(*n.docker, ro));
+      return std::unique_ptr<ImageSource>(new RegistrySource(std::move(c), *n.docker, original));
+    }
     case oci::Transport::kDirectory:
       break;
   }

@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "oci/json.h"
 #include "oci/transport.h"
+#include "registry/client.h"
 #include "tar/reader.h"
 
 namespace bootseal::store {
@@ -25,6 +26,8 @@ struct LayerInfo {
 
 struct ResolvedImage {
   std::string source;  // as given by the user
+  // The digest of the image manifest's bytes as stored or served (never of a
+  // re-serialization): the image's identity (status "imageDigest").
   std::optional<oci::Digest> manifest_digest;
   oci::Digest config_digest;
   oci::Config config;
@@ -57,6 +60,8 @@ class ImageSource {
 };
 
 // Opens an image source (not kDirectory: directories are scanned instead).
-Result<std::unique_ptr<ImageSource>> open_source(const oci::SourceName& name, const std::string& original);
+// `ro` configures docker:// sources (credentials, TLS, retries, progress).
+Result<std::unique_ptr<ImageSource>> open_source(const oci::SourceName& name, const std::string& original,
+                                                 const registry::Options& ro = {});
 
 }  // namespace bootseal::store
