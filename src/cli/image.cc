@@ -255,6 +255,38 @@ Status diff_cmd(const DiffOptions& d, const Globals& g) {
   return {};
 }
 
+struct PushCliOptions {
+  RegistryFlags reg;
+  std::string source, dest, mount_from;
+  uint64_t chunk = 0;
+};
+
+Status push_cmd(const PushCliOptions& p, const Globals& g) {
+  oci::SourceName src = BS_TRY(oci::parse_source_name(p.source));
+  if (src.transport != oci::Transport::kOciLayout && src.transport != oci::Transport::kOciArchive)
+    return unsupported_error("image push: \"{}\": the source must be oci:DIR[:TAG] or oci-archive:FILE[:TAG] (images in "
+                             "the repository keep no layer blobs to push)", p.source);
+  oci::SourceName dst = BS_TRY(oci::parse_source_name(p.dest));
+  if (dst.transport != oci::Transport::kDocker)
+    return input_error("image push: \"{}\": the destination must be docker://HOST/NAME[:TAG]", p.dest);
+  auto t0 = std::chrono::steady_clock::now();
+  auto client = BS_TRY(registry::Client::connect(*dst.docker, registry_options(p.reg, g, false), /*push=*/true));
+  store::PushOptions po;
+  po.tag = dst.docker->manifest_ref();
+  po.mount_from = p.mount_from;
+  po.chunk = p.chunk;
+  auto r = BS_TRY_CTX(store::push_layout(src, *client, po), "push {} to {}", p.source, p.dest);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (g.json)
+    print_json({{"manifest_digest", r.manifest_digest.str()}, {"media_type", r.media_type},
+                {"destination", dst.docker->str()}, {"blobs_uploaded", r.blobs_uploaded},
+                {"blobs_existing", r.blobs_existing}, {"blobs_mounted", r.blobs_mounted},
+                {"bytes_uploaded", r.bytes_uploaded}, {"seconds", secs}});
+  else
+    std::printf("%s\n", r.manifest_digest.str().c_str());
+  return {};
+}
+
 void setup(CLI::App& root, Context& ctx) {
   CLI::App* im = group(root, "image", "OCI images: import into the repository, boot digests, differences");
 
@@ -275,6 +307,15 @@ void setup(CLI::App& root, Context& ctx) {
     i->add_option("SOURCE", io->source, pull ? "Registry reference" : "Image source")->required();
     i->callback([&ctx, io] { ctx.action = [&ctx, io] { return import_cmd(*io, ctx.globals); }; });
   }
+
+  static PushCliOptions push;
+  CLI::App* pu = im->add_subcommand("push", "Copy an OCI layout (oci:DIR[:TAG], oci-archive:FILE[:TAG]) to a registry, bytes unchanged");
+  add_registry_flags(pu, push.reg);
+  pu->add_option("--mount-from", push.mount_from, "Mount blobs from this repository of the same registry when it has them");
+  pu->add_option("--chunk-size", push.chunk, "Upload blobs in PATCH chunks of this many bytes (default: one PUT)");
+  pu->add_option("SOURCE", push.source, "oci:DIR[:TAG] or oci-archive:FILE[:TAG]")->required();
+  pu->add_option("DEST", push.dest, "docker://HOST[:PORT]/NAME[:TAG]")->required();
+  pu->callback([&ctx] { ctx.action = [&ctx] { return push_cmd(push, ctx.globals); }; });
 
   static RepoFlags ls_rf;
   CLI::App* l = im->add_subcommand("ls", "List imported images: reference, image digest, architecture, created, version");

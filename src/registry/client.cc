@@ -104,7 +104,7 @@ size_t body_cb(char* p, size_t size, size_t n, void* ud) {
 }
 
 struct UploadSource {
-  const Client::ReadFn* read;
+  const Client::ReadFn* read = nullptr;
   ByteSpan span;
   size_t pos = 0;
   uint64_t limit = 0;  // bytes to send from `read`

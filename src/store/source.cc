@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <optional>
+#include <set>
 
 #include "base/hex.h"
 #include "crypto/hash.h"
@@ -427,7 +428,88 @@ class RegistrySource : public ImageSource {
   std::string source_;
 };
 
+class Pusher {
+ public:
+  Pusher(BlobStore& blobs, registry::Client& dest, const PushOptions& o) : blobs_(blobs), dest_(dest), o_(o) {}
+
+  Status blob(const oci::Descriptor& d) {
+    if (done_.count(d.digest.str())) return {};
+    done_.insert(d.digest.str());
+    if (BS_TRY(dest_.blob_exists(d.digest))) {
+      r.blobs_existing++;
+      return {};
+    }
+    if (!o_.mount_from.empty() && BS_TRY(dest_.mount_blob(d.digest, o_.mount_from))) {
+      r.blobs_mounted++;
+      return {};
+    }
+    std::string rel = "blobs/" + d.digest.algorithm + "/" + d.digest.hex;
+    HashingStream hs(BS_TRY(blobs_.open(rel)), d.digest, d.size, blobs_.describe(rel));
+    registry::Client::ReadFn read = [&hs](uint8_t* b, size_t n) { return hs.read(b, n); };
+    BS_TRY(dest_.upload_blob(d.digest, d.size, read, o_.chunk));
+    BS_TRY(hs.drain_and_check());  // the registry checked the digest too
+    r.blobs_uploaded++;
+    r.bytes_uploaded += d.size;
+    return {};
+  }
+
+  // Pushes a manifest or index (and what it refers to) by digest, or under `ref`.
+  Result<std::pair<Bytes, std::string>> manifest(const oci::Descriptor& d, const std::string& ref, int depth) {
+    Bytes mb = BS_TRY(blobs_.read_blob(d.digest, d.size));
+    std::string mt = BS_TRY(oci::manifest_document_media_type(mb));
+    if (mt.empty()) mt = d.media_type;
+    bool index = oci::is_index_media_type(mt) || oci::is_index_document(mb);
+    if (mt.empty()) mt = index ? oci::kMediaTypeIndex : oci::kMediaTypeManifest;
+    if (index) {
+      if (depth >= kMaxIndexDepth) return input_error("image indexes nested too deeply");
+      oci::Index idx = BS_TRY_CTX(oci::parse_index(mb), "image index {}", d.digest.str());
+      for (auto& c : idx.manifests) BS_TRY(manifest(c, c.digest.str(), depth + 1));
+    } else {
+      oci::Manifest m = BS_TRY_CTX(oci::parse_manifest(mb), "manifest {}", d.digest.str());
+      for (auto& l : m.layers) BS_TRY(blob(l));
+      BS_TRY(blob(m.config));
+    }
+    BS_TRY(dest_.put_manifest(ref, mb, mt));
+    return std::pair{std::move(mb), mt};
+  }
+
+  PushResult r;
+
+ private:
+  BlobStore& blobs_;
+  registry::Client& dest_;
+  const PushOptions& o_;
+  std::set<std::string> done_;
+};
+
 }  // namespace
+
+Result<PushResult> push_layout(const oci::SourceName& n, registry::Client& dest, const PushOptions& o) {
+  std::unique_ptr<BlobStore> blobs;
+  if (n.transport == oci::Transport::kOciLayout)
+    blobs = std::make_unique<DirBlobs>(n.path);
+  else if (n.transport == oci::Transport::kOciArchive)
+    blobs = std::make_unique<ArchiveBlobs>(n.path);
+  else
+    return unsupported_error("push: the source must be oci:DIR[:TAG] or oci-archive:FILE[:TAG]");
+  Bytes idx_bytes = BS_TRY(blobs->read_small("index.json"));
+  oci::Index idx = BS_TRY_CTX(oci::parse_index(idx_bytes), "{}", blobs->describe("index.json"));
+  // The tagged entry, else the only one (a multi-arch index is pushed whole).
+  oci::Descriptor d;
+  if (n.tag || idx.manifests.size() == 1) {
+    d = BS_TRY_CTX(oci::select_manifest(idx, n.tag, oci::host_platform()), "{}", blobs->describe("index.json"));
+  } else {
+    return input_error("{}: {} images in the layout: name one with oci:DIR:TAG", blobs->describe("index.json"),
+                       idx.manifests.size());
+  }
+  if (auto want = oci::parse_digest(o.tag); want.ok() && !(*want == d.digest))
+    return input_error("the manifest is {}, not the digest {} the destination names", d.digest.str(), want->str());
+  Pusher p(*blobs, dest, o);
+  auto [mb, mt] = BS_TRY(p.manifest(d, o.tag, 0));
+  p.r.manifest_digest = d.digest;
+  p.r.media_type = mt;
+  return p.r;
+}
 
 Result<std::unique_ptr<ImageSource>> open_source(const oci::SourceName& n, const std::string& original,
                                                  const registry::Options& ro) {
