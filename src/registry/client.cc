@@ -267,7 +267,8 @@ class Progress {
       line += fmt::format("{}{} {:.1f}/{:.1f} MiB", line.empty() ? "" : "  ", k.substr(0, 12), v.first / 1048576.0,
                           v.second / 1048576.0);
     if (finished)
-      std::fprintf(stderr, "\r\033[Kblob %s: %.1f MiB\n%s", id.c_str(), done / 1048576.0, line.c_str());
+      std::fprintf(stderr, "\r\033[Kblob sha256:%s: %.1f MiB done\n%s", id.substr(0, 12).c_str(), done / 1048576.0,
+                   line.c_str());
     else
       std::fprintf(stderr, "\r\033[K%s", line.c_str());
     std::fflush(stderr);
