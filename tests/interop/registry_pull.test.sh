@@ -4,7 +4,7 @@
 # skopeo, pulled by tag and by digest with the boot digest and the manifest
 # digest skopeo reports; a multi-arch index with --platform; layers reused;
 # a blob corrupted and a manifest edited in the registry's storage refused
-# with nothing imported; an interrupted download resumed; bad input (unknown
+# with nothing imported; an interrupted download resumed; redirected blobs; bad input (unknown
 # host, refused connection, 404 tag, malformed manifest, wrong media type,
 # a registry closing mid-blob) as one-line errors.
 source "$SRC/tests/lib.sh"
@@ -86,6 +86,11 @@ newrepo repo-resume
 check_eq "resumed pull: image" "$d_amd" "$(tail -1 resume.out)"
 grep -q "resuming" resume.err && pass || fail "no resume reported: $(grep -c . resume.err) lines"
 grep -q "cutting" "$TMP/proxy.log" && pass || fail "the proxy cut nothing"
+# Blobs redirected elsewhere (307), as to object storage: followed.
+start_py redir cut_proxy.py "$REG_PORT" 0 redirect
+newrepo repo-redirect
+check_eq "redirected blobs" "$d_amd" "$("$BOOTSEAL" image pull -q --tls-verify=false docker://127.0.0.1:$PY_PORT/test/small:v1)"
+grep -q "redirecting" "$TMP/redir.log" && pass || fail "the proxy redirected nothing"
 # A registry closing every download mid-blob: one line, nothing imported.
 start_py proxy2 cut_proxy.py "$REG_PORT" 100000 always
 newrepo repo-cut

@@ -5,7 +5,9 @@ Requests are forwarded to http://127.0.0.1:UPSTREAM_PORT (headers, Range
 included). A GET of /v2/.../blobs/<digest> answering more than CUT_BYTES is
 sent with its full Content-Length but only CUT_BYTES of its body, then the
 connection is closed: MODE "once" does this to the first such download of
-each blob, "always" to every one. Counts are logged to stderr."""
+each blob, "always" to every one. MODE "redirect" answers every blob GET
+with a 307 to the upstream registry instead (as registries that keep blobs
+in object storage do). Counts are logged to stderr."""
 import http.client, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -20,6 +22,13 @@ class H(BaseHTTPRequestHandler):
         sys.stderr.write("proxy: " + (fmt % args) + "\n")
 
     def forward(self, method):
+        if mode == "redirect" and method == "GET" and "/blobs/sha256:" in self.path:
+            sys.stderr.write("proxy: redirecting %s\n" % self.path)
+            self.send_response(307)
+            self.send_header("Location", "http://127.0.0.1:%d%s" % (upstream, self.path))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else None
         c = http.client.HTTPConnection("127.0.0.1", upstream)
