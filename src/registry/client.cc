@@ -227,13 +227,10 @@ Result<std::optional<oci::Credentials>> load_credentials(const oci::DockerRefere
       files.push_back(home + "/.docker/config.json");
     }
   }
-  for (size_t i = 0; i < files.size(); i++) {
-    auto& f = files[i];
-    bool explicit_file = !o.authfile.empty() || (i == 0 && !env("REGISTRY_AUTH_FILE").empty());
+  for (auto& f : files) {
     if (!sys::path_exists(f)) {
       if (!o.authfile.empty()) return input_error("--authfile {}: no such file", f);
-      (void)explicit_file;
-      continue;
+      continue;  // as containers/image: a missing auth file means no credentials
     }
     Bytes data = BS_TRY(sys::read_file(f));
     auto c = oci::find_credentials(data, ref.registry, ref.repository);
