@@ -370,17 +370,31 @@ class CurlClient : public Client {
   Result<Response> perform(const Req& rq, const std::string& what) {
     for (int attempt = 0;; attempt++) {
       Response resp;
-      CURLcode rc = perform_once(rq, resp);
+      // The header first: answering a challenge holds the auth lock and then
+      // makes a request (lock order: auth, then request).
+      std::string ah = rq.auth ? auth_header() : "";
+      CURLcode rc;
+      std::string err;
+      bool overflow;
+      std::optional<Error> upload_error;
+      {
+        // One shared handle (layers are read on several threads).
+        std::lock_guard<std::mutex> l(req_mu_);
+        rc = perform_once(rq, resp, ah);
+        err = curl_text(rc, errbuf_);
+        overflow = overflow_;
+        upload_error = std::move(upload_error_);
+      }
       bool last = attempt >= o_.retries || (rq.body_read != nullptr);
       if (rc != CURLE_OK) {
-        if (rc == CURLE_ABORTED_BY_CALLBACK && upload_error_) return std::move(*upload_error_);
+        if (rc == CURLE_ABORTED_BY_CALLBACK && upload_error) return std::move(*upload_error);
         if (retryable_curl(rc) && !last) {
-          if (o_.verbose) std::fprintf(stderr, "+ retrying %s %s: %s\n", rq.method.c_str(), rq.url.c_str(), curl_text(rc, errbuf_).c_str());
+          if (o_.verbose) std::fprintf(stderr, "+ retrying %s %s: %s\n", rq.method.c_str(), rq.url.c_str(), err.c_str());
           backoff(attempt);
           continue;
         }
-        if (overflow_) return input_error("{}: response larger than {} bytes", what, rq.max_body);
-        return Error(ErrorKind::kIo, fmt::format("{}: {}", what, curl_text(rc, errbuf_)));
+        if (overflow) return input_error("{}: response larger than {} bytes", what, rq.max_body);
+        return Error(ErrorKind::kIo, fmt::format("{}: {}", what, err));
       }
       if (retryable_status(resp.status) && !last) {
         backoff(attempt);
@@ -390,7 +404,7 @@ class CurlClient : public Client {
     }
   }
 
-  CURLcode perform_once(const Req& rq, Response& resp) {
+  CURLcode perform_once(const Req& rq, Response& resp, const std::string& ah) {
     curl_easy_reset(easy_);
     errbuf_[0] = 0;
     overflow_ = false;
@@ -401,11 +415,9 @@ class CurlClient : public Client {
     curl_easy_setopt(easy_, CURLOPT_MAXREDIRS, 10L);
     curl_slist* hl = nullptr;
     for (auto& h : rq.headers) hl = curl_slist_append(hl, h.c_str());
-    std::string ah = rq.auth ? auth_header() : "";
     if (!ah.empty()) hl = curl_slist_append(hl, ah.c_str());
     hl = curl_slist_append(hl, "Expect:");
     curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, hl);
-    if (!ah.empty() && scheme_ == "basic") curl_easy_setopt(easy_, CURLOPT_UNRESTRICTED_AUTH, 0L);
     UploadSource up;
     if (rq.method == "HEAD") {
       curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L);
@@ -793,7 +805,8 @@ class CurlClient : public Client {
   bool overflow_ = false;
   std::optional<Error> upload_error_;
   std::string scheme_url_;
-  std::mutex auth_mu_;
+  std::mutex req_mu_;   // easy_, errbuf_, overflow_, upload_error_
+  std::mutex auth_mu_;  // scheme_, challenge_, token_
   std::string scheme_;  // "", "basic", "bearer"
   std::map<std::string, std::string> challenge_;
   std::string token_;
