@@ -846,6 +846,7 @@ Status CurlBlobReader::start() {
   if (!ah.empty()) hdrs_ = curl_slist_append(hdrs_, ah.c_str());
   if (start_at_ > 0) hdrs_ = curl_slist_append(hdrs_, fmt::format("Range: bytes={}-", start_at_).c_str());
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, hdrs_);
+  curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, 512L * 1024);  // fewer, larger callbacks for blob bodies
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, write_cb);
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
   curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, header_cb);
