@@ -17,6 +17,7 @@
 #include "oci/transport.h"
 #include "store/import.h"
 #include "sys/file.h"
+#include "sys/tty.h"
 #include "uki/uki.h"
 
 namespace bootseal::cli {
@@ -24,6 +25,8 @@ namespace {
 
 struct ImportOptions {
   RepoFlags rf;
+  RegistryFlags reg;
+  bool pull = false;
   std::string ref;
   std::string platform;
   std::string xattrs = "allowlist";
@@ -40,9 +43,14 @@ Result<store::ImageOptions> image_options(const std::string& platform, const std
 Status import_cmd(const ImportOptions& io, const Globals& g) {
   auto t0 = std::chrono::steady_clock::now();
   store::ImageOptions o = BS_TRY(image_options(io.platform, io.xattrs));
+  if (io.pull && !io.source.starts_with("docker://"))
+    return input_error("image pull: \"{}\" is not a registry reference (docker://HOST/NAME[:TAG|@DIGEST]); use image import",
+                       io.source);
   auto repo = BS_TRY(open_repo(io.rf));
   store::ImportStats stats;
-  auto res = BS_TRY(import_source(repo, io.source, o, io.ref, !g.quiet && !g.json, &stats));
+  bool progress = !g.quiet && !g.json;
+  auto res = BS_TRY(import_source(repo, io.source, o, io.ref, progress, &stats,
+                                  registry_options(io.reg, g, progress && sys::stderr_is_terminal())));
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (g.json) {
     print_json({{"image", res.image}, {"ref", io.ref}, {"manifest_digest", res.record.manifest_digest},
@@ -118,6 +126,7 @@ Status ls_cmd(const RepoFlags& rf, const Globals& g) {
 
 struct DigestOptions {
   RepoFlags rf;
+  RegistryFlags reg;
   std::string source;
   std::string dumpfile;
   std::string image_out;
@@ -131,7 +140,7 @@ Status digest_cmd(const DigestOptions& d, const Globals& g) {
   store::ImageOptions o = BS_TRY(image_options(d.platform, d.xattrs));
   o.hash = BS_TRY(parse_hash(d.hash));
   o.format = BS_TRY(parse_format(d.format));
-  LoadedTree lt = BS_TRY(load_tree(d.source, d.rf, o));
+  LoadedTree lt = BS_TRY(load_tree(d.source, d.rf, o, registry_options(d.reg, g, false)));
   // The rule `image import` follows (docs/formats/oci.md): the OCI transform when
   // /usr exists, the boot transform when /boot and /sysroot exist too.
   std::vector<std::string> applied;
@@ -279,19 +288,69 @@ Status diff_cmd(const DiffOptions& d, const Globals& g) {
   return {};
 }
 
+struct PushCliOptions {
+  RegistryFlags reg;
+  std::string source, dest, mount_from;
+  uint64_t chunk = 0;
+};
+
+Status push_cmd(const PushCliOptions& p, const Globals& g) {
+  oci::SourceName src = BS_TRY(oci::parse_source_name(p.source));
+  if (src.transport != oci::Transport::kOciLayout && src.transport != oci::Transport::kOciArchive)
+    return unsupported_error("image push: \"{}\": the source must be oci:DIR[:TAG] or oci-archive:FILE[:TAG] (images in "
+                             "the repository keep no layer blobs to push)", p.source);
+  oci::SourceName dst = BS_TRY(oci::parse_source_name(p.dest));
+  if (dst.transport != oci::Transport::kDocker)
+    return input_error("image push: \"{}\": the destination must be docker://HOST/NAME[:TAG]", p.dest);
+  auto t0 = std::chrono::steady_clock::now();
+  auto client = BS_TRY(registry::Client::connect(*dst.docker, registry_options(p.reg, g, false), /*push=*/true));
+  store::PushOptions po;
+  po.tag = dst.docker->manifest_ref();
+  po.mount_from = p.mount_from;
+  po.chunk = p.chunk;
+  auto r = BS_TRY_CTX(store::push_layout(src, *client, po), "push {} to {}", p.source, p.dest);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (g.json)
+    print_json({{"manifest_digest", r.manifest_digest.str()}, {"media_type", r.media_type},
+                {"destination", dst.docker->str()}, {"blobs_uploaded", r.blobs_uploaded},
+                {"blobs_existing", r.blobs_existing}, {"blobs_mounted", r.blobs_mounted},
+                {"bytes_uploaded", r.bytes_uploaded}, {"seconds", secs}});
+  else
+    std::printf("%s\n", r.manifest_digest.str().c_str());
+  return {};
+}
+
 void setup(CLI::App& root, Context& ctx) {
   CLI::App* im = group(root, "image", "OCI images: import into the repository, boot digests, differences");
 
   static ImportOptions imp;
-  CLI::App* i = im->add_subcommand("import", "Import an image (oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, dir:PATH)");
-  json_output(i);
-  add_repo_flags(i, imp.rf);
-  i->add_option("--ref", imp.ref, "Name the imported image (a GC root)");
-  i->add_option("--platform", imp.platform, "OS/ARCH[/VARIANT] to pick from a multi-arch index (default: this host)");
-  i->add_option("--xattrs", imp.xattrs, "Xattrs kept in the image: allowlist (security.capability) or keep-user")
-      ->capture_default_str()->check(CLI::IsMember({"allowlist", "keep-user"}));
-  i->add_option("SOURCE", imp.source, "Image source")->required();
-  i->callback([&ctx] { ctx.action = [&ctx] { return import_cmd(imp, ctx.globals); }; });
+  static ImportOptions pul;
+  for (auto* io : {&imp, &pul}) {
+    bool pull = io == &pul;
+    io->pull = pull;
+    CLI::App* i = pull ? im->add_subcommand("pull", "Pull an image from a registry (docker://HOST[:PORT]/NAME[:TAG|@DIGEST]) into the repository")
+                       : im->add_subcommand("import", "Import an image (docker://REF, oci:DIR[:TAG], oci-archive:FILE[:TAG], "
+                                                      "docker-archive:FILE, dir:PATH)");
+    json_output(i);
+    add_repo_flags(i, io->rf);
+    add_registry_flags(i, io->reg);
+    i->add_option("--ref", io->ref, "Name the imported image (a GC root)");
+    i->add_option("--platform", io->platform, "OS/ARCH[/VARIANT] to pick from a multi-arch index (default: this host)");
+    i->add_option("--xattrs", io->xattrs, "Xattrs kept in the image: allowlist (security.capability) or keep-user")
+        ->capture_default_str()->check(CLI::IsMember({"allowlist", "keep-user"}));
+    i->add_option("SOURCE", io->source, pull ? "Registry reference" : "Image source")->required();
+    i->callback([&ctx, io] { ctx.action = [&ctx, io] { return import_cmd(*io, ctx.globals); }; });
+  }
+
+  static PushCliOptions push;
+  CLI::App* pu = im->add_subcommand("push", "Copy an OCI layout (oci:DIR[:TAG], oci-archive:FILE[:TAG]) to a registry, bytes unchanged");
+  json_output(pu);
+  add_registry_flags(pu, push.reg);
+  pu->add_option("--mount-from", push.mount_from, "Mount blobs from this repository of the same registry when it has them");
+  pu->add_option("--chunk-size", push.chunk, "Upload blobs in PATCH chunks of this many bytes (default: one PUT)");
+  pu->add_option("SOURCE", push.source, "oci:DIR[:TAG] or oci-archive:FILE[:TAG]")->required();
+  pu->add_option("DEST", push.dest, "docker://HOST[:PORT]/NAME[:TAG]")->required();
+  pu->callback([&ctx] { ctx.action = [&ctx] { return push_cmd(push, ctx.globals); }; });
 
   static RepoFlags ls_rf;
   CLI::App* l = im->add_subcommand("ls", "List imported images: reference, image digest, architecture, created, version");
@@ -303,6 +362,7 @@ void setup(CLI::App& root, Context& ctx) {
   CLI::App* d = im->add_subcommand("digest", "Print the boot digest (composefs image fs-verity digest) of an image or tree");
   json_output(d);
   add_repo_flags(d, dig.rf);
+  add_registry_flags(d, dig.reg);
   d->add_option("--dumpfile", dig.dumpfile, "Write the dumpfile of the tree that was hashed");
   d->add_option("--image", dig.image_out, "Write the EROFS image that was hashed");
   d->add_option("--format", dig.format, "EROFS format: v1 (bootc >= 1.16.4) or v2")->capture_default_str()->check(CLI::IsMember({"v1", "v2"}));

@@ -39,6 +39,28 @@ void add_repo_flags(CLI::App* c, RepoFlags& f) {
   c->add_flag("--no-wait", f.no_wait, "Fail at once if another process holds the repository lock");
 }
 
+void add_registry_flags(CLI::App* c, RegistryFlags& f) {
+  c->add_option("--creds", f.creds, "docker://: USER[:PASSWORD] for the registry (default: auth.json, see docs/registry.md)");
+  c->add_option("--authfile", f.authfile, "docker://: the auth.json to read credentials from");
+  c->add_option("--cert-dir", f.cert_dir, "docker://: directory of *.crt CA certificates (and a *.cert/*.key client pair)");
+  c->add_option("--tls-verify", f.tls_verify, "docker://: verify the registry's certificate (false also allows plain HTTP)")
+      ->capture_default_str();
+  c->add_option("--retry-times", f.retries, "docker://: retries of a failed request or interrupted download")
+      ->capture_default_str();
+}
+
+registry::Options registry_options(const RegistryFlags& f, const Globals& g, bool progress) {
+  registry::Options o;
+  o.creds = f.creds;
+  o.authfile = f.authfile;
+  o.cert_dir = f.cert_dir;
+  o.tls_verify = f.tls_verify;
+  o.retries = std::max(0, f.retries);
+  o.verbose = g.verbose > 0;
+  o.progress = progress;
+  return o;
+}
+
 Result<store::Repository> open_repo(const RepoFlags& f, bool exclusive) {
   store::RepoOptions o;
   o.require_verity = f.require_verity;
@@ -49,7 +71,8 @@ Result<store::Repository> open_repo(const RepoFlags& f, bool exclusive) {
 }
 
 Result<store::ImportResult> import_source(store::Repository& repo, const std::string& given, store::ImageOptions o,
-                                          const std::string& ref, bool progress, store::ImportStats* stats) {
+                                          const std::string& ref, bool progress, store::ImportStats* stats,
+                                          const registry::Options& ro) {
   o.hash = repo.algorithm();
   o.format = repo.meta().erofs_default;
   // Records and origin files keep an absolute path: `upgrade` runs from anywhere.
@@ -61,7 +84,7 @@ Result<store::ImportResult> import_source(store::Repository& repo, const std::st
     BS_TRY(store::store_tree_files(repo, m.tree, n.path, stats));
     m.meta.source = source;
   } else {
-    auto src = BS_TRY(store::open_source(n, source));
+    auto src = BS_TRY(store::open_source(n, source, ro));
     auto merged = store::merge_image(*src, o, &repo, stats);
     if (!merged.ok()) {
       // The source's own errors name it already: say "import" once, not the name twice.
@@ -118,7 +141,8 @@ Result<fstree::Tree> scan_root(const std::string& dir, crypto::HashAlg hash, boo
 static bool is_dir(const std::string& p) { return sys::is_directory(p); }
 static bool exists(const std::string& p) { return sys::path_exists(p); }
 
-Result<LoadedTree> load_tree(const std::string& source, const RepoFlags& rf, const store::ImageOptions& o) {
+Result<LoadedTree> load_tree(const std::string& source, const RepoFlags& rf, const store::ImageOptions& o,
+                             const registry::Options& ro) {
   oci::SourceName n = BS_TRY(oci::parse_source_name(source));
   bool explicit_transport = source.find(':') != std::string::npos && n.transport != oci::Transport::kDirectory;
   if (n.transport == oci::Transport::kDirectory && (source.starts_with("dir:") || is_dir(n.path))) {
@@ -126,15 +150,16 @@ Result<LoadedTree> load_tree(const std::string& source, const RepoFlags& rf, con
     return LoadedTree{BS_TRY(scan_root(n.path, o.hash, false)), n.path, store::dir_reader(n.path)};
   }
   if (explicit_transport) {
-    if (!exists(n.path)) return input_error("{}: no such file or directory", n.path);
-    auto src = BS_TRY(store::open_source(n, source));
+    if (n.transport != oci::Transport::kDocker && !exists(n.path))
+      return input_error("{}: no such file or directory", n.path);
+    auto src = BS_TRY(store::open_source(n, source, ro));
     auto m = BS_TRY(store::merge_image(*src, o, nullptr, nullptr));
     return LoadedTree{std::move(m.tree), source, store::kept_reader(std::move(m.kept_files))};
   }
   // A reference or image digest in the repository.
   auto repo = open_repo(rf);
   if (!repo.ok())
-    return input_error("\"{}\" is neither an image source (oci:, oci-archive:, docker-archive:, a directory) nor usable as "
+    return input_error("\"{}\" is neither an image source (docker://, oci:, oci-archive:, docker-archive:, a directory) nor usable as "
                        "a reference: {}", source, repo.error().message());
   auto [stream, rec] = BS_TRY(store::find_image(*repo, source));
   if (repo->algorithm() != o.hash)

@@ -19,6 +19,16 @@ struct RepoFlags {
 };
 void add_repo_flags(CLI::App* c, RepoFlags& f);
 
+// docker:// options, as skopeo names them: --creds, --authfile, --cert-dir,
+// --tls-verify, --retry-times.
+struct RegistryFlags {
+  std::string creds, authfile, cert_dir;
+  bool tls_verify = true;
+  int retries = 3;
+};
+void add_registry_flags(CLI::App* c, RegistryFlags& f);
+registry::Options registry_options(const RegistryFlags& f, const Globals& g, bool progress);
+
 // The physical root of a running sealed system: /sysroot, when it holds
 // composefs/meta.json and the kernel was booted with a composefs karg
 // (composefs= or composefs.digest=, parsed as composefs-rs does).
@@ -42,13 +52,15 @@ struct LoadedTree {
   std::string label;
   oci::ReadFileFn read;  // external file contents (the SELinux policy) for the boot transform
 };
-Result<LoadedTree> load_tree(const std::string& source, const RepoFlags& rf, const store::ImageOptions& o);
+Result<LoadedTree> load_tree(const std::string& source, const RepoFlags& rf, const store::ImageOptions& o,
+                             const registry::Options& ro = {});
 
 // Imports SOURCE (any transport; directories are scanned) into `repo` in the
 // repository's pinned format and hash (`o` gives platform and xattr mode) and
 // sets `ref` if not empty.
 Result<store::ImportResult> import_source(store::Repository& repo, const std::string& source, store::ImageOptions o,
-                                          const std::string& ref, bool progress, store::ImportStats* stats);
+                                          const std::string& ref, bool progress, store::ImportStats* stats,
+                                          const registry::Options& ro = {});
 
 // Scans a directory as composefs-rs reads one (lstat data with nsec, all
 // xattrs, hardlinks by inode, files of 64 bytes or less inline only).

@@ -204,7 +204,9 @@ TEST(Transport, AbsoluteSourceNames) {
   EXPECT_EQ(*absolute_source_name("oci-archive:x.tar:latest", "/w"), "oci-archive:/w/x.tar:latest");
   EXPECT_EQ(*absolute_source_name("docker-archive:d.tar:@1", "/w"), "docker-archive:/w/d.tar:@1");
   EXPECT_EQ(*absolute_source_name("oci:/abs/x:t", "/w"), "oci:/abs/x:t");
-  EXPECT_FALSE(absolute_source_name("docker://x", "/w").ok());
+  // A registry reference names no local path: kept as given.
+  EXPECT_EQ(*absolute_source_name("docker://localhost:5000/x:1", "/w"), "docker://localhost:5000/x:1");
+  EXPECT_FALSE(absolute_source_name("containers-storage:x", "/w").ok());
 }
 
 TEST(Transport, Names) {
@@ -224,7 +226,8 @@ TEST(Transport, Names) {
   n = parse_source_name("/some/dir");
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(n->transport, Transport::kDirectory);
-  EXPECT_FALSE(parse_source_name("docker://x").ok());
+  EXPECT_TRUE(parse_source_name("docker://x").ok());  // docker.io/library/x:latest (reference_test.cc)
+  EXPECT_FALSE(parse_source_name("containers-storage:x").ok());
   // docker-archive:FILE[:NAME[:TAG]|:@N], the path ending at the first ':' (skopeo).
   n = parse_source_name("docker-archive:/tmp/d.tar");
   ASSERT_TRUE(n.ok());

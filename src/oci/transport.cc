@@ -10,6 +10,7 @@ std::string transport_name(Transport t) {
     case Transport::kOciArchive: return "oci-archive";
     case Transport::kDockerArchive: return "docker-archive";
     case Transport::kDirectory: return "dir";
+    case Transport::kDocker: return "docker";
   }
   return "?";
 }
@@ -49,7 +50,13 @@ Result<SourceName> parse_source_name(const std::string& s) {
   } else if (s.starts_with("dir:")) {
     n.transport = Transport::kDirectory;
     n.path = s.substr(4);
-  } else if (s.starts_with("docker://") || s.starts_with("containers-storage:") || s.starts_with("docker-daemon:")) {
+  } else if (s.starts_with("docker://")) {
+    n.transport = Transport::kDocker;
+    n.docker = BS_TRY(parse_docker_reference(s.substr(9)));
+    return n;
+  } else if (s.starts_with("docker:")) {
+    return input_error("image source \"{}\": the docker transport is docker://HOST/NAME[:TAG]", s);
+  } else if (s.starts_with("containers-storage:") || s.starts_with("docker-daemon:")) {
     return unsupported_error("image source \"{}\": transport not supported (use skopeo copy to oci: or oci-archive: first)", s);
   } else {
     n.transport = Transport::kDirectory;
@@ -63,8 +70,11 @@ Result<std::string> absolute_source_name(const std::string& s, const std::string
   SourceName n = BS_TRY(parse_source_name(s));
   if (n.path.starts_with("/")) return s;
   size_t prefix = 0;
+  bool local = false;
   for (const char* t : {"oci:", "oci-archive:", "docker-archive:", "dir:"})
-    if (s.starts_with(t)) prefix = std::string_view(t).size();
+    if (s.starts_with(t)) prefix = std::string_view(t).size(), local = true;
+  // Only local transports name a path (a registry reference, docker://, is kept).
+  if (!local && s.find("://") != std::string::npos) return s;
   // cwd + "/" + path with "." and ".." folded (lexically: symlinks are kept).
   std::vector<std::string> parts;
   std::string joined = cwd + "/" + n.path;

@@ -3,6 +3,7 @@
 //   oci-archive:FILE[:TAG]   a tar of an OCI image layout
 //   docker-archive:FILE[:NAME[:TAG]|:@N]  docker/podman save output
 //   dir:PATH or PATH         a plain root directory (an unpacked tree)
+//   docker://HOST[:PORT]/NAME[:TAG|@DIGEST]  a registry (oci/reference.h)
 // Only the name is parsed here; reading is done by store/source.
 #pragma once
 
@@ -10,10 +11,11 @@
 #include <string>
 
 #include "base/error.h"
+#include "oci/reference.h"
 
 namespace bootseal::oci {
 
-enum class Transport { kOciLayout, kOciArchive, kDockerArchive, kDirectory };
+enum class Transport { kOciLayout, kOciArchive, kDockerArchive, kDirectory, kDocker };
 
 struct SourceName {
   Transport transport = Transport::kDirectory;
@@ -21,10 +23,12 @@ struct SourceName {
   // oci: and oci-archive: the tag; docker-archive: the image's docker
   // reference (NAME[:TAG]) or "@N".
   std::optional<std::string> tag;
+  // docker:// the parsed reference (path is empty).
+  std::optional<DockerReference> docker;
 };
 
 // A bare path is a directory source; an unknown transport
-// ("docker://": we have no registry client) is an error.
+// (containers-storage:, docker-daemon:) is an error.
 Result<SourceName> parse_source_name(const std::string& s);
 std::string transport_name(Transport t);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <future>
 #include <optional>
 
@@ -69,6 +70,89 @@ Status replay(oci::Applier& ap, const std::vector<RecordEntry>& entries, const s
 
 }  // namespace
 
+namespace {
+
+constexpr size_t kParallelLayers = 3;  // layers read at once into a repository
+
+// Reads one layer into objects and its record entries (with a repository),
+// or applies it to `ap` directly (without: `dig` hashes the contents). The
+// blob's digests are checked before this returns.
+Result<std::vector<RecordEntry>> read_layer(ImageSource& src, const LayerInfo& layer, Repository* repo,
+                                            fsverity::StreamDigester* dig, oci::Applier* ap, MergedImage* m,
+                                            ImportStats* stats) {
+  std::string lname = layer.digest.str();
+  std::optional<fsverity::StreamDigester> own;  // unused with a repository, but take_content wants one
+  if (!dig) dig = &own.emplace(repo->params());
+  auto ls = BS_TRY(src.open_layer(layer));
+  tar::Reader& rd = ls->reader();
+  std::vector<RecordEntry> recorded;
+  // Files written by worker threads: (index in `recorded`, digest to come).
+  std::vector<std::pair<size_t, std::future<Result<Bytes>>>> async;
+  // A failure while reading is checked against the blob's digest first:
+  // damage shows as a digest mismatch, not as the tar error it caused.
+  auto read_entries = [&]() -> Status {
+    tar::Entry e;
+    for (;;) {
+      bool more = BS_TRY(rd.next(e));
+      if (!more) break;
+      RecordEntry r;
+      if (repo && e.type == tar::EntryType::kRegular && e.size > oci::kInlineContentMax && e.size <= kAsyncMax) {
+        // Read here (decompression is serial), hash and write on a worker.
+        Bytes data = BS_TRY(rd.read_all(e.size));
+        if (data.size() != e.size)
+          return input_error("{}: entry {}: short data ({} of {} bytes)", rd.name(), e.path, data.size(), e.size);
+        if (stats) {
+          stats->files++;
+          stats->bytes += e.size;
+          stats->entries++;
+        }
+        async.emplace_back(recorded.size(), repo->write_object_async(std::move(data)));
+        r.entry = std::move(e);
+        recorded.push_back(std::move(r));
+        continue;
+      }
+      if (e.type == tar::EntryType::kRegular)
+        r.data = BS_TRY(take_content(e, rd, repo, *dig, stats, repo ? nullptr : &m->kept_files));  // reader errors name layer and entry
+      if (stats) stats->entries++;
+      if (repo) {
+        r.entry = std::move(e);
+        recorded.push_back(std::move(r));
+      } else {
+        BS_TRY_CTX(ap->apply_resolved(e, r.data), "layer {}: entry {}", lname, e.path);
+      }
+    }
+    return {};
+  };
+  if (Status st = read_entries(); !st.ok()) {
+    for (auto& [idx, fut] : async) fut.wait();
+    return ls->explain_failure(st.error());
+  }
+  std::optional<Error> async_error;
+  for (auto& [idx, fut] : async) {
+    auto d = fut.get();
+    if (!d.ok()) {
+      if (!async_error) async_error = Error(d.error()).context(fmt::format("{}: entry {}", rd.name(), recorded[idx].entry.path));
+      continue;
+    }
+    recorded[idx].data.digest = std::move(*d);
+  }
+  if (async_error) return std::move(*async_error);
+  BS_TRY(ls->finish());  // digest check before anything refers to the layer
+  if (stats) stats->layers_read++;
+  return recorded;
+}
+
+void add_stats(ImportStats* to, const ImportStats& s) {
+  if (!to) return;
+  to->layers_read += s.layers_read;
+  to->layers_reused += s.layers_reused;
+  to->entries += s.entries;
+  to->files += s.files;
+  to->bytes += s.bytes;
+}
+
+}  // namespace
+
 Result<MergedImage> merge_image(ImageSource& src, const ImageOptions& o, Repository* repo, ImportStats* stats) {
   MergedImage m;
   m.meta = BS_TRY(src.resolve(o.platform));
@@ -76,91 +160,79 @@ Result<MergedImage> merge_image(ImageSource& src, const ImageOptions& o, Reposit
   params.alg = repo ? repo->algorithm() : o.hash;
   fsverity::StreamDigester dig(params);
   oci::Applier ap(m.tree, {});
-  for (auto& layer : m.meta.layers) {
+  if (!repo) {
+    for (auto& layer : m.meta.layers) BS_TRY(read_layer(src, layer, nullptr, &dig, &ap, &m, stats));
+    oci::finalize_links(m.tree);
+    return m;
+  }
+  // With a repository: layers already recorded are replayed; the others are
+  // read kParallelLayers at a time (each streams from its blob through
+  // decompression into objects), then recorded and applied in order.
+  size_t n = m.meta.layers.size();
+  std::vector<std::optional<std::vector<RecordEntry>>> entries(n);
+  std::vector<bool> reused(n, false);
+  for (size_t i = 0; i < n; i++) {
+    auto& layer = m.meta.layers[i];
+    std::string stream = layer_stream_name(layer.digest.algorithm, layer.digest.hex);
+    m.layer_streams.push_back(stream);
+    if (auto obj = BS_TRY(repo->stream_object(stream))) {
+      Bytes text = BS_TRY(repo->read_object(*obj, kMaxRecordSize));
+      auto rec = parse_layer_record(text);
+      bool complete = rec.ok();
+      if (complete)
+        for (auto& r : *rec)
+          if (!r.data.digest.empty() && !repo->has_object(to_hex(r.data.digest))) {
+            complete = false;
+            break;
+          }
+      if (complete) {
+        reused[i] = true;
+        entries[i] = std::move(*rec);
+      }
+    }
+  }
+  // The same blob twice in one image is read once.
+  std::map<std::string, size_t> first;
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < n; i++)
+    if (!reused[i] && first.emplace(m.meta.layers[i].digest.str(), i).second) todo.push_back(i);
+  std::vector<ImportStats> lstats(n);
+  std::vector<std::optional<Error>> errors(n);
+  for (size_t b = 0; b < todo.size(); b += kParallelLayers) {
+    std::vector<std::future<void>> running;
+    for (size_t k = b; k < std::min(todo.size(), b + kParallelLayers); k++) {
+      size_t i = todo[k];
+      running.push_back(std::async(std::launch::async, [&, i] {
+        auto r = read_layer(src, m.meta.layers[i], repo, nullptr, nullptr, &m, &lstats[i]);
+        if (r.ok())
+          entries[i] = std::move(*r);
+        else
+          errors[i] = r.error();
+      }));
+    }
+    for (auto& f : running) f.get();
+    for (size_t k = b; k < std::min(todo.size(), b + kParallelLayers); k++)
+      if (errors[todo[k]]) return std::move(*errors[todo[k]]);
+  }
+  for (size_t i = 0; i < n; i++) {
+    auto& layer = m.meta.layers[i];
     std::string lname = layer.digest.str();
-    if (repo) {
-      std::string stream = layer_stream_name(layer.digest.algorithm, layer.digest.hex);
-      m.layer_streams.push_back(stream);
-      if (auto obj = BS_TRY(repo->stream_object(stream))) {
-        Bytes text = BS_TRY(repo->read_object(*obj, kMaxRecordSize));
-        auto entries = parse_layer_record(text);
-        bool complete = entries.ok();
-        if (complete)
-          for (auto& r : *entries)
-            if (!r.data.digest.empty() && !repo->has_object(to_hex(r.data.digest))) {
-              complete = false;
-              break;
-            }
-        if (complete) {
-          BS_TRY(replay(ap, *entries, lname));
-          if (stats) {
-            stats->layers_reused++;
-            stats->entries += entries->size();
-          }
-          continue;
-        }
+    if (reused[i]) {
+      BS_TRY(replay(ap, *entries[i], lname));
+      if (stats) {
+        stats->layers_reused++;
+        stats->entries += entries[i]->size();
       }
+      continue;
     }
-    // Read the layer: record entries (repository) or apply directly.
-    auto ls = BS_TRY(src.open_layer(layer));
-    tar::Reader& rd = ls->reader();
-    std::vector<RecordEntry> recorded;
-    // Files written by worker threads: (index in `recorded`, digest to come).
-    std::vector<std::pair<size_t, std::future<Result<Bytes>>>> async;
-    // A failure while reading is checked against the blob's digest first:
-    // damage shows as a digest mismatch, not as the tar error it caused.
-    auto read_entries = [&]() -> Status {
-      tar::Entry e;
-      for (;;) {
-        bool more = BS_TRY(rd.next(e));
-        if (!more) break;
-        RecordEntry r;
-        if (repo && e.type == tar::EntryType::kRegular && e.size > oci::kInlineContentMax && e.size <= kAsyncMax) {
-          // Read here (decompression is serial), hash and write on a worker.
-          Bytes data = BS_TRY(rd.read_all(e.size));
-          if (data.size() != e.size)
-            return input_error("{}: entry {}: short data ({} of {} bytes)", rd.name(), e.path, data.size(), e.size);
-          if (stats) {
-            stats->files++;
-            stats->bytes += e.size;
-            stats->entries++;
-          }
-          async.emplace_back(recorded.size(), repo->write_object_async(std::move(data)));
-          r.entry = std::move(e);
-          recorded.push_back(std::move(r));
-          continue;
-        }
-        if (e.type == tar::EntryType::kRegular)
-          r.data = BS_TRY(take_content(e, rd, repo, dig, stats, repo ? nullptr : &m.kept_files));  // reader errors name layer and entry
-        if (stats) stats->entries++;
-        if (repo) {
-          r.entry = std::move(e);
-          recorded.push_back(std::move(r));
-        } else {
-          BS_TRY_CTX(ap.apply_resolved(e, r.data), "layer {}: entry {}", lname, e.path);
-        }
-      }
-      return {};
-    };
-    if (Status st = read_entries(); !st.ok()) return ls->explain_failure(st.error());
-    std::optional<Error> async_error;
-    for (auto& [idx, fut] : async) {
-      auto d = fut.get();
-      if (!d.ok()) {
-        if (!async_error) async_error = Error(d.error()).context(fmt::format("{}: entry {}", rd.name(), recorded[idx].entry.path));
-        continue;
-      }
-      recorded[idx].data.digest = std::move(*d);
-    }
-    if (async_error) return std::move(*async_error);
-    BS_TRY(ls->finish());  // digest check before anything refers to the layer
-    if (stats) stats->layers_read++;
-    if (repo) {
-      std::string text = serialize_layer_record(recorded);
+    size_t f = first[lname];
+    if (f == i) {
+      add_stats(stats, lstats[i]);
+      std::string text = serialize_layer_record(*entries[i]);
       Bytes obj = BS_TRY(repo->write_object(as_bytes(text)));
-      BS_TRY(repo->set_stream(m.layer_streams.back(), to_hex(obj)));
-      BS_TRY(replay(ap, recorded, lname));
+      BS_TRY(repo->set_stream(m.layer_streams[i], to_hex(obj)));
     }
+    BS_TRY(replay(ap, *entries[f], lname));
   }
   oci::finalize_links(m.tree);
   return m;

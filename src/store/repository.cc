@@ -80,6 +80,9 @@ Repository::~Repository() {
 }
 
 std::future<Result<Bytes>> Repository::write_object_async(Bytes data) {
+  // Layers are read on threads of their own (merge_image): the workers are
+  // started once, under the staging lock.
+  std::unique_lock<std::mutex> init_lock(*stage_mu_);
   if (!async_) {
     async_ = std::make_unique<Async>();
     unsigned n = std::max(1u, par::threads());
@@ -105,6 +108,7 @@ std::future<Result<Bytes>> Repository::write_object_async(Bytes data) {
         }
       });
   }
+  init_lock.unlock();
   Async& a = *async_;
   Async::Job job;
   job.data = std::move(data);

@@ -2,6 +2,7 @@
 
 
 #include <optional>
+#include <set>
 
 #include "base/hex.h"
 #include "crypto/hash.h"
@@ -221,10 +222,13 @@ class ArchiveBlobs : public BlobStore {
 class BlobLayerStream : public LayerStream {
  public:
   static Result<std::unique_ptr<LayerStream>> open(BlobStore& blobs, const std::string& rel, const LayerInfo& l) {
+    return open_stream(BS_TRY(blobs.open(rel)), blobs.describe(rel), l);
+  }
+  static Result<std::unique_ptr<LayerStream>> open_stream(std::unique_ptr<Stream> in, const std::string& what,
+                                                          const LayerInfo& l) {
     std::unique_ptr<BlobLayerStream> s(new BlobLayerStream());
     s->reader_name_ = l.digest.str();
-    std::string what = blobs.describe(rel);
-    s->hs_ = std::make_unique<HashingStream>(BS_TRY(blobs.open(rel)), l.digest, l.size, what, true);
+    s->hs_ = std::make_unique<HashingStream>(std::move(in), l.digest, l.size, what, true);
     HashingStream* hs = s->hs_.get();
     std::function<void(ByteSpan)> hook;
     if (l.diff_id && l.diff_id->algorithm == "sha256" && l.diff_id->hex != l.digest.hex) {
@@ -242,7 +246,9 @@ class BlobLayerStream : public LayerStream {
   Error explain_failure(Error failure) override {
     reader_.reset();
     Status st = hs_->drain_and_check();
-    if (st.ok()) return failure;
+    // Intact, or unreadable (the transfer failed: that is the failure); a mismatch is
+    // bad input (docs/cli.md), as the stream's own check reports it.
+    if (st.ok() || st.error().kind() != ErrorKind::kInput) return failure;
     return input_error("{} (reading the layer had failed: {})", st.error().message(), failure.message());
   }
   Status finish() override {
@@ -365,9 +371,148 @@ class DockerArchiveSource : public ImageSource {
   std::map<std::string, std::string> layer_paths_;
 };
 
+// A registry blob as a Stream.
+class RegistryStream : public Stream {
+ public:
+  explicit RegistryStream(std::unique_ptr<registry::BlobReader> r) : r_(std::move(r)) {}
+  Result<size_t> read(uint8_t* buf, size_t n) override { return r_->read(buf, n); }
+
+ private:
+  std::unique_ptr<registry::BlobReader> r_;
+};
+
+// docker://: manifests and configs fetched and checked by the client
+// (registry/client.h), layers streamed and checked here as they are read.
+class RegistrySource : public ImageSource {
+ public:
+  RegistrySource(std::unique_ptr<registry::Client> c, oci::DockerReference ref, std::string source)
+      : client_(std::move(c)), ref_(std::move(ref)), source_(std::move(source)) {}
+
+  Result<ResolvedImage> resolve(const oci::Platform& platform) override {
+    ResolvedImage r;
+    r.source = source_;
+    registry::FetchedManifest fm = BS_TRY(client_->get_manifest(ref_.manifest_ref()));
+    for (int depth = 0; oci::is_index_media_type(fm.media_type) || oci::is_index_document(fm.body); depth++) {
+      if (depth >= kMaxIndexDepth) return input_error("{}: image indexes nested too deeply", source_);
+      oci::Index idx = BS_TRY_CTX(oci::parse_index(fm.body), "{}: image index {}", source_, fm.digest.str());
+      oci::Descriptor d = BS_TRY_CTX(oci::select_manifest(idx, std::nullopt, platform), "{}: image index {}", source_,
+                                     fm.digest.str());
+      fm = BS_TRY(client_->get_manifest(d.digest.str(), &d));
+    }
+    oci::Manifest m = BS_TRY_CTX(oci::parse_manifest(fm.body), "{}: manifest {}", source_, fm.digest.str());
+    r.manifest_digest = fm.digest;
+    Bytes cb = BS_TRY(client_->get_blob_small(m.config.digest, m.config.size));
+    r.config = BS_TRY_CTX(oci::parse_config(cb), "{}: config {}", source_, m.config.digest.str());
+    r.config_digest = m.config.digest;
+    if (r.config.diff_ids.size() != m.layers.size())
+      return input_error("{}: manifest has {} layers, config has {} diff_ids", source_, m.layers.size(),
+                         r.config.diff_ids.size());
+    for (size_t i = 0; i < m.layers.size(); i++) {
+      auto& l = m.layers[i];
+      if (!oci::is_layer_media_type(l.media_type))
+        return unsupported_error("{}: layer {} has unsupported media type \"{}\"", source_, l.digest.str(), l.media_type);
+      r.layers.push_back({l.digest, l.media_type, l.size, r.config.diff_ids[i]});
+    }
+    return r;
+  }
+
+  Result<std::unique_ptr<LayerStream>> open_layer(const LayerInfo& l) override {
+    auto br = BS_TRY(client_->open_blob(l.digest, l.size));
+    return BlobLayerStream::open_stream(std::make_unique<RegistryStream>(std::move(br)),
+                                        fmt::format("blob {} from {}", l.digest.str(), client_->name()), l);
+  }
+
+ private:
+  std::unique_ptr<registry::Client> client_;
+  oci::DockerReference ref_;
+  std::string source_;
+};
+
+class Pusher {
+ public:
+  Pusher(BlobStore& blobs, registry::Client& dest, const PushOptions& o) : blobs_(blobs), dest_(dest), o_(o) {}
+
+  Status blob(const oci::Descriptor& d) {
+    if (done_.count(d.digest.str())) return {};
+    done_.insert(d.digest.str());
+    if (BS_TRY(dest_.blob_exists(d.digest))) {
+      r.blobs_existing++;
+      return {};
+    }
+    if (!o_.mount_from.empty() && BS_TRY(dest_.mount_blob(d.digest, o_.mount_from))) {
+      r.blobs_mounted++;
+      return {};
+    }
+    std::string rel = "blobs/" + d.digest.algorithm + "/" + d.digest.hex;
+    HashingStream hs(BS_TRY(blobs_.open(rel)), d.digest, d.size, blobs_.describe(rel));
+    registry::Client::ReadFn read = [&hs](uint8_t* b, size_t n) { return hs.read(b, n); };
+    BS_TRY(dest_.upload_blob(d.digest, d.size, read, o_.chunk));
+    BS_TRY(hs.drain_and_check());  // the registry checked the digest too
+    r.blobs_uploaded++;
+    r.bytes_uploaded += d.size;
+    return {};
+  }
+
+  // Pushes a manifest or index (and what it refers to) by digest, or under `ref`.
+  Result<std::pair<Bytes, std::string>> manifest(const oci::Descriptor& d, const std::string& ref, int depth) {
+    Bytes mb = BS_TRY(blobs_.read_blob(d.digest, d.size));
+    std::string mt = BS_TRY(oci::manifest_document_media_type(mb));
+    if (mt.empty()) mt = d.media_type;
+    bool index = oci::is_index_media_type(mt) || oci::is_index_document(mb);
+    if (mt.empty()) mt = index ? oci::kMediaTypeIndex : oci::kMediaTypeManifest;
+    if (index) {
+      if (depth >= kMaxIndexDepth) return input_error("image indexes nested too deeply");
+      oci::Index idx = BS_TRY_CTX(oci::parse_index(mb), "image index {}", d.digest.str());
+      for (auto& c : idx.manifests) BS_TRY(manifest(c, c.digest.str(), depth + 1));
+    } else {
+      oci::Manifest m = BS_TRY_CTX(oci::parse_manifest(mb), "manifest {}", d.digest.str());
+      for (auto& l : m.layers) BS_TRY(blob(l));
+      BS_TRY(blob(m.config));
+    }
+    BS_TRY(dest_.put_manifest(ref, mb, mt));
+    return std::pair{std::move(mb), mt};
+  }
+
+  PushResult r;
+
+ private:
+  BlobStore& blobs_;
+  registry::Client& dest_;
+  const PushOptions& o_;
+  std::set<std::string> done_;
+};
+
 }  // namespace
 
-Result<std::unique_ptr<ImageSource>> open_source(const oci::SourceName& n, const std::string& original) {
+Result<PushResult> push_layout(const oci::SourceName& n, registry::Client& dest, const PushOptions& o) {
+  std::unique_ptr<BlobStore> blobs;
+  if (n.transport == oci::Transport::kOciLayout)
+    blobs = std::make_unique<DirBlobs>(n.path);
+  else if (n.transport == oci::Transport::kOciArchive)
+    blobs = std::make_unique<ArchiveBlobs>(n.path);
+  else
+    return unsupported_error("push: the source must be oci:DIR[:TAG] or oci-archive:FILE[:TAG]");
+  Bytes idx_bytes = BS_TRY(blobs->read_small("index.json"));
+  oci::Index idx = BS_TRY_CTX(oci::parse_index(idx_bytes), "{}", blobs->describe("index.json"));
+  // The tagged entry, else the only one (a multi-arch index is pushed whole).
+  oci::Descriptor d;
+  if (n.tag || idx.manifests.size() == 1) {
+    d = BS_TRY_CTX(oci::select_manifest(idx, n.tag, oci::host_platform()), "{}", blobs->describe("index.json"));
+  } else {
+    return input_error("{}: {} images in the layout: name one with oci:DIR:TAG", blobs->describe("index.json"),
+                       idx.manifests.size());
+  }
+  if (auto want = oci::parse_digest(o.tag); want.ok() && !(*want == d.digest))
+    return input_error("the manifest is {}, not the digest {} the destination names", d.digest.str(), want->str());
+  Pusher p(*blobs, dest, o);
+  auto [mb, mt] = BS_TRY(p.manifest(d, o.tag, 0));
+  p.r.manifest_digest = d.digest;
+  p.r.media_type = mt;
+  return p.r;
+}
+
+Result<std::unique_ptr<ImageSource>> open_source(const oci::SourceName& n, const std::string& original,
+                                                 const registry::Options& ro) {
   switch (n.transport) {
     case oci::Transport::kOciLayout:
       return std::unique_ptr<ImageSource>(new OciSource(std::make_unique<DirBlobs>(n.path), original, n.tag));
@@ -375,6 +520,10 @@ Result<std::unique_ptr<ImageSource>> open_source(const oci::SourceName& n, const
       return std::unique_ptr<ImageSource>(new OciSource(std::make_unique<ArchiveBlobs>(n.path), original, n.tag));
     case oci::Transport::kDockerArchive:
       return std::unique_ptr<ImageSource>(new DockerArchiveSource(n.path, original, n.tag));
+    case oci::Transport::kDocker: {
+      auto c = BS_TRY(registry::Client::connect(*n.docker, ro));
+      return std::unique_ptr<ImageSource>(new RegistrySource(std::move(c), *n.docker, original));
+    }
     case oci::Transport::kDirectory:
       break;
   }

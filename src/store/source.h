@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "oci/json.h"
 #include "oci/transport.h"
+#include "registry/client.h"
 #include "tar/reader.h"
 
 namespace bootseal::store {
@@ -25,6 +26,8 @@ struct LayerInfo {
 
 struct ResolvedImage {
   std::string source;  // as given by the user
+  // The digest of the image manifest's bytes as stored or served (never of a
+  // re-serialization): the image's identity (status "imageDigest").
   std::optional<oci::Digest> manifest_digest;
   oci::Digest config_digest;
   oci::Config config;
@@ -56,7 +59,27 @@ class ImageSource {
   virtual Result<std::unique_ptr<LayerStream>> open_layer(const LayerInfo& layer) = 0;
 };
 
+// Copies an OCI layout (oci:DIR[:TAG]) or oci-archive: to a registry, bytes
+// unchanged (the manifest digest stays the same): blobs first (a HEAD finds
+// those already there; `mount_from` tries a cross-repository mount; chunked
+// PATCH uploads of `chunk` bytes when not 0, else one PUT), then child
+// manifests of an index by digest, then the top manifest under `tag`.
+// Every blob read is checked against its digest as it streams.
+struct PushOptions {
+  std::string tag;         // the destination tag (or a digest reference)
+  std::string mount_from;  // a repository of the same registry, or empty
+  uint64_t chunk = 0;
+};
+struct PushResult {
+  oci::Digest manifest_digest;
+  std::string media_type;
+  uint64_t blobs_uploaded = 0, blobs_existing = 0, blobs_mounted = 0, bytes_uploaded = 0;
+};
+Result<PushResult> push_layout(const oci::SourceName& name, registry::Client& dest, const PushOptions& o);
+
 // Opens an image source (not kDirectory: directories are scanned instead).
-Result<std::unique_ptr<ImageSource>> open_source(const oci::SourceName& name, const std::string& original);
+// `ro` configures docker:// sources (credentials, TLS, retries, progress).
+Result<std::unique_ptr<ImageSource>> open_source(const oci::SourceName& name, const std::string& original,
+                                                 const registry::Options& ro = {});
 
 }  // namespace bootseal::store

@@ -81,6 +81,8 @@ rows=(
   "3|image import --repo repo oci:nonexistent"
   "2|image import --repo repo --xattrs none dir:tree"
   "3|image ls --repo nonexistent"
+  "2|image pull --repo repo --retry-times x docker://127.0.0.1:1/x"
+  "3|image push oci:nonexistent docker://127.0.0.1:1/x"
   "2|image digest --format v9 dir:tree"
   "3|image match-uki junk dir:tree"
   "3|image diff dir:nonexistent dir:tree"
