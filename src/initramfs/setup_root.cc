@@ -158,8 +158,8 @@ Result<std::string> find_root(SystemOps& ops, std::string_view cmdline) {
                        *root, arch_name(kBuildArch));
   } else {
     // The Discoverable Partitions root type of the architecture this binary runs on.
-    constexpr std::string_view type = arch_info(kBuildArch).root_type_guid;
-    pred = [](const GptPartition& p) { return p.type_guid == type; };
+    std::string type(arch_info(kBuildArch).root_type_guid);
+    pred = [type](const GptPartition& p) { return p.type_guid == type; };
     what = fmt::format("a partition of type {} (root {})", type, arch_name(kBuildArch));
   }
   for (int i = 0; i <= wait_s * 1000 / kRootPollMs; i++) {

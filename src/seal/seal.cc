@@ -286,9 +286,9 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
   uint64_t min_default = arch == Arch::kArm64 ? kMinEspSizeArm64 : disk::kMinEspSize;
   uint64_t esp_size = o.esp_size ? o.esp_size : std::max<uint64_t>(min_default, round_up(need_esp * 5 / 4, disk::kMiB));
   if (esp_size < need_esp)
-    return input_error("--esp-size {} MiB is too small: two {} UKIs of {} MiB plus systemd-boot need {} MiB",
-                       esp_size / disk::kMiB, arch_name(arch), div_round_up(res.uki_bytes, disk::kMiB),
-                       need_esp / disk::kMiB);
+    return input_error("--esp-size {} MiB is too small: two UKIs of {} MiB plus systemd-boot need {} MiB ({})",
+                       esp_size / disk::kMiB, div_round_up(res.uki_bytes, disk::kMiB), need_esp / disk::kMiB,
+                       arch_name(arch));
   if (esp_size < disk::kMinEspSize) return input_error("--esp-size: a FAT32 ESP needs at least {} MiB", disk::kMinEspSize / disk::kMiB);
   res.esp_bytes = esp_size;
 
