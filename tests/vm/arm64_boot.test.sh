@@ -9,6 +9,7 @@
 #  1. good boot: the guest reports the composefs digest, / overlay with
 #     verity=require, Secure Boot enabled, lockdown, PCR 11 = `bootseal pcr predict`;
 #  2. a one-byte-tampered UKI is refused by the firmware;
+#  3. an image whose fs-verity digest is not the UKI's is refused by setup-root.
 set -euo pipefail
 . "$SRC/tests/vm/lib.sh"
 A=$PAY/arm64
@@ -130,7 +131,11 @@ cp disk.raw.uki.efi "$U"
 boot tampered tampered.raw --expect "Access denied" --fail-on A64-BOOT-OK --fail-on "bootseal-setup-root"
 check tampered "Access denied"
 
-# (Not yet: a wrong-digest image refused by setup-root. The disk for it is made by
-# `disk assemble` from the kept work dir, and that disk's root partition is not found
-# by its arm64 type; see docs/arm64.md.)
+# 3. the image file named by the UKI's digest holds another image: setup-root refuses it
+cp "repo/composefs/images/$D2" "w/root/composefs/images/$D"
+B -q disk assemble --esp w/esp --root w/root -o wrong.raw --esp-size 128M
+sfdisk -d wrong.raw | grep -qi 'type=B921B045-1DF0-41C3-AF44-4C6F280D3FAE' || { echo "disk assemble: no arm64 root type"; exit 1; }
+boot wrong wrong.raw --expect "FAILED at verify image" --fail-on A64-BOOT-OK --fail-on "Access denied" \
+  --fail-on "FAILED at find"
+check wrong "bootseal-setup-root: FAILED at verify image"
 echo ok
