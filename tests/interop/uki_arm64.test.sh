@@ -150,4 +150,15 @@ expect_error "gzip that is not a kernel" "not a PE image \(it is gzip|not a PE i
   "$BOOTSEAL" uki build --linux junk.gz --arch arm64 --output bad.efi
 [ "$(wc -l < "$TMP/err")" -eq 1 ] && pass || fail "error is not one line: $(cat "$TMP/err")"
 [ ! -e bad.efi ] && pass || fail "a refused build left bad.efi"
+
+# 8. initrds: busybox and setup-root must be built for the target
+XSR=$BUILD/src/initramfs/bootseal-setup-root
+if [ -x "$XSR" ]; then
+  expect_error "x86-64 setup-root in an arm64 initrd" "setup-root .* is an x86-64 executable but the target is arm64" \
+    "$BOOTSEAL" initrd build --arch arm64 --no-modules --setup-root "$XSR" -o bad.cpio
+fi
+expect_error "arm64 busybox in an x86-64 initrd" "busybox .* is an arm64 executable but the target is x86-64" \
+  "$BOOTSEAL" initrd build --arch x86-64 --no-modules --busybox "$A/busybox/bin/busybox" -o bad.cpio
+"$BOOTSEAL" -q initrd build --arch arm64 --kernel-modules-from "$A/kernel" -o a64.cpio && pass || fail "arm64 initrd build"
+"$BOOTSEAL" initrd list a64.cpio | grep -q 'erofs.ko$' && pass || fail "arm64 initrd lacks erofs.ko (decompressed)"
 finish
