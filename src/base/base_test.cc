@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "base/arch.h"
 #include "base/bytes.h"
 #include "base/error.h"
 #include "base/hex.h"
@@ -72,6 +73,25 @@ TEST(Checked, Overflow) {
   EXPECT_EQ(*checked_mul<uint64_t>(3, 4), 12u);
   EXPECT_TRUE(in_bounds(0, 0, 0));
   EXPECT_FALSE(in_bounds(1, 0, 0));
+}
+
+TEST(Arch, NamesAndNumbers) {
+  EXPECT_EQ(*parse_arch("aarch64"), Arch::kArm64);
+  EXPECT_EQ(*parse_arch("arm64"), Arch::kArm64);
+  EXPECT_EQ(*parse_arch("x86_64"), Arch::kX86_64);
+  EXPECT_EQ(*parse_arch("amd64"), Arch::kX86_64);
+  EXPECT_FALSE(parse_arch("riscv64").ok());
+  EXPECT_EQ(arch_from_pe_machine(0xaa64), Arch::kArm64);
+  EXPECT_EQ(arch_from_pe_machine(0x8664), Arch::kX86_64);
+  EXPECT_FALSE(arch_from_pe_machine(0x14c).has_value());
+  EXPECT_EQ(arch_from_elf_machine(183), Arch::kArm64);
+  EXPECT_EQ(arch_info(Arch::kArm64).console, "ttyAMA0");
+  EXPECT_EQ(arch_info(Arch::kArm64).root_type_guid, "b921b045-1df0-41c3-af44-4c6f280d3fae");
+  EXPECT_EQ(*arch_from_oci("arm64", "v8"), Arch::kArm64);
+  EXPECT_EQ(*arch_from_oci("arm64", ""), Arch::kArm64);
+  EXPECT_FALSE(arch_from_oci("arm", "v7").ok());
+  EXPECT_EQ(arch_from_oci("s390x", "").error().message(),
+            "image architecture 's390x' is not supported (sealed images are amd64 or arm64)");
 }
 
 }  // namespace

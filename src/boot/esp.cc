@@ -102,8 +102,9 @@ Result<EspPlan> plan_esp(const EspSpec& spec) {
   BS_TRY(check_name("key set name", spec.keys_name));
 
   EspPlan plan;
-  plan.files.push_back({"EFI/BOOT/BOOTX64.EFI", spec.sdboot_source, {}});
-  plan.files.push_back({"EFI/systemd/systemd-bootx64.efi", spec.sdboot_source, {}});
+  const ArchInfo& ai = arch_info(spec.arch);
+  plan.files.push_back({fmt::format("EFI/BOOT/BOOT{}.EFI", ai.efi_upper), spec.sdboot_source, {}});
+  plan.files.push_back({fmt::format("EFI/systemd/systemd-boot{}.efi", ai.efi), spec.sdboot_source, {}});
   for (size_t i = 0; i < spec.deployments.size(); i++) {
     const Deployment& d = spec.deployments[i];
     if (!is_hex(d.digest) || (d.digest.size() != 64 && d.digest.size() != 128))

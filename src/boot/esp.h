@@ -3,6 +3,7 @@
 //
 //   EFI/BOOT/BOOTX64.EFI                         signed systemd-boot (fallback path)
 //   EFI/systemd/systemd-bootx64.efi              signed systemd-boot
+//   (arm64: EFI/BOOT/BOOTAA64.EFI, EFI/systemd/systemd-bootaa64.efi)
 //   EFI/Linux/bootc/bootc_composefs-<digest>.efi signed UKI, one per deployment
 //   loader/loader.conf                           timeout, default entry, secure-boot-enroll
 //   loader/entries/bootc_<os>-<version>-<n>.conf BLS type 1 entry: "efi <UKI path>"
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "base/arch.h"
 #include "base/bytes.h"
 #include "bls/os_release.h"
 
@@ -47,7 +49,8 @@ struct Deployment {
 };
 
 struct EspSpec {
-  std::string sdboot_source;          // host path of the signed systemd-bootx64.efi
+  std::string sdboot_source;          // host path of the signed systemd-boot<x64|aa64>.efi
+  Arch arch = Arch::kX86_64;          // names the loader files
   std::vector<Deployment> deployments;  // [0] default, [1] rollback (optional)
   std::string keys_name = "auto";     // loader/keys/<name>/
   std::string pk_auth, kek_auth, db_auth;  // host paths; empty = no auto-enroll

@@ -52,6 +52,15 @@ TEST(Esp, PlanListsEveryFile) {
   EXPECT_EQ(plan->files[4].text, "timeout 0\ndefault bootc_*\neditor no\nsecure-boot-enroll if-safe\n");
 }
 
+TEST(Esp, Arm64LoaderNames) {
+  EspSpec s = spec();
+  s.arch = Arch::kArm64;
+  auto plan = plan_esp(s);
+  ASSERT_TRUE(plan.ok()) << plan.error().message();
+  EXPECT_EQ(plan->files[0].path, "EFI/BOOT/BOOTAA64.EFI");
+  EXPECT_EQ(plan->files[1].path, "EFI/systemd/systemd-bootaa64.efi");
+}
+
 TEST(Esp, RejectsBadSpecs) {
   EspSpec s = spec();
   s.deployments[0].digest = "xyz";

@@ -16,6 +16,7 @@ struct AssembleOptions {
   std::string size;  // total disk size ("2G", "1500M", bytes)
   std::string esp_size = "128M";
   std::string root_label = "bootseal-root";
+  std::string arch;  // empty: arm64 if the ESP has EFI/BOOT/BOOTAA64.EFI, else x86-64
 };
 
 Status assemble(const AssembleOptions& o, const Globals& g) {
@@ -23,7 +24,14 @@ Status assemble(const AssembleOptions& o, const Globals& g) {
   uint64_t esp_arg = BS_TRY(parse_size(o.esp_size, "--esp-size"));
   disk::PartitionSizes sizes = BS_TRY(disk::plan_partition_sizes(o.root_dir, esp_arg, disk_size));
   std::string tmp = o.output + ".parts";
-  Status st = disk::assemble_disk({o.esp_dir, o.root_dir, o.output, tmp, sizes, disk_size, o.root_label, ""});
+  // The root partition's type follows the architecture of the ESP's loader.
+  Arch arch = Arch::kX86_64;
+  if (!o.arch.empty())
+    arch = BS_TRY_CTX(parse_arch(o.arch), "--arch");
+  else if (sys::path_exists(o.esp_dir + "/EFI/BOOT/BOOTAA64.EFI"))
+    arch = Arch::kArm64;
+  Status st =
+      disk::assemble_disk({o.esp_dir, o.root_dir, o.output, tmp, sizes, disk_size, o.root_label, "", arch});
   (void)sys::remove_tree(tmp);  // the empty staging directory, if left
   if (!st.ok()) return st;
   uint64_t esp_size = sizes.esp, root_size = sizes.root;
@@ -46,6 +54,8 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option("--size", a.size, "Total disk size (e.g. 2G); default: just big enough");
   c->add_option("--esp-size", a.esp_size, "ESP size")->capture_default_str();
   c->add_option("--root-label", a.root_label, "ext4 label of the root")->capture_default_str();
+  c->add_option("--arch", a.arch, "x86-64 or arm64: the root partition's Discoverable Partitions type (default: "
+                                  "arm64 if the ESP has EFI/BOOT/BOOTAA64.EFI, else x86-64)");
   c->callback([&ctx] { ctx.action = [&ctx] { return assemble(a, ctx.globals); }; });
 }
 

@@ -68,6 +68,7 @@ Status create(CreateOptions& o, const Globals& g) {
   if (g.json) {
     print_json({{"output", o.d.output},
                 {"digest", r.digest},
+                {"arch", std::string(arch_name(r.arch))},
                 {"kernel", r.kernel_version},
                 {"cmdline", r.cmdline},
                 {"uki", r.uki_path},
@@ -81,7 +82,7 @@ Status create(CreateOptions& o, const Globals& g) {
   } else {
     fmt::print("disk:      {} ({} MiB)\n", o.d.output, r.disk_bytes >> 20);
     fmt::print("digest:    {}\n", r.digest);
-    fmt::print("kernel:    {}\n", r.kernel_version);
+    fmt::print("kernel:    {} ({})\n", r.kernel_version, arch_name(r.arch));
     fmt::print("cmdline:   {}\n", r.cmdline);
     fmt::print("UKI:       {:.1f} MiB, signed; initrd {:.1f} MiB; a copy of the ESP's UKI written to {}\n",
                r.uki_bytes / 1048576.0, r.initrd_bytes / 1048576.0, r.uki_path);
@@ -102,13 +103,18 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option("--output,-o", o.d.output, "Disk image to write")->required();
   c->add_option("--repo", o.repo, "Repository root (default $BOOTSEAL_REPO, else the booted system's, else /var/lib/bootseal/repo)");
   c->add_option("--size", o.size, "Total disk size (e.g. 4G); default: just big enough");
-  c->add_option("--esp-size", o.esp_size, "ESP size (default: room for two UKIs, at least 64M)");
+  c->add_option("--esp-size", o.esp_size, "ESP size (default: room for two UKIs, at least 64M; arm64: 128M)");
   c->add_option("--root-fs", o.d.root_fs, "Root filesystem type")->capture_default_str()->check(CLI::IsMember({"ext4"}));
-  c->add_option("--cmdline", o.d.cmdline_extra, "Kernel arguments after composefs=<digest>")->capture_default_str();
+  c->add_option("--cmdline", o.d.cmdline_extra, "Kernel arguments after composefs=<digest> (default: \"console=ttyS0 "
+                                                "systemd.firstboot=off panic=-1 no_timer_check\"; arm64: console=ttyAMA0, "
+                                                "without no_timer_check)");
+  c->add_option("--arch", o.d.arch, "x86-64 or arm64: must match the image's OCI config; for a directory import, "
+                                    "default: the kernel's PE Machine");
   c->add_option("--stub", o.d.stub, "systemd-stub to build the UKI on");
-  c->add_option("--systemd-boot", o.d.sdboot, "systemd-bootx64.efi to install (signed with the db key)");
+  c->add_option("--systemd-boot", o.d.sdboot, "systemd-boot<x64|aa64>.efi to install (signed with the db key)");
   c->add_option("--setup-root", o.d.setup_root, "bootseal-setup-root binary for the initrd");
-  c->add_option("--busybox", o.d.busybox, "Statically linked busybox for the initrd")->capture_default_str();
+  c->add_option("--busybox", o.d.busybox, "Statically linked busybox for the initrd (default: /bin/busybox; arm64: "
+                                          "the fetched busybox-static:arm64)");
   c->add_option("--secure-boot-enroll", o.d.secure_boot_enroll,
                 "loader.conf secure-boot-enroll: if-safe (enroll by itself only in a VM), force (also on real hardware: "
                 "option ROMs not signed by db stop loading, docs/secure-boot.md), manual (menu entry) or off")

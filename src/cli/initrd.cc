@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "boot/payloads.h"
 #include "cli/command.h"
 #include "cpio/cpio.h"
 #include "initramfs/initrd.h"
@@ -18,7 +19,7 @@ struct BuildOptions {
   std::vector<std::string> modules;
   bool no_modules = false;
   bool keep_compressed = false;
-  std::string output;
+  std::string output, arch, busybox;
 };
 
 Status build_cmd(BuildOptions& b, const Globals& g) {
@@ -39,6 +40,13 @@ Status build_cmd(BuildOptions& b, const Globals& g) {
     return input_error("--kernel-modules-from is required (or --no-modules)");
   o.decompress_modules = !b.keep_compressed;
   o.verbose = g.verbose > 0;
+  // --arch: busybox and setup-root must be executables for it; the default busybox
+  // is then the fetched busybox-static:arm64 for arm64.
+  if (!b.arch.empty()) o.arch = BS_TRY_CTX(parse_arch(b.arch), "--arch");
+  if (!b.busybox.empty())
+    o.busybox = b.busybox;
+  else if (o.arch == Arch::kArm64)
+    o.busybox = boot::payloads_dir() + "/arm64/busybox/bin/busybox";
   if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && o.mtime == 0) o.mtime = static_cast<uint32_t>(std::strtoul(sde, nullptr, 10));
   auto r = BS_TRY_CTX(initramfs::build_initrd(o), "initrd build");
   BS_TRY(sys::write_file_atomic(b.output, r.archive, 0644));
@@ -96,7 +104,9 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option("--add", b.add, "Extra file, symlink or directory (with its contents): PATH (at the same path in the archive) or SRC:DST (repeatable)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  c->add_option("--busybox", b.o.busybox, "Statically linked busybox")->capture_default_str();
+  c->add_option("--busybox", b.busybox, "Statically linked busybox (default: /bin/busybox; with --arch arm64: the "
+                                       "fetched busybox-static:arm64)");
+  c->add_option("--arch", b.arch, "Target x86-64 or arm64: busybox and --setup-root must be built for it");
   c->add_option("--compress", b.o.compress, "none, zstd or xz")->capture_default_str()->check(CLI::IsMember({"none", "zstd", "xz"}));
   c->add_option("-o,--output", b.output, "Output file")->required();
   c->callback([&ctx] { ctx.action = [&ctx] { return build_cmd(b, ctx.globals); }; });

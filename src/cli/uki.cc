@@ -15,6 +15,7 @@
 #include "pe/pe.h"
 #include "sys/file.h"
 #include "sys/mapped_file.h"
+#include "sys/process.h"
 #include "sys/tree.h"
 #include "uki/uki.h"
 
@@ -41,7 +42,7 @@ Result<Bytes> text_or_file(const std::string& v, bool normalize) {
 }
 
 struct BuildOptions {
-  std::string linux_path, cmdline, os_release, uname, splash, devicetree, stub, output, sign_key, sign_cert;
+  std::string linux_path, cmdline, os_release, uname, splash, devicetree, stub, output, sign_key, sign_cert, arch;
   bool os_release_given = false, uname_given = false, no_checksum = false;
   std::vector<std::string> initrds, sbat, pcr_private_keys, pcr_public_keys, phases, pcr_banks, extra_sections;
 };
@@ -93,16 +94,39 @@ Result<std::string> make_pcrsig(const BuildOptions& o, const std::vector<uki::Na
   return tpm2::to_json(doc, tpm2::JsonStyle::kPython);
 }
 
-Status build_cmd(const BuildOptions& o) {
+Status build_cmd(const BuildOptions& o, bool verbose) {
   if (o.pcr_private_keys.empty() && (!o.pcr_public_keys.empty() || !o.phases.empty()))
     return input_error("--pcr-public-key and --phases need --pcr-private-key");
   if (o.sign_key.empty() != o.sign_cert.empty()) return input_error("--sign-key and --sign-cert go together");
-  std::string stub_path = BS_TRY(boot::find_systemd_efi(boot::kLinuxStub, o.stub, "--stub"));
-  Bytes stub = BS_TRY(sys::read_file(stub_path));
   sys::MappedFile kernel_map = BS_TRY(sys::MappedFile::open(o.linux_path));
   ByteSpan kernel = kernel_map.data();
   if (kernel.empty()) return input_error("{}: empty kernel image", o.linux_path);
-  if (!pe::looks_like_pe(kernel)) warn(fmt::format("{} is not a PE image; the firmware cannot start it", o.linux_path));
+  // A gzip-compressed kernel (arm64 Image.gz) is embedded decompressed, as
+  // ukify 257 does: the firmware and systemd-stub load only a PE.
+  Bytes kernel_gunzipped;
+  if (uki::is_gzip(kernel)) {
+    std::vector<std::string> argv = {"gzip", "-dc", o.linux_path};
+    if (verbose) std::fprintf(stderr, "+ %s\n", sys::shell_join(argv).c_str());
+    std::string out = BS_TRY_CTX(sys::run_capture(argv), "{}: decompressing the gzip kernel", o.linux_path);
+    kernel_gunzipped.assign(out.begin(), out.end());
+    kernel = kernel_gunzipped;
+  }
+  // The architecture: --arch, else the kernel's PE Machine, else x86-64; it
+  // picks the default stub (linux<x64|aa64>.efi.stub).
+  std::optional<Arch> arch;
+  if (!o.arch.empty()) arch = BS_TRY_CTX(parse_arch(o.arch), "--arch");
+  if (pe::looks_like_pe(kernel)) {
+    if (auto ka = uki::pe_arch(kernel); ka.ok()) {
+      if (arch && *arch != *ka)
+        return input_error("{}: the kernel is {} but --arch is {}", o.linux_path, arch_name(*ka), arch_name(*arch));
+      arch = *ka;
+    }
+  }
+  std::string stub_path =
+      BS_TRY(boot::find_systemd_efi(boot::linux_stub_name(arch.value_or(Arch::kX86_64)), o.stub, "--stub"));
+  Bytes stub = BS_TRY(sys::read_file(stub_path));
+  uki::KernelCheck kc = BS_TRY_CTX(uki::check_kernel_for_stub(kernel, stub), "{} with stub {}", o.linux_path, stub_path);
+  for (auto& w : kc.warnings) warn(fmt::format("{}: {}", o.linux_path, w));
 
   std::vector<uki::NamedSection> secs;
   // .osrel: given text/@file, else the build host's os-release (ukify's default);
@@ -195,14 +219,15 @@ Status build_cmd(const BuildOptions& o) {
 }
 
 struct AddonOptions {
-  std::string cmdline, devicetree, stub, output;
+  std::string cmdline, devicetree, stub, output, arch;
   std::vector<std::string> sbat;
   bool no_checksum = false;
 };
 
 Status addon_cmd(const AddonOptions& o) {
   if (o.cmdline.empty() && o.devicetree.empty()) return input_error("an addon needs --cmdline or --devicetree");
-  std::string stub_path = BS_TRY(boot::find_systemd_efi(boot::kAddonStub, o.stub, "--stub"));
+  Arch arch = o.arch.empty() ? Arch::kX86_64 : BS_TRY_CTX(parse_arch(o.arch), "--arch");
+  std::string stub_path = BS_TRY(boot::find_systemd_efi(boot::addon_stub_name(arch), o.stub, "--stub"));
   Bytes stub = BS_TRY(sys::read_file(stub_path));
   std::vector<uki::NamedSection> secs;
   if (!o.cmdline.empty()) secs.push_back({".cmdline", own(BS_TRY(text_or_file(o.cmdline, true)))});
@@ -355,6 +380,7 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option("--devicetree", b.devicetree, "Devicetree blob (.dtb)");
   hidden_alias(c, "--dtb", b.devicetree);
   c->add_option("--stub", b.stub, "systemd-stub (default: $BOOTSEAL_STUB, the fetched payload, or /usr/lib/systemd/boot/efi)");
+  c->add_option("--arch", b.arch, "x86-64 or arm64 (default: the kernel's PE Machine); picks linuxx64/linuxaa64.efi.stub");
   c->add_option("--pcr-private-key", b.pcr_private_keys, "RSA key to sign the PCR 11 policy with (.pcrsig)");
   c->add_option("--pcr-public-key", b.pcr_public_keys, "Its public key (PEM) (.pcrpkey)");
   c->add_option("--phases", b.phases, "Phase paths to sign for each --pcr-private-key (comma/space separated)");
@@ -366,7 +392,7 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option("--sign-cert", b.sign_cert, "Secure Boot signing certificate");
   c->add_flag("--no-checksum", b.no_checksum, "Leave the PE checksum 0, as ukify does");
   c->add_option("--output,-o", b.output, "Output UKI")->required();
-  c->callback([&ctx] { ctx.action = [] { return build_cmd(b); }; });
+  c->callback([&ctx] { ctx.action = [&ctx] { return build_cmd(b, ctx.globals.verbose > 0); }; });
 
   static std::string ipath;
   CLI::App* i = u->add_subcommand("inspect", "Show a UKI's sections, cmdline, os-release, uname and signature");
@@ -379,7 +405,8 @@ void setup(CLI::App& root, Context& ctx) {
   ad->add_option("--cmdline", a.cmdline, "Extra kernel command line: TEXT or @FILE");
   ad->add_option("--devicetree", a.devicetree, "Devicetree blob");
   ad->add_option("--sbat", a.sbat, "SBAT entries: TEXT or @FILE");
-  ad->add_option("--stub", a.stub, "Addon stub (default: addonx64.efi.stub from systemd-boot-efi)");
+  ad->add_option("--stub", a.stub, "Addon stub (default: addonx64.efi.stub, or addonaa64.efi.stub with --arch arm64)");
+  ad->add_option("--arch", a.arch, "x86-64 (default) or arm64");
   ad->add_flag("--no-checksum", a.no_checksum, "Leave the PE checksum 0, as ukify does");
   ad->add_option("--output,-o", a.output, "Output addon (.addon.efi)")->required();
   ad->callback([&ctx] { ctx.action = [] { return addon_cmd(a); }; });

@@ -86,6 +86,9 @@ void setup(CLI::App& root, Context& ctx) {
   static bool no_reboot = false;
   r->add_flag("--no-reboot", no_reboot, "End the run when the guest resets (QEMU -no-reboot)");
   r->add_option("--ovmf-dir", c.ovmf_dir, "Where the OVMF firmware files are")->capture_default_str();
+  r->add_option("--arch", c.arch, "auto (from the disk's EFI/BOOT/BOOT<arch>.EFI), x86_64 or aarch64 "
+                                  "(qemu-system-aarch64 -M virt, AAVMF, tpm-tis-device)")->capture_default_str();
+  r->add_option("--aavmf-dir", c.aavmf_dir, "Where the AAVMF firmware files are (aarch64)")->capture_default_str();
   r->add_option("--work-dir", c.workdir, "Keep the variable store and TPM socket here");
   r->add_flag("--keep-work-dir", c.keep_workdir, "Do not remove the temporary work directory");
   hidden_alias(r, "--workdir", c.workdir);

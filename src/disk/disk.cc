@@ -265,7 +265,9 @@ Status assemble_disk(const AssembleSpec& a) {
     BS_TRY(make_ext4_image(a.root_dir, root_img, a.sizes.root, a.root_label, a.root_uuid));
     return create_gpt_disk(a.output, a.disk_size,
                            {{"esp", std::string(kEspTypeGuid), "", esp_img, a.sizes.esp},
-                            {"root-x86-64", std::string(kRootX86_64TypeGuid), "", root_img, a.sizes.root}});
+                            {fmt::format("root-{}", arch_name(a.arch)),
+                             std::string(a.arch == Arch::kArm64 ? kRootArm64TypeGuid : kRootX86_64TypeGuid), "",
+                             root_img, a.sizes.root}});
   }();
   ::unlink(esp_img.c_str());
   ::unlink(root_img.c_str());

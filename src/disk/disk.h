@@ -11,12 +11,14 @@
 #include <string_view>
 #include <vector>
 
+#include "base/arch.h"
 #include "base/error.h"
 
 namespace bootseal::disk {
 
 inline constexpr std::string_view kEspTypeGuid = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
 inline constexpr std::string_view kRootX86_64TypeGuid = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709";
+inline constexpr std::string_view kRootArm64TypeGuid = "B921B045-1DF0-41C3-AF44-4C6F280D3FAE";
 inline constexpr uint64_t kMiB = 1024 * 1024;
 inline constexpr uint64_t kSectorSize = 512;
 // Room for the primary GPT before the first partition and the backup GPT after the last.
@@ -74,6 +76,7 @@ struct AssembleSpec {
   uint64_t disk_size = 0;  // 0: just big enough
   std::string root_label = "bootseal-root";
   std::string root_uuid;   // "" = random
+  Arch arch = Arch::kX86_64;  // the root partition's type: Discoverable Partitions root for it
 };
 Status assemble_disk(const AssembleSpec& spec);
 

@@ -113,6 +113,28 @@ Result<bool> is_static_elf(ByteSpan elf) {
   return true;
 }
 
+Result<Arch> elf_arch(ByteSpan elf) {
+  // e_machine: u16 at 18 (System V gABI).
+  if (elf.size() < 64 || elf[0] != 0x7f || elf[1] != 'E' || elf[2] != 'L' || elf[3] != 'F')
+    return input_error("not an ELF file");
+  if (elf[5] != 1) return unsupported_error("only little-endian ELF is supported");
+  uint16_t m = load_le<uint16_t>(elf.data() + 18);
+  auto a = arch_from_elf_machine(m);
+  if (!a) return unsupported_error("ELF machine {} is neither x86-64 (62) nor arm64 (183)", m);
+  return *a;
+}
+
+namespace {
+// An executable for the initrd must be built for its architecture.
+Status check_elf_arch(ByteSpan elf, const std::optional<Arch>& want, std::string_view what, const std::string& path) {
+  if (!want) return {};
+  Arch got = BS_TRY_CTX(elf_arch(elf), "{} {}", what, path);
+  if (got != *want)
+    return input_error("{} {} is an {} executable but the target is {}", what, path, arch_name(got), arch_name(*want));
+  return {};
+}
+}  // namespace
+
 Result<InitrdResult> build_initrd(const InitrdOptions& o) {
   InitrdResult res;
   cpio::Writer w(o.mtime);
@@ -126,6 +148,7 @@ Result<InitrdResult> build_initrd(const InitrdOptions& o) {
   Bytes bb = BS_TRY_CTX(sys::read_file(o.busybox), "busybox");
   if (!BS_TRY_CTX(is_static_elf(bb), "busybox {}", o.busybox))
     return input_error("busybox {} is dynamically linked; the initramfs has no loader (use busybox-static)", o.busybox);
+  BS_TRY(check_elf_arch(bb, o.arch, "busybox", o.busybox));
   BS_TRY(w.add_file("bin/busybox", std::move(bb), 0755));
   for (const char* a : kApplets) BS_TRY(w.add_symlink(fmt::format("bin/{}", a), "busybox"));
 
@@ -141,6 +164,7 @@ Result<InitrdResult> build_initrd(const InitrdOptions& o) {
     Bytes sr = BS_TRY_CTX(sys::read_file(o.setup_root), "--setup-root");
     if (!BS_TRY_CTX(is_static_elf(sr), "--setup-root {}", o.setup_root))
       return input_error("--setup-root {} is dynamically linked; build the bootseal-setup-root target", o.setup_root);
+    BS_TRY(check_elf_arch(sr, o.arch, "--setup-root", o.setup_root));
     BS_TRY(w.add_file("usr/bin/bootseal-setup-root", std::move(sr), 0755));
   }
 

@@ -3,10 +3,12 @@
 // (e.g. bootseal-setup-root). `bootseal initrd build` is the command line for it.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "base/arch.h"
 #include "base/bytes.h"
 #include "initramfs/modules.h"
 
@@ -26,6 +28,9 @@ struct InitrdOptions {
   std::string compress = "none";            // none | zstd | xz
   uint32_t mtime = 0;                       // every member's mtime
   bool verbose = false;                     // (commands are echoed by sys::Process under -v)
+  // The target: busybox and setup-root must be ELF executables for it (e_machine),
+  // so an x86-64 binary never lands in an arm64 initrd. nullopt: not checked.
+  std::optional<Arch> arch;
 };
 
 struct InitrdResult {
@@ -41,6 +46,10 @@ inline constexpr std::string_view kModuleListPath = "etc/bootseal/modules";
 // True if `elf` is an ELF executable without a PT_INTERP program header (statically
 // linked: it runs in an initramfs without a dynamic loader). Errors on a malformed ELF.
 Result<bool> is_static_elf(ByteSpan elf);
+
+// The architecture of an ELF file (e_machine: EM_X86_64, EM_AARCH64); an error
+// for a malformed ELF or another machine.
+Result<Arch> elf_arch(ByteSpan elf);
 
 // The built-in generic /init: mounts proc/sys/dev, loads the listed modules, runs
 // /usr/bin/bootseal-setup-root if present, else an emergency shell.

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/arch.h"
 #include "base/hex.h"
 #include "initramfs/gpt.h"
 
@@ -153,11 +154,13 @@ Result<std::string> find_root(SystemOps& ops, std::string_view cmdline) {
     what = std::string(*root);
   } else if (root) {
     return input_error("root={}: unsupported (use /dev/…, PARTUUID= or PARTLABEL=, or no root= to find the "
-                       "Discoverable Partitions x86-64 root type)",
-                       *root);
+                       "Discoverable Partitions {} root type)",
+                       *root, arch_name(kBuildArch));
   } else {
-    pred = [](const GptPartition& p) { return p.type_guid == kRootX86_64TypeGuid; };
-    what = fmt::format("a partition of type {} (root x86-64)", kRootX86_64TypeGuid);
+    // The Discoverable Partitions root type of the architecture this binary runs on.
+    std::string type(arch_info(kBuildArch).root_type_guid);
+    pred = [type](const GptPartition& p) { return p.type_guid == type; };
+    what = fmt::format("a partition of type {} (root {})", type, arch_name(kBuildArch));
   }
   for (int i = 0; i <= wait_s * 1000 / kRootPollMs; i++) {
     auto r = scan_partitions(ops, pred);

@@ -149,6 +149,8 @@ Result<Image> parse_headers(ByteSpan file, uint64_t file_size) {
   img.ImageBase = load_le<uint64_t>(o + 24);
   img.SectionAlignment = load_le<uint32_t>(o + 32);
   img.FileAlignment = load_le<uint32_t>(o + 36);
+  img.MajorImageVersion = load_le<uint16_t>(o + 44);
+  img.MinorImageVersion = load_le<uint16_t>(o + 46);
   img.SizeOfImage = load_le<uint32_t>(o + 56);
   img.SizeOfHeaders = load_le<uint32_t>(o + 60);
   img.CheckSum = load_le<uint32_t>(o + kOptCheckSumOffset);

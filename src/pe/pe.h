@@ -50,6 +50,10 @@ inline constexpr size_t kDirDebug = 6;
 // attribute certificate table (WIN_CERTIFICATE entries), not an RVA.
 inline constexpr size_t kDirSecurity = 4;
 
+// IMAGE_FILE_HEADER.Machine
+inline constexpr uint16_t kMachineAmd64 = 0x8664;
+inline constexpr uint16_t kMachineArm64 = 0xaa64;
+
 // Section characteristics used by UKIs.
 inline constexpr uint32_t kScnCntCode = 0x00000020;
 inline constexpr uint32_t kScnCntInitializedData = 0x00000040;
@@ -109,6 +113,8 @@ struct Image {
   uint64_t ImageBase = 0;
   uint32_t SectionAlignment = 0;
   uint32_t FileAlignment = 0;
+  uint16_t MajorImageVersion = 0;
+  uint16_t MinorImageVersion = 0;
   uint32_t SizeOfImage = 0;
   uint32_t SizeOfHeaders = 0;
   uint32_t CheckSum = 0;

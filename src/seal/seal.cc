@@ -24,6 +24,7 @@
 #include "sys/fsops.h"
 #include "sys/tree.h"
 #include "uki/build.h"
+#include "uki/uki.h"
 
 namespace bootseal::seal {
 namespace {
@@ -107,26 +108,25 @@ Result<std::string> find_file(std::string_view what, const std::vector<std::stri
   return input_error("missing {}: none of {} exists", what, fmt::join(tried, ", "));
 }
 
+std::string default_cmdline(Arch a) {
+  return fmt::format("console={} systemd.firstboot=off panic=-1{}", arch_info(a).console,
+                     a == Arch::kX86_64 ? " no_timer_check" : "");
+}
+
+std::vector<std::string> setup_root_candidates(Arch a) {
+  if (a == Arch::kArm64)
+    return {self_dir() + "/../../aarch64/bootseal-setup-root",
+            self_dir() + "/aarch64/bootseal-setup-root", self_dir() + "/../libexec/bootseal/aarch64/bootseal-setup-root",
+            "/usr/lib/bootseal/aarch64/bootseal-setup-root", "/usr/libexec/bootseal/aarch64/bootseal-setup-root"};
+  return {self_dir() + "/../initramfs/bootseal-setup-root", self_dir() + "/bootseal-setup-root",
+          self_dir() + "/../libexec/bootseal/bootseal-setup-root", self_dir() + "/../lib/bootseal/bootseal-setup-root",
+          "/usr/lib/bootseal/bootseal-setup-root", "/usr/libexec/bootseal/bootseal-setup-root"};
+}
+
 Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& digest, const UkiOptions& o) {
   auto step = [&](const std::string& s) {
     if (o.step) o.step(s);
   };
-  // The digest karg is bootseal's own: a user's composefs karg would override or
-  // contradict it (composefs.digest= wins over composefs=) and seal another image.
-  BS_TRY(bls::refuse_composefs_kargs(o.cmdline_extra, "--cmdline"));
-  std::string stub = BS_TRY(boot::find_systemd_efi(boot::kLinuxStub, o.stub, "--stub"));
-  std::string setup_root = BS_TRY(find_file(
-      "bootseal-setup-root", {o.setup_root, self_dir() + "/../initramfs/bootseal-setup-root",
-                              self_dir() + "/bootseal-setup-root", self_dir() + "/../libexec/bootseal/bootseal-setup-root",
-                              self_dir() + "/../lib/bootseal/bootseal-setup-root", "/usr/lib/bootseal/bootseal-setup-root",
-                              "/usr/libexec/bootseal/bootseal-setup-root"}));
-  BS_TRY(find_file("busybox (busybox-static)", {o.busybox}));
-  for (const char* f : {"db.key", "db.crt"})
-    BS_TRY_CTX(find_file(fmt::format("{} in the key set", f), {o.keys_dir + "/" + f}),
-               "--keys {} (make one with `bootseal keys generate --dir {}`)", o.keys_dir, o.keys_dir);
-  auto signer = BS_TRY(keys::load_signer(o.keys_dir + "/db.key"));
-  auto cert = BS_TRY(keys::load_certificate(o.keys_dir + "/db.crt"));
-
   SealedUki res;
   res.digest = digest;
   Bytes image = BS_TRY(repo.read_image(digest));
@@ -135,6 +135,44 @@ Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& dig
   res.kernel_version = BS_TRY(find_kernel_version(tree));
   const std::string modpath = "/usr/lib/modules/" + res.kernel_version;
   Bytes kernel = BS_TRY(image_file(tree, objects, modpath + "/vmlinuz"));
+
+  // The architecture: given (--arch, the OCI config), else the kernel's PE Machine.
+  std::optional<Arch> kernel_arch;
+  if (auto ka = uki::pe_arch(kernel); ka.ok()) kernel_arch = *ka;
+  Arch arch = Arch::kX86_64;
+  if (!o.arch.empty()) {
+    arch = BS_TRY(parse_arch(o.arch));
+    if (kernel_arch && *kernel_arch != arch)
+      return input_error("image {}: the image is {} but its kernel {}/vmlinuz is {} (PE Machine {:#06x})",
+                         digest.substr(0, 12), arch_name(arch), modpath, arch_name(*kernel_arch),
+                         arch_info(*kernel_arch).pe_machine);
+  } else if (kernel_arch) {
+    arch = *kernel_arch;
+  }
+  res.arch = arch;
+
+  // The digest karg is bootseal's own: a user's composefs karg would override or
+  // contradict it (composefs.digest= wins over composefs=) and seal another image.
+  BS_TRY(bls::refuse_composefs_kargs(o.cmdline_extra, "--cmdline"));
+  std::string stub = BS_TRY(boot::find_systemd_efi(boot::linux_stub_name(arch), o.stub, "--stub"));
+  std::vector<std::string> sr_candidates = setup_root_candidates(arch);
+  sr_candidates.insert(sr_candidates.begin(), o.setup_root);
+  auto setup_root_found = find_file(fmt::format("bootseal-setup-root for {}", arch_name(arch)), sr_candidates);
+  if (!setup_root_found.ok() && arch == Arch::kArm64)
+    return input_error("{}; tools/build cross-compiles it when aarch64-linux-gnu-g++ is installed (tools/setup "
+                       "installs it), or pass --setup-root",
+                       setup_root_found.error().message());
+  std::string setup_root = BS_TRY(std::move(setup_root_found));
+  std::string busybox = o.busybox;
+  if (busybox.empty())
+    busybox = arch == Arch::kArm64 ? boot::payloads_dir() + "/arm64/busybox/bin/busybox" : "/bin/busybox";
+  BS_TRY(find_file(fmt::format("busybox (busybox-static for {})", arch_name(arch)), {busybox}));
+  for (const char* f : {"db.key", "db.crt"})
+    BS_TRY_CTX(find_file(fmt::format("{} in the key set", f), {o.keys_dir + "/" + f}),
+               "--keys {} (make one with `bootseal keys generate --dir {}`)", o.keys_dir, o.keys_dir);
+  auto signer = BS_TRY(keys::load_signer(o.keys_dir + "/db.key"));
+  auto cert = BS_TRY(keys::load_certificate(o.keys_dir + "/db.crt"));
+
   Bytes os_release = BS_TRY(image_file(tree, objects, "/usr/lib/os-release"));
 
   std::string work = o.work_dir.empty() ? BS_TRY(sys::make_temp_dir("bootseal-uki-")) : o.work_dir + "/uki-work";
@@ -150,15 +188,16 @@ Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& dig
   BS_TRY(deploy::checkout(tree, modpath, objects, moddir));
   initramfs::InitrdOptions io;
   io.modules_dir = moddir;
-  io.busybox = o.busybox;
-  io.add = {{setup_root, "usr/bin/bootseal-setup-root"}};
+  io.busybox = busybox;
+  io.setup_root = setup_root;
+  io.arch = arch;
   io.compress = "zstd";
   initramfs::InitrdResult initrd = BS_TRY_CTX(initramfs::build_initrd(io), "building the initrd");
   res.initrd_bytes = initrd.archive.size();
 
   // --- UKI with composefs=<digest>, signed with db.
   step("building and signing the UKI");
-  res.cmdline = fmt::format("composefs={} {}", digest, o.cmdline_extra);
+  res.cmdline = fmt::format("composefs={} {}", digest, o.cmdline_extra.empty() ? default_cmdline(arch) : o.cmdline_extra);
   uki::BuildInputs ui;
   ui.stub = BS_TRY(sys::read_file(stub));
   ui.linux_image = std::move(kernel);
@@ -166,6 +205,9 @@ Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& dig
   ui.cmdline = res.cmdline;
   ui.os_release = std::string(as_string(os_release));
   ui.uname = res.kernel_version;
+  uki::KernelCheck kc = BS_TRY_CTX(uki::check_kernel_for_stub(ui.linux_image, ui.stub), "{}/vmlinuz with stub {}",
+                                   modpath, stub);
+  (void)kc;
   Bytes uki_image = BS_TRY_CTX(uki::build(ui), "{}", stub);
   res.uki = BS_TRY_CTX(authenticode::sign(uki_image, *signer, cert, {}), "signing the UKI");
   return res;
@@ -178,7 +220,6 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
   DiskResult res;
   // --- Everything is located and checked before anything is written.
   BS_TRY(bls::refuse_composefs_kargs(o.cmdline_extra, "--cmdline"));
-  std::string sdboot = BS_TRY(boot::find_systemd_efi(boot::kSystemdBootEfi, o.sdboot, "--systemd-boot"));
   for (const char* f : {"db.key", "db.crt", "PK.auth", "KEK.auth", "db.auth"})
     BS_TRY_CTX(find_file(fmt::format("{} in the key set", f), {o.keys_dir + "/" + f}),
                "--keys {} (make one with `bootseal keys generate --dir {}`)", o.keys_dir, o.keys_dir);
@@ -191,6 +232,18 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
   store::ImageRecord record = BS_TRY(store::find_image(repo, o.image)).second;
   const std::string digest = record.image.starts_with("images/") ? record.image.substr(7) : record.image;
   res.digest = digest;
+  // The architecture is the image's: its OCI config's, or --arch (which must agree);
+  // a directory import has none, and then the kernel's PE Machine decides (seal_uki).
+  std::string arch_name_given = o.arch;
+  if (!record.architecture.empty()) {
+    Arch rec = BS_TRY_CTX(arch_from_oci(record.architecture, ""), "image {}", o.image);
+    if (!o.arch.empty() && BS_TRY_CTX(parse_arch(o.arch), "--arch") != rec)
+      return input_error("--arch {}: image {} is {} (its OCI config says {})", o.arch, o.image, arch_name(rec),
+                         record.architecture);
+    arch_name_given = std::string(arch_name(rec));
+  } else if (!o.arch.empty()) {
+    BS_TRY_CTX(parse_arch(o.arch), "--arch");
+  }
   Bytes image = BS_TRY(repo.read_image(digest));
   fstree::Tree tree = BS_TRY_CTX(composefs::read_image(image), "reading image {}", digest);
   const std::string objects = repo.path() + "/objects";
@@ -215,7 +268,14 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
 
   UkiOptions uo = o;
   uo.work_dir = work;
+  uo.arch = arch_name_given;
   SealedUki sealed = BS_TRY(seal_uki(repo, digest, uo));
+  const Arch arch = sealed.arch;
+  res.arch = arch;
+  std::string sdboot = BS_TRY(boot::find_systemd_efi(boot::systemd_boot_name(arch), o.sdboot, "--systemd-boot"));
+  if (auto sa = uki::pe_arch(BS_TRY(sys::read_file(sdboot))); !sa.ok() || *sa != arch)
+    return input_error("--systemd-boot {}: {} (the image is {})", sdboot,
+                       sa.ok() ? fmt::format("a {} loader", arch_name(*sa)) : sa.error().message(), arch_name(arch));
   res.kernel_version = sealed.kernel_version;
   res.cmdline = sealed.cmdline;
   res.initrd_bytes = sealed.initrd_bytes;
@@ -226,19 +286,24 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
 
   // --- ESP: room for two UKIs (upgrade keeps the old one for rollback).
   uint64_t need_esp = round_up(2 * res.uki_bytes + 2 * sdboot_signed.size() + 1 * disk::kMiB, disk::kMiB);
-  uint64_t esp_size = o.esp_size ? o.esp_size : std::max<uint64_t>(disk::kMinEspSize, round_up(need_esp * 5 / 4, disk::kMiB));
+  // arm64 kernels are raw Images (36-45 MB UKIs; a 64 MiB ESP holds one): the
+  // default leaves room for two of the larger ones however big this one is.
+  uint64_t min_default = arch == Arch::kArm64 ? kMinEspSizeArm64 : disk::kMinEspSize;
+  uint64_t esp_size = o.esp_size ? o.esp_size : std::max<uint64_t>(min_default, round_up(need_esp * 5 / 4, disk::kMiB));
   if (esp_size < need_esp)
-    return input_error("--esp-size {} MiB is too small: two UKIs of {} MiB plus systemd-boot need {} MiB",
-                       esp_size / disk::kMiB, div_round_up(res.uki_bytes, disk::kMiB), need_esp / disk::kMiB);
+    return input_error("--esp-size {} MiB is too small: two UKIs of {} MiB plus systemd-boot need {} MiB ({})",
+                       esp_size / disk::kMiB, div_round_up(res.uki_bytes, disk::kMiB), need_esp / disk::kMiB,
+                       arch_name(arch));
   if (esp_size < disk::kMinEspSize) return input_error("--esp-size: a FAT32 ESP needs at least {} MiB", disk::kMinEspSize / disk::kMiB);
   res.esp_bytes = esp_size;
 
   step("laying out the ESP");
-  std::string uki_file = work + "/uki.efi", sdboot_file = work + "/systemd-bootx64.efi";
+  std::string uki_file = work + "/uki.efi", sdboot_file = work + "/" + boot::systemd_boot_name(arch);
   BS_TRY(sys::write_file_atomic(uki_file, uki_image));
   BS_TRY(sys::write_file_atomic(sdboot_file, sdboot_signed));
   boot::EspSpec es;
   es.sdboot_source = sdboot_file;
+  es.arch = arch;
   boot::Deployment first = entry;
   first.uki_source = uki_file;
   es.deployments.push_back(std::move(first));
@@ -281,7 +346,8 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
                    sizes.esp / disk::kMiB, sizes.root / disk::kMiB));
   std::string uuid = fmt::format("{}-{}-{}-{}-{}", digest.substr(0, 8), digest.substr(8, 4), digest.substr(12, 4),
                                  digest.substr(16, 4), digest.substr(20, 12));
-  BS_TRY(disk::assemble_disk({work + "/esp", root, o.output, work + "/images", sizes, o.disk_size, "bootseal-root", uuid}));
+  BS_TRY(disk::assemble_disk(
+      {work + "/esp", root, o.output, work + "/images", sizes, o.disk_size, "bootseal-root", uuid, arch}));
   struct stat st;
   if (::stat(o.output.c_str(), &st) == 0) res.disk_bytes = static_cast<uint64_t>(st.st_size);
   res.uki_path = o.output + ".uki.efi";

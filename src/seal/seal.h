@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/arch.h"
 #include "base/error.h"
 #include "store/repository.h"
 
@@ -14,15 +15,20 @@ namespace bootseal::seal {
 // What a signed UKI for a repository image is made of.
 struct UkiOptions {
   std::string keys_dir;        // PK/KEK/db .key/.crt/.auth (bootseal keys generate)
-  // no_timer_check: under TCG on a loaded host the kernel's IO-APIC timer check
-  // can fail and panic ("IO-APIC + timer doesn't work"); VMs skip it.
-  std::string cmdline_extra = "console=ttyS0 systemd.firstboot=off panic=-1 no_timer_check";
-  std::string stub;            // systemd-stub (default: payloads / system)
-  std::string setup_root;      // bootseal-setup-root binary (default: next to bootseal)
-  std::string busybox = "/bin/busybox";
+  // Empty: default_cmdline(arch).
+  std::string cmdline_extra;
+  // The image's architecture: x86-64 or arm64; empty: the kernel's PE Machine.
+  std::string arch;
+  std::string stub;            // systemd-stub (default: linux<x64|aa64>.efi.stub from payloads / system)
+  std::string setup_root;      // bootseal-setup-root binary (default: next to bootseal; arm64: the cross build)
+  std::string busybox;         // static busybox (default: /bin/busybox; arm64: the payloads' busybox-static:arm64)
   std::string work_dir;        // scratch space (default: a temp dir)
   std::function<void(const std::string&)> step;  // progress: "building initrd", ...
 };
+
+// The default ESP of an arm64 disk: two 45 MB UKIs (the generic arm64 kernel is a
+// 44 MB raw Image) plus systemd-boot and headroom.
+inline constexpr uint64_t kMinEspSizeArm64 = 128ull << 20;
 
 struct DiskOptions : UkiOptions {
   std::string repo;            // repository root (holds composefs/)
@@ -31,13 +37,25 @@ struct DiskOptions : UkiOptions {
   uint64_t disk_size = 0;      // 0: just big enough
   uint64_t esp_size = 0;       // 0: room for two UKIs
   std::string root_fs = "ext4";
-  std::string sdboot;          // systemd-bootx64.efi (default: payloads / system)
+  std::string sdboot;          // systemd-boot<x64|aa64>.efi (default: payloads / system)
   std::string keys_name = "auto";
   std::string secure_boot_enroll = "if-safe";
   bool keep_work = false;
 };
 
+// The kernel arguments after composefs=<digest> by default: the console of QEMU's
+// machine for the architecture (ttyS0 on q35, ttyAMA0, the PL011, on virt), and on
+// x86-64 no_timer_check (under TCG on a loaded host the kernel's IO-APIC timer check
+// can fail and panic, "IO-APIC + timer doesn't work"; VMs skip it).
+std::string default_cmdline(Arch a);
+
+// Where the static bootseal-setup-root for `a` is looked for when not given:
+// next to bootseal's build (x86-64: build/src/initramfs; arm64: the cross build
+// tools/build makes in build/aarch64), then /usr/libexec/bootseal[/aarch64].
+std::vector<std::string> setup_root_candidates(Arch a);
+
 struct SealedUki {
+  Arch arch = Arch::kX86_64;
   Bytes uki;                   // signed
   std::string digest;          // composefs digest in its cmdline
   std::string kernel_version, cmdline;
@@ -51,6 +69,7 @@ struct SealedUki {
 Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& digest, const UkiOptions& o);
 
 struct DiskResult {
+  Arch arch = Arch::kX86_64;
   std::string digest;          // composefs digest sealed into the UKI
   std::string kernel_version;
   std::string cmdline;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -94,6 +95,15 @@ Result<Bytes> read_file(const std::string& path) {
   Fd fd = BS_TRY(open_regular(path));
   struct stat st = BS_TRY(fstat_fd(fd.get(), path));
   Bytes out(static_cast<size_t>(st.st_size));
+  size_t n = BS_TRY(pread_full(fd.get(), out.data(), out.size(), 0, path));
+  out.resize(n);
+  return out;
+}
+
+Result<Bytes> read_file_prefix(const std::string& path, uint64_t max) {
+  Fd fd = BS_TRY(open_regular(path));
+  struct stat st = BS_TRY(fstat_fd(fd.get(), path));
+  Bytes out(static_cast<size_t>(std::min<uint64_t>(static_cast<uint64_t>(st.st_size), max)));
   size_t n = BS_TRY(pread_full(fd.get(), out.data(), out.size(), 0, path));
   out.resize(n);
   return out;

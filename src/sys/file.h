@@ -61,6 +61,8 @@ void start_writeback(int fd, uint64_t offset, uint64_t len);
 
 // Whole file into memory (for small inputs: configs, dumpfiles, stubs).
 Result<Bytes> read_file(const std::string& path);
+// The first `max` bytes of a file (all of it if shorter).
+Result<Bytes> read_file_prefix(const std::string& path, uint64_t max);
 Result<std::string> read_text_file(const std::string& path);
 
 // Writes `data` to `path` crash-safely: temp file in the same directory, fsync,

@@ -123,6 +123,38 @@ Result<std::string> kernel_uname(ByteSpan k) {
                      "\"Linux version\" text); pass --uname");
 }
 
+Result<Arch> pe_arch(ByteSpan file) {
+  pe::Image img = BS_TRY(pe::parse(file));
+  auto a = arch_from_pe_machine(img.Machine);
+  if (!a) return unsupported_error("PE Machine {:#06x} is neither x86-64 (0x8664) nor arm64 (0xaa64)", img.Machine);
+  return *a;
+}
+
+Result<KernelCheck> check_kernel_for_stub(ByteSpan kernel, ByteSpan stub) {
+  KernelCheck r;
+  r.arch = BS_TRY_CTX(pe_arch(stub), "stub");
+  const std::string_view sa = arch_name(r.arch);
+  if (!pe::looks_like_pe(kernel)) {
+    if (r.arch == Arch::kArm64)
+      return input_error("the kernel is not a PE image{}; systemd-stub for arm64 boots only an EFI (PE) kernel Image",
+                         is_gzip(kernel) ? " (it is gzip-compressed)" : "");
+    r.warnings.push_back("the kernel is not a PE image; the firmware cannot start it");
+    return r;
+  }
+  pe::Image k = BS_TRY_CTX(pe::parse(kernel), "kernel");
+  auto ka = arch_from_pe_machine(k.Machine);
+  if (!ka)
+    return input_error("the kernel's PE Machine {:#06x} is not {} ({:#06x}), the stub's", k.Machine, sa,
+                       arch_info(r.arch).pe_machine);
+  if (*ka != r.arch)
+    return input_error("the kernel is {} (PE Machine {:#06x}) but the stub is {} (PE Machine {:#06x})",
+                       arch_name(*ka), k.Machine, sa, arch_info(r.arch).pe_machine);
+  if (r.arch == Arch::kArm64 && k.MajorImageVersion < 1)
+    return input_error("the kernel's MajorImageVersion is {}; systemd-stub for arm64 needs >= 1 (\"Bad kernel image\")",
+                       k.MajorImageVersion);
+  return r;
+}
+
 Bytes join_initrds(const std::vector<ByteSpan>& initrds) {
   Bytes out;
   if (initrds.size() == 1) return Bytes(initrds[0].begin(), initrds[0].end());

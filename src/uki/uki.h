@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/arch.h"
 #include "base/bytes.h"
 #include "pe/pe.h"
 #include "pe/writer.h"
@@ -85,6 +86,28 @@ std::optional<std::string> pe_sbat(ByteSpan pe_file);
 // the "HdrS" magic at 0x202, then "<version> (<builder>) #..." as ukify parses
 // it; else the first "Linux version <d>.<...> (" string in the image.
 Result<std::string> kernel_uname(ByteSpan linux_image);
+
+// The architecture of a PE image (its Machine: 0x8664 x86-64, 0xAA64 arm64).
+Result<Arch> pe_arch(ByteSpan pe_file);
+
+// What check_kernel_for_stub() found.
+struct KernelCheck {
+  Arch arch = Arch::kX86_64;          // the stub's (and so the UKI's) architecture
+  std::vector<std::string> warnings;  // e.g. an x86 kernel that is not a PE
+};
+// Whether systemd-stub `stub` (254) can boot `kernel` as its .linux:
+//  - the stub's Machine must be x86-64 or arm64;
+//  - a PE kernel's Machine must equal the stub's (an x86-64 kernel on the arm64
+//    stub, or the reverse, is an error naming both);
+//  - on arm64 the stub starts .linux with LoadImage() (src/boot/efi/linux.c,
+//    pe_kernel_info()): the kernel must be a PE (a raw gzip Image.gz is not;
+//    decompress it first, see is_gzip()) with MajorImageVersion >= 1, or the
+//    stub stops with "Bad kernel image";
+//  - on x86-64 a non-PE kernel is only a warning (the stub's handover path).
+Result<KernelCheck> check_kernel_for_stub(ByteSpan kernel, ByteSpan stub);
+
+// True if `data` starts with the gzip magic (RFC 1952: 1f 8b).
+inline bool is_gzip(ByteSpan data) { return data.size() >= 2 && data[0] == 0x1f && data[1] == 0x8b; }
 
 // Concatenates initrds; with more than one, each is padded to 4 bytes
 // (ukify's join_initrds()). One initrd is used as is.

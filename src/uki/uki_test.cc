@@ -150,5 +150,56 @@ TEST(Inspect, NotAPe) {
   EXPECT_NE(r.error().message().find("not a PE image"), std::string::npos);
 }
 
+// tiny_pe(): e_lfanew 0x40, so Machine is at 0x44 and the optional header at 0x58
+// (MajorImageVersion at +44).
+Bytes pe_for(uint16_t machine, uint16_t major_image_version) {
+  Bytes b = pe::testing::tiny_pe();
+  store_le<uint16_t>(b.data() + 0x44, machine);
+  store_le<uint16_t>(b.data() + 0x58 + 44, major_image_version);
+  return b;
+}
+
+TEST(KernelCheck, StubArchitectureAndKernelMachine) {
+  Bytes a64 = pe_for(0xaa64, 254), x64 = pe_for(0x8664, 254);
+  EXPECT_EQ(*pe_arch(a64), Arch::kArm64);
+  EXPECT_EQ(*pe_arch(x64), Arch::kX86_64);
+  auto ok = check_kernel_for_stub(pe_for(0xaa64, 3), a64);
+  ASSERT_TRUE(ok.ok()) << ok.error().message();
+  EXPECT_EQ(ok->arch, Arch::kArm64);
+  EXPECT_TRUE(ok->warnings.empty());
+  EXPECT_EQ(check_kernel_for_stub(pe_for(0x8664, 3), x64)->arch, Arch::kX86_64);
+
+  auto wrong = check_kernel_for_stub(pe_for(0x8664, 3), a64);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().message(),
+            "the kernel is x86-64 (PE Machine 0x8664) but the stub is arm64 (PE Machine 0xaa64)");
+  auto reverse = check_kernel_for_stub(pe_for(0xaa64, 3), x64);
+  ASSERT_FALSE(reverse.ok());
+  EXPECT_EQ(reverse.error().message(),
+            "the kernel is arm64 (PE Machine 0xaa64) but the stub is x86-64 (PE Machine 0x8664)");
+  auto old = check_kernel_for_stub(pe_for(0xaa64, 0), a64);
+  ASSERT_FALSE(old.ok());
+  EXPECT_NE(old.error().message().find("MajorImageVersion is 0"), std::string::npos);
+  // x86-64: the image version is not the stub's business.
+  EXPECT_TRUE(check_kernel_for_stub(pe_for(0x8664, 0), x64).ok());
+  auto odd = check_kernel_for_stub(pe_for(0x14c, 3), a64);
+  ASSERT_FALSE(odd.ok());
+  EXPECT_NE(odd.error().message().find("0x014c"), std::string::npos);
+  EXPECT_FALSE(check_kernel_for_stub(x64, pe_for(0x5064, 1)).ok());  // riscv64 stub
+}
+
+TEST(KernelCheck, NonPeKernel) {
+  Bytes a64 = pe_for(0xaa64, 254), x64 = pe_for(0x8664, 254);
+  Bytes gz = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+  EXPECT_TRUE(is_gzip(gz));
+  auto r = check_kernel_for_stub(gz, a64);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message(), "the kernel is not a PE image (it is gzip-compressed); systemd-stub for arm64 boots "
+                                 "only an EFI (PE) kernel Image");
+  auto w = check_kernel_for_stub(gz, x64);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->warnings.size(), 1u);
+}
+
 }  // namespace
 }  // namespace bootseal::uki

@@ -17,6 +17,10 @@ namespace {
 constexpr const char* kCodeSecboot = "OVMF_CODE_4M.secboot.fd";
 constexpr const char* kCodePlain = "OVMF_CODE_4M.fd";
 constexpr const char* kVarsEmpty = "OVMF_VARS_4M.fd";
+constexpr const char* kAavmfCode = "AAVMF_CODE.fd";       // the only code build; Secure Boot capable
+constexpr const char* kAavmfVarsEmpty = "AAVMF_VARS.fd";   // 64 MiB of zeros (setup mode)
+constexpr const char* kAavmfVarsMs = "AAVMF_VARS.ms.fd";   // a formatted store (emptied before enrolling)
+constexpr uint64_t kDetectBytes = 64ull << 20;
 constexpr size_t kMaxLine = 64 * 1024;  // a console line longer than this is matched and dropped
 
 // Removes the temporary work directory (unless asked to keep it) on every path.
@@ -27,6 +31,49 @@ struct WorkDir {
     if (remove && !path.empty()) (void)sys::remove_tree(path);
   }
 };
+
+// AAVMF: virt-fw-vars cannot open the all-zero AAVMF_VARS.fd, so keys are enrolled
+// into AAVMF_VARS.ms.fd after every variable in it is deleted (Debian's and
+// Microsoft's keys, boot entries, certdb, ...), with Timeout 0 (ArmVirtQemu counts
+// down the template's 5 s otherwise).
+Result<std::string> prepare_aavmf_vars(const VmConfig& c, const std::string& work) {
+  std::string vars = work + "/vars.fd";
+  if (c.enroll_keydir.empty()) {
+    std::string from = c.vars.empty() ? c.aavmf_dir + "/" + kAavmfVarsEmpty : c.vars;
+    BS_TRY_CTX(sys::copy_file(from, vars, 0644), "variable store");
+    return vars;
+  }
+  std::string base = c.vars.empty() ? c.aavmf_dir + "/" + kAavmfVarsMs : c.vars;
+  if (!sys::path_exists(base)) return unsupported_error("{} is missing (Debian package qemu-efi-aarch64)", base);
+  for (const char* k : {"PK.crt", "KEK.crt", "db.crt"})
+    if (!sys::path_exists(c.enroll_keydir + "/" + k))
+      return input_error("--enroll {}: {} is missing (need PK.crt, KEK.crt and db.crt, PEM)", c.enroll_keydir, k);
+  std::vector<std::string> list = {"virt-fw-vars", "-i", base, "-p"};
+  echo_cmd(c, list);
+  std::string printed = BS_TRY_CTX(sys::run_capture(list), "listing the variables of {}", base);
+  std::vector<std::string> argv = {"virt-fw-vars", "-l", "warning", "-i", base, "-o", vars};
+  for (size_t pos = 0; pos < printed.size();) {
+    size_t nl = printed.find('\n', pos);
+    std::string line = printed.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? printed.size() : nl + 1;
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    if (name.empty() || name.find(' ') != std::string::npos) continue;
+    argv.insert(argv.end(), {"-d", name});
+  }
+  std::string json = work + "/timeout0.json";
+  BS_TRY(sys::write_file_atomic(json, as_bytes(std::string_view(
+      R"({ "version": 2, "variables": [ { "name": "Timeout", "guid": "8be4df61-93ca-11d2-aa0d-00e098032b8c", )"
+      R"("attr": 7, "data": "0000" } ] })"))));
+  argv.insert(argv.end(), {"--set-json", json, "--set-pk", c.owner_guid, c.enroll_keydir + "/PK.crt", "--add-kek",
+                           c.owner_guid, c.enroll_keydir + "/KEK.crt", "--add-db", c.owner_guid,
+                           c.enroll_keydir + "/db.crt", "--sb"});
+  echo_cmd(c, argv);
+  BS_TRY_CTX(sys::run_capture(argv), "enrolling keys from {}", c.enroll_keydir);
+  return vars;
+}
 
 Result<std::string> prepare_vars(const VmConfig& c, const std::string& work) {
   std::string vars = work + "/vars.fd";
@@ -120,10 +167,49 @@ bool ConsoleMatcher::feed(std::string_view chunk) {
   return false;
 }
 
+std::optional<Arch> detect_disk_arch(ByteSpan head) {
+  std::string_view s = as_string(head);
+  size_t a = s.find("BOOTAA64EFI"), x = s.find("BOOTX64 EFI");
+  if (a == std::string_view::npos && x == std::string_view::npos) return std::nullopt;
+  return a < x ? Arch::kArm64 : Arch::kX86_64;
+}
+
+Result<Arch> resolve_arch(const VmConfig& c) {
+  if (c.arch != "auto") return BS_TRY_CTX(parse_arch(c.arch), "--arch");
+  Bytes head = BS_TRY_CTX(sys::read_file_prefix(c.disk, kDetectBytes), "disk");
+  return detect_disk_arch(head).value_or(Arch::kX86_64);
+}
+
 std::vector<std::string> qemu_command(const VmConfig& c, const std::string& work, const std::string& vars,
-                                      const std::string& tpm_socket, bool kvm) {
-  std::vector<std::string> a = {"qemu-system-x86_64"};
+                                      const std::string& tpm_socket, bool kvm, Arch arch) {
+  std::vector<std::string> a;
   auto add = [&](std::initializer_list<std::string> xs) { a.insert(a.end(), xs); };
+  auto add_disks = [&] {
+    add({"-drive", fmt::format("if=none,id=disk0,format=raw,file={}", c.disk), "-device",
+         "virtio-blk-pci,drive=disk0,bootindex=1"});
+    for (size_t i = 0; i < c.extra_disks.size(); i++)
+      add({"-drive", fmt::format("if=none,id=disk{},format=raw,file={}", i + 1, c.extra_disks[i]), "-device",
+           fmt::format("virtio-blk-pci,drive=disk{}", i + 1)});
+  };
+  if (arch == Arch::kArm64) {
+    // No SMM on ARM: the same AAVMF code for Secure Boot or not (the variables decide).
+    // cortex-a57: Debian's kernels use pointer authentication, whose QARMA5
+    // emulation under plain -cpu max is slow.
+    add({"qemu-system-aarch64", "-machine", "virt", "-accel", "tcg", "-cpu", "cortex-a57"});
+    add({"-smp", std::to_string(c.smp), "-m", std::to_string(c.memory_mb)});
+    add({"-drive", fmt::format("if=pflash,format=raw,unit=0,file={}/{},readonly=on", c.aavmf_dir, kAavmfCode)});
+    add({"-drive", fmt::format("if=pflash,format=raw,unit=1,file={}", vars)});
+    if (!tpm_socket.empty()) {
+      add({"-chardev", fmt::format("socket,id=chrtpm,path={}", tpm_socket)});
+      add({"-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis-device,tpmdev=tpm0"});
+    }
+    add_disks();
+    add({"-nic", "none", "-display", "none", "-monitor", "none", "-serial", "stdio"});
+    if (!c.allow_reboot) a.push_back("-no-reboot");
+    (void)work;
+    return a;
+  }
+  a.push_back("qemu-system-x86_64");
   add({"-machine", c.secure_boot ? "q35,smm=on" : "q35"});
   if (kvm)
     add({"-accel", "kvm", "-cpu", "host"});
@@ -139,11 +225,7 @@ std::vector<std::string> qemu_command(const VmConfig& c, const std::string& work
     add({"-chardev", fmt::format("socket,id=chrtpm,path={}", tpm_socket)});
     add({"-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-crb,tpmdev=tpm0"});
   }
-  add({"-drive", fmt::format("if=none,id=disk0,format=raw,file={}", c.disk), "-device",
-       "virtio-blk-pci,drive=disk0,bootindex=1"});
-  for (size_t i = 0; i < c.extra_disks.size(); i++)
-    add({"-drive", fmt::format("if=none,id=disk{},format=raw,file={}", i + 1, c.extra_disks[i]), "-device",
-         fmt::format("virtio-blk-pci,drive=disk{}", i + 1)});
+  add_disks();
   add({"-nic", "none", "-display", "none", "-vga", "none", "-monitor", "none", "-serial", "stdio"});
   if (!c.allow_reboot) a.push_back("-no-reboot");
   (void)work;
@@ -157,11 +239,19 @@ Result<VmResult> run(const VmConfig& c) {
     BS_TRY_CTX(sys::open_regular(d), "disk");
   }
   for (auto& d : c.extra_disks) BS_TRY_CTX(sys::open_regular(d), "--extra-disk");
-  std::string code = c.ovmf_dir + "/" + (c.secure_boot ? kCodeSecboot : kCodePlain);
-  if (!sys::path_exists(code))
-    return unsupported_error("{} is missing (Debian package ovmf)", code);
-  if (!sys::find_program("qemu-system-x86_64"))
-    return unsupported_error("qemu-system-x86_64 not found (Debian package qemu-system-x86)");
+  const Arch arch = BS_TRY(resolve_arch(c));
+  if (arch == Arch::kArm64) {
+    std::string code = c.aavmf_dir + "/" + kAavmfCode;
+    if (!sys::path_exists(code)) return unsupported_error("{} is missing (Debian package qemu-efi-aarch64)", code);
+    if (!sys::find_program("qemu-system-aarch64"))
+      return unsupported_error("qemu-system-aarch64 not found (Debian package qemu-system-arm)");
+  } else {
+    std::string code = c.ovmf_dir + "/" + (c.secure_boot ? kCodeSecboot : kCodePlain);
+    if (!sys::path_exists(code))
+      return unsupported_error("{} is missing (Debian package ovmf)", code);
+    if (!sys::find_program("qemu-system-x86_64"))
+      return unsupported_error("qemu-system-x86_64 not found (Debian package qemu-system-x86)");
+  }
   if (c.tpm && !sys::find_program("swtpm")) return unsupported_error("swtpm not found (Debian package swtpm)");
   if (!c.enroll_keydir.empty() && !sys::find_program("virt-fw-vars"))
     return unsupported_error("virt-fw-vars not found (python3-virt-firmware from bookworm-backports)");
@@ -179,9 +269,10 @@ Result<VmResult> run(const VmConfig& c) {
   BS_TRY(sys::install_termination_handlers());
 
   VmResult res;
-  std::string vars = BS_TRY(prepare_vars(c, work.path));
+  std::string vars = BS_TRY(arch == Arch::kArm64 ? prepare_aavmf_vars(c, work.path) : prepare_vars(c, work.path));
 
-  bool kvm = c.accel == "kvm" || (c.accel == "auto" && sys::kvm_usable(c.secure_boot));
+  // An arm64 guest runs under TCG on this x86-64 host.
+  bool kvm = arch != Arch::kArm64 && (c.accel == "kvm" || (c.accel == "auto" && sys::kvm_usable(c.secure_boot)));
   if (c.accel != "auto" && c.accel != "kvm" && c.accel != "tcg")
     return input_error("--accel '{}': expected auto, kvm or tcg", c.accel);
   res.accel = kvm ? "kvm" : "tcg";
@@ -207,7 +298,7 @@ Result<VmResult> run(const VmConfig& c) {
     }
   }
 
-  res.qemu_argv = qemu_command(c, work.path, vars, tpm_socket, kvm);
+  res.qemu_argv = qemu_command(c, work.path, vars, tpm_socket, kvm, arch);
   sys::SpawnOptions qo;
   qo.argv = res.qemu_argv;
   qo.stdout_pipe = true;

@@ -5,9 +5,12 @@
 // Facts it is built on: docs/vm.md (measured harness facts). Docs: docs/vm.md.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "base/arch.h"
+#include "base/bytes.h"
 #include "base/error.h"
 
 namespace bootseal::vm {
@@ -33,6 +36,11 @@ struct VmConfig {
   unsigned smp = 2;
   bool allow_reboot = true;              // false: -no-reboot (a guest reset ends the run)
   std::string ovmf_dir = "/usr/share/OVMF";
+  // auto (from the disk's loader: EFI/BOOT/BOOTAA64.EFI or BOOTX64.EFI), x86_64 or
+  // aarch64. aarch64: qemu-system-aarch64 -M virt (TCG, -cpu cortex-a57), AAVMF
+  // (aavmf_dir), tpm-tis-device, no SMM.
+  std::string arch = "auto";
+  std::string aavmf_dir = "/usr/share/AAVMF";
   std::string workdir;                   // default: a fresh temporary directory, removed afterwards
   bool keep_workdir = false;
   bool echo_serial = true;               // stream the console to stdout
@@ -84,9 +92,16 @@ class ConsoleMatcher {
   std::string text_, line_out_;
 };
 
+// The architecture of a disk's boot loader, from the FAT 8.3 directory entry names
+// "BOOTAA64EFI" / "BOOTX64 EFI" (EFI/BOOT/BOOT<arch>.EFI) in the first bytes of the
+// disk (the ESP's directories come early); nullopt if neither is there.
+std::optional<Arch> detect_disk_arch(ByteSpan disk_head);
+// The config's architecture: `arch`, or detected from the disk.
+Result<Arch> resolve_arch(const VmConfig& c);
+
 // The QEMU command line for a config (paths inside `workdir`), for -v and tests.
 std::vector<std::string> qemu_command(const VmConfig& c, const std::string& workdir, const std::string& vars_path,
-                                      const std::string& tpm_socket, bool kvm);
+                                      const std::string& tpm_socket, bool kvm, Arch arch = Arch::kX86_64);
 
 // Runs the VM to a verdict. Errors only for setup problems (missing firmware, tools,
 // keys, disk); a boot that fails is a VmResult with that verdict.

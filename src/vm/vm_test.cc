@@ -63,5 +63,45 @@ TEST(Vm, QemuCommandLine) {
   EXPECT_TRUE(has("if=pflash,format=raw,unit=0,file=/usr/share/OVMF/OVMF_CODE_4M.fd,readonly=on"));
 }
 
+TEST(Vm, Aarch64CommandLine) {
+  VmConfig c;
+  c.disk = "disk.img";
+  c.secure_boot = true;
+  c.smp = 1;
+  c.allow_reboot = false;
+  auto a = qemu_command(c, "/w", "/w/vars.fd", "/w/swtpm.sock", false, Arch::kArm64);
+  auto has = [&](const std::string& s) { return std::find(a.begin(), a.end(), s) != a.end(); };
+  EXPECT_EQ(a[0], "qemu-system-aarch64");
+  EXPECT_TRUE(has("virt"));
+  EXPECT_TRUE(has("cortex-a57"));
+  EXPECT_TRUE(has("if=pflash,format=raw,unit=0,file=/usr/share/AAVMF/AAVMF_CODE.fd,readonly=on"));
+  EXPECT_TRUE(has("if=pflash,format=raw,unit=1,file=/w/vars.fd"));
+  EXPECT_TRUE(has("tpm-tis-device,tpmdev=tpm0"));
+  EXPECT_TRUE(has("virtio-blk-pci,drive=disk0,bootindex=1"));
+  EXPECT_TRUE(has("-no-reboot"));
+  // No SMM, no x86 chipset options.
+  for (auto& x : a) {
+    EXPECT_EQ(x.find("smm"), std::string::npos) << x;
+    EXPECT_EQ(x.find("cfi.pflash01"), std::string::npos) << x;
+    EXPECT_EQ(x.find("ICH9"), std::string::npos) << x;
+  }
+}
+
+TEST(Vm, DetectDiskArch) {
+  std::string fat(4096, '\0');
+  EXPECT_FALSE(detect_disk_arch(as_bytes(std::string_view(fat))).has_value());
+  std::string a = fat + "BOOTAA64EFI" + fat;
+  EXPECT_EQ(detect_disk_arch(as_bytes(std::string_view(a))), Arch::kArm64);
+  std::string x = fat + "BOOTX64 EFI" + fat;
+  EXPECT_EQ(detect_disk_arch(as_bytes(std::string_view(x))), Arch::kX86_64);
+  VmConfig c;
+  c.arch = "mips";
+  c.disk = "/nonexistent";
+  ASSERT_FALSE(resolve_arch(c).ok());
+  EXPECT_NE(resolve_arch(c).error().message().find("unknown architecture 'mips'"), std::string::npos);
+  c.arch = "aarch64";
+  EXPECT_EQ(*resolve_arch(c), Arch::kArm64);
+}
+
 }  // namespace
 }  // namespace bootseal::vm
