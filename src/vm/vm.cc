@@ -49,7 +49,6 @@ Result<std::string> prepare_aavmf_vars(const VmConfig& c, const std::string& wor
     if (!sys::path_exists(c.enroll_keydir + "/" + k))
       return input_error("--enroll {}: {} is missing (need PK.crt, KEK.crt and db.crt, PEM)", c.enroll_keydir, k);
   std::vector<std::string> list = {"virt-fw-vars", "-i", base, "-p"};
-  echo_cmd(c, list);
   std::string printed = BS_TRY_CTX(sys::run_capture(list), "listing the variables of {}", base);
   std::vector<std::string> argv = {"virt-fw-vars", "-l", "warning", "-i", base, "-o", vars};
   for (size_t pos = 0; pos < printed.size();) {
@@ -70,7 +69,6 @@ Result<std::string> prepare_aavmf_vars(const VmConfig& c, const std::string& wor
   argv.insert(argv.end(), {"--set-json", json, "--set-pk", c.owner_guid, c.enroll_keydir + "/PK.crt", "--add-kek",
                            c.owner_guid, c.enroll_keydir + "/KEK.crt", "--add-db", c.owner_guid,
                            c.enroll_keydir + "/db.crt", "--sb"});
-  echo_cmd(c, argv);
   BS_TRY_CTX(sys::run_capture(argv), "enrolling keys from {}", c.enroll_keydir);
   return vars;
 }
