@@ -779,10 +779,19 @@ class Walker {
     bool enter_initrd = false;
     for (auto& m : matches) {
       std::string bank(crypto::hash_name(m.bank));
-      if (!m.phase_path) problems.push_back(fmt::format("{} policy is not for PCR 11 as predicted from this UKI's sections", bank));
-      else if (!m.pkfp_matches_pcrpkey.value_or(false)) problems.push_back(fmt::format("{} policy is signed by a key other than .pcrpkey", bank));
-      else if (!m.signature_valid.value_or(false)) problems.push_back(fmt::format("{} policy signature does not verify", bank));
-      else {
+      bool ok = true;
+      if (!m.phase_path) {
+        problems.push_back(fmt::format("{} policy is not for PCR 11 as predicted from this UKI's sections", bank));
+        ok = false;
+      }
+      if (!m.pkfp_matches_pcrpkey.value_or(false)) {
+        problems.push_back(fmt::format("{} policy is signed by a key other than .pcrpkey", bank));
+        ok = false;
+      } else if (!m.signature_valid.value_or(false)) {
+        problems.push_back(fmt::format("{} policy signature does not verify", bank));
+        ok = false;
+      }
+      if (ok) {
         good++;
         if (*m.phase_path == "enter-initrd") enter_initrd = true;
       }
