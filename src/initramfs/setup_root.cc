@@ -182,7 +182,12 @@ static std::string describe_wrong_objects(SystemOps& ops, const std::string& ima
       erofs::ReadLimits limits;
       if (auto tree = erofs::read_image(*data, limits); tree.ok()) {
         fstree::walk(*tree, [&](const std::string& path, const fstree::Entry*, const fstree::Node& n) {
-          if (n.payload && *n.payload == rel && users.size() < 4) users.push_back(path);
+          // The raw EROFS: the object is the overlay redirect xattr ("/ab/cdef...").
+          bool uses = n.payload && *n.payload == rel;
+          for (const auto& x : n.xattrs)
+            if (x.name == "trusted.overlay.redirect" && std::string_view(x.value).substr(0, rel.size() + 1) == "/" + rel)
+              uses = true;
+          if (uses && users.size() < 4) users.push_back(path);
           return true;
         });
       }

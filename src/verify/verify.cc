@@ -243,9 +243,19 @@ class Walker {
   void open_target() {
     const auto& t = o_.targets;
     if (t.size() == 2) {
-      esp_ = dir_view(t[0], "ESP");
-      root_ = dir_view(t[1], "root");
-      add(Verdict::kPass, "target", fmt::format("ESP directory {}, root directory {}", t[0], t[1]));
+      // ESP and root apart: each a directory, or a disk whose ESP / root partition is used.
+      for (int i = 0; i < 2; i++) {
+        const char* role = i == 0 ? "ESP" : "root";
+        auto st = sys::lstat_path(t[i]);
+        if (!st) {
+          add(Verdict::kFail, "target", st.error().message());
+        } else if (S_ISDIR(st->st_mode)) {
+          (i == 0 ? esp_ : root_) = dir_view(t[i], role);
+          add(Verdict::kPass, "target", fmt::format("{} directory {}", role, t[i]));
+        } else {
+          open_disk(t[i], i == 0, i == 1);
+        }
+      }
       return;
     }
     const std::string& path = t[0];
@@ -276,16 +286,29 @@ class Walker {
       add(Verdict::kFail, "target", fmt::format("{}: not a disk image, block device or directory", path));
       return;
     }
+    open_disk(path, true, true);
+  }
+
+  // The ESP and/or the root partition of a disk image or block device.
+  void open_disk(const std::string& path, bool want_esp, bool want_root) {
     auto map = sys::MappedFile::open_random(path);
     if (!map) {
       add(Verdict::kFail, "target", map.error().message());
       return;
     }
-    map_.emplace(std::move(*map));
-    ByteSpan disk = map_->data();
+    maps_.push_back(std::make_unique<sys::MappedFile>(std::move(*map)));
+    ByteSpan disk = maps_.back()->data();
     auto gpt = disk::read_gpt(path);
     if (!gpt) {
-      add(Verdict::kFail, "disk.gpt", gpt.error().message());
+      // A protective MBR (type 0xEE) whose GPT libfdisk rejects: a GPT header that
+      // points past the image's end (truncated) or a corrupted one.
+      bool pmbr = disk.size() >= 512 && disk[510] == 0x55 && disk[511] == 0xAA && disk[446 + 4] == 0xEE;
+      if (pmbr)
+        add(Verdict::kFail, "disk.gpt",
+            fmt::format("{}: a protective MBR, but its GPT is unusable (its header or backup lies past the end of the "
+                        "{}-byte image: truncated?, or it is corrupted): {}", path, disk.size(), gpt.error().message()));
+      else
+        add(Verdict::kFail, "disk.gpt", gpt.error().message());
       return;
     }
     Details d;
@@ -296,7 +319,8 @@ class Walker {
       if (!rootp && p.type_guid == disk::kRootX86_64TypeGuid) rootp = &p;
     }
     add(Verdict::kPass, "disk.gpt", fmt::format("{}: GPT with {} partitions", path, gpt->partitions.size()), d);
-    if (!espp) {
+    if (!want_esp) {
+    } else if (!espp) {
       add(Verdict::kFail, "disk.esp", fmt::format("{}: no EFI System Partition (type {}) in the GPT", path, disk::kEspTypeGuid));
     } else if (espp->offset > disk.size() || espp->size > disk.size() - espp->offset) {
       add(Verdict::kFail, "disk.esp", fmt::format("{}: the ESP (partition {}) ends at byte {}, past the end of the {}-byte image (truncated)",
@@ -309,6 +333,7 @@ class Walker {
         esp_ = std::move(*v);
       }
     }
+    if (!want_root) return;
     if (!rootp) {
       add(Verdict::kFail, "disk.root", fmt::format("{}: no x86-64 root partition (type {}) in the GPT", path, disk::kRootX86_64TypeGuid));
       return;
@@ -967,7 +992,7 @@ class Walker {
   const Options& o_;
   int64_t now_;
   Report report_;
-  std::optional<sys::MappedFile> map_;
+  std::vector<std::unique_ptr<sys::MappedFile>> maps_;
   std::unique_ptr<FsView> esp_, root_;
   std::vector<Trusted> db_;
   std::vector<PolicyRule> policy_;

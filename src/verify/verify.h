@@ -27,8 +27,8 @@ struct Link {
 
 struct Options {
   // One target (a disk image, a block device, `/` of a booted system, or a
-  // root directory with the ESP in efi/, boot/efi/ or boot/), or two (ESP
-  // directory, root directory).
+  // root directory with the ESP in efi/, boot/efi/ or boot/), or two (the ESP
+  // and the root, each a directory or a disk whose ESP / root partition is used).
   std::vector<std::string> targets;
   std::vector<std::string> db_certs;  // --db: the certificates the firmware trusts
   std::string efivars_dir;            // --efivars: db/KEK/PK from efivarfs (or a copy of it)

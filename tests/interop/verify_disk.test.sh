@@ -91,7 +91,7 @@ fresh() { rm -rf e r; cp -a work/esp e; cp -a work/root r; }
 fresh; "$BOOTSEAL" -q unsign e/$uki
 breaks unsigned-uki "uki.$ukiname.signature" "no signature" e r
 
-fresh; $PE_EDIT flip-section e/$uki .cmdline 20
+fresh; $PE_EDIT flip-section e/$uki .cmdline 141   # in "console=ttyS0", after composefs=<digest>
 breaks cmdline-byte "uki.$ukiname.signature" "hash" e r
 
 "$BOOTSEAL" -q keys generate --dir keys2 --subject "CN=not in db" >/dev/null
@@ -191,7 +191,7 @@ printf 'label: gpt\n, 100M, 0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' | sfdisk -q 
 ALSO="disk.root firmware.db root" breaks gpt-without-esp disk.esp "no EFI System Partition" nogpt.raw
 read -r estart esize rstart < <(sfdisk --json disk.raw | python3 -c 'import json,sys; p=json.load(sys.stdin)["partitiontable"]["partitions"]; print(p[0]["start"], p[0]["size"], p[1]["start"])')
 cp --sparse=always disk.raw trunc.raw; truncate -s $(( (rstart + 1000) * 512 )) trunc.raw
-ALSO="root" breaks truncated disk.root "past the end" trunc.raw
+ALSO="firmware.db root" breaks truncated disk.gpt "truncated?" trunc.raw
 cp --sparse=always disk.raw badfat.raw
 printf '\x00\x00\x00' | dd of=badfat.raw bs=1 seek=$(( estart * 512 + 11 )) conv=notrunc status=none
 ALSO="firmware.db root.image" breaks corrupt-fat disk.esp "bytes per sector" badfat.raw
