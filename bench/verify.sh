@@ -24,7 +24,7 @@ for i in $(seq 1 $((MB / 10))); do head -c $((10 * 1024 * 1024)) /dev/urandom > 
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg); disk $(du -h --apparent-size disk.raw | cut -f1) ($(du -h disk.raw | cut -f1) allocated)"
 cat disk.raw > /dev/null   # page-cached, as the reference run below
 s=$(date +%s.%N); "$B" verify disk.raw > v.out; e=$(date +%s.%N)
-echo "verify disk.raw: $(echo "$e - $s" | bc -l | cut -c1-5) s (target < 5 s)"
+echo "verify disk.raw: $(printf "%.2f" "$(echo "$e - $s" | bc -l)") s (target < 5 s)"
 "$B" verify --deep disk.raw > deep.out
 deep=$(grep -o '[0-9]* MB/s' deep.out | head -1)
 mapfile -t objs < <(find w/root/composefs/objects -type f)

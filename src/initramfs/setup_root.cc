@@ -173,7 +173,8 @@ Result<std::string> find_root(SystemOps& ops, std::string_view cmdline) {
 
 static std::string describe_wrong_objects(SystemOps& ops, const std::string& image,
                                    const std::vector<std::pair<std::string, std::string>>& wrong) {
-  const auto& [rel, got] = wrong.front();
+  const std::string& rel = wrong.front().first;  // (no structured binding: clang 14 cannot capture one)
+  const std::string& got = wrong.front().second;
   // Which files of the image use it (read only on this failure path).
   std::vector<std::string> users;
   uint64_t size = ops.file_size(image);
