@@ -294,7 +294,9 @@ void setup(CLI::App& root, Context& ctx) {
   CLI::App* v = root.add_subcommand(
       "verify", "Check the whole boot chain of a disk image, block device, ESP + root or booted system offline "
                 "(or one PE image's Authenticode signature)");
-  v->add_option("--db,--cert", va.certs, "Certificate the firmware trusts (db; PEM or DER); repeatable");
+  v->add_option("--db,--cert", va.certs, "Certificate the firmware trusts (db; PEM or DER); repeatable")
+      ->expected(1)
+      ->allow_extra_args(false);  // one value per --db, so `--db C ESP ROOT` leaves both targets positional
   v->add_option("--vars", va.vars, "Read db from an OVMF_VARS.fd (the edk2 variable store) instead");
   v->add_option("--efivars", va.efivars, "Read db from efivarfs (or a copy of it) instead");
   v->add_option("--pcr-public-key", va.pcr_public_key, "Public key (PEM) every UKI's .pcrsig must be signed with");
