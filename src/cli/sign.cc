@@ -296,7 +296,8 @@ void setup(CLI::App& root, Context& ctx) {
                 "(or one PE image's Authenticode signature)");
   v->add_option("--db,--cert", va.certs, "Certificate the firmware trusts (db; PEM or DER); repeatable")
       ->expected(1)
-      ->allow_extra_args(false);  // one value per --db, so `--db C ESP ROOT` leaves both targets positional
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);  // one value per --db: `--db C ESP ROOT` keeps both targets
   v->add_option("--vars", va.vars, "Read db from an OVMF_VARS.fd (the edk2 variable store) instead");
   v->add_option("--efivars", va.efivars, "Read db from efivarfs (or a copy of it) instead");
   v->add_option("--pcr-public-key", va.pcr_public_key, "Public key (PEM) every UKI's .pcrsig must be signed with");
