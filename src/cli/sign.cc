@@ -259,6 +259,10 @@ Status verify_cmd(const VerifyArgs& a, const Globals& g) {
       for (auto& c : a.certs) trusted.push_back(BS_TRY_CTX(keys::load_certificate(c), "verify {}", file));
       return verify_pe_file(file, data, trusted, g);
     }
+    // Smaller than a protective MBR plus a GPT header and its entries: no disk either.
+    if (data.size() < 34 * 512)
+      return input_error("verify {}: not a PE image (no MZ/PE header), and at {} bytes too small for a GPT disk", file,
+                         data.size());
   }
   return verify_chain(a, g);
 }

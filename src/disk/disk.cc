@@ -278,7 +278,11 @@ Result<GptDisk> read_gpt(const std::string& path) {
   FdiskContext fc;
   if (!fc.cxt) return internal_error("fdisk_new_context failed");
   fdisk_disable_dialogs(fc.cxt, 1);
-  if (int rc = fdisk_assign_device(fc.cxt, path.c_str(), 1); rc != 0) return fdisk_error(rc, "open read-only", path);
+  if (int rc = fdisk_assign_device(fc.cxt, path.c_str(), 1); rc != 0) {
+    fdisk_unref_context(fc.cxt);  // not assigned: the guard must not deassign it
+    fc.cxt = nullptr;
+    return fdisk_error(rc, "open read-only", path);
+  }
   GptDisk d;
   d.sector_size = fdisk_get_sector_size(fc.cxt);
   d.device_size = static_cast<uint64_t>(fdisk_get_nsectors(fc.cxt)) * d.sector_size;
