@@ -27,6 +27,7 @@
 #include "efivar/esl.h"
 #include "efivar/guid.h"
 #include "efivar/varstore.h"
+#include "erofs/reader.h"
 #include "fsverity/fsverity.h"
 #include "fstree/tree.h"
 #include "keys/keyset.h"
@@ -868,8 +869,26 @@ class Walker {
       add(Verdict::kPass, p + "image-digest", "the image's fs-verity digest equals the signed composefs= digest");
     auto tree = composefs::read_image(*image);
     if (!tree) {
-      add(bad, p + "objects", fmt::format("{}: not a composefs image: {}", img_path, tree.error().message()));
-      return;
+      // A plain EROFS (mkfs.erofs, no composefs header): objects named by overlay redirect xattrs.
+      erofs::ReadLimits limits;
+      auto raw = erofs::read_image(*image, limits);
+      if (!raw) {
+        add(bad, p + "objects", fmt::format("{}: not a composefs image: {}", img_path, tree.error().message()));
+        return;
+      }
+      fstree::walk(*raw, [&](const std::string&, const fstree::Entry*, const fstree::Node& cn) {
+        auto& n = const_cast<fstree::Node&>(cn);
+        for (const auto& x : n.xattrs)
+          if (x.name == "trusted.overlay.redirect" && n.is_reg()) {
+            std::string v = x.value;
+            if (!v.empty() && v[0] == '/') v.erase(0, 1);
+            if (auto nul = v.find('\0'); nul != std::string::npos) v.resize(nul);
+            n.payload = v;
+            n.content.clear();
+          }
+        return true;
+      });
+      tree = std::move(raw);
     }
     std::map<std::string, std::vector<std::string>> users;  // object -> paths
     std::map<std::string, uint64_t> sizes;
