@@ -39,7 +39,7 @@ breaks() {
   local n=$1 link=$2 text=$3; shift 3
   run_verify "$n" "$@"
   check_eq "$n: exit code" 1 "$rc"
-  if grep -E "^FAIL +$(printf '%s' "$link" | sed 's/[.]/[.]/g') " "$n.out" | grep -qF -- "$text"; then pass
+  if grep -E "^FAIL +$(printf '%s' "$link" | sed 's/[.]/[.]/g') " "$n.out" | grep -F -- "$text" >/dev/null; then pass
   else fail "$n: no 'FAIL $link ... $text' in: $(grep -v '^PASS' "$n.out" | head -5)"; fi
   local got want
   got=$(awk '$1 == "FAIL" {print $2}' "$n.out" | sort | tr '\n' ' ')
@@ -109,7 +109,7 @@ breaks missing-image "root.$sd.image" "missing" e r
 fresh; cp repo/composefs/images/$other r/composefs/images/$digest
 ALSO="root.$sd.objects" breaks swapped-image "root.$sd.image-digest" "not the" e r
 
-fresh; obj=$(cd r/composefs/objects && find . -type f -size +1k | head -1 | sed 's|^\./||')
+fresh; obj=$(cd r/composefs/objects && find . -type f -size +1k -print -quit | sed 's|^\./||')
 python3 -c "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2]^=1; open(p,'wb').write(b)" "r/composefs/objects/$obj"
 all_pass modified-object-shallow e r
 breaks modified-object "root.$sd.objects-deep" "${obj}" --deep e r
