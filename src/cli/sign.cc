@@ -1,15 +1,20 @@
 // bootseal sign | verify | unsign: Authenticode signatures of PE images
 // (compatible with sbsign/sbverify and pesign).
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <optional>
+
+#include <fmt/ranges.h>
 
 #include "authenticode/authenticode.h"
 #include "cli/command.h"
 #include "keys/keyset.h"
 #include "par/pool.h"
+#include "sys/dirscan.h"
 #include "sys/file.h"
 #include "sys/mapped_file.h"
+#include "verify/verify.h"
 
 namespace bootseal::cli {
 
@@ -208,17 +213,66 @@ Status sign_cmd(const SignArgs& a, const Globals& g) {
 
 struct VerifyArgs {
   std::vector<std::string> certs;
-  std::string file;
+  std::vector<std::string> targets;
+  std::string efivars, vars, pcr_public_key, policy;
+  bool deep = false;
 };
+
+// The whole chain of a disk, block device or ESP + root (verify/verify.h).
+namespace vfy = ::bootseal::verify;
+
+Status verify_chain(const VerifyArgs& a, const Globals& g) {
+  vfy::Options o;
+  o.targets = a.targets;
+  o.db_certs = a.certs;
+  o.efivars_dir = a.efivars;
+  o.vars_file = a.vars;
+  o.pcr_public_key = a.pcr_public_key;
+  o.policy_file = a.policy;
+  o.deep = a.deep;
+  std::string what = fmt::format("verify {}", fmt::join(a.targets, " "));
+  vfy::Report r = BS_TRY_CTX(vfy::run(o), "{}", what);
+  size_t width = 0;
+  for (auto& l : r.links) width = std::max(width, l.name.size());
+  for (auto& l : r.links) {
+    if (g.json) {
+      nlohmann::json d = nlohmann::json::object();
+      for (auto& [k, v] : l.details) d[k] = v;
+      nlohmann::json j = {{"link", l.name}, {"verdict", std::string(vfy::verdict_name(l.verdict))}, {"reason", l.reason}, {"details", d}};
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      std::printf("%s  %-*s  %s\n", std::string(vfy::verdict_name(l.verdict)).c_str(), static_cast<int>(width), l.name.c_str(),
+                  l.reason.c_str());
+    }
+  }
+  std::fflush(stdout);
+  size_t fails = 0;
+  std::string first;
+  for (auto& l : r.links)
+    if (l.verdict == vfy::Verdict::kFail && fails++ == 0) first = l.name;
+  if (fails) return check_error("{}: {} link(s) fail, the first {}: this disk would not boot sealed", what, fails, first);
+  return {};
+}
 
 
 Status verify_cmd(const VerifyArgs& a, const Globals& g) {
-  std::vector<crypto::Certificate> trusted;
-  for (auto& c : a.certs) trusted.push_back(BS_TRY_CTX(keys::load_certificate(c), "verify {}", a.file));
-  sys::MappedFile map = BS_TRY_CTX(sys::MappedFile::open(a.file), "verify");
-  ByteSpan data = map.data();
-  if (pe::looks_like_pe(data)) return verify_pe_file(a.file, data, trusted, g);
-  return input_error("verify {}: not a PE image (no MZ/PE header); only PE files can be verified", a.file);
+  auto st = a.targets.size() == 1 ? sys::lstat_path(a.targets[0]) : Result<struct stat>(input_error("-"));
+  if (st && S_ISREG(st->st_mode)) {
+    const std::string& file = a.targets[0];
+    sys::MappedFile map = BS_TRY_CTX(sys::MappedFile::open_random(file), "verify");
+    ByteSpan data = map.data();
+    if (pe::looks_like_pe(data)) {
+      if (a.certs.empty()) return input_error("verify {}: a PE file is verified against --db/--cert certificates; give one", file);
+      std::vector<crypto::Certificate> trusted;
+      for (auto& c : a.certs) trusted.push_back(BS_TRY_CTX(keys::load_certificate(c), "verify {}", file));
+      return verify_pe_file(file, data, trusted, g);
+    }
+    // Smaller than a protective MBR plus a GPT header and its entries: no disk either.
+    if (data.size() < 34 * 512)
+      return input_error("verify {}: not a PE image (no MZ/PE header), and at {} bytes too small for a GPT disk", file,
+                         data.size());
+  }
+  return verify_chain(a, g);
 }
 
 struct UnsignArgs {
@@ -253,10 +307,22 @@ void setup(CLI::App& root, Context& ctx) {
   s->callback([&ctx] { ctx.action = [&ctx] { return sign_cmd(sa, ctx.globals); }; });
 
   static VerifyArgs va;
-  CLI::App* v = root.add_subcommand("verify", "Verify a signed PE image's Authenticode signature against a certificate");
+  CLI::App* v = root.add_subcommand(
+      "verify", "Check the whole boot chain of a disk image, block device, ESP + root or booted system offline "
+                "(or one PE image's Authenticode signature)");
   json_output(v);
-  v->add_option("--cert", va.certs, "Trusted certificate (PEM or DER); repeatable")->required();
-  v->add_option("FILE", va.file, "Signed PE image")->required();
+  v->add_option("--db,--cert", va.certs, "Certificate the firmware trusts (db; PEM or DER); repeatable")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);  // one value per --db: `--db C ESP ROOT` keeps both targets
+  v->add_option("--vars", va.vars, "Read db from an OVMF_VARS.fd (the edk2 variable store) instead");
+  v->add_option("--efivars", va.efivars, "Read db from efivarfs (or a copy of it) instead");
+  v->add_option("--pcr-public-key", va.pcr_public_key, "Public key (PEM) every UKI's .pcrsig must be signed with");
+  v->add_option("--policy", va.policy, "Kernel command line policy: lines 'require ARG' / 'forbid ARG'");
+  v->add_flag("--deep", va.deep, "Hash every object of the root images (fs-verity) and compare with its name");
+  v->add_option("TARGET", va.targets, "Disk image, block device, /, a root directory, or ESP and root directories; or a PE file")
+      ->required()
+      ->expected(1, 2);
   v->callback([&ctx] { ctx.action = [&ctx] { return verify_cmd(va, ctx.globals); }; });
 
   static UnsignArgs ua;

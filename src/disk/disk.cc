@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <functional>
 
 #include "base/bytes.h"
@@ -272,6 +274,50 @@ Status assemble_disk(const AssembleSpec& a) {
   ::unlink(esp_img.c_str());
   ::unlink(root_img.c_str());
   return st;
+}
+
+Result<GptDisk> read_gpt(const std::string& path) {
+  FdiskContext fc;
+  if (!fc.cxt) return internal_error("fdisk_new_context failed");
+  fdisk_disable_dialogs(fc.cxt, 1);
+  if (int rc = fdisk_assign_device(fc.cxt, path.c_str(), 1); rc != 0) {
+    fdisk_unref_context(fc.cxt);  // not assigned: the guard must not deassign it
+    fc.cxt = nullptr;
+    return fdisk_error(rc, "open read-only", path);
+  }
+  GptDisk d;
+  d.sector_size = fdisk_get_sector_size(fc.cxt);
+  d.device_size = static_cast<uint64_t>(fdisk_get_nsectors(fc.cxt)) * d.sector_size;
+  if (!fdisk_has_label(fc.cxt)) return input_error("{}: no partition table (not a GPT disk)", path);
+  if (!fdisk_is_labeltype(fc.cxt, FDISK_DISKLABEL_GPT)) {
+    fdisk_label* l = fdisk_get_label(fc.cxt, nullptr);
+    return input_error("{}: a {} partition table, not GPT", path, l ? fdisk_label_get_name(l) : "non-GPT");
+  }
+  char* id = nullptr;
+  if (fdisk_get_disklabel_id(fc.cxt, &id) == 0 && id) {
+    d.disk_guid = id;
+    free(id);
+  }
+  fdisk_table* tb = nullptr;
+  if (int rc = fdisk_get_partitions(fc.cxt, &tb); rc != 0) return fdisk_error(rc, "read the GPT partition entries", path);
+  fdisk_iter* itr = fdisk_new_iter(FDISK_ITER_FORWARD);
+  fdisk_partition* pa = nullptr;
+  while (fdisk_table_next_partition(tb, itr, &pa) == 0) {
+    GptPartition p;
+    p.number = fdisk_partition_get_partno(pa) + 1;
+    if (const char* n = fdisk_partition_get_name(pa)) p.name = n;
+    if (const char* u = fdisk_partition_get_uuid(pa)) p.uuid = u;
+    if (fdisk_parttype* t = fdisk_partition_get_type(pa))
+      if (const char* g = fdisk_parttype_get_string(t)) p.type_guid = g;
+    for (auto* s : {&p.uuid, &p.type_guid})
+      for (char& c : *s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    p.offset = static_cast<uint64_t>(fdisk_partition_get_start(pa)) * d.sector_size;
+    p.size = static_cast<uint64_t>(fdisk_partition_get_size(pa)) * d.sector_size;
+    d.partitions.push_back(std::move(p));
+  }
+  fdisk_free_iter(itr);
+  fdisk_unref_table(tb);
+  return d;
 }
 
 }  // namespace bootseal::disk

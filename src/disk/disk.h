@@ -80,4 +80,22 @@ struct AssembleSpec {
 };
 Status assemble_disk(const AssembleSpec& spec);
 
+// One GPT partition as read back (read_gpt).
+struct GptPartition {
+  size_t number = 0;       // 1-based
+  std::string name, type_guid, uuid;  // GUIDs upper case
+  uint64_t offset = 0, size = 0;      // bytes
+};
+struct GptDisk {
+  std::string disk_guid;
+  uint64_t sector_size = kSectorSize;
+  uint64_t device_size = 0;
+  std::vector<GptPartition> partitions;
+};
+// The GPT of a disk image or block device, read-only (libfdisk). Not a GPT
+// (no label, or an MBR/other label): an error saying so. Partitions are
+// listed as the table has them, also past device_size (a truncated image:
+// the caller checks).
+Result<GptDisk> read_gpt(const std::string& path);
+
 }  // namespace bootseal::disk

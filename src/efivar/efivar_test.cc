@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
+#include <tuple>
 
 #include "efivar/auth.h"
 #include "efivar/esl.h"
+#include "efivar/varstore.h"
 
 namespace bootseal::efivar {
 namespace {
@@ -99,6 +101,73 @@ TEST(Auth2, SignParseVerify) {
   bad[24] ^= 1;  // CertType
   EXPECT_FALSE(parse_auth2(bad).ok());
   EXPECT_FALSE(parse_auth2(ByteSpan(auth.data(), 30)).ok());
+}
+
+}  // namespace
+}  // namespace bootseal::efivar
+
+// The edk2 varstore layout as virt-fw-vars writes it (authenticated store,
+// 60-byte variable headers): live, deleted and replaced variables; truncation.
+namespace bootseal::efivar {
+namespace {
+
+Bytes make_varstore(const std::vector<std::tuple<std::string, Guid, uint8_t, Bytes>>& vars) {
+  Bytes fd(0x48 + 28, 0);
+  store_le<uint64_t>(fd.data() + 0x20, 65536);
+  std::copy_n("_FVH", 4, fd.begin() + 0x28);
+  store_le<uint16_t>(fd.data() + 0x30, 0x48);
+  const uint8_t g[16] = {0x78, 0x2c, 0xf3, 0xaa, 0x7b, 0x94, 0x9a, 0x43, 0xa1, 0x80, 0x2e, 0x14, 0x4e, 0xc3, 0x77, 0x92};
+  std::copy_n(g, 16, fd.begin() + 0x48);
+  store_le<uint32_t>(fd.data() + 0x48 + 16, 65536 - 0x48);
+  fd[0x48 + 20] = 0x5A;
+  fd[0x48 + 21] = 0xFE;
+  for (auto& [name, vendor, state, data] : vars) {
+    Bytes h(60, 0);
+    store_le<uint16_t>(h.data(), 0x55AA);
+    h[2] = state;
+    store_le<uint32_t>(h.data() + 4, 0x27);
+    store_le<uint32_t>(h.data() + 36, static_cast<uint32_t>(name.size() * 2 + 2));
+    store_le<uint32_t>(h.data() + 40, static_cast<uint32_t>(data.size()));
+    std::copy(vendor.bytes.begin(), vendor.bytes.end(), h.begin() + 44);
+    fd.insert(fd.end(), h.begin(), h.end());
+    for (char c : name) {
+      fd.push_back(static_cast<uint8_t>(c));
+      fd.push_back(0);
+    }
+    fd.push_back(0);
+    fd.push_back(0);
+    fd.insert(fd.end(), data.begin(), data.end());
+    while (fd.size() % 4) fd.push_back(0xFF);
+  }
+  fd.resize(65536, 0xFF);
+  return fd;
+}
+
+TEST(Varstore, LiveVariablesLastOneWins) {
+  Bytes fd = make_varstore({{"db", kEfiImageSecurityDatabase, 0x3F, Bytes{1, 2, 3}},
+                            {"KEK", kEfiGlobalVariable, 0x3C, Bytes{9}},  // deleted
+                            {"PK", kEfiGlobalVariable, 0x3F, Bytes{4}},
+                            {"db", kEfiImageSecurityDatabase, 0x3E, Bytes{5, 6}}});
+  auto v = parse_varstore(fd);
+  ASSERT_TRUE(v.ok()) << v.error().message();
+  ASSERT_EQ(v->size(), 2u);
+  EXPECT_EQ((*v)[0].name, "PK");
+  EXPECT_EQ((*v)[1].name, "db");
+  EXPECT_EQ((*v)[1].data, (Bytes{5, 6}));
+  EXPECT_EQ((*v)[1].vendor, kEfiImageSecurityDatabase);
+  EXPECT_EQ((*v)[1].attributes, 0x27u);
+}
+
+TEST(Varstore, BadInputIsAnError) {
+  Bytes fd = make_varstore({{"db", kEfiImageSecurityDatabase, 0x3F, Bytes(100, 7)}});
+  EXPECT_FALSE(parse_varstore(ByteSpan(fd.data(), 0x40)).ok());
+  Bytes b = fd;
+  b[0x28] = 'X';
+  EXPECT_FALSE(parse_varstore(b).ok());
+  b = fd;
+  store_le<uint32_t>(b.data() + 0x48 + 28 + 40, 0x7FFFFFFF);  // data size past the store
+  EXPECT_FALSE(parse_varstore(b).ok());
+  EXPECT_FALSE(parse_varstore(ByteSpan(fd.data(), 4096)).ok());  // truncated: volume past the end
 }
 
 }  // namespace

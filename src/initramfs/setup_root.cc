@@ -9,8 +9,12 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/ranges.h>
+
 #include "base/arch.h"
 #include "base/hex.h"
+#include "erofs/reader.h"
+#include "fstree/tree.h"
 #include "initramfs/gpt.h"
 
 namespace bootseal::initramfs {
@@ -170,6 +174,36 @@ Result<std::string> find_root(SystemOps& ops, std::string_view cmdline) {
   return input_error("{}: no such partition appeared within {} s", what, wait_s);
 }
 
+static std::string describe_wrong_objects(SystemOps& ops, const std::string& image,
+                                   const std::vector<std::pair<std::string, std::string>>& wrong) {
+  const std::string& rel = wrong.front().first;  // (no structured binding: clang 14 cannot capture one)
+  const std::string& got = wrong.front().second;
+  // Which files of the image use it (read only on this failure path).
+  std::vector<std::string> users;
+  uint64_t size = ops.file_size(image);
+  if (size > 0 && size < (uint64_t{1} << 31)) {
+    if (auto data = ops.read_range(image, 0, static_cast<size_t>(size)); data.ok()) {
+      erofs::ReadLimits limits;
+      if (auto tree = erofs::read_image(*data, limits); tree.ok()) {
+        fstree::walk(*tree, [&](const std::string& path, const fstree::Entry*, const fstree::Node& n) {
+          // The raw EROFS: the object is the overlay redirect xattr ("/ab/cdef...").
+          bool uses = n.payload && *n.payload == rel;
+          for (const auto& x : n.xattrs)
+            if (x.name == "trusted.overlay.redirect" && std::string_view(x.value).substr(0, rel.size() + 1) == "/" + rel)
+              uses = true;
+          if (uses && users.size() < 4) users.push_back(path);
+          return true;
+        });
+      }
+    }
+  }
+  std::string used = users.empty() ? "no file of the image" : fmt::format("{}", fmt::join(users, ", "));
+  return fmt::format("object composefs/objects/{} measures fs-verity digest {}, not its name (used by {}){}: "
+                     "the disk was modified, refusing to switch root",
+                     rel, got.substr(0, 16) + "...", used,
+                     wrong.size() > 1 ? fmt::format("; {} objects in all", wrong.size()) : "");
+}
+
 SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
   SetupReport rep;
   uint64_t t0 = ops.now_us();
@@ -266,10 +300,26 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
     std::atomic<uint64_t> bytes{0};
     std::mutex mu;
     std::string first_error;
+    // Objects whose measured digest is not their name (objects/ab/cdef... is
+    // the fs-verity digest abcdef...): a tampered or corrupted disk.
+    std::vector<std::pair<std::string, std::string>> wrong;  // object path, measured hex
+    const size_t objects_prefix = repo.size() + std::string_view("/objects/").size();
+    auto check_name = [&](size_t i, const std::pair<int, Bytes>& mv) {
+      std::string rel = files[i].substr(objects_prefix);
+      std::string name = rel.substr(0, 2) + rel.substr(3);
+      std::string got = to_hex(mv.second);
+      if (got != name) {
+        std::lock_guard<std::mutex> l(mu);
+        wrong.emplace_back(rel, got);
+      }
+    };
     auto worker = [&] {
       for (size_t i; (i = next.fetch_add(1)) < files.size() - 1;) {
         auto mv = ops.measure_verity(files[i]);
-        if (mv.ok()) continue;
+        if (mv.ok()) {
+          check_name(i, *mv);
+          continue;
+        }
         Status s = ops.enable_verity(files[i], alg);
         if (!s.ok()) {
           std::lock_guard<std::mutex> l(mu);
@@ -278,6 +328,14 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
         }
         enabled++;
         bytes += ops.file_size(files[i]);
+        // The digest was computed by the kernel while enabling: measuring it costs nothing.
+        auto after = ops.measure_verity(files[i]);
+        if (!after.ok()) {
+          std::lock_guard<std::mutex> l(mu);
+          if (first_error.empty()) first_error = after.error().message();
+          continue;
+        }
+        check_name(i, *after);
       }
     };
     unsigned n = cfg.verity_threads ? cfg.verity_threads : std::max(1u, std::thread::hardware_concurrency());
@@ -286,6 +344,11 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
     worker();
     for (auto& t : pool) t.join();
     if (!first_error.empty()) return fail("enable fs-verity", first_error);
+    if (!wrong.empty()) {
+      // Refuse before the image gets fs-verity: the next boot repeats the check.
+      std::sort(wrong.begin(), wrong.end());
+      return fail("verify objects", describe_wrong_objects(ops, image, wrong));
+    }
     if (auto s = ops.enable_verity(image, alg); !s.ok()) return fail("enable fs-verity", s.error().message());
     // The Merkle trees written back now, as part of the pass: left to background
     // writeback they would slow every later step of this boot (and are durable now).

@@ -10,6 +10,8 @@
 #include <mutex>
 
 #include "base/hex.h"
+#include "composefs/image.h"
+#include "fstree/dumpfile.h"
 #include "initramfs/gpt.h"
 #include "initramfs/trace_ops.h"
 
@@ -193,6 +195,9 @@ class SetupRootTest : public ::testing::Test {
       fs::create_directories(ops->p(d));
     write("/newroot/sbin/init", "#!/bin/sh");
     ops->verity["/sysroot/composefs/images/" + kDigest] = *from_hex(kDigest);
+    // Objects measure as their names once fs-verity is on (an untampered disk).
+    ops->digest_when_enabled["/sysroot/composefs/objects/ab/" + std::string(126, 'c')] = *from_hex("ab" + std::string(126, 'c'));
+    ops->digest_when_enabled["/sysroot/composefs/objects/cd/" + std::string(126, 'e')] = *from_hex("cd" + std::string(126, 'e'));
   }
   void TearDown() override { fs::remove_all(dir); }
   void write(const std::string& path, std::string_view data) {
@@ -361,6 +366,43 @@ TEST_F(SetupRootTest, FirstBootOfATamperedImageIsRefused) {
   ops->digest_when_enabled["/sysroot/composefs/images/" + kDigest] = *from_hex(kOther);
   cmdline("root=/dev/vda2 composefs=" + kDigest);
   EXPECT_EQ(setup_root(*ops).step, "verify image");
+}
+
+// An object whose measured digest is not its name (a byte flipped on the disk
+// before its first boot): refused before switching root, naming the object and
+// the image's files that use it; the image gets no fs-verity, so the next boot
+// checks again.
+TEST_F(SetupRootTest, FirstBootRefusesAnObjectThatIsNotItsName) {
+  const std::string obj = "cd/" + std::string(126, 'e');
+  auto tree = fstree::parse_dumpfile("/ 4096 40755 2 0 0 0 0.0 - - -\n/usr 4096 40755 2 0 0 0 0.0 - - -\n"
+                                     "/usr/bin 4096 40755 2 0 0 0 0.0 - - -\n"
+                                     "/usr/bin/tool 1000 100755 1 0 0 0 0.0 " + obj + " - cd" + std::string(126, 'e') + "\n"
+                                     "/usr/bin/other 1000 100755 1 0 0 0 0.0 ab/" + std::string(126, 'c') + " - ab" +
+                                     std::string(126, 'c') + "\n");
+  ASSERT_TRUE(tree.ok()) << tree.error().message();
+  auto img = composefs::build_image(*tree);
+  ASSERT_TRUE(img.ok()) << img.error().message();
+  write("/sysroot/composefs/images/" + kDigest, img->data);
+  ops->verity.clear();
+  ops->digest_when_enabled["/sysroot/composefs/images/" + kDigest] = *from_hex(kDigest);
+  ops->digest_when_enabled["/sysroot/composefs/objects/" + obj] = *from_hex(kOther);
+  cmdline("root=/dev/vda2 composefs=" + kDigest);
+  TraceOps traced(*ops);
+  SetupReport r = setup_root(traced);
+  EXPECT_EQ(r.step, "verify objects");
+  EXPECT_NE(r.error.find("object composefs/objects/" + obj + " measures fs-verity digest " + kOther.substr(0, 16)),
+            std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("used by /usr/bin/tool)"), std::string::npos) << r.error;
+  EXPECT_EQ(r.error.find("/usr/bin/other"), std::string::npos) << r.error;
+  EXPECT_TRUE(ops->switched_to.empty());
+  EXPECT_TRUE(ops->mounts.empty() || ops->mounts.back().fstype != "overlay");
+  for (auto& e : ops->enabled) EXPECT_NE(e, "/sysroot/composefs/images/" + kDigest);  // not sealed as done
+  // An object that already had fs-verity (a pass interrupted after enabling it) is checked too.
+  ops->enabled.clear();
+  ops->verity.clear();
+  ops->verity["/sysroot/composefs/objects/" + obj] = *from_hex(kOther);
+  r = setup_root(*ops);
+  EXPECT_EQ(r.step, "verify objects") << r.error;
 }
 
 TEST_F(SetupRootTest, VerityPassCanBeDisabled) {

@@ -1,6 +1,9 @@
 #include "sys/mapped_file.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "sys/file.h"
 
@@ -16,6 +19,26 @@ Result<MappedFile> MappedFile::open(const std::string& path) {
   ::madvise(p, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL);
   m.addr_ = p;
   m.size_ = static_cast<size_t>(st.st_size);
+  return m;
+}
+
+Result<MappedFile> MappedFile::open_random(const std::string& path) {
+  Fd fd = BS_TRY(open_file(path, O_RDONLY | O_CLOEXEC));
+  struct stat st = BS_TRY(fstat_fd(fd.get(), path));
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (S_ISBLK(st.st_mode)) {
+    off_t end = ::lseek(fd.get(), 0, SEEK_END);
+    if (end < 0) return sys_error(fmt::format("size of {}", path));
+    size = static_cast<uint64_t>(end);
+  } else if (!S_ISREG(st.st_mode)) {
+    return input_error("{}: not a regular file or block device", path);
+  }
+  MappedFile m;
+  if (size == 0) return m;
+  void* p = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_SHARED, fd.get(), 0);
+  if (p == MAP_FAILED) return sys_error(fmt::format("mmap {}", path));
+  m.addr_ = p;
+  m.size_ = static_cast<size_t>(size);
   return m;
 }
 

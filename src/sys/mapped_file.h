@@ -12,6 +12,9 @@ class MappedFile {
  public:
   // Maps a regular file read-only (MAP_PRIVATE). Empty files give an empty span.
   static Result<MappedFile> open(const std::string& path);
+  // A regular file or a block device, mapped for random access: nothing read
+  // ahead (a disk image of which only a few structures are read).
+  static Result<MappedFile> open_random(const std::string& path);
   MappedFile() = default;
   MappedFile(MappedFile&& o) noexcept : addr_(o.addr_), size_(o.size_) { o.addr_ = nullptr, o.size_ = 0; }
   MappedFile& operator=(MappedFile&& o) noexcept;
