@@ -88,7 +88,7 @@ Result<std::string> tcti_config(std::string_view spec) {
   for (std::string_view p : {"device:", "swtpm:", "mssim:"})
     if (spec.substr(0, p.size()) == p) return std::string(spec);
   if (spec.front() == '/') return "device:" + std::string(spec);
-  return input_error("--tpm2-device {}: expected auto, device:PATH, swtpm:host=H,port=P or mssim:host=H,port=P", spec);
+  return usage_error("--tpm2-device {}: expected auto, device:PATH, swtpm:host=H,port=P or mssim:host=H,port=P", spec);
 }
 
 struct Tpm::Impl {
