@@ -95,7 +95,7 @@ fresh; $PE_EDIT flip-section e/$uki .cmdline 141   # in "console=ttyS0", after c
 breaks cmdline-byte "uki.$ukiname.signature" "hash" e r
 
 "$BOOTSEAL" -q keys generate --dir keys2 --subject "CN=not in db" >/dev/null
-fresh; "$BOOTSEAL" -q sign --key keys2/db.key --cert keys2/db.crt e/$uki
+fresh; "$BOOTSEAL" -q sign --in-place --key keys2/db.key --cert keys2/db.crt e/$uki
 breaks foreign-key "uki.$ukiname.signature" "" e r
 
 fresh; "$BOOTSEAL" -q unsign e/EFI/BOOT/BOOTX64.EFI
@@ -126,14 +126,14 @@ ALSO="root.image" breaks missing-uki "entry.$(ls e/loader/entries)" "does not ex
 fresh
 for f in PK KEK db; do cp keys-old/$f.auth e/loader/keys/auto/$f.auth; done
 for f in e/$uki e/EFI/BOOT/BOOTX64.EFI e/EFI/systemd/systemd-bootx64.efi; do
-  "$BOOTSEAL" -q sign --key keys-old/db.key --cert keys-old/db.crt "$f"; done
+  "$BOOTSEAL" -q sign --in-place --key keys-old/db.key --cert keys-old/db.crt "$f"; done
 breaks expired-db firmware.db "expired on 2020-01-02" e r
 
 fresh; $PE_EDIT rename-section e/EFI/BOOT/BOOTX64.EFI .sbat .nosbat
-"$BOOTSEAL" -q sign --key keys/db.key --cert keys/db.crt e/EFI/BOOT/BOOTX64.EFI
+"$BOOTSEAL" -q sign --in-place --key keys/db.key --cert keys/db.crt e/EFI/BOOT/BOOTX64.EFI
 breaks missing-sbat loader.BOOTX64.EFI "no .sbat" e r
 fresh; $PE_EDIT rename-section e/$uki .sbat .nosbat
-"$BOOTSEAL" -q sign --key keys/db.key --cert keys/db.crt e/$uki
+"$BOOTSEAL" -q sign --in-place --key keys/db.key --cert keys/db.crt e/$uki
 breaks uki-missing-sbat "uki.$ukiname.sections" "missing .sbat" e r
 
 fresh
@@ -167,7 +167,7 @@ breaks pcrsig-other-pubkey "uki.$ukiname.pcrsig" "not the --pcr-public-key" --pc
 # .pcrsig of the pcr2 UKI inside the pcr1 UKI (same length): signed by another key than .pcrpkey.
 $PE_EDIT extract pcr2.efi .pcrsig pcrsig2.json
 fresh; cp pcr1.efi e/$uki; $PE_EDIT replace-section e/$uki .pcrsig pcrsig2.json
-"$BOOTSEAL" -q sign --key keys/db.key --cert keys/db.crt e/$uki
+"$BOOTSEAL" -q sign --in-place --key keys/db.key --cert keys/db.crt e/$uki
 breaks pcrsig-other-key "uki.$ukiname.pcrsig" "signed by a key other than .pcrpkey" e r
 fresh; cp work/esp/$uki e/$uki
 breaks pcrsig-required "uki.$ukiname.pcrsig" "no .pcrsig" --pcr-public-key pcr1.pub e r
