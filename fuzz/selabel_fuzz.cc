@@ -2,6 +2,7 @@
 // The input is split at the first NUL into file_contexts and
 // file_contexts.subs, placed in a small tree with a hardlink, then relabelled.
 // Links bootseal::oci only. Seeds: fuzz/corpus/selabel/.
+#include <sys/stat.h>
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -40,9 +40,14 @@ std::string_view split_at(std::string_view& s, char sep) {
   return part;
 }
 
-// strtoull()'s value for the longest numeric prefix of `s` (0 when there is none),
-// with its whitespace, sign and saturation rules.
-uint64_t leading_uint(std::string_view s, int base) {
+// strtoull() on `s`: optional leading whitespace and sign, digits of `base`; a '-'
+// negates modulo 2^64, overflow saturates. `whole`: at least one digit and nothing
+// after them (what a field must be).
+struct UintScan {
+  uint64_t value = 0;
+  bool whole = false;
+};
+UintScan scan_uint(std::string_view s, int base) {
   while (!s.empty() && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r'))) s.remove_prefix(1);
   bool neg = false;
   if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
@@ -51,8 +56,9 @@ uint64_t leading_uint(std::string_view s, int base) {
   }
   uint64_t v = 0;
   bool overflow = false;
-  for (char c : s) {
-    int d = hexval(c);
+  size_t i = 0;
+  for (; i < s.size(); i++) {
+    int d = hexval(s[i]);
     if (d < 0 || d >= base) break;
     uint64_t nv;
     if (__builtin_mul_overflow(v, static_cast<uint64_t>(base), &nv) ||
@@ -60,13 +66,13 @@ uint64_t leading_uint(std::string_view s, int base) {
       overflow = true;
     v = nv;
   }
-  if (overflow) return UINT64_MAX;
-  return neg ? (~v + 1) : v;
+  return {overflow ? UINT64_MAX : (neg ? (~v + 1) : v), i > 0 && i == s.size()};
 }
 
-// strtoull() semantics on a whole field: optional leading whitespace and sign,
-// at least one digit, nothing after; a '-' negates modulo 2^64; overflow
-// saturates. Errors on an empty or partly numeric field.
+// strtoull()'s value for the longest numeric prefix of `s` (0 when there is none).
+uint64_t leading_uint(std::string_view s, int base) { return scan_uint(s, base).value; }
+
+// A whole field with strtoull() semantics; an empty or partly numeric field is an error.
 Result<uint64_t> parse_uint(std::string_view s, int base, std::string_view field) {
   // Fast path: up to 19 plain decimal digits cannot overflow.
   if (base == 10 && !s.empty() && s.size() <= 19) {
@@ -75,27 +81,9 @@ Result<uint64_t> parse_uint(std::string_view s, int base, std::string_view field
     for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; i++) v = v * 10 + static_cast<uint64_t>(s[i] - '0');
     if (i == s.size()) return v;
   }
-  std::string_view orig = s;
-  while (!s.empty() && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r'))) s.remove_prefix(1);
-  bool neg = false;
-  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
-    neg = s[0] == '-';
-    s.remove_prefix(1);
-  }
-  if (s.empty()) return input_error("invalid {} '{}'", field, escape(orig, Escape::kStandard));
-  uint64_t v = 0;
-  bool overflow = false;
-  for (char c : s) {
-    int d = hexval(c);
-    if (d < 0 || d >= base) return input_error("invalid {} '{}'", field, escape(orig, Escape::kStandard));
-    uint64_t nv;
-    if (__builtin_mul_overflow(v, static_cast<uint64_t>(base), &nv) ||
-        __builtin_add_overflow(nv, static_cast<uint64_t>(d), &nv))
-      overflow = true;
-    v = nv;
-  }
-  if (overflow) return UINT64_MAX;
-  return neg ? (~v + 1) : v;
+  UintScan r = scan_uint(s, base);
+  if (!r.whole) return input_error("invalid {} '{}'", field, escape(s, Escape::kStandard));
+  return r.value;
 }
 
 Result<std::optional<std::string>> unescape_optional(std::string_view s) {

@@ -271,6 +271,23 @@ class BlobLayerStream : public LayerStream {
   std::string reader_name_;
 };
 
+// An image manifest's layers with their config's diff_ids, every media type a layer
+// one (OCI layouts and registries alike).
+Result<std::vector<LayerInfo>> manifest_layers(const oci::Manifest& m, const oci::Config& config,
+                                               const std::string& source) {
+  if (config.diff_ids.size() != m.layers.size())
+    return input_error("{}: manifest has {} layers, config has {} diff_ids", source, m.layers.size(),
+                       config.diff_ids.size());
+  std::vector<LayerInfo> out;
+  for (size_t i = 0; i < m.layers.size(); i++) {
+    auto& l = m.layers[i];
+    if (!oci::is_layer_media_type(l.media_type))
+      return unsupported_error("{}: layer {} has unsupported media type \"{}\"", source, l.digest.str(), l.media_type);
+    out.push_back({l.digest, l.media_type, l.size, config.diff_ids[i]});
+  }
+  return out;
+}
+
 class OciSource : public ImageSource {
  public:
   OciSource(std::unique_ptr<BlobStore> blobs, std::string source, std::optional<std::string> tag)
@@ -297,15 +314,7 @@ class OciSource : public ImageSource {
     Bytes cb = BS_TRY(blobs_->read_blob(m.config.digest, m.config.size));
     r.config = BS_TRY_CTX(oci::parse_config(cb), "config {}", m.config.digest.str());
     r.config_digest = m.config.digest;
-    if (r.config.diff_ids.size() != m.layers.size())
-      return input_error("{}: manifest has {} layers, config has {} diff_ids", source_, m.layers.size(),
-                         r.config.diff_ids.size());
-    for (size_t i = 0; i < m.layers.size(); i++) {
-      auto& l = m.layers[i];
-      if (!oci::is_layer_media_type(l.media_type))
-        return unsupported_error("{}: layer {} has unsupported media type \"{}\"", source_, l.digest.str(), l.media_type);
-      r.layers.push_back({l.digest, l.media_type, l.size, r.config.diff_ids[i]});
-    }
+    r.layers = BS_TRY(manifest_layers(m, r.config, source_));
     return r;
   }
 
@@ -404,15 +413,7 @@ class RegistrySource : public ImageSource {
     Bytes cb = BS_TRY(client_->get_blob_small(m.config.digest, m.config.size));
     r.config = BS_TRY_CTX(oci::parse_config(cb), "{}: config {}", source_, m.config.digest.str());
     r.config_digest = m.config.digest;
-    if (r.config.diff_ids.size() != m.layers.size())
-      return input_error("{}: manifest has {} layers, config has {} diff_ids", source_, m.layers.size(),
-                         r.config.diff_ids.size());
-    for (size_t i = 0; i < m.layers.size(); i++) {
-      auto& l = m.layers[i];
-      if (!oci::is_layer_media_type(l.media_type))
-        return unsupported_error("{}: layer {} has unsupported media type \"{}\"", source_, l.digest.str(), l.media_type);
-      r.layers.push_back({l.digest, l.media_type, l.size, r.config.diff_ids[i]});
-    }
+    r.layers = BS_TRY(manifest_layers(m, r.config, source_));
     return r;
   }
 

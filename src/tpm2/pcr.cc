@@ -1,5 +1,7 @@
 #include "tpm2/pcr.h"
 
+#include "tpm2/marshal.h"
+
 namespace bootseal::tpm2 {
 
 using crypto::HashAlg;
@@ -24,16 +26,6 @@ void pcr_extend(HashAlg bank, Bytes& pcr, ByteSpan digest) {
 }
 
 void pcr_extend_data(HashAlg bank, Bytes& pcr, ByteSpan data) { pcr_extend(bank, pcr, crypto::digest(bank, data)); }
-
-namespace {
-void put_be32(Bytes& b, uint32_t v) {
-  for (int i = 3; i >= 0; i--) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-void put_be16(Bytes& b, uint16_t v) {
-  b.push_back(static_cast<uint8_t>(v >> 8));
-  b.push_back(static_cast<uint8_t>(v));
-}
-}  // namespace
 
 Bytes policy_pcr(HashAlg policy_alg, ByteSpan policy_in, const PcrSelection& sel, std::span<const Bytes> pcr_values) {
   crypto::Hasher values(policy_alg);

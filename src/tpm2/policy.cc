@@ -3,19 +3,13 @@
 #include "crypto/der.h"
 #include "crypto/kdf.h"
 #include "crypto/pem.h"
+#include "tpm2/marshal.h"
 
 namespace bootseal::tpm2 {
 
 using crypto::HashAlg;
 
 namespace {
-void put_be32(Bytes& b, uint32_t v) {
-  for (int i = 3; i >= 0; i--) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-void put_be16(Bytes& b, uint16_t v) {
-  b.push_back(static_cast<uint8_t>(v >> 8));
-  b.push_back(static_cast<uint8_t>(v));
-}
 void append(Bytes& b, ByteSpan s) { b.insert(b.end(), s.begin(), s.end()); }
 // Big-endian DER INTEGER content without its sign byte.
 Bytes strip_leading_zeros(ByteSpan v) {
