@@ -104,3 +104,16 @@ sd254() {  # CMD ARGS... inside the namespace
 cryptenroll254() { sd254 "$SD254/usr/bin/systemd-cryptenroll" --tpm2-device="$SWTPM_TCTI" "$@"; }
 # systemd 254's own token plugin opens token $2 of image $1 (check only) [signature $3] [pin $4]
 plugin254_unlock() { sd254 "$TMP/tokopen" "$1" "$2" "$SWTPM_TCTI" "${3:-}" "${4:-}"; }
+
+# signed_boot_fixture: a started swtpm as a genuine boot left it (firmware in PCR 7,
+# the UKI's sections in PCR 11 for enter-initrd), a PCR key pair $TMP/pcr.{key,pub}
+# and that UKI's signed policy $TMP/sig.json; the UKI's sections are in $TMP/uki.
+signed_boot_fixture() {
+  swtpm_start
+  measure_firmware
+  make_uki_sections "$TMP/uki" "root=/dev/sda2 quiet"
+  measure_uki "$TMP/uki" enter-initrd
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/pcr.key" 2>/dev/null
+  openssl pkey -in "$TMP/pcr.key" -pubout -out "$TMP/pcr.pub"
+  sign_uki "$TMP/uki" "$TMP/pcr.key" "$TMP/pcr.pub" "$TMP/sig.json"
+}

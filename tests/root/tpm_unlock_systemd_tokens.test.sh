@@ -6,13 +6,7 @@
 . "$SRC/tests/lib/swtpm.sh"
 need swtpm tpm2_pcrextend cryptsetup openssl cc python3
 need_systemd254
-swtpm_start
-measure_firmware
-make_uki_sections "$TMP/uki" "root=/dev/sda2 quiet"
-measure_uki "$TMP/uki" enter-initrd
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/pcr.key" 2>/dev/null
-openssl pkey -in "$TMP/pcr.key" -pubout -out "$TMP/pcr.pub"
-sign_uki "$TMP/uki" "$TMP/pcr.key" "$TMP/pcr.pub" "$TMP/sig.json"
+signed_boot_fixture
 B() { "$BOOTSEAL" "$@"; }
 img=$TMP/disk.img
 make_luks_image "$img"
