@@ -39,7 +39,10 @@
 #include "sys/file.h"
 #include "sys/mapped_file.h"
 #include "sys/tree.h"
+#include "tpm2/luks2.h"
 #include "tpm2/pcrsig.h"
+#include "tpm2/policy.h"
+#include "tpm2/token.h"
 #include "uki/uki.h"
 #include "verify/fsview.h"
 
@@ -215,6 +218,7 @@ class Walker {
     } else {
       add(Verdict::kFail, "firmware.db", "no ESP to read the boot chain from");
     }
+    if (luks_) luks();
     root();
     return std::move(report_);
   }
@@ -299,6 +303,38 @@ class Walker {
     }
     maps_.push_back(std::make_unique<sys::MappedFile>(std::move(*map)));
     ByteSpan disk = maps_.back()->data();
+    if (want_root && !want_esp && tpm2::has_luks_magic(disk)) {
+      // The root given as a LUKS2 volume of its own (a partition's contents, or /dev/sdX2).
+      add(Verdict::kPass, "disk.root", fmt::format("{}: a LUKS2 volume", path));
+      luks_ = true;
+      luks_data_ = disk;
+      luks_where_ = path;
+      return;
+    }
+    // A partition of its own (/dev/sda2, a partition image): ext4 (magic 0xEF53 at
+    // byte 1080) as the root, a FAT boot sector as the ESP.
+    if (want_root && !want_esp && disk.size() >= 2048 && disk[1080] == 0x53 && disk[1081] == 0xEF) {
+      auto v = ext4_view(path, 0, disk, fmt::format("root: {}", path));
+      if (!v) {
+        add(Verdict::kFail, "disk.root", v.error().message());
+        return;
+      }
+      add(Verdict::kPass, "disk.root", fmt::format("{}: {}", path, (*v)->describe()));
+      root_ = std::move(*v);
+      return;
+    }
+    auto fat_label = [&](size_t at) { return disk.size() > at + 3 && disk[at] == 'F' && disk[at + 1] == 'A' && disk[at + 2] == 'T'; };
+    if (want_esp && !want_root && disk.size() >= 512 && disk[510] == 0x55 && disk[511] == 0xAA &&
+        (disk[0] == 0xEB || disk[0] == 0xE9) && (fat_label(54) || fat_label(82))) {
+      auto v = fat_view(disk, fmt::format("ESP: {}", path));
+      if (!v) {
+        add(Verdict::kFail, "disk.esp", v.error().message());
+        return;
+      }
+      add(Verdict::kPass, "disk.esp", fmt::format("{}: {}", path, (*v)->describe()));
+      esp_ = std::move(*v);
+      return;
+    }
     auto gpt = disk::read_gpt(path);
     if (!gpt) {
       // A protective MBR (type 0xEE) whose GPT libfdisk rejects: a GPT header that
@@ -345,11 +381,11 @@ class Walker {
       return;
     }
     ByteSpan rp = disk.subspan(rootp->offset, rootp->size);
-    static constexpr uint8_t kLuksMagic[6] = {'L', 'U', 'K', 'S', 0xBA, 0xBE};
-    if (rp.size() >= 6 && std::equal(rp.begin(), rp.begin() + 6, kLuksMagic)) {
+    if (tpm2::has_luks_magic(rp)) {
       luks_ = true;
-      add(Verdict::kWarn, "root.luks", fmt::format("partition {} is LUKS2-encrypted: its TPM token, bound PCRs and recovery keyslot "
-                                                   "are not checked by this build, nor anything inside it", rootp->number));
+      luks_data_ = rp;
+      luks_where_ = fmt::format("partition {} of {}", rootp->number, path);
+      add(Verdict::kPass, "disk.root", fmt::format("partition {} '{}': LUKS2-encrypted", rootp->number, rootp->name));
       return;
     }
     auto v = ext4_view(path, rootp->offset, disk, fmt::format("root: partition {} of {}", rootp->number, path));
@@ -708,6 +744,7 @@ class Walker {
       add(Verdict::kFail, prefix + "file", data.error().message());
       return;
     }
+    if (luks_) remember_pcr_sections(base, is_default, *data);
     // signature
     std::string signer;
     std::string prob = db_.empty() ? "no db to check the signature against" : signature_problem(*data, &signer);
@@ -775,7 +812,7 @@ class Walker {
     const pe::Section* pk = img->find(".pcrpkey");
     if (!ps) {
       if (!pcr_key_.empty()) add(Verdict::kFail, link, "no .pcrsig, but --pcr-public-key says the UKI must carry a signed PCR 11 policy");
-      else if (luks_) add(Verdict::kWarn, link, "no .pcrsig: the TPM-bound LUKS root cannot be unlocked by a signed PCR policy");
+      else if (luks_) add(Verdict::kPass, link, "no .pcrsig (whether the LUKS2 root's token needs one: root.luks.pcrpkey)");
       else add(Verdict::kPass, link, "no .pcrsig (none needed: the root is not encrypted)");
       return;
     }
@@ -830,8 +867,187 @@ class Walker {
     else add(Verdict::kFail, link, fmt::format("{}", fmt::join(problems, "; ")));
   }
 
+  // ---- 6. a LUKS2 root: its TPM token, the PCRs it binds, the UKIs' .pcrpkey, a way back
+  struct UkiPcrKey {
+    std::string file;
+    bool is_default = false;
+    std::optional<Bytes> pcrpkey;  // SPKI DER of .pcrpkey (nullopt: none or unusable)
+    std::string pcrpkey_problem;
+    std::optional<tpm2::PcrSigDocument> pcrsig;
+  };
+  void remember_pcr_sections(const std::string& file, bool is_default, ByteSpan data) {
+    UkiPcrKey u;
+    u.file = file;
+    u.is_default = is_default;
+    auto img = pe::parse(data);
+    if (img) {
+      if (const pe::Section* pk = img->find(".pcrpkey")) {
+        auto der = crypto::public_key_der_from_pem(pe::section_data(data, *pk), ".pcrpkey");
+        if (der) u.pcrpkey = *der;
+        else u.pcrpkey_problem = der.error().message();
+      }
+      if (const pe::Section* ps = img->find(".pcrsig")) {
+        std::string text(as_string(pe::section_data(data, *ps)));
+        while (!text.empty() && text.back() == '\0') text.pop_back();
+        if (auto doc = tpm2::parse_pcrsig(text)) u.pcrsig = std::move(*doc);
+      }
+    }
+    uki_keys_.push_back(std::move(u));
+  }
+
+  void luks() {
+    auto hdr = tpm2::parse_luks2_header(luks_data_);
+    if (!hdr) {
+      add(Verdict::kFail, "root.luks", fmt::format("{}: {}", luks_where_, hdr.error().message()));
+      return;
+    }
+    Details hd = {{"uuid", hdr->uuid}, {"label", hdr->label}, {"seqid", std::to_string(hdr->seqid)}};
+    for (auto& [id, ks] : hdr->keyslots) hd.push_back({fmt::format("keyslot {}", id), fmt::format("{} {}", ks.type, ks.kdf)});
+    std::vector<std::pair<int, tpm2::Tpm2Token>> tpm;
+    std::vector<std::pair<int, std::vector<int>>> recovery;
+    std::set<int> claimed;
+    std::vector<std::string> token_problems;
+    for (auto& [id, json] : hdr->tokens) {
+      auto th = tpm2::parse_token_header(json);
+      if (!th) {
+        token_problems.push_back(fmt::format("token {}: {}", id, th.error().message()));
+        continue;
+      }
+      hd.push_back({fmt::format("token {}", id), fmt::format("{} keyslots {}", th->type, fmt::join(th->keyslots, ","))});
+      for (int k : th->keyslots) claimed.insert(k);
+      if (th->type == tpm2::kTokenTypeTpm2) {
+        auto t = tpm2::parse_tpm2_token(json);
+        if (!t) token_problems.push_back(fmt::format("token {} (systemd-tpm2): {}", id, t.error().message()));
+        else tpm.push_back({id, std::move(*t)});
+      } else if (th->type == tpm2::kTokenTypeRecovery) {
+        recovery.push_back({id, th->keyslots});
+      }
+    }
+    std::string summary = fmt::format("{}: LUKS2 {}, {} keyslot(s), {} token(s)", luks_where_, hdr->uuid, hdr->keyslots.size(),
+                                      hdr->tokens.size());
+    if (!hdr->damaged.empty()) add(Verdict::kWarn, "root.luks", fmt::format("{}; one header copy is unusable: {}", summary, hdr->damaged), hd);
+    else add(Verdict::kPass, "root.luks", summary, hd);
+
+    // The TPM token(s): present, naming a keyslot that exists, and what they bind.
+    std::optional<Bytes> token_key;  // the signed-policy key of the first token with one (SPKI DER)
+    std::string token_bank;
+    uint32_t token_pubkey_mask = 0;
+    if (tpm.empty()) {
+      add(Verdict::kFail, "root.luks.tpm2",
+          token_problems.empty()
+              ? "no systemd-tpm2 token: the initrd cannot unseal the key from the TPM and asks for a passphrase"
+              : fmt::format("no usable systemd-tpm2 token: {}", fmt::join(token_problems, "; ")));
+    } else {
+      std::vector<std::string> parts, problems = token_problems, warnings;
+      Details d;
+      for (auto& [id, t] : tpm) {
+        std::string bank = t.pcr_bank ? std::string(crypto::hash_name(*t.pcr_bank)) : "sha256";
+        std::string what = fmt::format("token {} (keyslot {})", id, fmt::join(t.keyslots, ","));
+        for (int k : t.keyslots)
+          if (!hdr->keyslots.count(k)) problems.push_back(fmt::format("{}: keyslot {} does not exist", what, k));
+        std::string binds;
+        if (!t.pcrs.empty()) binds = fmt::format("PCR {} ({}) by value", fmt::join(t.pcrs, "+"), bank);
+        std::string fp;
+        if (t.pubkey_pem) {
+          auto spki = crypto::public_key_der_from_pem(as_bytes(*t.pubkey_pem), "tpm2_pubkey");
+          if (!spki) {
+            problems.push_back(fmt::format("{}: tpm2_pubkey: {}", what, spki.error().message()));
+          } else {
+            if (auto f = tpm2::public_key_fingerprint(*spki)) fp = to_hex(*f);
+            if (!token_key) {
+              token_key = *spki;
+              token_bank = bank;
+              token_pubkey_mask = t.pubkey_pcr_mask();
+            }
+          }
+          std::vector<unsigned> pp = t.pubkey_pcrs.value_or(std::vector<unsigned>{11});
+          binds += fmt::format("{}PCR {} by a policy signed with key {}", binds.empty() ? "" : ", ", fmt::join(pp, "+"),
+                               fp.empty() ? "?" : short_digest(fp));
+          if (std::find(pp.begin(), pp.end(), 11u) == pp.end())
+            warnings.push_back(fmt::format("{}: the signed policy does not cover PCR 11 (the UKI)", what));
+        }
+        if (std::find(t.pcrs.begin(), t.pcrs.end(), 11u) != t.pcrs.end())
+          warnings.push_back(fmt::format("{}: PCR 11 bound by value: the next UKI update will not unlock (bind it by a signed policy)", what));
+        if (binds.empty()) {
+          binds = "no PCR";
+          warnings.push_back(fmt::format("{}: bound to no PCR: any boot chain unseals the key", what));
+        }
+        if (t.uses_pin()) binds += ", with a PIN";
+        parts.push_back(fmt::format("{}: {}", what, binds));
+        d.push_back({fmt::format("token {}", id), binds});
+        if (!fp.empty()) d.push_back({fmt::format("token {} pkfp", id), fp});
+        d.push_back({fmt::format("token {} bank", id), bank});
+      }
+      if (!problems.empty()) add(Verdict::kFail, "root.luks.tpm2", fmt::format("{}", fmt::join(problems, "; ")), d);
+      else if (!warnings.empty()) add(Verdict::kWarn, "root.luks.tpm2", fmt::format("{}", fmt::join(warnings, "; ")), d);
+      else add(Verdict::kPass, "root.luks.tpm2", fmt::format("{}", fmt::join(parts, "; ")), d);
+    }
+
+    // Each UKI's .pcrpkey (and .pcrsig) against the token's signed-policy key.
+    if (!tpm.empty()) {
+      if (!token_key) {
+        add(Verdict::kPass, "root.luks.pcrpkey", "the TPM token binds PCR values only: no signed policy, .pcrpkey not used");
+      } else {
+        auto fp_of = [](const Bytes& spki) {
+          auto f = tpm2::public_key_fingerprint(spki);
+          return f ? *f : Bytes{};
+        };
+        Bytes token_fp = fp_of(*token_key);
+        std::vector<std::string> fails, warns, oks;
+        for (const auto& u : uki_keys_) {
+          std::string problem;
+          if (!u.pcrpkey)
+            problem = u.pcrpkey_problem.empty() ? "has no .pcrpkey" : ".pcrpkey: " + u.pcrpkey_problem;
+          else if (*u.pcrpkey != *token_key)
+            problem = fmt::format(".pcrpkey (fingerprint {}) is not the token's tpm2_pubkey ({}): the TPM will not accept its .pcrsig",
+                                  short_digest(to_hex(fp_of(*u.pcrpkey))),
+                                  short_digest(to_hex(token_fp)));
+          else if (!u.pcrsig)
+            problem = "has no usable .pcrsig: nothing to satisfy the token's signed policy";
+          else {
+            auto bank = crypto::parse_hash_name(token_bank);
+            auto sig = bank ? tpm2::find_signature(*u.pcrsig, *bank, token_pubkey_mask, token_fp, {})
+                            : Result<tpm2::PcrSignature>(Error(bank.error()));
+            // find_signature with no policy digest: only the bank, PCR mask and key are checked here (the pcrsig link
+            // checked the digests).
+            if (!sig && sig.error().message().find("current PCR values") == std::string::npos)
+              problem = fmt::format(".pcrsig has no {} entry for PCR mask 0x{:x} with the token's key: {}", token_bank,
+                                    token_pubkey_mask, sig.error().message());
+          }
+          if (problem.empty()) oks.push_back(u.file);
+          else (u.is_default ? fails : warns).push_back(fmt::format("{} {}", u.file, problem));
+        }
+        if (uki_keys_.empty()) fails.push_back("no UKI to check against the token's key");
+        Details d = {{"token pkfp", to_hex(token_fp)}};
+        if (!fails.empty()) add(Verdict::kFail, "root.luks.pcrpkey", fmt::format("{}", fmt::join(fails, "; ")), d);
+        else if (!warns.empty()) add(Verdict::kWarn, "root.luks.pcrpkey", fmt::format("{}", fmt::join(warns, "; ")), d);
+        else add(Verdict::kPass, "root.luks.pcrpkey",
+                 fmt::format("the .pcrpkey of {} is the token's tpm2_pubkey ({}), with a {} .pcrsig entry", fmt::join(oks, ", "),
+                             short_digest(to_hex(token_fp)), token_bank), d);
+      }
+    }
+
+    // A way back: a recovery key (systemd-recovery token) or a passphrase keyslot (no token claims it).
+    std::vector<std::string> ways;
+    for (auto& [id, slots] : recovery)
+      for (int k : slots)
+        if (hdr->keyslots.count(k)) ways.push_back(fmt::format("recovery key in keyslot {} (token {})", k, id));
+    for (auto& [k, ks] : hdr->keyslots)
+      if (!claimed.count(k)) ways.push_back(fmt::format("passphrase keyslot {}", k));
+    if (ways.empty())
+      add(Verdict::kWarn, "root.luks.recovery",
+          "no recovery key and no passphrase keyslot: if the PCRs change or the TPM is lost or cleared, the data is lost");
+    else
+      add(Verdict::kPass, "root.luks.recovery", fmt::format("{}", fmt::join(ways, "; ")));
+  }
+
   // ---- 5. root
   void root() {
+    if (!root_ && luks_) {
+      add(Verdict::kWarn, "root", "encrypted (LUKS2): the image, its objects and the deployment cannot be checked offline "
+                                  "(the initrd checks the image's digest after unlocking)");
+      return;
+    }
     if (!root_) {
       add(Verdict::kFail, "root", "no root filesystem to check");
       return;
@@ -1022,6 +1238,9 @@ class Walker {
   std::vector<std::string> digests_;
   std::vector<bool> digest_default_;
   bool luks_ = false;
+  ByteSpan luks_data_;
+  std::string luks_where_;
+  std::vector<UkiPcrKey> uki_keys_;
 };
 
 }  // namespace
