@@ -35,6 +35,10 @@ Result<std::unique_ptr<Volume>> Volume::open(const std::string& path, uint64_t o
   }
   ext2_filsys fs = v->impl_->fs;
   if (fs->super->s_magic != EXT2_SUPER_MAGIC) return input_error("ext4 superblock: bad magic");
+  // ext2fs_open2 reads the group descriptors but does not check where they point
+  // (e2fsck does): a zeroed or corrupted table would send every inode read to block 0.
+  if (errcode_t d = ext2fs_check_desc(fs))
+    return input_error("ext4 group descriptors at offset {}: {}", offset, err(d));
   return v;
 }
 

@@ -106,6 +106,13 @@ TEST_F(Ext4Image, BadInputIsAnError) {
   auto b = Volume::open((dir_ / "bad").string(), 1048576);
   ASSERT_FALSE(b);
   EXPECT_NE(b.error().message().find("superblock"), std::string::npos) << b.error().message();
+  // The group descriptor table (block 1 with 4 KiB blocks) zeroed: open names it.
+  Bytes gd = whole;
+  std::fill_n(gd.begin() + 1048576 + 4096, 4096, 0);
+  write_bytes(dir_ / "gd", gd);
+  auto g = Volume::open((dir_ / "gd").string(), 1048576);
+  ASSERT_FALSE(g);
+  EXPECT_NE(g.error().message().find("group descriptor"), std::string::npos) << g.error().message();
 }
 
 }  // namespace

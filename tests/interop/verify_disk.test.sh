@@ -85,6 +85,38 @@ grep -qE "^WARN +firmware.vars .*setup mode" vars-empty.out && pass || fail "--v
 "$BOOTSEAL" -q verify --cert keys/db.crt disk.raw.uki.efi && pass || fail "verify --cert UKI"
 "$BOOTSEAL" -q verify --db keys/db.crt disk.raw.uki.efi && pass || fail "verify --db UKI"
 
+# --- `/` of a booted system: the ESP at efi/, the physical root at sysroot/, db and
+# SecureBoot from an efivarfs copy (--efivars: 4 attribute bytes, then the variable).
+mkdir -p sys/efi sys/sysroot efivars
+cp -a work/esp/. sys/efi/; cp -a work/root/. sys/sysroot/
+openssl x509 -in keys/db.crt -outform DER -out db.der
+python3 - db.der efivars <<'PY'
+import struct, sys, uuid
+der = open(sys.argv[1], "rb").read()
+x509 = uuid.UUID("a5c059a1-94e4-4aa7-87b5-ab155c2bf072").bytes_le
+owner = uuid.UUID("a0baa8a3-041d-48a8-bc87-c36d121b5e3d").bytes_le
+esl = x509 + struct.pack("<III", 28 + 16 + len(der), 0, 16 + len(der)) + owner + der
+open(sys.argv[2] + "/db-d719b2cb-3d3a-4596-a3bc-dad00e67656f", "wb").write(struct.pack("<I", 0x27) + esl)
+open(sys.argv[2] + "/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c", "wb").write(struct.pack("<I", 6) + b"\x01")
+PY
+all_pass booted-system --efivars efivars sys
+grep -qE "^PASS +target +system sys: ESP sys/efi, root sys/sysroot" booted-system.out && pass || fail "booted system: $(grep target booted-system.out)"
+grep -qE "^PASS +firmware.db .*efivarfs" booted-system.out && pass || fail "--efivars: $(grep firmware.db booted-system.out)"
+grep -qE "^PASS +firmware.secureboot " booted-system.out && pass || fail "--efivars: no SecureBoot line"
+printf '\x06\x00\x00\x00\x00' > efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c
+run_verify booted-sb-off --efivars efivars sys
+grep -qE "^WARN +firmware.secureboot .*disabled" booted-sb-off.out && pass || fail "SecureBoot off: $(grep secureboot booted-sb-off.out)"
+# A directory shaped like no booted system: refused with the reason.
+mkdir -p empty/etc
+ALSO="firmware.db root.image" breaks not-a-system target "no ESP found at efi/, boot/efi/ or boot/" empty
+# A partition image of its own as the ESP or root of a pair (what /dev/sda1 /dev/sda2 are).
+dd if=disk.raw of=esp.part bs=512 skip="$(sfdisk --json disk.raw | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][0]["start"])')" \
+  count="$(sfdisk --json disk.raw | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][0]["size"])')" status=none
+dd if=disk.raw of=root.part bs=512 skip="$(sfdisk --json disk.raw | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][1]["start"])')" \
+  count="$(sfdisk --json disk.raw | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][1]["size"])')" conv=sparse status=none
+all_pass partitions esp.part root.part
+all_pass partition-root work/esp root.part
+
 # --- Breakages, one at a time, on copies of the staged ESP and root.
 fresh() { rm -rf e r; cp -a work/esp e; cp -a work/root r; }
 
@@ -198,6 +230,28 @@ ALSO="firmware.db root.image" breaks corrupt-fat disk.esp "bytes per sector" bad
 cp --sparse=always disk.raw badext4.raw
 dd if=/dev/zero of=badext4.raw bs=1024 count=1 seek=$(( rstart / 2 + 1 )) conv=notrunc status=none
 ALSO="root" breaks corrupt-ext4 disk.root "superblock" badext4.raw
+# Structures past the superblocks: the FAT's allocation table zeroed (every file's
+# cluster chain reaches a free cluster), the ext4 group descriptors zeroed. Exit 1 and
+# a FAIL line naming the structure; never a crash.
+struct_fails() {  # struct_fails NAME TEXT FILE
+  run_verify "$1" "$3"
+  check_eq "$1: exit code" 1 "$rc"
+  if grep -E '^FAIL ' "$1.out" | grep -F -- "$2" >/dev/null; then pass; else fail "$1: no FAIL line with '$2': $(grep -v '^PASS' "$1.out" | head -5)"; fi
+}
+cp --sparse=always disk.raw badfat2.raw
+python3 - badfat2.raw $(( estart * 512 )) <<'PY'
+import struct, sys
+f = open(sys.argv[1], "r+b"); base = int(sys.argv[2])
+f.seek(base); bs = f.read(512)
+bps, spc, rsvd, nfats = struct.unpack_from("<HBHB", bs, 11)
+fatsz = struct.unpack_from("<H", bs, 22)[0] or struct.unpack_from("<I", bs, 36)[0]
+f.seek(base + rsvd * bps + 12)   # keep the two reserved entries and the root directory's (FAT32)
+f.write(bytes(nfats * fatsz * bps - 12))
+PY
+struct_fails corrupt-fat-table "cluster chain" badfat2.raw
+cp --sparse=always disk.raw badext4gd.raw
+dd if=/dev/zero of=badext4gd.raw bs=4096 count=1 seek=$(( rstart / 8 + 1 )) conv=notrunc status=none
+struct_fails corrupt-ext4-gdt "group descriptor" badext4gd.raw
 run_verify nothing /nonexistent
 check_eq "missing target" 1 "$rc"
 

@@ -95,6 +95,13 @@ printf "$(printf '\\%03o' $(( (b ^ 1) & 255 )))" | dd of="$W/disk.raw" bs=1 seek
 head -c 8192 /dev/urandom > "$W/other"
 debugfs -w -R "rm /composefs/objects/$replaced" "$dev" >/dev/null 2>&1
 debugfs -w -R "write $W/other /composefs/objects/$replaced" "$dev" >/dev/null 2>&1
+# verify --deep predicts both refusals offline, on this disk, before the boot (issue 17).
+set +e; "$BOOTSEAL" verify --deep --db "$W/keys/db.crt" "$W/disk.raw" > "$W/verify-tampered.out" 2>/dev/null; vrc=$?; set -e
+check_eq "verify --deep of the tampered disk: exit" 1 "$vrc"
+grep -E "^FAIL +root\.${digest:0:12}\.objects-deep " "$W/verify-tampered.out" | grep -F "object $inplace has fs-verity digest" >/dev/null && pass \
+  || fail "verify --deep did not predict the in-place flip: $(grep objects "$W/verify-tampered.out")"
+grep -E "^FAIL +root\.${digest:0:12}\.objects(-deep)? " "$W/verify-tampered.out" | grep -F "$replaced" >/dev/null && pass \
+  || fail "verify did not predict the replaced object: $(grep objects "$W/verify-tampered.out")"
 boot tampered BOOTSEAL-REPORT-END || fail "tampered boot did not reach the report"
 field tampered 'read canary-inplace' | grep -q 'Input/output error' && pass || fail "in-place flip was not caught: $(field tampered 'read canary-inplace')"
 field tampered 'read canary-replaced' | grep -q 'Input/output error' && pass || fail "replaced object was not caught: $(field tampered 'read canary-replaced')"
