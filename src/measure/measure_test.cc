@@ -103,9 +103,12 @@ TEST(Measure, MatchPcrsig) {
 // Every section systemd-stub 257 measures, in its order. Expected value from
 // systemd-measure 257 (trixie 257.13):
 //   systemd-measure calculate --linux=l --osrel=o --cmdline=c --initrd=i --ucode=u --splash=s
-//     --dtb=d --uname=n --sbat=b --pcrpkey=k --profile=p --dtbauto=da --hwids=hw
+//     --dtb=d --uname=n --sbat=b --pcrpkey=k --profile=p --dtbauto=hw --hwids=da
 //     --phase=enter-initrd --bank=sha256
-// with each file holding the text below (no newline unless shown).
+// with each file holding the text below (no newline unless shown). Note the swapped
+// files: systemd-measure 257 measures its --dtbauto file as .hwids and its --hwids
+// file as .dtbauto (measured: "--dtbauto=da" alone equals extending ".hwids"/"DTBA"),
+// while the stub measures each section under its own name; we follow the stub.
 TEST(Measure, AllSections257MatchSystemdMeasure) {
   static const std::string l = "LINUX", o = "ID=x\n", c = "quiet", i = "INITRD", u = "UCODE", sp = "SPLASH", d = "DTB",
                            n = "6.1", b = "SBAT", k = "PKEY", p = "ID=p\n", da = "DTBA", hw = "HWID";
@@ -115,7 +118,7 @@ TEST(Measure, AllSections257MatchSystemdMeasure) {
                   {".pcrpkey", as_bytes(k)}, {".profile", as_bytes(p)},  {".dtbauto", as_bytes(da)},
                   {".hwids", as_bytes(hw)}};
   EXPECT_EQ(to_hex(predict(HashAlg::kSha256, m, "enter-initrd")),
-            "bd4477b4943fc7094198590a48243b740c66bd2586e68ba1d34ac0d33378400e");
+            "4250f27edb7cd8bf7a36dd479a56de522b151b446abcb3aabd960ce9c9243e49");
   // .ucode alone (between .initrd and .splash in the order), sections only:
   //   systemd-measure calculate --linux=l --osrel=o --cmdline=c --ucode=u --phase= --bank=sha256
   SectionMap mu = {{".linux", as_bytes(l)}, {".osrel", as_bytes(o)}, {".cmdline", as_bytes(c)}, {".ucode", as_bytes(u)}};
