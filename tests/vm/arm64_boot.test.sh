@@ -12,6 +12,9 @@
 #  3. an image whose fs-verity digest is not the UKI's is refused by setup-root;
 #  4. after the first boot enabled fs-verity, one byte of an object's data flipped
 #     offline on the disk: the boot comes up and reading that file is an I/O error.
+#     This boot starts in setup mode (AAVMF_VARS.ms.fd with every variable deleted, no
+#     keys): systemd-boot enrolls the ESP's loader/keys/auto (disk create's
+#     "secure-boot-enroll if-safe"), resets, and the UKI boots with Secure Boot on.
 set -euo pipefail
 . "$SRC/tests/vm/lib.sh"
 A=$PAY/arm64
@@ -153,7 +156,17 @@ at=$((off + blk * 4096 + 100))
 b=$(dd if=disk.raw bs=1 skip=$at count=1 status=none | od -An -tu1 | tr -d ' ')
 printf "$(printf '\\%03o' $(( (b ^ 1) & 255 )))" | dd of=disk.raw bs=1 seek=$at conv=notrunc status=none
 [ "$(dd if=disk.raw bs=1 skip=$at count=1 status=none | od -An -tu1 | tr -d ' ')" = $(( (b ^ 1) & 255 )) ] || { echo "the byte flip did not land"; exit 1; }
-boot eio disk.raw --expect A64-BOOT-OK --fail-on "bootseal-setup-root: FAILED" --fail-on "Kernel panic" --fail-on "Access denied"
+names=$(virt-fw-vars -i /usr/share/AAVMF/AAVMF_VARS.ms.fd -p 2>/dev/null | awk -F'[ :]' '/^[A-Za-z]/ {print $1}')
+dels=(); for n in $names; do dels+=(-d "$n"); done
+[ ${#dels[@]} -gt 5 ] || { echo "could not list AAVMF_VARS.ms.fd's variables"; exit 1; }
+printf '%s' '{ "version": 2, "variables": [ { "name": "Timeout", "guid": "8be4df61-93ca-11d2-aa0d-00e098032b8c", "attr": 7, "data": "0000" } ] }' > timeout.json
+virt-fw-vars -l warning -i /usr/share/AAVMF/AAVMF_VARS.ms.fd -o setup-mode.fd "${dels[@]}" --set-json timeout.json
+virt-fw-vars -i setup-mode.fd -p 2>/dev/null | grep -qE '^(PK|KEK|db) ' && { echo "setup-mode.fd still has keys"; exit 1; }
+vm_boot eio disk.raw --secure-boot --vars setup-mode.fd --timeout 300 --expect A64-BOOT-OK \
+  --fail-on "bootseal-setup-root: FAILED" --fail-on "Kernel panic" --fail-on "Access denied"
+check eio "Enrolling secure boot keys from directory: .loader.keys.auto"
+check eio "Custom Secure Boot keys successfully enrolled"
+check eio "secureboot: Secure boot enabled"
 check eio "bootseal-setup-root: sealed root $D verified"
 check eio "A64: hello hello from a sealed arm64 object"
 grep -aq "first boot: enabled fs-verity" "$LOGDIR/eio.serial.log" && { echo "eio: the verity pass ran again"; exit 1; }
