@@ -381,6 +381,7 @@ struct UpgradeFlags {
   std::string cmdline;
   std::string xattrs = "allowlist";
   std::string platform;
+  std::string arch;  // --arch: must agree with the image's OCI config and the ESP's loader
   bool allow_insecure = false;
   bool apply = false, check = false, download_only = false;
   std::vector<std::string> db;
@@ -535,6 +536,26 @@ Status upgrade_cmd(const UpgradeFlags& f, bool is_switch, const Globals& g) {
     return {};
   }
 
+  // The architecture: the image's OCI config's (--arch must agree), else --arch;
+  // it must be the one the ESP's loader boots (checked again on the UKI when staging).
+  std::optional<Arch> arch;
+  std::string arch_label;
+  if (!f.arch.empty()) {
+    arch = BS_TRY_CTX(parse_arch(f.arch), "--arch");
+    arch_label = "--arch " + f.arch;
+  }
+  if (!imp.record.architecture.empty()) {
+    Arch rec = BS_TRY_CTX(arch_from_oci(imp.record.architecture, ""), "image {}", source);
+    if (arch && *arch != rec)
+      return input_error("--arch {}: image {} is {} (its OCI config says {}): nothing was staged", f.arch, source, arch_name(rec),
+                         imp.record.architecture);
+    arch = rec;
+    arch_label = "its OCI config says " + imp.record.architecture;
+  }
+  std::string loader;
+  if (auto ea = deploy::esp_arch(s.esp, &loader); ea && arch && *ea != *arch)
+    return input_error("{} {}: the image is {} ({}) but this system boots {} ({}): nothing was staged",
+                       is_switch ? "switch" : "upgrade", source, arch_name(*arch), arch_label, arch_name(*ea), loader);
   // The UKI: given, sealed here, or carried by the image.
   Bytes uki;
   std::string label;
@@ -544,6 +565,7 @@ Status upgrade_cmd(const UpgradeFlags& f, bool is_switch, const Globals& g) {
   } else if (!f.keys.empty()) {
     seal::UkiOptions uo;
     uo.keys_dir = f.keys;
+    if (arch) uo.arch = std::string(arch_name(*arch));
     if (!f.cmdline.empty()) uo.cmdline_extra = f.cmdline;
     uo.step = step;
     seal::SealedUki su = BS_TRY(seal::seal_uki(repo, imp.image, uo));
@@ -563,6 +585,8 @@ Status upgrade_cmd(const UpgradeFlags& f, bool is_switch, const Globals& g) {
   so.trusted = std::move(trusted);
   so.trusted_label = trusted_label;
   so.boot_tries = f.boot_tries;
+  so.arch = arch;
+  so.arch_label = arch_label;
   so.step = step;
   deploy::StageResult r = BS_TRY_CTX(deploy::stage_deployment(s, repo, so), "{} {}", is_switch ? "switch" : "upgrade", source);
   // --apply: offline finalize now; on the running system reboot (the
@@ -696,6 +720,8 @@ void add_upgrade_flags(CLI::App* c, UpgradeFlags& f) {
   c->add_option("--cmdline", f.cmdline, "With --keys: kernel arguments after composefs=<digest>");
   c->add_option("--xattrs", f.xattrs, "Xattr mode of the import: allowlist|keep-user")->capture_default_str()->check(CLI::IsMember({"allowlist", "keep-user"}));
   c->add_option("--platform", f.platform, "Platform of a multi-arch image (os/arch[/variant])");
+  c->add_option("--arch", f.arch, "x86-64 or arm64: the image's architecture (must agree with its OCI config and "
+                                  "the ESP's EFI/BOOT/BOOT*.EFI)");
   c->add_flag("--allow-insecure", f.allow_insecure, "Accept a UKI whose composefs karg makes fs-verity optional ('?')");
   c->add_option("--db", f.db, "Certificate(s) the UKI's signature must chain to (default: the firmware's db, else the ESP's loader/keys/*/db.auth)");
   c->add_option("--boot-tries", f.boot_tries, "Boot-counting tries of the new entry (\"+N\" in its name; 0: no boot counting)")

@@ -1,6 +1,7 @@
 // bootseal pcr predict|sign: offline PCR 11 prediction for UKIs and the signed
 // PCR policy (.pcrsig), compatible with systemd-measure calculate|sign.
 #include <cstdio>
+#include <optional>
 
 #include "base/hex.h"
 #include "cli/command.h"
@@ -19,6 +20,7 @@ struct PcrOptions {
   std::vector<std::string> banks;
   std::vector<std::string> phases;
   std::string private_key, public_key, output;
+  std::string uki_profile;  // --uki-profile N|all (a multi-profile UKI)
 };
 
 // Splits "a,b c" lists as ukify's parse_banks/parse_phase_paths do.
@@ -54,16 +56,29 @@ struct Inputs {
   measure::SectionMap sections;
 };
 
-Status load_inputs(const PcrOptions& o, Inputs& in) {
+// --uki-profile: nullopt (the stub's default: profile 0 if there are profiles),
+// a number, or "all" (all_profiles).
+Result<std::optional<unsigned>> parse_uki_profile(const std::string& v) {
+  if (v.empty() || v == "all") return std::optional<unsigned>();
+  unsigned n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9' || n > 100000) return input_error("--uki-profile '{}': expected a profile number or 'all'", v);
+    n = n * 10 + static_cast<unsigned>(c - '0');
+  }
+  return std::optional<unsigned>(n);
+}
+
+Status load_inputs(const PcrOptions& o, Inputs& in, std::optional<unsigned> profile = std::nullopt) {
   if (!o.uki.empty() && !o.section_files.empty())
     return input_error("give either a UKI file or section files (--linux= ...), not both");
   if (!o.uki.empty()) {
-    in.uki = BS_TRY(sys::read_file(o.uki));
-    in.sections = BS_TRY_CTX(measure::sections_from_uki(in.uki, in.storage), "{}", o.uki);
+    if (in.uki.empty()) in.uki = BS_TRY(sys::read_file(o.uki));
+    in.sections = BS_TRY_CTX(measure::sections_from_uki(in.uki, in.storage, profile), "{}", o.uki);
     if (!in.sections.count(".linux")) return input_error("{}: not a UKI (no .linux section)", o.uki);
     return {};
   }
   if (o.section_files.empty()) return input_error("no input: give a UKI file or section files (--linux= ...)");
+  if (!o.uki_profile.empty()) return input_error("--uki-profile selects a profile of a UKI file, not of section files");
   in.storage.reserve(o.section_files.size());
   for (auto& [name, path] : o.section_files) {
     in.storage.push_back(BS_TRY(sys::read_file(path)));
@@ -73,7 +88,9 @@ Status load_inputs(const PcrOptions& o, Inputs& in) {
 }
 
 void add_section_options(CLI::App* c, PcrOptions& o) {
-  for (auto name : {"linux", "osrel", "cmdline", "initrd", "splash", "dtb", "uname", "sbat", "pcrpkey"}) {
+  // systemd-measure 257's section options (258 adds --efifw).
+  for (auto name : {"linux", "osrel", "cmdline", "initrd", "ucode", "splash", "dtb", "uname", "sbat", "pcrpkey", "profile",
+                    "dtbauto", "hwids", "efifw"}) {
     std::string n = name;
     c->add_option_function<std::string>(
         "--" + n, [&o, n](const std::string& path) { o.section_files[n] = path; },
@@ -90,37 +107,73 @@ void add_section_options(CLI::App* c, PcrOptions& o) {
       ->allow_extra_args(false)
       ->delimiter(',')
       ->check(CLI::IsMember({"sha1", "sha256", "sha384", "sha512"}));
+  c->add_option("--uki-profile", o.uki_profile,
+                "Multi-profile UKI: the profile N (base sections plus profile N's; default 0, as systemd-stub), or 'all'");
   hidden_alias(c, "--pcr-banks", o.banks)->allow_extra_args(false)->delimiter(',')->check(CLI::IsMember({"sha1", "sha256", "sha384", "sha512"}));
 }
 
 Status predict_cmd(const PcrOptions& o, const Globals& g) {
-  Inputs in;
-  BS_TRY(load_inputs(o, in));
   auto banks = BS_TRY(parse_banks(o.banks));
   auto phases = o.phases.empty() ? measure::all_phase_paths() : split_list(o.phases);
   if (phases.empty()) phases.push_back("");  // --phase= with nothing: sections only
-  auto preds = BS_TRY(measure::predict_all(in.sections, banks, phases));
-  if (g.json) {
+  auto selected = BS_TRY(parse_uki_profile(o.uki_profile));
+  Inputs in;
+  // --uki-profile all: every profile of the UKI (one, the base, when it has none).
+  std::vector<measure::ProfileInfo> profiles;
+  bool all = o.uki_profile == "all";
+  if (all && !o.uki.empty()) {
+    in.uki = BS_TRY(sys::read_file(o.uki));
+    profiles = BS_TRY_CTX(measure::profiles_of_uki(in.uki), "{}", o.uki);
+  }
+  std::vector<std::optional<unsigned>> runs;
+  if (all && !profiles.empty())
+    for (auto& p : profiles) runs.push_back(p.index);
+  else
+    runs.push_back(selected);
+  nlohmann::json jprofiles = nlohmann::json::array();
+  for (auto& run : runs) {
+    BS_TRY(load_inputs(o, in, run));
+    auto preds = BS_TRY(measure::predict_all(in.sections, banks, phases));
     nlohmann::json j = nlohmann::json::object();
     for (auto& p : preds)
       j[std::string(crypto::hash_name(p.bank))].push_back(
           {{"phase", p.phase}, {"pcr", measure::kPcrKernelBoot}, {"hash", to_hex(p.value)}});
-    print_json(j);
-    return {};
+    if (all) {
+      if (g.json) {
+        j["profile"] = run ? nlohmann::json(*run) : nlohmann::json(nullptr);
+        if (run) j["profile_text"] = profiles[*run].text;
+        jprofiles.push_back(j);
+        continue;
+      }
+      if (run) {
+        std::string title = profiles[*run].text;
+        for (char& c : title)
+          if (c == '\n') c = ' ';
+        std::printf("# Profile %u: %s\n", *run, title.c_str());
+      } else {
+        std::printf("# Profile (none: a single-profile UKI)\n");
+      }
+    } else if (g.json) {
+      print_json(j);
+      return {};
+    }
+    std::string last;
+    for (size_t i = 0; i < preds.size(); i++) {
+      if (i == 0 || preds[i].phase != last) std::printf("# PCR[11] Phase <%s>\n", preds[i].phase.c_str());
+      last = preds[i].phase;
+      std::printf("11:%s=%s\n", std::string(crypto::hash_name(preds[i].bank)).c_str(), to_hex(preds[i].value).c_str());
+    }
   }
-  std::string last;
-  for (size_t i = 0; i < preds.size(); i++) {
-    if (i == 0 || preds[i].phase != last) std::printf("# PCR[11] Phase <%s>\n", preds[i].phase.c_str());
-    last = preds[i].phase;
-    std::printf("11:%s=%s\n", std::string(crypto::hash_name(preds[i].bank)).c_str(), to_hex(preds[i].value).c_str());
-  }
+  if (all && g.json) print_json(nlohmann::json{{"profiles", jprofiles}});
   return {};
 }
 
 Status sign_cmd(const PcrOptions& o) {
   if (o.private_key.empty()) return input_error("--private-key is required");
+  if (o.uki_profile == "all")
+    return input_error("--uki-profile all: pcr sign signs one profile's sections (give its number; ukify signs each profile apart)");
   Inputs in;
-  BS_TRY(load_inputs(o, in));
+  BS_TRY(load_inputs(o, in, BS_TRY(parse_uki_profile(o.uki_profile))));
   auto banks = BS_TRY(parse_banks(o.banks));
   auto phases = o.phases.empty() ? measure::default_phase_paths() : split_list(o.phases);
   Bytes kpem = BS_TRY(sys::read_file(o.private_key));

@@ -214,7 +214,7 @@ Status sign_cmd(const SignArgs& a, const Globals& g) {
 struct VerifyArgs {
   std::vector<std::string> certs;
   std::vector<std::string> targets;
-  std::string efivars, vars, pcr_public_key, policy;
+  std::string efivars, vars, pcr_public_key, policy, arch;
   bool deep = false;
 };
 
@@ -230,6 +230,7 @@ Status verify_chain(const VerifyArgs& a, const Globals& g) {
   o.pcr_public_key = a.pcr_public_key;
   o.policy_file = a.policy;
   o.deep = a.deep;
+  if (!a.arch.empty()) o.arch = BS_TRY_CTX(parse_arch(a.arch), "--arch");
   std::string what = fmt::format("verify {}", fmt::join(a.targets, " "));
   vfy::Report r = BS_TRY_CTX(vfy::run(o), "{}", what);
   size_t width = 0;
@@ -320,6 +321,8 @@ void setup(CLI::App& root, Context& ctx) {
   v->add_option("--pcr-public-key", va.pcr_public_key, "Public key (PEM) every UKI's .pcrsig must be signed with");
   v->add_option("--policy", va.policy, "Kernel command line policy: lines 'require ARG' / 'forbid ARG'");
   v->add_flag("--deep", va.deep, "Hash every object of the root images (fs-verity) and compare with its name");
+  v->add_option("--arch", va.arch, "x86-64 or arm64: the architecture the disk must be for (default: from the ESP's "
+                                   "EFI/BOOT/BOOT*.EFI, else the root partition type)");
   v->add_option("TARGET", va.targets, "Disk image, block device, /, a root directory, or ESP and root directories; or a PE file")
       ->required()
       ->expected(1, 2);

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <fmt/ranges.h>
+
 #include "authenticode/authenticode.h"
 #include "base/hex.h"
 #include "boot/payloads.h"
@@ -42,7 +44,7 @@ Result<Bytes> text_or_file(const std::string& v, bool normalize) {
 }
 
 struct BuildOptions {
-  std::string linux_path, cmdline, os_release, uname, splash, devicetree, stub, output, sign_key, sign_cert, arch;
+  std::string linux_path, cmdline, os_release, uname, splash, devicetree, stub, output, sign_key, sign_cert, arch, ucode;
   bool os_release_given = false, uname_given = false, no_checksum = false;
   std::vector<std::string> initrds, sbat, pcr_private_keys, pcr_public_keys, phases, pcr_banks, extra_sections;
 };
@@ -51,11 +53,12 @@ uki::Content own(Bytes b) { return uki::Content::own(std::move(b)); }
 
 // The PCR signature for the measured sections, one signing per key (with its
 // phase group), merged as ukify's combine_signatures().
-Result<std::string> make_pcrsig(const BuildOptions& o, const std::vector<uki::NamedSection>& secs) {
+// Only the sections the stub's version measures (a 254 stub ignores .ucode).
+Result<std::string> make_pcrsig(const BuildOptions& o, const std::vector<uki::NamedSection>& secs, ByteSpan stub) {
+  auto major = measure::stub_major_version(stub);
   measure::SectionMap m;
   for (auto& s : secs)
-    if (std::find(uki::kMeasuredSections.begin(), uki::kMeasuredSections.end(), s.name) != uki::kMeasuredSections.end())
-      m.emplace(s.name, s.content.data);
+    if (measure::stub_measures(major, s.name)) m.emplace(s.name, s.content.data);
   std::vector<crypto::HashAlg> banks;
   for (auto& b : o.pcr_banks) banks.push_back(BS_TRY_CTX(crypto::parse_hash_name(b), "--pcr-banks"));
   if (banks.empty()) banks = measure::default_banks();
@@ -179,6 +182,13 @@ Status build_cmd(const BuildOptions& o, bool verbose) {
         secs.push_back({".initrd", own(uki::join_initrds(views))});
     }
   }
+  // .ucode (ukify's --microcode): early microcode, loaded by systemd-stub >= 256
+  // before the initrd (a 254 stub ignores it, and does not measure it).
+  if (!o.ucode.empty()) {
+    secs.push_back({".ucode", own(BS_TRY(sys::read_file(o.ucode)))});
+    if (auto major = measure::stub_major_version(stub); major && !measure::stub_measures(major, ".ucode"))
+      warn(fmt::format("{}: systemd-stub {} ignores .ucode (256 and later load it)", stub_path, *major));
+  }
   // Extra sections (ukify's --section NAME:TEXT|@FILE): not measured by systemd-stub.
   for (auto& spec : o.extra_sections) {
     size_t colon = spec.find(':');
@@ -206,7 +216,7 @@ Status build_cmd(const BuildOptions& o, bool verbose) {
   for (auto& w : warnings) warn(w);
 
   if (!o.pcr_private_keys.empty())
-    secs.push_back({".pcrsig", uki::Content::own(std::string_view(BS_TRY(make_pcrsig(o, secs))))});
+    secs.push_back({".pcrsig", uki::Content::own(std::string_view(BS_TRY(make_pcrsig(o, secs, stub))))});
 
   // The layout holds views of the mapped kernel and initrds; nothing is
   // copied. The checksum is summed as the image is written (by the signer
@@ -287,6 +297,10 @@ Status inspect_cmd(const std::string& path, const Globals& g) {
     auto rep = authenticode::verify(file, {});
     if (rep.ok()) sigs = rep->signatures;
   }
+  // Multi-profile UKIs (.profile sections) and the stub's version (which sections it measures).
+  auto profiles = measure::profiles_of_uki(file);
+  std::vector<measure::ProfileInfo> profs = profiles.ok() ? *profiles : std::vector<measure::ProfileInfo>{};
+  auto stub_major = measure::stub_major_version(file);
   auto match_json = [](const measure::PolicyMatch& m) {
     return nlohmann::json{{"bank", crypto::hash_name(m.bank)},
                           {"phase", m.phase_path ? nlohmann::json(*m.phase_path) : nlohmann::json(nullptr)},
@@ -321,6 +335,9 @@ Status inspect_cmd(const std::string& path, const Globals& g) {
     for (auto& sc : sigs)
       j["signatures"].push_back({{"signer", sc.signer}, {"issuer", sc.issuer},
                                  {"digest_algorithm", sc.digest_algorithm}, {"image_hash_ok", sc.hash_ok}});
+    j["stub_major_version"] = stub_major ? nlohmann::json(*stub_major) : nlohmann::json(nullptr);
+    j["profiles"] = nlohmann::json::array();
+    for (auto& p : profs) j["profiles"].push_back({{"index", p.index}, {"profile", p.text}, {"sections", p.sections}});
     j["certificate_table_size"] = r.cert_table_size;
     j["checksum"] = fmt::format("0x{:08x}", r.checksum);
     j["checksum_valid"] = r.checksum_ok;
@@ -340,6 +357,13 @@ Status inspect_cmd(const std::string& path, const Globals& g) {
     for (auto& [k, v] : r.os_release) std::printf("  %s=%s\n", k.c_str(), v.c_str());
   }
   if (r.sbat) std::printf("sbat:\n  %s\n", r.sbat->c_str());
+  if (stub_major) std::printf("stub: systemd-stub %u\n", *stub_major);
+  for (auto& p : profs) {
+    std::string t = p.text;
+    for (char& c : t)
+      if (c == '\n') c = ' ';
+    std::printf("profile %u: %s (sections %s)\n", p.index, t.c_str(), fmt::format("{}", fmt::join(p.sections, " ")).c_str());
+  }
   if (pcrsig_error) std::printf("pcrsig: unreadable: %s\n", pcrsig_error->c_str());
   for (auto& m : pcrsig)
     std::printf("pcrsig: %-6s %s%s%s\n", std::string(crypto::hash_name(m.bank)).c_str(),
@@ -378,6 +402,7 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option("--splash", b.splash, "Splash image (.splash)");
   c->add_option("--section", b.extra_sections, "Extra section NAME:TEXT or NAME:@FILE (not measured), as ukify's --section");
   c->add_option("--devicetree", b.devicetree, "Devicetree blob (.dtb)");
+  c->add_option("--ucode,--microcode", b.ucode, "Early microcode (.ucode; systemd-stub >= 256 loads it before the initrd)");
   hidden_alias(c, "--dtb", b.devicetree);
   c->add_option("--stub", b.stub, "systemd-stub (default: $BOOTSEAL_STUB, the fetched payload, or /usr/lib/systemd/boot/efi)");
   c->add_option("--arch", b.arch, "x86-64 or arm64 (default: the kernel's PE Machine); picks linuxx64/linuxaa64.efi.stub");

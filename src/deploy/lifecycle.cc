@@ -293,6 +293,16 @@ Result<std::optional<StagedDeployment>> read_staged(const Sysroot& s) {
   return std::optional<StagedDeployment>(std::move(d));
 }
 
+std::optional<Arch> esp_arch(const std::string& esp, std::string* what) {
+  const bool x64 = sys::path_exists(esp + "/EFI/BOOT/BOOTX64.EFI");
+  const bool aa64 = sys::path_exists(esp + "/EFI/BOOT/BOOTAA64.EFI");
+  if (x64 || aa64) {
+    if (what) *what = fmt::format("{}/EFI/BOOT/BOOT{}.EFI", esp, x64 ? "X64" : "AA64");
+    return x64 ? Arch::kX86_64 : Arch::kArm64;
+  }
+  return std::nullopt;
+}
+
 Result<StageResult> stage_deployment(const Sysroot& s, store::Repository& repo, const StageOptions& o) {
   auto step = [&](const std::string& m) {
     if (o.step) o.step(m);
@@ -309,6 +319,15 @@ Result<StageResult> stage_deployment(const Sysroot& s, store::Repository& repo, 
   if (!vr.ok())
     return check_error("{}: its signature does not chain to a certificate in {} ({}): the firmware would refuse it; "
                        "nothing was changed", o.uki_label, o.trusted_label, vr.failure());
+  // The architecture: the UKI's stub must be the image's and the ESP's loader's.
+  Arch uki_arch = BS_TRY_CTX(uki::pe_arch(o.uki), "{}", o.uki_label);
+  if (o.arch && *o.arch != uki_arch)
+    return input_error("{}: the UKI is {} (PE Machine {:#06x}) but the image is {} ({}): nothing was changed", o.uki_label,
+                       arch_name(uki_arch), arch_info(uki_arch).pe_machine, arch_name(*o.arch), o.arch_label);
+  std::string loader;
+  if (auto ea = esp_arch(s.esp, &loader); ea && *ea != uki_arch)
+    return input_error("{}: the UKI is {} but this system boots {} ({}): nothing was changed", o.uki_label, arch_name(uki_arch),
+                       arch_name(*ea), loader);
   std::vector<boot::EntryInfo> ours = our_entries(BS_TRY(boot::read_entries(s.esp)));
   std::optional<StagedDeployment> previous = BS_TRY(read_staged(s));
   step("matching the UKI's composefs digest to the image");

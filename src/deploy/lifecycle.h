@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "base/arch.h"
 #include "base/bytes.h"
 #include "base/error.h"
 #include "bls/karg.h"
@@ -113,8 +114,18 @@ struct StageOptions {
   std::vector<crypto::Certificate> trusted;
   std::string trusted_label;  // where they came from (messages)
   int boot_tries = boot::kDefaultBootTries;  // "+N" on the new entry at finalize (0: no boot counting)
+  // The image's architecture (its OCI config's, or --arch), if known: the UKI's
+  // PE Machine must be it. The UKI must also be for the architecture the ESP's
+  // fallback loader is for (esp_arch); a mismatch is refused, nothing changed.
+  std::optional<Arch> arch;
+  std::string arch_label;  // where `arch` came from (messages)
   std::function<void(const std::string&)> step;
 };
+
+// The architecture the ESP boots: EFI/BOOT/BOOTAA64.EFI alone is arm64,
+// EFI/BOOT/BOOTX64.EFI x86-64; nullopt if it has neither. `what` is set to the
+// file that decided.
+std::optional<Arch> esp_arch(const std::string& esp, std::string* what = nullptr);
 
 // The X.509 certificates of a signature database (EFI_SIGNATURE_LISTs, the
 // value of db); entries of other types (hashes) are skipped.

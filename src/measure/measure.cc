@@ -1,6 +1,7 @@
 #include "measure/measure.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "crypto/pem.h"
 #include "pe/pe.h"
@@ -67,20 +68,94 @@ std::vector<std::string> normalize_phase_paths(const std::vector<std::string>& p
   return out;
 }
 
-Result<SectionMap> sections_from_uki(ByteSpan file, std::vector<Bytes>& storage) {
+namespace {
+// [begin, end) ranges of section-table indexes: the base, then each profile.
+struct Ranges {
+  size_t base_end = 0;
+  std::vector<std::pair<size_t, size_t>> profiles;
+};
+Ranges profile_ranges(const pe::Image& img) {
+  Ranges r;
+  const size_t n = img.sections.size();
+  std::vector<size_t> starts;
+  for (size_t i = 0; i < n; i++)
+    if (img.sections[i].name() == ".profile") starts.push_back(i);
+  r.base_end = starts.empty() ? n : starts[0];
+  for (size_t k = 0; k < starts.size(); k++) r.profiles.push_back({starts[k], k + 1 < starts.size() ? starts[k + 1] : n});
+  return r;
+}
+}  // namespace
+
+std::optional<unsigned> stub_major_version(ByteSpan file) {
+  auto img = pe::parse(file);
+  if (!img) return std::nullopt;
+  const pe::Section* s = img->find(".sdmagic");
+  if (!s) return std::nullopt;
+  std::string_view text = as_string(pe::section_data(file, *s));
+  static constexpr std::string_view kKey = "systemd-stub ";
+  size_t at = text.find(kKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  unsigned v = 0;
+  size_t i = at + kKey.size(), digits = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9' && digits < 6; i++, digits++) v = v * 10 + (text[i] - '0');
+  if (digits == 0) return std::nullopt;
+  return v;
+}
+
+bool stub_measures(std::optional<unsigned> major, std::string_view section) {
+  if (std::find(uki::kMeasuredSections.begin(), uki::kMeasuredSections.end(), section) == uki::kMeasuredSections.end())
+    return false;
+  if (!major) return true;
+  if (std::find(uki::kMeasuredSections254.begin(), uki::kMeasuredSections254.end(), section) != uki::kMeasuredSections254.end())
+    return true;
+  if (section == ".ucode") return *major >= 256;
+  if (section == ".efifw") return *major >= 258;
+  return *major >= 257;  // .profile .dtbauto .hwids
+}
+
+Result<SectionMap> sections_from_uki(ByteSpan file, std::vector<Bytes>& storage, std::optional<unsigned> profile) {
   pe::Image img = BS_TRY(pe::parse(file));
-  SectionMap m;
-  for (auto name : uki::kMeasuredSections) {
-    const pe::Section* s = img.find(name);
-    if (!s) continue;
-    ByteSpan raw = pe::section_data(file, *s);
-    if (raw.size() < s->mapped_size()) {
-      storage.push_back(pe::section_contents(file, *s));
-      raw = storage.back();
+  const std::optional<unsigned> major = stub_major_version(file);
+  Ranges r = profile_ranges(img);
+  if (major && *major < 257) r = {img.sections.size(), {}};  // no profiles before 257
+  if (profile && *profile >= r.profiles.size() && !(*profile == 0 && r.profiles.empty()))
+    return input_error("no profile {}: the UKI has {} profile{}", *profile, r.profiles.size(), r.profiles.size() == 1 ? "" : "s");
+  if (!profile && !r.profiles.empty()) profile = 0;
+  auto take = [&](SectionMap& m, size_t begin, size_t end) {
+    SectionMap found;
+    for (size_t i = begin; i < end; i++) {
+      const pe::Section& s = img.sections[i];
+      std::string name = s.name();
+      if (!stub_measures(major, name) || found.count(name)) continue;
+      ByteSpan raw = pe::section_data(file, s);
+      if (raw.size() < s.mapped_size()) {
+        storage.push_back(pe::section_contents(file, s));
+        raw = storage.back();
+      }
+      found.emplace(name, raw);
     }
-    m.emplace(std::string(name), raw);
-  }
+    for (auto& [k, v] : found) m.insert_or_assign(k, v);
+  };
+  SectionMap m;
+  take(m, 0, r.base_end);
+  if (profile && !r.profiles.empty()) take(m, r.profiles[*profile].first, r.profiles[*profile].second);
   return m;
+}
+
+Result<std::vector<ProfileInfo>> profiles_of_uki(ByteSpan file) {
+  pe::Image img = BS_TRY(pe::parse(file));
+  Ranges r = profile_ranges(img);
+  std::vector<ProfileInfo> out;
+  for (size_t k = 0; k < r.profiles.size(); k++) {
+    ProfileInfo p;
+    p.index = static_cast<unsigned>(k);
+    Bytes text = pe::section_contents(file, img.sections[r.profiles[k].first]);
+    p.text.assign(text.begin(), text.end());
+    while (!p.text.empty() && p.text.back() == '\0') p.text.pop_back();
+    for (size_t i = r.profiles[k].first; i < r.profiles[k].second; i++) p.sections.push_back(img.sections[i].name());
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 Bytes predict(HashAlg bank, const SectionMap& sections, std::string_view phase_path) {

@@ -2,10 +2,18 @@
 // systemd-measure (254) calculates and signs them.
 //
 // systemd-stub, for each UKI section present, in the fixed order of
-// uki::kMeasuredSections (.linux .osrel .cmdline .initrd .splash .dtb .uname
-// .sbat .pcrpkey; .pcrsig is never measured), extends PCR 11 with
+// uki::kMeasuredSections (.linux .osrel .cmdline .initrd .ucode .splash .dtb
+// .uname .sbat .pcrpkey .profile .dtbauto .hwids .efifw; .pcrsig is never
+// measured), extends PCR 11 with
 //   H(section name including its NUL)   then   H(section contents)
-// (contents = VirtualSize bytes). Then systemd-pcrphase extends PCR 11 with
+// (contents = VirtualSize bytes).
+// Multi-profile UKIs (UKI spec, "Multi-Profile UKIs"; systemd-stub 257
+// find_sections()): the sections before the first .profile are the base; the
+// sections from the k-th .profile up to the next .profile (the .profile
+// itself included) are profile k. The stub boots profile k with the base
+// sections, each replaced by the profile's section of the same name; so the
+// measured set for profile k is base + profile k (profile 0 when nothing
+// selects another). Within one range the first section of a name counts. Then systemd-pcrphase extends PCR 11 with
 // H(phase word) (no NUL) at each boot phase it reaches. A "phase path" is the
 // colon-separated list of words extended so far, e.g.
 // "enter-initrd:leave-initrd:sysinit"; empty words extend nothing.
@@ -46,9 +54,32 @@ std::vector<crypto::HashAlg> default_banks();
 // Section name -> contents, for the measured sections present.
 using SectionMap = std::map<std::string, ByteSpan, std::less<>>;
 
-// Reads the measured sections from a UKI (VirtualSize bytes each; bytes past
+// The systemd-stub major version a PE says it is, from its .sdmagic
+// ("#### LoaderInfo: systemd-stub 254.26-1~bpo12+1 ####"); nullopt without one.
+std::optional<unsigned> stub_major_version(ByteSpan pe_file);
+// Whether systemd-stub of that major version measures `section` (nullopt: the
+// newest list, uki::kMeasuredSections): 254/255 the first nine, 256 adds
+// .ucode, 257 .profile .dtbauto .hwids, 258 .efifw.
+bool stub_measures(std::optional<unsigned> stub_major, std::string_view section);
+
+// Reads the measured sections from a UKI (only those its stub, by .sdmagic,
+// measures; a stub before 257 has no profiles: the first section of each name) (VirtualSize bytes each; bytes past
 // the raw data are zero). `storage` keeps any zero-extended copies alive.
-Result<SectionMap> sections_from_uki(ByteSpan file, std::vector<Bytes>& storage);
+// `profile`: the profile's sections over the base (see above); nullopt:
+// profile 0 if the UKI has profiles, else the base. A profile the UKI does
+// not have is an error naming how many it has.
+Result<SectionMap> sections_from_uki(ByteSpan file, std::vector<Bytes>& storage,
+                                     std::optional<unsigned> profile = std::nullopt);
+
+// The .profile sections of a UKI, in order (0 if it is a single-profile UKI):
+// each profile's .profile text (e.g. "ID=storagetm\nTITLE=...") and the names
+// of its sections.
+struct ProfileInfo {
+  unsigned index = 0;
+  std::string text;
+  std::vector<std::string> sections;
+};
+Result<std::vector<ProfileInfo>> profiles_of_uki(ByteSpan file);
 
 // PCR 11 after the stub measured `sections` and the phases of `phase_path`.
 Bytes predict(crypto::HashAlg bank, const SectionMap& sections, std::string_view phase_path);

@@ -1,7 +1,7 @@
 // Unified kernel images (UAPI "Unified Kernel Image" spec): systemd-stub plus
 // data sections. Assembly follows ukify 257 so our UKIs have the same layout:
 // new sections are appended to the stub in ukify's order
-//   .osrel .cmdline .dtb .uname .splash .pcrpkey .linux .initrd [.sbat] .pcrsig
+//   .osrel .cmdline .dtb .uname .splash .pcrpkey .linux .initrd .ucode [.sbat] .pcrsig
 // (each after the previous one in memory and in the file, see pe/writer.h);
 // .sbat replaces the stub's own .sbat in place when it fits, as ukify does.
 // systemd-stub measures sections into PCR 11 in its own fixed order
@@ -23,16 +23,24 @@
 namespace bootseal::uki {
 
 // systemd src/fundamental/uki.h, UnifiedSection, in PCR 11 measurement order
-// ("do not reorder"): .pcrsig is part of the list but never measured.
-inline constexpr std::array<std::string_view, 10> kUnifiedSections = {
-    ".linux", ".osrel", ".cmdline", ".initrd", ".splash", ".dtb", ".uname", ".sbat", ".pcrsig", ".pcrpkey"};
-inline constexpr std::array<std::string_view, 9> kMeasuredSections = {
+// ("do not reorder"): .pcrsig is part of the list but never measured. 254 has
+// the first ten; 257 adds .ucode (after .initrd), .profile, .dtbauto, .hwids;
+// 258 adds .efifw. A stub measures the ones it knows (an older stub ignores
+// the newer sections, and they do not reach PCR 11).
+inline constexpr std::array<std::string_view, 15> kUnifiedSections = {
+    ".linux", ".osrel",  ".cmdline", ".initrd",  ".ucode",   ".splash", ".dtb", ".uname",
+    ".sbat",  ".pcrsig", ".pcrpkey", ".profile", ".dtbauto", ".hwids",  ".efifw"};
+inline constexpr std::array<std::string_view, 14> kMeasuredSections = {
+    ".linux", ".osrel",   ".cmdline", ".initrd",  ".ucode", ".splash", ".dtb",
+    ".uname", ".sbat",    ".pcrpkey", ".profile", ".dtbauto", ".hwids", ".efifw"};
+// The sections systemd-stub 254 measures (what it ignores of the list above).
+inline constexpr std::array<std::string_view, 9> kMeasuredSections254 = {
     ".linux", ".osrel", ".cmdline", ".initrd", ".splash", ".dtb", ".uname", ".sbat", ".pcrpkey"};
 
 // ukify's file order for the sections it adds (make_uki()'s list, then .sbat,
 // then .pcrsig from call_systemd_measure()).
-inline constexpr std::array<std::string_view, 10> kUkifyOrder = {
-    ".osrel", ".cmdline", ".dtb", ".uname", ".splash", ".pcrpkey", ".linux", ".initrd", ".sbat", ".pcrsig"};
+inline constexpr std::array<std::string_view, 11> kUkifyOrder = {
+    ".osrel", ".cmdline", ".dtb", ".uname", ".splash", ".pcrpkey", ".linux", ".initrd", ".ucode", ".sbat", ".pcrsig"};
 // Addons carry only these (plus .sbat).
 inline constexpr std::array<std::string_view, 3> kAddonSections = {".cmdline", ".dtb", ".sbat"};
 

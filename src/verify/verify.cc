@@ -210,6 +210,7 @@ class Walker {
   Result<Report> run() {
     BS_TRY(load_options());
     open_target();
+    decide_arch();
     if (esp_) {
       firmware_trust();
       boot_loader();
@@ -353,7 +354,10 @@ class Walker {
     for (const auto& p : gpt->partitions) {
       d.push_back({fmt::format("partition {}", p.number), fmt::format("{} {} offset {} size {}", p.name, p.type_guid, p.offset, p.size)});
       if (!espp && p.type_guid == disk::kEspTypeGuid) espp = &p;
-      if (!rootp && p.type_guid == disk::kRootX86_64TypeGuid) rootp = &p;
+      if (!rootp && (p.type_guid == disk::kRootX86_64TypeGuid || p.type_guid == disk::kRootArm64TypeGuid)) {
+        rootp = &p;
+        root_arch_ = p.type_guid == disk::kRootArm64TypeGuid ? Arch::kArm64 : Arch::kX86_64;
+      }
     }
     add(Verdict::kPass, "disk.gpt", fmt::format("{}: GPT with {} partitions", path, gpt->partitions.size()), d);
     if (!want_esp) {
@@ -372,7 +376,8 @@ class Walker {
     }
     if (!want_root) return;
     if (!rootp) {
-      add(Verdict::kFail, "disk.root", fmt::format("{}: no x86-64 root partition (type {}) in the GPT", path, disk::kRootX86_64TypeGuid));
+      add(Verdict::kFail, "disk.root", fmt::format("{}: no root partition (x86-64 type {} or arm64 type {}) in the GPT", path,
+                                                   disk::kRootX86_64TypeGuid, disk::kRootArm64TypeGuid));
       return;
     }
     if (rootp->offset > disk.size() || rootp->size > disk.size() - rootp->offset) {
@@ -588,13 +593,50 @@ class Walker {
     return "";
   }
 
+  // ---- the architecture: --arch, else the ESP's fallback loader, else the root's
+  // partition type, else x86-64. A root partition of the other architecture fails.
+  void decide_arch() {
+    if (o_.arch) {
+      arch_ = *o_.arch;
+      arch_from_ = "--arch";
+    } else if (esp_ && esp_->read("/EFI/BOOT/BOOTAA64.EFI").ok() && !esp_->read("/EFI/BOOT/BOOTX64.EFI").ok()) {
+      arch_ = Arch::kArm64;
+      arch_from_ = "the ESP's EFI/BOOT/BOOTAA64.EFI";
+    } else if (esp_ && esp_->read("/EFI/BOOT/BOOTX64.EFI").ok()) {
+      arch_ = Arch::kX86_64;
+      arch_from_ = "the ESP's EFI/BOOT/BOOTX64.EFI";
+    } else if (root_arch_) {
+      arch_ = *root_arch_;
+      arch_from_ = "the root partition's type";
+    }
+    if (root_arch_ && *root_arch_ != arch_)
+      add(Verdict::kFail, "disk.root",
+          fmt::format("the root partition has the {} root type {}, but the disk is for {} (from {}): setup-root looks for type {}",
+                      arch_name(*root_arch_), arch_info(*root_arch_).root_type_guid, arch_name(arch_), arch_from_,
+                      arch_info(arch_).root_type_guid));
+  }
+
+  // A PE's architecture against the disk's: "" if it matches.
+  std::string arch_problem(ByteSpan pe) const {
+    auto a = uki::pe_arch(pe);
+    if (!a) return a.error().message();
+    if (*a != arch_)
+      return fmt::format("an {} PE (Machine 0x{:04x}), but the disk is for {} (from {})", arch_name(*a), arch_info(*a).pe_machine,
+                         arch_name(arch_), arch_from_);
+    return "";
+  }
+
   // ---- 2. boot loader
   void boot_loader() {
-    for (const char* p : {"/EFI/BOOT/BOOTX64.EFI", "/EFI/systemd/systemd-bootx64.efi"}) {
-      std::string name = std::string("loader.") + (std::string_view(p).ends_with("BOOTX64.EFI") ? "BOOTX64.EFI" : "systemd-bootx64.efi");
+    const ArchInfo& ai = arch_info(arch_);
+    std::string fallback_path = fmt::format("/EFI/BOOT/BOOT{}.EFI", ai.efi_upper);
+    std::string sdboot_path = fmt::format("/EFI/systemd/systemd-boot{}.efi", ai.efi);
+    for (const std::string& path : {fallback_path, sdboot_path}) {
+      const char* p = path.c_str();
+      std::string name = "loader." + path.substr(path.rfind('/') + 1);
       auto data = esp_->read(p);
       if (!data) {
-        bool fallback = name == "loader.BOOTX64.EFI";
+        bool fallback = path == fallback_path;
         add(fallback ? Verdict::kFail : Verdict::kWarn, name,
             fmt::format("{} {}: {}", p, fallback ? "(what the firmware boots)" : "(the boot entry systemd-boot installs)",
                         data.error().message()));
@@ -602,6 +644,10 @@ class Walker {
       }
       if (!pe::looks_like_pe(*data)) {
         add(Verdict::kFail, name, fmt::format("{}: not a PE image", p));
+        continue;
+      }
+      if (std::string ap = arch_problem(*data); !ap.empty()) {
+        add(Verdict::kFail, name, fmt::format("{}: {}", p, ap));
         continue;
       }
       std::string signer;
@@ -768,6 +814,21 @@ class Walker {
     else
       add(Verdict::kPass, prefix + "sections",
           fmt::format("{} sections, kernel {}", insp->sections.size(), insp->uname.value_or("(no .uname)")), secs);
+    // the stub's architecture and whether it can start this .linux (systemd-stub 254's rules)
+    if (std::string ap = arch_problem(*data); !ap.empty()) {
+      add(Verdict::kFail, prefix + "kernel", fmt::format("the UKI's stub is {}", ap));
+    } else if (auto lx = std::find_if(insp->sections.begin(), insp->sections.end(), [](auto& x) { return x.name == ".linux"; });
+               lx != insp->sections.end()) {
+      uint64_t n = std::min(lx->virtual_size, lx->raw_size);
+      if (lx->file_offset > data->size() || n > data->size() - lx->file_offset) {
+        add(Verdict::kFail, prefix + "kernel", ".linux lies past the end of the file");
+      } else {
+        auto kc = uki::check_kernel_for_stub(ByteSpan(*data).subspan(lx->file_offset, n), *data);
+        if (!kc) add(Verdict::kFail, prefix + "kernel", kc.error().message());
+        else if (!kc->warnings.empty()) add(Verdict::kWarn, prefix + "kernel", fmt::format("{}", fmt::join(kc->warnings, "; ")));
+        else add(Verdict::kPass, prefix + "kernel", fmt::format("{} stub and .linux (a {} PE the stub can start)", arch_name(kc->arch), arch_name(kc->arch)));
+      }
+    }
     std::string cmdline = insp->cmdline.value_or("");
     while (!cmdline.empty() && (cmdline.back() == '\0' || cmdline.back() == '\n' || cmdline.back() == ' ')) cmdline.pop_back();
     // composefs karg
@@ -1241,6 +1302,9 @@ class Walker {
   ByteSpan luks_data_;
   std::string luks_where_;
   std::vector<UkiPcrKey> uki_keys_;
+  std::optional<Arch> root_arch_;  // from the root partition's type
+  Arch arch_ = Arch::kX86_64;
+  std::string arch_from_ = "the default";
 };
 
 }  // namespace

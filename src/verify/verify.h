@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "base/arch.h"
 #include "base/error.h"
 
 namespace bootseal::verify {
@@ -36,6 +38,12 @@ struct Options {
   std::string pcr_public_key;         // --pcr-public-key: the key .pcrsig must be signed with
   std::string policy_file;            // --policy: required/forbidden kernel arguments
   bool deep = false;                  // hash every object
+  // --arch: the architecture the disk must be for; nullopt: from the ESP's
+  // fallback loader (EFI/BOOT/BOOTAA64.EFI alone: arm64), else the root
+  // partition's type, else x86-64. The loader, systemd-boot, every UKI and its
+  // .linux (the stub's rules, uki::check_kernel_for_stub) and the root
+  // partition type must all be for it.
+  std::optional<Arch> arch;
   int64_t now = 0;                    // Unix time for certificate validity (0 = the clock)
 };
 

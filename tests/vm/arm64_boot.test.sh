@@ -9,7 +9,12 @@
 #  1. good boot: the guest reports the composefs digest, / overlay with
 #     verity=require, Secure Boot enabled, lockdown, PCR 11 = `bootseal pcr predict`;
 #  2. a one-byte-tampered UKI is refused by the firmware;
-#  3. an image whose fs-verity digest is not the UKI's is refused by setup-root.
+#  3. an image whose fs-verity digest is not the UKI's is refused by setup-root;
+#  4. after the first boot enabled fs-verity, one byte of an object's data flipped
+#     offline on the disk: the boot comes up and reading that file is an I/O error.
+#     This boot starts in setup mode (AAVMF_VARS.ms.fd with every variable deleted, no
+#     keys): systemd-boot enrolls the ESP's loader/keys/auto (disk create's
+#     "secure-boot-enroll if-safe"), resets, and the UKI boots with Secure Boot on.
 set -euo pipefail
 . "$SRC/tests/vm/lib.sh"
 A=$PAY/arm64
@@ -17,7 +22,7 @@ K=$A/kernel
 for f in "$K/vmlinuz" "$A/sdboot/usr/lib/systemd/boot/efi/systemd-bootaa64.efi" "$A/busybox/bin/busybox"; do
   [ -e "$f" ] || { echo "missing arm64 payload $f: run tools/fetch-payloads"; exit 1; }
 done
-for t in qemu-system-aarch64 swtpm virt-fw-vars mkfs.vfat mke2fs xz depmod; do
+for t in qemu-system-aarch64 swtpm virt-fw-vars mkfs.vfat mke2fs xz depmod debugfs sfdisk; do
   command -v $t >/dev/null || { echo "missing tool $t: run tools/setup"; exit 1; }
 done
 [ -f /usr/share/AAVMF/AAVMF_CODE.fd ] || { echo "missing AAVMF (qemu-efi-aarch64): run tools/setup"; exit 1; }
@@ -91,9 +96,6 @@ sfdisk -d disk.raw | grep -qi 'type=B921B045-1DF0-41C3-AF44-4C6F280D3FAE' || { s
 PRED=$(predict11 disk.raw.uki.efi)
 [[ $PRED =~ ^[0-9A-F]{64}$ ]] || { echo "bootseal pcr predict gave '$PRED'"; exit 1; }
 
-# (Not yet: an object replaced on the disk before the first boot stopped setup-root
-# on arm64 instead of reading as an I/O error; see docs/arm64.md.)
-
 boot() { local n=$1 d=$2; shift 2
   vm_boot "$n" "$d" --secure-boot --enroll keys --timeout 240 --no-reboot "$@"; }
 check() { grep -aq -- "$2" "$LOGDIR/$1.serial.log" || { echo "$1: missing '$2'"; exit 1; }; }
@@ -138,4 +140,36 @@ sfdisk -d wrong.raw | grep -qi 'type=B921B045-1DF0-41C3-AF44-4C6F280D3FAE' || { 
 boot wrong wrong.raw --expect "FAILED at verify image" --fail-on A64-BOOT-OK --fail-on "Access denied" \
   --fail-on "FAILED at find"
 check wrong "bootseal-setup-root: FAILED at verify image"
+
+# 4. The good boot enabled fs-verity on every object (and synced). Flip one data byte of
+# victim.txt's object in place on disk.raw's root partition: the second boot skips the
+# first-boot pass (the image has fs-verity), and the kernel's verity check on the read
+# makes it an I/O error, while the rest of the root still works.
+grep -aq "bootseal-setup-root: first boot: enabled fs-verity" "$LOGDIR/good.serial.log" || { echo "good: no first-boot verity pass"; exit 1; }
+start=$(sfdisk --json disk.raw | /usr/bin/python3 -c 'import json,sys; print([p for p in json.load(sys.stdin)["partitiontable"]["partitions"] if p["type"].upper() == "B921B045-1DF0-41C3-AF44-4C6F280D3FAE"][0]["start"])')
+off=$((start * 512))
+obj=$(B composefs info dump "repo/composefs/images/$D" | awk '$1 == "/usr/share/bootseal/victim.txt" {print $9}')
+[ -n "$obj" ] || { echo "victim.txt is no object in the image"; exit 1; }
+blk=$(debugfs -R "bmap /composefs/objects/$obj 0" "disk.raw?offset=$off" 2>/dev/null)
+[[ $blk =~ ^[0-9]+$ ]] && [ "$blk" -gt 0 ] || { echo "no block for object $obj: '$blk'"; exit 1; }
+at=$((off + blk * 4096 + 100))
+b=$(dd if=disk.raw bs=1 skip=$at count=1 status=none | od -An -tu1 | tr -d ' ')
+printf "$(printf '\\%03o' $(( (b ^ 1) & 255 )))" | dd of=disk.raw bs=1 seek=$at conv=notrunc status=none
+[ "$(dd if=disk.raw bs=1 skip=$at count=1 status=none | od -An -tu1 | tr -d ' ')" = $(( (b ^ 1) & 255 )) ] || { echo "the byte flip did not land"; exit 1; }
+names=$(virt-fw-vars -i /usr/share/AAVMF/AAVMF_VARS.ms.fd -p 2>/dev/null | awk -F'[ :]' '/^[A-Za-z]/ {print $1}')
+dels=(); for n in $names; do dels+=(-d "$n"); done
+[ ${#dels[@]} -gt 5 ] || { echo "could not list AAVMF_VARS.ms.fd's variables"; exit 1; }
+printf '%s' '{ "version": 2, "variables": [ { "name": "Timeout", "guid": "8be4df61-93ca-11d2-aa0d-00e098032b8c", "attr": 7, "data": "0000" } ] }' > timeout.json
+virt-fw-vars -l warning -i /usr/share/AAVMF/AAVMF_VARS.ms.fd -o setup-mode.fd "${dels[@]}" --set-json timeout.json
+virt-fw-vars -i setup-mode.fd -p 2>/dev/null | grep -qE '^(PK|KEK|db) ' && { echo "setup-mode.fd still has keys"; exit 1; }
+vm_boot eio disk.raw --secure-boot --vars setup-mode.fd --timeout 300 --expect A64-BOOT-OK \
+  --fail-on "bootseal-setup-root: FAILED" --fail-on "Kernel panic" --fail-on "Access denied"
+check eio "Enrolling secure boot keys from directory: .loader.keys.auto"
+check eio "Custom Secure Boot keys successfully enrolled"
+check eio "secureboot: Secure boot enabled"
+check eio "bootseal-setup-root: sealed root $D verified"
+check eio "A64: hello hello from a sealed arm64 object"
+grep -aq "first boot: enabled fs-verity" "$LOGDIR/eio.serial.log" && { echo "eio: the verity pass ran again"; exit 1; }
+check eio "A64: victim: .*Input/output error"
+grep -aE "FILE CORRUPTED|verity|Input/output" "$LOGDIR/eio.serial.log" | tr -d '\r' | grep -v "A64: cmdline" | head -4
 echo ok
