@@ -31,13 +31,13 @@ Status build_cmd(BuildOptions& b, const Globals& g) {
       o.add.emplace_back(a, "");
       continue;
     }
-    if (c == 0 || c + 1 == a.size()) return input_error("--add '{}': expected PATH or SRC:DST", a);
+    if (c == 0 || c + 1 == a.size()) return usage_error("--add '{}': expected PATH or SRC:DST", a);
     o.add.emplace_back(a.substr(0, c), a.substr(c + 1));
   }
   if (!b.modules.empty()) o.modules = b.modules;
   if (b.no_modules) o.modules.clear();
   if (o.modules_dir.empty() && !o.modules.empty())
-    return input_error("--kernel-modules-from is required (or --no-modules)");
+    return usage_error("--kernel-modules-from is required (or --no-modules)");
   o.decompress_modules = !b.keep_compressed;
   o.verbose = g.verbose > 0;
   // --arch: busybox and setup-root must be executables for it; the default busybox
