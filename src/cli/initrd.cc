@@ -13,6 +13,13 @@
 namespace bootseal::cli {
 namespace {
 
+// An --arch value that is no architecture is a usage error (exit 2).
+inline Result<Arch> arch_option(const std::string& s) {
+  auto a = parse_arch(s);
+  if (!a.ok()) return usage_error("--arch: {}", a.error().message());
+  return a;
+}
+
 struct BuildOptions {
   initramfs::InitrdOptions o;
   std::vector<std::string> add;
@@ -42,7 +49,7 @@ Status build_cmd(BuildOptions& b, const Globals& g) {
   o.verbose = g.verbose > 0;
   // --arch: busybox and setup-root must be executables for it; the default busybox
   // is then the fetched busybox-static:arm64 for arm64.
-  if (!b.arch.empty()) o.arch = BS_TRY_CTX(parse_arch(b.arch), "--arch");
+  if (!b.arch.empty()) o.arch = BS_TRY(arch_option(b.arch));
   if (!b.busybox.empty())
     o.busybox = b.busybox;
   else if (o.arch == Arch::kArm64)

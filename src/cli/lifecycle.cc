@@ -350,11 +350,12 @@ struct StatusFlags {
 };
 
 Status status_cmd(const StatusFlags& f, const Globals& g) {
-  deploy::Sysroot s = BS_TRY(resolve_sysroot(f.sf));
-  deploy::SystemStatus st = BS_TRY(deploy::read_status(s));
+  // Option values first: a bad one is a usage error whatever the sysroot holds.
   std::string format = f.format.empty() ? (g.json ? "json" : "humanreadable") : f.format;
   if (format != "json" && format != "yaml" && format != "humanreadable")
     return usage_error("--format must be yaml, json or humanreadable, not '{}'", format);
+  deploy::Sysroot s = BS_TRY(resolve_sysroot(f.sf));
+  deploy::SystemStatus st = BS_TRY(deploy::read_status(s));
   store::Repository::warn_fn = [](const std::string& m) { warn(m); };
   store::RepoOptions ro;
   auto repo = store::Repository::open(s.root, ro);

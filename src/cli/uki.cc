@@ -22,6 +22,13 @@
 
 namespace bootseal::cli {
 
+// An --arch value that is no architecture is a usage error (exit 2).
+inline Result<Arch> arch_option(const std::string& s) {
+  auto a = parse_arch(s);
+  if (!a.ok()) return usage_error("--arch: {}", a.error().message());
+  return a;
+}
+
 // sign.cc: Authenticode-sign a PE layout with a key source and certificate
 // file and write it atomically; write a layout atomically.
 Status sign_layout_to_file(pe::Layout image, const std::string& key, const std::string& cert,
@@ -115,7 +122,7 @@ Status build_cmd(const BuildOptions& o, bool verbose) {
   // The architecture: --arch, else the kernel's PE Machine, else x86-64; it
   // picks the default stub (linux<x64|aa64>.efi.stub).
   std::optional<Arch> arch;
-  if (!o.arch.empty()) arch = BS_TRY_CTX(parse_arch(o.arch), "--arch");
+  if (!o.arch.empty()) arch = BS_TRY(arch_option(o.arch));
   if (pe::looks_like_pe(kernel)) {
     if (auto ka = uki::pe_arch(kernel); ka.ok()) {
       if (arch && *arch != *ka)
@@ -226,7 +233,7 @@ struct AddonOptions {
 
 Status addon_cmd(const AddonOptions& o) {
   if (o.cmdline.empty() && o.devicetree.empty()) return usage_error("an addon needs --cmdline or --devicetree");
-  Arch arch = o.arch.empty() ? Arch::kX86_64 : BS_TRY_CTX(parse_arch(o.arch), "--arch");
+  Arch arch = o.arch.empty() ? Arch::kX86_64 : BS_TRY(arch_option(o.arch));
   std::string stub_path = BS_TRY(boot::find_systemd_efi(boot::addon_stub_name(arch), o.stub, "--stub"));
   Bytes stub = BS_TRY(sys::read_file(stub_path));
   std::vector<uki::NamedSection> secs;
