@@ -175,15 +175,17 @@ Result<PreparedImage> prepare_signing(pe::Layout layout, bool append) {
   return p;
 }
 
-Result<pe::Layout> finish_signing(PreparedImage p, ByteSpan sha256_image_hash, const crypto::Signer& signer,
-                                  const crypto::Certificate& cert, const SignOptions& options,
-                                  std::optional<uint64_t> body_word_sum) {
-  Bytes idc = BS_TRY(spc_indirect_data_content(HashAlg::kSha256, sha256_image_hash));
+namespace {
+
+crypto::Pkcs7SignOptions pkcs7_options(const SignOptions& options) {
   crypto::Pkcs7SignOptions po;
   po.signing_time = options.signing_time;
   po.extra_certificates = options.extra_certificates;
-  Bytes p7 = BS_TRY(crypto::pkcs7_sign_embedded(kOidSpcIndirectDataContent, idc, signer, cert, po));
+  return po;
+}
 
+// Appends the WIN_CERTIFICATE holding `p7` and patches the headers.
+Result<pe::Layout> append_signature(PreparedImage p, ByteSpan p7, std::optional<uint64_t> body_word_sum) {
   ByteWriter entry;
   entry.bytes(p.old_table);
   entry.u32(static_cast<uint32_t>(kWinCertificateHeaderSize + p7.size()));
@@ -204,6 +206,31 @@ Result<pe::Layout> finish_signing(PreparedImage p, ByteSpan sha256_image_hash, c
   out.checksum_offset = p.ranges.checksum_offset;
   out.set_checksum(sum);
   return out;
+}
+
+}  // namespace
+
+Result<pe::Layout> finish_signing(PreparedImage p, ByteSpan sha256_image_hash, const crypto::Signer& signer,
+                                  const crypto::Certificate& cert, const SignOptions& options,
+                                  std::optional<uint64_t> body_word_sum) {
+  Bytes idc = BS_TRY(spc_indirect_data_content(HashAlg::kSha256, sha256_image_hash));
+  Bytes p7 = BS_TRY(crypto::pkcs7_sign_embedded(kOidSpcIndirectDataContent, idc, signer, cert, pkcs7_options(options)));
+  return append_signature(std::move(p), p7, body_word_sum);
+}
+
+Result<Bytes> offline_signed_data(ByteSpan sha256_image_hash, const crypto::Certificate& cert,
+                                  const SignOptions& options) {
+  Bytes idc = BS_TRY(spc_indirect_data_content(HashAlg::kSha256, sha256_image_hash));
+  return crypto::pkcs7_embedded_signed_attributes(kOidSpcIndirectDataContent, idc, cert, pkcs7_options(options));
+}
+
+Result<pe::Layout> finish_signing_offline(PreparedImage p, ByteSpan sha256_image_hash, const crypto::Certificate& cert,
+                                          const SignOptions& options, ByteSpan signed_data, ByteSpan signature,
+                                          std::optional<uint64_t> body_word_sum) {
+  Bytes idc = BS_TRY(spc_indirect_data_content(HashAlg::kSha256, sha256_image_hash));
+  Bytes p7 = BS_TRY(crypto::pkcs7_assemble_embedded(kOidSpcIndirectDataContent, idc, cert, pkcs7_options(options),
+                                                    signed_data, signature));
+  return append_signature(std::move(p), p7, body_word_sum);
 }
 
 Result<pe::Layout> sign_layout(pe::Layout layout, const crypto::Signer& signer, const crypto::Certificate& cert,

@@ -111,6 +111,20 @@ Result<pe::Layout> finish_signing(PreparedImage prepared, ByteSpan sha256_image_
                                   const crypto::Certificate& cert, const SignOptions& options,
                                   std::optional<uint64_t> body_word_sum = std::nullopt);
 
+// Offline signing (systemd-sbsign 258's --prepare-offline-signing): the data
+// to be signed for a prepared image is the DER of the PKCS#7 signed attributes
+// (crypto::pkcs7_embedded_signed_attributes over the image's
+// SpcIndirectDataContent, signingTime from options); sign it with SHA-256 and
+// the db key elsewhere (`openssl dgst -sha256 -sign db.key`), then
+// finish_signing_offline() puts those attributes and that signature in: the
+// result equals finish_signing() with the same key, time and options.
+Result<Bytes> offline_signed_data(ByteSpan sha256_image_hash, const crypto::Certificate& cert,
+                                  const SignOptions& options);
+Result<pe::Layout> finish_signing_offline(PreparedImage prepared, ByteSpan sha256_image_hash,
+                                          const crypto::Certificate& cert, const SignOptions& options,
+                                          ByteSpan signed_data, ByteSpan signature,
+                                          std::optional<uint64_t> body_word_sum = std::nullopt);
+
 // Removes all signatures (the table must sit at the end of the file).
 Result<Bytes> unsign(ByteSpan file);
 

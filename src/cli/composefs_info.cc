@@ -45,7 +45,7 @@ void collect_objects(const fstree::Node& n, std::set<std::string>& out) {
 }
 
 Status info_cmd(const std::string& verb, const InfoOptions& o) {
-  if (o.images.empty()) return input_error("no image given");
+  if (o.images.empty()) return usage_error("no image given");
   std::set<std::string> objects;
   for (auto& path : o.images) {
     Bytes data = BS_TRY(sys::read_file(path));

@@ -42,7 +42,7 @@ struct MkfsOptions {
 Result<crypto::HashAlg> parse_object_hash(const std::string& name) {
   if (name == "sha256") return crypto::HashAlg::kSha256;
   if (name == "sha512") return crypto::HashAlg::kSha512;
-  return input_error("--hash must be sha256 or sha512, not '{}'", name);
+  return usage_error("--hash must be sha256 or sha512, not '{}'", name);
 }
 
 Result<std::string> read_stdin() {
@@ -52,29 +52,29 @@ Result<std::string> read_stdin() {
 }
 
 Status mkfs_cmd(const MkfsOptions& o, const Globals& g) {
-  if (o.args.empty()) return input_error("no source given");
+  if (o.args.empty()) return usage_error("no source given");
   const std::string& src = o.args[0];
   if (src.empty()) return input_error("empty source path");
   std::string out;
   if (o.print_digest_only) {
-    if (o.args.size() > 1) return input_error("cannot give an image path with --print-digest-only");
+    if (o.args.size() > 1) return usage_error("cannot give an image path with --print-digest-only");
   } else {
-    if (o.args.size() < 2) return input_error("no image path given");
+    if (o.args.size() < 2) return usage_error("no image path given");
     out = o.args[1];
   }
-  if (o.args.size() > 2) return input_error("too many arguments");
-  if (o.skip_xattrs && o.user_xattrs) return input_error("--skip-xattrs and --user-xattrs conflict");
+  if (o.args.size() > 2) return usage_error("too many arguments");
+  if (o.skip_xattrs && o.user_xattrs) return usage_error("--skip-xattrs and --user-xattrs conflict");
   if (o.threads) par::set_threads(o.threads);
   std::optional<int64_t> min_v = o.min_version, max_v = o.max_version;
   bool v2 = false;
   if (!o.format.empty()) {
-    if (min_v || max_v) return input_error("--format and --min-version/--max-version are exclusive");
+    if (min_v || max_v) return usage_error("--format and --min-version/--max-version are exclusive");
     if (o.format == "v0" || o.format == "v1") {
       min_v = max_v = o.format[1] - '0';
     } else if (o.format == "v2") {
       v2 = true;
     } else {
-      return input_error("--format must be v0, v1 or v2, not '{}'", o.format);
+      return usage_error("--format must be v0, v1 or v2, not '{}'", o.format);
     }
   }
   composefs::VersionRange range = BS_TRY(composefs::version_range(min_v, max_v));
@@ -172,7 +172,7 @@ struct ScanCmdOptions {
 Status scan_cmd(const ScanCmdOptions& o, const Globals& g) {
   ScanOptions so = o.scan;
   so.hash = BS_TRY(parse_object_hash(o.hash));
-  if (so.skip_xattrs && so.user_xattrs) return input_error("--skip-xattrs and --user-xattrs conflict");
+  if (so.skip_xattrs && so.user_xattrs) return usage_error("--skip-xattrs and --user-xattrs conflict");
   so.progress = !g.quiet && !g.json;
   fstree::Tree t = BS_TRY(scan_directory(o.dir, so));
   std::string text = fstree::print_dumpfile(t);

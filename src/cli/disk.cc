@@ -11,6 +11,13 @@
 namespace bootseal::cli {
 namespace {
 
+// An --arch value that is no architecture is a usage error (exit 2).
+inline Result<Arch> arch_option(const std::string& s) {
+  auto a = parse_arch(s);
+  if (!a.ok()) return usage_error("--arch: {}", a.error().message());
+  return a;
+}
+
 struct AssembleOptions {
   std::string esp_dir, root_dir, output;
   std::string size;  // total disk size ("2G", "1500M", bytes)
@@ -27,7 +34,7 @@ Status assemble(const AssembleOptions& o, const Globals& g) {
   // The root partition's type follows the architecture of the ESP's loader.
   Arch arch = Arch::kX86_64;
   if (!o.arch.empty())
-    arch = BS_TRY_CTX(parse_arch(o.arch), "--arch");
+    arch = BS_TRY(arch_option(o.arch));
   else if (sys::path_exists(o.esp_dir + "/EFI/BOOT/BOOTAA64.EFI"))
     arch = Arch::kArm64;
   Status st =

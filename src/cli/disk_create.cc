@@ -99,7 +99,10 @@ void setup(CLI::App& root, Context& ctx) {
   json_output(c);
   c->add_option("--image", o.d.image, "Image: a reference, digest or digest prefix in the repository, or a source to import first "
                 "(oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE, dir:PATH)")->required();
-  c->add_option("--keys", o.d.keys_dir, "Key set directory (bootseal keys generate)")->required();
+  c->add_option("--keys", o.d.keys_dir,
+                "Key set directory (bootseal keys generate); its db.key may hold a 'pkcs11:' URI line for a key in a token")
+      ->required();
+  c->add_option("--key-passphrase-file", o.d.key_passphrase_file, "Passphrase of an encrypted PEM db.key (first line)");
   c->add_option("--output,-o", o.d.output, "Disk image to write")->required();
   c->add_option("--repo", o.repo, "Repository root (default $BOOTSEAL_REPO, else the booted system's, else /var/lib/bootseal/repo)");
   c->add_option("--size", o.size, "Total disk size (e.g. 4G); default: just big enough");

@@ -44,7 +44,7 @@ Status import_cmd(const ImportOptions& io, const Globals& g) {
   auto t0 = std::chrono::steady_clock::now();
   store::ImageOptions o = BS_TRY(image_options(io.platform, io.xattrs));
   if (io.pull && !io.source.starts_with("docker://"))
-    return input_error("image pull: \"{}\" is not a registry reference (docker://HOST/NAME[:TAG|@DIGEST]); use image import",
+    return usage_error("image pull: \"{}\" is not a registry reference (docker://HOST/NAME[:TAG|@DIGEST]); use image import",
                        io.source);
   auto repo = BS_TRY(open_repo(io.rf));
   store::ImportStats stats;
@@ -301,7 +301,7 @@ Status push_cmd(const PushCliOptions& p, const Globals& g) {
                              "the repository keep no layer blobs to push)", p.source);
   oci::SourceName dst = BS_TRY(oci::parse_source_name(p.dest));
   if (dst.transport != oci::Transport::kDocker)
-    return input_error("image push: \"{}\": the destination must be docker://HOST/NAME[:TAG]", p.dest);
+    return usage_error("image push: \"{}\": the destination must be docker://HOST/NAME[:TAG]", p.dest);
   auto t0 = std::chrono::steady_clock::now();
   auto client = BS_TRY(registry::Client::connect(*dst.docker, registry_options(p.reg, g, false), /*push=*/true));
   store::PushOptions po;

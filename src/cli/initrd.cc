@@ -13,6 +13,13 @@
 namespace bootseal::cli {
 namespace {
 
+// An --arch value that is no architecture is a usage error (exit 2).
+inline Result<Arch> arch_option(const std::string& s) {
+  auto a = parse_arch(s);
+  if (!a.ok()) return usage_error("--arch: {}", a.error().message());
+  return a;
+}
+
 struct BuildOptions {
   initramfs::InitrdOptions o;
   std::vector<std::string> add;
@@ -31,18 +38,18 @@ Status build_cmd(BuildOptions& b, const Globals& g) {
       o.add.emplace_back(a, "");
       continue;
     }
-    if (c == 0 || c + 1 == a.size()) return input_error("--add '{}': expected PATH or SRC:DST", a);
+    if (c == 0 || c + 1 == a.size()) return usage_error("--add '{}': expected PATH or SRC:DST", a);
     o.add.emplace_back(a.substr(0, c), a.substr(c + 1));
   }
   if (!b.modules.empty()) o.modules = b.modules;
   if (b.no_modules) o.modules.clear();
   if (o.modules_dir.empty() && !o.modules.empty())
-    return input_error("--kernel-modules-from is required (or --no-modules)");
+    return usage_error("--kernel-modules-from is required (or --no-modules)");
   o.decompress_modules = !b.keep_compressed;
   o.verbose = g.verbose > 0;
   // --arch: busybox and setup-root must be executables for it; the default busybox
   // is then the fetched busybox-static:arm64 for arm64.
-  if (!b.arch.empty()) o.arch = BS_TRY_CTX(parse_arch(b.arch), "--arch");
+  if (!b.arch.empty()) o.arch = BS_TRY(arch_option(b.arch));
   if (!b.busybox.empty())
     o.busybox = b.busybox;
   else if (o.arch == Arch::kArm64)

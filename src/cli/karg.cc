@@ -78,7 +78,7 @@ Status format_cmd(const FormatOptions& o, const Globals& g) {
   else if (o.version == "v2")
     v = bls::KargVersion::kV2;
   else
-    return input_error("unknown --version '{}' (expected v1 or v2)", o.version);
+    return usage_error("unknown --version '{}' (expected v1 or v2)", o.version);
   std::string out;
   if (o.form == "legacy")
     out = bls::format_legacy_karg(d, o.insecure);
@@ -87,7 +87,7 @@ Status format_cmd(const FormatOptions& o, const Globals& g) {
   else if (o.form == "auto")
     out = bls::format_composefs_karg({v, h, o.insecure, d});
   else
-    return input_error("unknown --form '{}' (expected auto, legacy or digest)", o.form);
+    return usage_error("unknown --form '{}' (expected auto, legacy or digest)", o.form);
   if (g.json)
     print_json({{"karg", out}});
   else

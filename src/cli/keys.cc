@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <tuple>
 
 #include "cli/command.h"
 #include "efivar/esl.h"
@@ -37,6 +38,8 @@ struct GenerateArgs {
   bool microsoft = false;
   std::string microsoft_certs;
   std::vector<std::string> add_kek, add_db;
+  // Existing keys (PEM file or PKCS#11 URI) and their certificates, per variable.
+  std::string pk_key, pk_cert, kek_key, kek_cert, db_key, db_cert, passphrase_file;
 };
 
 // Where --microsoft finds the certificates: --microsoft-certs, else the build
@@ -85,8 +88,20 @@ Status generate_cmd(const GenerateArgs& a, const Globals& g) {
     auto certs = BS_TRY_CTX(keys::load_certificates(f), "keys generate");
     o.extra_db.insert(o.extra_db.end(), certs.begin(), certs.end());
   }
-  if (!a.microsoft_certs.empty() && !a.microsoft) return input_error("--microsoft-certs needs --microsoft");
+  if (!a.microsoft_certs.empty() && !a.microsoft) return usage_error("--microsoft-certs needs --microsoft");
   if (a.microsoft) BS_TRY_CTX(keys::add_microsoft_certs(o, microsoft_cert_dir(a.microsoft_certs)), "keys generate --microsoft");
+  for (auto [var, key, cert] : {std::tuple{"PK", &a.pk_key, &a.pk_cert}, std::tuple{"KEK", &a.kek_key, &a.kek_cert},
+                                std::tuple{"db", &a.db_key, &a.db_cert}}) {
+    if (key->empty() != cert->empty())
+      return usage_error("--{0}-key and --{0}-cert go together", std::string(var) == "PK" ? "pk" : std::string(var) == "KEK" ? "kek" : "db");
+    if (key->empty()) continue;
+    auto k = BS_TRY_CTX(keys::load_private_key(*key, a.passphrase_file), "keys generate: {} key", var);
+    auto c = BS_TRY_CTX(keys::load_certificate(*cert), "keys generate: {} certificate", var);
+    // A key in a token stays there: <var>.key records its URI (what disk create
+    // and sign read); a PEM key given by path is not copied.
+    std::string key_file = key->rfind("pkcs11:", 0) == 0 ? *key + "\n" : "";
+    o.existing.push_back({var, std::move(k), std::move(c), key_file});
+  }
   if (o.key_type == crypto::KeyType::kEcP256)
     warn("ec-p256: many UEFI firmwares (OVMF before edk2-stable202305, most PCs) verify only RSA signatures; "
          "use rsa2048 for the widest support");
@@ -222,6 +237,15 @@ void setup(CLI::App& root, Context& ctx) {
                 "option ROMs and shim), so vendor option ROMs keep working on real hardware (docs/secure-boot.md)");
   gen->add_option("--microsoft-certs", ga.microsoft_certs,
                   "Directory with Microsoft's certificates (tools/extract-ms-certs; default: extracted at build time)");
+  for (auto [var, key, cert] : {std::tuple{"pk", &ga.pk_key, &ga.pk_cert}, std::tuple{"kek", &ga.kek_key, &ga.kek_cert},
+                                std::tuple{"db", &ga.db_key, &ga.db_cert}}) {
+    std::string up = std::string(var) == "db" ? "db" : std::string(var) == "pk" ? "PK" : "KEK";
+    gen->add_option(fmt::format("--{}-key", var), *key,
+                    fmt::format("Use this existing {} key instead of generating one: PEM file or PKCS#11 URI (a token "
+                                "key stays there; {}.key then holds its URI)", up, up));
+    gen->add_option(fmt::format("--{}-cert", var), *cert, fmt::format("Certificate of --{}-key (PEM or DER)", var));
+  }
+  gen->add_option("--key-passphrase-file", ga.passphrase_file, "Passphrase of encrypted PEM --pk-key/--kek-key/--db-key (first line)");
   gen->add_flag("--force", ga.force, "Overwrite existing files");
   gen->callback([&ctx] { ctx.action = [&ctx] { return generate_cmd(ga, ctx.globals); }; });
 

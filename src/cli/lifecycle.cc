@@ -59,7 +59,7 @@ Result<deploy::Sysroot> resolve_sysroot(const SysrootFlags& f) {
     return input_error("{}: no composefs/meta.json: not the root of a sealed system", s.root);
   if (!f.booted_digest.empty()) {
     if (!is_hex(f.booted_digest) || (f.booted_digest.size() != 64 && f.booted_digest.size() != 128))
-      return input_error("--booted-digest '{}' is not a 64 or 128 hex digit digest", f.booted_digest);
+      return usage_error("--booted-digest '{}' is not a 64 or 128 hex digit digest", f.booted_digest);
     s.booted = f.booted_digest;
   }
   if (!f.esp.empty()) {
@@ -350,11 +350,12 @@ struct StatusFlags {
 };
 
 Status status_cmd(const StatusFlags& f, const Globals& g) {
-  deploy::Sysroot s = BS_TRY(resolve_sysroot(f.sf));
-  deploy::SystemStatus st = BS_TRY(deploy::read_status(s));
+  // Option values first: a bad one is a usage error whatever the sysroot holds.
   std::string format = f.format.empty() ? (g.json ? "json" : "humanreadable") : f.format;
   if (format != "json" && format != "yaml" && format != "humanreadable")
-    return input_error("--format must be yaml, json or humanreadable, not '{}'", format);
+    return usage_error("--format must be yaml, json or humanreadable, not '{}'", format);
+  deploy::Sysroot s = BS_TRY(resolve_sysroot(f.sf));
+  deploy::SystemStatus st = BS_TRY(deploy::read_status(s));
   store::Repository::warn_fn = [](const std::string& m) { warn(m); };
   store::RepoOptions ro;
   auto repo = store::Repository::open(s.root, ro);
@@ -377,7 +378,7 @@ struct UpgradeFlags {
   SysrootFlags sf;
   std::string source;  // switch: the new image
   std::string uki;
-  std::string keys;
+  std::string keys, key_passphrase_file;
   std::string cmdline;
   std::string xattrs = "allowlist";
   std::string platform;
@@ -481,15 +482,15 @@ Status check_update(const std::string& source, const deploy::SystemStatus& st, c
 }
 
 Status upgrade_cmd(const UpgradeFlags& f, bool is_switch, const Globals& g) {
-  if (!f.cmdline.empty() && f.keys.empty()) return input_error("--cmdline needs --keys (the UKI is sealed here only then)");
+  if (!f.cmdline.empty() && f.keys.empty()) return usage_error("--cmdline needs --keys (the UKI is sealed here only then)");
   BS_TRY(bls::refuse_composefs_kargs(f.cmdline, "--cmdline"));  // before anything is read
   deploy::Sysroot s = BS_TRY(resolve_sysroot(f.sf));
   bool show = !g.json && !g.quiet;
   auto step = [show](const std::string& m) {
     if (show) std::fprintf(stderr, "bootseal: %s\n", m.c_str());
   };
-  if (f.check && (f.apply || f.download_only)) return input_error("--check writes nothing: it cannot be combined with --apply or --download-only");
-  if (f.apply && f.download_only) return input_error("--download-only stages nothing: it cannot be combined with --apply");
+  if (f.check && (f.apply || f.download_only)) return usage_error("--check writes nothing: it cannot be combined with --apply or --download-only");
+  if (f.apply && f.download_only) return usage_error("--download-only stages nothing: it cannot be combined with --apply");
   // The image: the given one (switch), else the current deployment's origin.
   deploy::SystemStatus st = BS_TRY(deploy::read_status(s));
   const deploy::DeploymentStatus* cur = current_deployment(st, s);
@@ -566,6 +567,7 @@ Status upgrade_cmd(const UpgradeFlags& f, bool is_switch, const Globals& g) {
     seal::UkiOptions uo;
     uo.keys_dir = f.keys;
     if (arch) uo.arch = std::string(arch_name(*arch));
+    uo.key_passphrase_file = f.key_passphrase_file;
     if (!f.cmdline.empty()) uo.cmdline_extra = f.cmdline;
     uo.step = step;
     seal::SealedUki su = BS_TRY(seal::seal_uki(repo, imp.image, uo));
@@ -716,7 +718,9 @@ Status gc_cmd(const GcFlags& f, const Globals& g) {
 void add_upgrade_flags(CLI::App* c, UpgradeFlags& f) {
   add_sysroot_flags(c, f.sf);
   auto* uki = c->add_option("--uki", f.uki, "Signed UKI to deploy (default: the one the image carries in /boot/EFI/Linux/)");
-  c->add_option("--keys", f.keys, "Seal the UKI here with this key set's db key (bootseal keys generate)")->excludes(uki);
+  auto* keys = c->add_option("--keys", f.keys, "Seal the UKI here with this key set's db key (bootseal keys generate)")->excludes(uki);
+  c->add_option("--key-passphrase-file", f.key_passphrase_file, "With --keys: passphrase of an encrypted PEM db.key (first line)")
+      ->needs(keys);
   c->add_option("--cmdline", f.cmdline, "With --keys: kernel arguments after composefs=<digest>");
   c->add_option("--xattrs", f.xattrs, "Xattr mode of the import: allowlist|keep-user")->capture_default_str()->check(CLI::IsMember({"allowlist", "keep-user"}));
   c->add_option("--platform", f.platform, "Platform of a multi-arch image (os/arch[/variant])");

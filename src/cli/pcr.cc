@@ -7,6 +7,7 @@
 #include "cli/command.h"
 #include "crypto/key.h"
 #include "crypto/pem.h"
+#include "keys/keyset.h"
 #include "measure/measure.h"
 #include "sys/file.h"
 
@@ -19,7 +20,7 @@ struct PcrOptions {
   std::map<std::string, std::string> section_files;
   std::vector<std::string> banks;
   std::vector<std::string> phases;
-  std::string private_key, public_key, output;
+  std::string private_key, public_key, output, passphrase_file;
   std::string uki_profile;  // --uki-profile N|all (a multi-profile UKI)
 };
 
@@ -70,15 +71,15 @@ Result<std::optional<unsigned>> parse_uki_profile(const std::string& v) {
 
 Status load_inputs(const PcrOptions& o, Inputs& in, std::optional<unsigned> profile = std::nullopt) {
   if (!o.uki.empty() && !o.section_files.empty())
-    return input_error("give either a UKI file or section files (--linux= ...), not both");
+    return usage_error("give either a UKI file or section files (--linux= ...), not both");
   if (!o.uki.empty()) {
     if (in.uki.empty()) in.uki = BS_TRY(sys::read_file(o.uki));
     in.sections = BS_TRY_CTX(measure::sections_from_uki(in.uki, in.storage, profile), "{}", o.uki);
     if (!in.sections.count(".linux")) return input_error("{}: not a UKI (no .linux section)", o.uki);
     return {};
   }
-  if (o.section_files.empty()) return input_error("no input: give a UKI file or section files (--linux= ...)");
-  if (!o.uki_profile.empty()) return input_error("--uki-profile selects a profile of a UKI file, not of section files");
+  if (o.section_files.empty()) return usage_error("no input: give a UKI file or section files (--linux= ...)");
+  if (!o.uki_profile.empty()) return usage_error("--uki-profile selects a profile of a UKI file, not of section files");
   in.storage.reserve(o.section_files.size());
   for (auto& [name, path] : o.section_files) {
     in.storage.push_back(BS_TRY(sys::read_file(path)));
@@ -169,21 +170,21 @@ Status predict_cmd(const PcrOptions& o, const Globals& g) {
 }
 
 Status sign_cmd(const PcrOptions& o) {
-  if (o.private_key.empty()) return input_error("--private-key is required");
+  if (o.private_key.empty()) return usage_error("--private-key is required");
   if (o.uki_profile == "all")
-    return input_error("--uki-profile all: pcr sign signs one profile's sections (give its number; ukify signs each profile apart)");
+    return usage_error("--uki-profile all: pcr sign signs one profile's sections (give its number; ukify signs each profile apart)");
   Inputs in;
   BS_TRY(load_inputs(o, in, BS_TRY(parse_uki_profile(o.uki_profile))));
   auto banks = BS_TRY(parse_banks(o.banks));
   auto phases = o.phases.empty() ? measure::default_phase_paths() : split_list(o.phases);
-  Bytes kpem = BS_TRY(sys::read_file(o.private_key));
-  auto key = BS_TRY(crypto::PrivateKey::from_pem(kpem, o.private_key));
+  // A PEM file (encrypted: --key-passphrase-file or the terminal) or a PKCS#11 URI.
+  auto key = BS_TRY(keys::load_signer(o.private_key, o.passphrase_file));
   Bytes pub;
   if (!o.public_key.empty()) {
     Bytes ppem = BS_TRY(sys::read_file(o.public_key));
     pub = BS_TRY(crypto::public_key_der_from_pem(ppem, o.public_key));
   }
-  auto doc = BS_TRY(measure::sign(in.sections, banks, phases, key, pub));
+  auto doc = BS_TRY(measure::sign(in.sections, banks, phases, *key, pub));
   std::string json = tpm2::to_json(doc, tpm2::JsonStyle::kShort) + "\n";
   if (o.output.empty()) {
     std::fwrite(json.data(), 1, json.size(), stdout);
@@ -216,7 +217,10 @@ void setup(CLI::App& root, Context& ctx) {
                 "Boot phase path(s) to sign (default: systemd-measure's four, enter-initrd ... :ready)")
       ->allow_extra_args(false);
   hidden_alias(s, "--phases", sg.phases)->allow_extra_args(false);
-  s->add_option("--private-key", sg.private_key, "RSA private key (PEM)")->required();
+  s->add_option("--private-key", sg.private_key,
+                "RSA private key: PEM file, or a PKCS#11 URI ('pkcs11:token=...;object=...') for a key in a token")
+      ->required();
+  s->add_option("--key-passphrase-file", sg.passphrase_file, "Passphrase of an encrypted PEM --private-key (first line)");
   s->add_option("--public-key", sg.public_key, "Public key (PEM); must match the private key");
   s->add_option("--output,-o", sg.output, "Write the JSON here instead of stdout");
   s->callback([&ctx] { ctx.action = [] { return sign_cmd(sg); }; });

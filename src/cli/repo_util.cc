@@ -99,19 +99,19 @@ Result<store::ImportResult> import_source(store::Repository& repo, const std::st
 Result<crypto::HashAlg> parse_hash(const std::string& s) {
   if (s == "sha256") return crypto::HashAlg::kSha256;
   if (s == "sha512") return crypto::HashAlg::kSha512;
-  return input_error("--hash must be sha256 or sha512, not \"{}\"", s);
+  return usage_error("--hash must be sha256 or sha512, not \"{}\"", s);
 }
 
 Result<uint32_t> parse_format(const std::string& s) {
   if (s == "v1" || s == "1") return 1u;
   if (s == "v2" || s == "2") return 2u;
-  return input_error("--format must be v1 or v2, not \"{}\"", s);
+  return usage_error("--format must be v1 or v2, not \"{}\"", s);
 }
 
 Result<oci::XattrMode> parse_xattrs(const std::string& s) {
   if (s == "allowlist") return oci::XattrMode::kAllowlist;
   if (s == "keep-user") return oci::XattrMode::kKeepUser;
-  return input_error("--xattrs must be allowlist or keep-user, not \"{}\"", s);
+  return usage_error("--xattrs must be allowlist or keep-user, not \"{}\"", s);
 }
 
 Result<fstree::Tree> scan_root(const std::string& dir, crypto::HashAlg hash, bool progress) {

@@ -35,6 +35,10 @@ struct SignArgs {
   std::vector<std::string> addcerts;
   bool append = false;
   bool in_place = false;
+  // Offline signing (systemd-sbsign 258): write the data to be signed, or put
+  // an externally made signature of it in.
+  bool prepare_offline = false;
+  std::string signed_data, signed_data_signature;
 };
 
 void warn_about_certificate(const crypto::Certificate& c, const std::string& path, int64_t now) {
@@ -98,18 +102,21 @@ nlohmann::json report_json(const std::string& file, const authenticode::VerifyRe
   return j;
 }
 
-// A signing key, its certificate and the options, loaded and checked once.
+// A signing key (or, offline, the prepared signed data and its signature),
+// its certificate and the options, loaded and checked once.
 struct SigningSetup {
-  std::unique_ptr<crypto::Signer> signer;
+  std::unique_ptr<crypto::Signer> signer;  // null when signing offline
   crypto::Certificate cert;
   authenticode::SignOptions options;
+  Bytes signed_data, signature;  // --signed-data, --signed-data-signature
 };
 
 Result<SigningSetup> load_signing(const std::string& key, const std::string& cert_path,
                                   const std::vector<std::string>& addcerts, bool append) {
-  std::unique_ptr<crypto::Signer> signer = BS_TRY(keys::load_signer(key, key_passphrase_file()));
-  SigningSetup s{std::move(signer), BS_TRY(keys::load_certificate(cert_path)), {}};
-  if (s.signer->public_key_der() != s.cert.public_key_der())
+  std::unique_ptr<crypto::Signer> signer;
+  if (!key.empty()) signer = BS_TRY(keys::load_signer(key, key_passphrase_file()));
+  SigningSetup s{std::move(signer), BS_TRY(keys::load_certificate(cert_path)), {}, {}, {}};
+  if (s.signer && s.signer->public_key_der() != s.cert.public_key_der())
     return input_error("key {} does not match certificate {} ('{}')", key, cert_path, s.cert.subject());
   warn_about_certificate(s.cert, cert_path, static_cast<int64_t>(std::time(nullptr)));
   s.options.append = append;
@@ -140,7 +147,10 @@ Status sign_and_write(pe::Layout image, const SigningSetup& s, const std::string
   });
   uint64_t sum = BS_TRY(std::move(*body_sum));
   Bytes digest = BS_TRY(std::move(*hash));
-  pe::Layout done = BS_TRY(authenticode::finish_signing(std::move(p), digest, *s.signer, s.cert, s.options, sum));
+  pe::Layout done =
+      s.signer ? BS_TRY(authenticode::finish_signing(std::move(p), digest, *s.signer, s.cert, s.options, sum))
+               : BS_TRY(authenticode::finish_signing_offline(std::move(p), digest, s.cert, s.options, s.signed_data,
+                                                             s.signature, sum));
   BS_TRY(write_range(f, done, prepared_size, done.size - prepared_size, false));
   BS_TRY(write_range(f, done, 0, body, false));
   return f.commit();
@@ -191,19 +201,53 @@ Status verify_pe_file(const std::string& file, ByteSpan data, const std::vector<
 
 namespace {
 
+// sign --prepare-offline-signing: the DER signed attributes for IN, to be signed elsewhere.
+Status prepare_offline_cmd(const SignArgs& a, const SigningSetup& setup, const pe::Layout& image, const Globals& g) {
+  authenticode::PreparedImage p = BS_TRY(authenticode::prepare_signing(image, a.append));
+  Bytes hash = BS_TRY(authenticode::image_hash(p.layout, p.ranges, crypto::HashAlg::kSha256));
+  Bytes tbs = BS_TRY(authenticode::offline_signed_data(hash, setup.cert, setup.options));
+  BS_TRY(sys::write_file_atomic(a.output, tbs, 0644));
+  if (g.json)
+    print_json({{"input", a.input}, {"signed_data", a.output}, {"signer", setup.cert.subject()}, {"bytes", tbs.size()}});
+  else if (!g.quiet)
+    std::printf("Wrote the data to be signed for %s to %s (%zu bytes; sign it with SHA-256, e.g. "
+                "'openssl dgst -sha256 -sign KEY -out SIG %s')\n",
+                a.input.c_str(), a.output.c_str(), tbs.size(), a.output.c_str());
+  return {};
+}
+
 Status sign_cmd(const SignArgs& a, const Globals& g) {
   auto ctx = [&] { return fmt::format("sign {}", a.input); };
+  const bool attach = !a.signed_data_signature.empty();
+  if (a.key.empty() && !a.prepare_offline && !attach)
+    return usage_error("sign: give --key, or --prepare-offline-signing, or --signed-data and --signed-data-signature");
+  if (!a.key.empty() && (a.prepare_offline || attach))
+    return usage_error("sign: --key signs here; --prepare-offline-signing and --signed-data-signature sign elsewhere: "
+                       "give one of them");
+  if (a.prepare_offline && a.output.empty())
+    return usage_error("sign --prepare-offline-signing: give --output FILE for the data to be signed");
+  if (a.signed_data.empty() != a.signed_data_signature.empty())
+    return usage_error("sign: --signed-data and --signed-data-signature go together");
   // Key and certificate problems first: they are reported before the image is read.
   SigningSetup setup = BS_TRY_CTX(load_signing(a.key, a.cert, a.addcerts, a.append), "{}", ctx());
+  if (attach) {
+    setup.signed_data = BS_TRY_CTX(sys::read_file(a.signed_data), "{}", ctx());
+    setup.signature = BS_TRY_CTX(sys::read_file(a.signed_data_signature), "{}", ctx());
+  }
   // The input is mapped, not read: the signed output is written from views of
   // it (headers patched, table appended), one pass, no copy. Signing in place
   // is safe: the output replaces the input by rename, the mapping keeps the old file.
   sys::MappedFile in = BS_TRY_CTX(sys::MappedFile::open(a.input), "sign");
   if (!pe::looks_like_pe(in.data())) return input_error("sign: {}: not a PE image (no MZ/PE header)", a.input);
   pe::Image img = BS_TRY_CTX(pe::parse(in.data()), "{}", ctx());
+  if (a.prepare_offline) {
+    BS_TRY_CTX(prepare_offline_cmd(a, setup, pe::Layout::of_file(in.data(), img.SizeOfHeaders), g), "{}", ctx());
+    return {};
+  }
   // As sbsign: IN.signed unless --output names the file or --in-place is asked for.
   std::string output = !a.output.empty() ? a.output : a.in_place ? a.input : a.input + ".signed";
-  BS_TRY_CTX(sign_and_write(pe::Layout::of_file(in.data(), img.SizeOfHeaders), setup, output), "{}", ctx());
+  BS_TRY_CTX(sign_and_write(pe::Layout::of_file(in.data(), img.SizeOfHeaders), setup, output),
+             "{}{}", ctx(), attach ? fmt::format(" with --signed-data {}", a.signed_data) : "");
   if (g.json)
     print_json({{"input", a.input}, {"output", output}, {"signer", setup.cert.subject()}, {"append", a.append}});
   else if (!g.quiet)
@@ -296,14 +340,19 @@ void setup(CLI::App& root, Context& ctx) {
   static SignArgs sa;
   CLI::App* s = root.add_subcommand("sign", "Authenticode-sign a PE image (UKI, boot loader, kernel) with a db key");
   json_output(s);
-  s->add_option("--key", sa.key, "Private key: PEM file, or a PKCS#11 URI ('pkcs11:token=...;object=...') for a key in a token")
-      ->required();
+  s->add_option("--key", sa.key, "Private key: PEM file, or a PKCS#11 URI ('pkcs11:token=...;object=...') for a key in a token");
   s->add_option("--key-passphrase-file", key_passphrase_file(), "Passphrase of an encrypted PEM key (first line)");
   s->add_option("--cert", sa.cert, "Certificate of the key (PEM or DER)")->required();
   auto* sout = s->add_option("--output,-o", sa.output, "Output file (default: IN.signed, as sbsign)");
   s->add_flag("--in-place", sa.in_place, "Replace IN with the signed image")->excludes(sout);
   s->add_flag("--append", sa.append, "Keep existing signatures and add this one");
   s->add_option("--addcert", sa.addcerts, "Intermediate certificates to embed (PEM bundle); repeatable");
+  s->add_flag("--prepare-offline-signing", sa.prepare_offline,
+              "Write the data to be signed (DER PKCS#7 signed attributes) to --output instead of signing, "
+              "as systemd-sbsign; no key needed");
+  s->add_option("--signed-data", sa.signed_data, "The data --prepare-offline-signing wrote (with --signed-data-signature)");
+  s->add_option("--signed-data-signature", sa.signed_data_signature,
+                "Its signature made elsewhere (SHA-256, raw: 'openssl dgst -sha256 -sign'): put it in IN");
   s->add_option("IN", sa.input, "PE image")->required();
   s->callback([&ctx] { ctx.action = [&ctx] { return sign_cmd(sa, ctx.globals); }; });
 

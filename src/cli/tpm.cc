@@ -37,13 +37,13 @@ Result<std::vector<unsigned>> parse_pcr_list(const std::string& s, std::string_v
     if (!item.empty()) {
       std::string value;
       if (size_t eq = item.find('='); eq != std::string::npos) {
-        if (!values) return input_error("{}: '{}': no values here", opt, item);
+        if (!values) return usage_error("{}: '{}': no values here", opt, item);
         value = item.substr(eq + 1);
         item = item.substr(0, eq);
       }
       char* end = nullptr;
       unsigned long v = std::strtoul(item.c_str(), &end, 10);
-      if (item.empty() || *end || v >= 24) return input_error("{}: '{}' is not a PCR index (0-23)", opt, item);
+      if (item.empty() || *end || v >= 24) return usage_error("{}: '{}' is not a PCR index (0-23)", opt, item);
       out.push_back(static_cast<unsigned>(v));
       if (!value.empty()) (*values)[static_cast<unsigned>(v)] = BS_TRY_CTX(from_hex(value), "{} {}=", opt, v);
     }
@@ -85,7 +85,7 @@ Status enroll_cmd(const EnrollCli& c, const Globals& g) {
       o.signature_what = what;
     }
   } else if (!c.signature.empty()) {
-    return input_error("--signature needs --public-key");
+    return usage_error("--signature needs --public-key");
   }
   if (!c.unlock_key_file.empty()) {
     o.unlock_key = BS_TRY(sys::read_text_file(c.unlock_key_file));
@@ -219,7 +219,7 @@ struct WipeCli {
 };
 
 Status wipe_cmd(const WipeCli& c, const Globals& g) {
-  if ((c.slot >= 0) == c.all_tpm) return input_error("give exactly one of --slot N or --all-tpm");
+  if ((c.slot >= 0) == c.all_tpm) return usage_error("give exactly one of --slot N or --all-tpm");
   tpm2dev::WipeOptions o;
   o.device = c.device;
   if (c.slot >= 0) o.slot = c.slot;

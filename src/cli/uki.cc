@@ -13,6 +13,7 @@
 #include "crypto/hash.h"
 #include "crypto/key.h"
 #include "crypto/pem.h"
+#include "keys/keyset.h"
 #include "measure/measure.h"
 #include "pe/pe.h"
 #include "sys/file.h"
@@ -22,6 +23,13 @@
 #include "uki/uki.h"
 
 namespace bootseal::cli {
+
+// An --arch value that is no architecture is a usage error (exit 2).
+inline Result<Arch> arch_option(const std::string& s) {
+  auto a = parse_arch(s);
+  if (!a.ok()) return usage_error("--arch: {}", a.error().message());
+  return a;
+}
 
 // sign.cc: Authenticode-sign a PE layout with a key source and certificate
 // file and write it atomically; write a layout atomically.
@@ -45,7 +53,7 @@ Result<Bytes> text_or_file(const std::string& v, bool normalize) {
 
 struct BuildOptions {
   std::string linux_path, cmdline, os_release, uname, splash, devicetree, stub, output, sign_key, sign_cert, arch, ucode;
-  bool os_release_given = false, uname_given = false, no_checksum = false;
+  bool os_release_given = false, uname_given = false, no_checksum = false, unsigned_ = false;
   std::vector<std::string> initrds, sbat, pcr_private_keys, pcr_public_keys, phases, pcr_banks, extra_sections;
 };
 
@@ -63,13 +71,13 @@ Result<std::string> make_pcrsig(const BuildOptions& o, const std::vector<uki::Na
   for (auto& b : o.pcr_banks) banks.push_back(BS_TRY_CTX(crypto::parse_hash_name(b), "--pcr-banks"));
   if (banks.empty()) banks = measure::default_banks();
   if (!o.pcr_public_keys.empty() && o.pcr_public_keys.size() != o.pcr_private_keys.size())
-    return input_error("--pcr-public-key must be given as many times as --pcr-private-key");
+    return usage_error("--pcr-public-key must be given as many times as --pcr-private-key");
   if (!o.phases.empty() && o.phases.size() != o.pcr_private_keys.size())
-    return input_error("--phases must be given as many times as --pcr-private-key");
+    return usage_error("--phases must be given as many times as --pcr-private-key");
   tpm2::PcrSigDocument doc;
   for (size_t i = 0; i < o.pcr_private_keys.size(); i++) {
-    Bytes kpem = BS_TRY(sys::read_file(o.pcr_private_keys[i]));
-    auto key = BS_TRY(crypto::PrivateKey::from_pem(kpem, o.pcr_private_keys[i]));
+    // A PEM file (encrypted: --key-passphrase-file or the terminal) or a PKCS#11 URI.
+    auto key = BS_TRY(keys::load_signer(o.pcr_private_keys[i], key_passphrase_file()));
     Bytes pub;
     if (i < o.pcr_public_keys.size()) {
       Bytes ppem = BS_TRY(sys::read_file(o.pcr_public_keys[i]));
@@ -90,7 +98,7 @@ Result<std::string> make_pcrsig(const BuildOptions& o, const std::vector<uki::Na
     } else {
       phases = measure::default_phase_paths();
     }
-    auto d = BS_TRY(measure::sign(m, banks, phases, key, pub));
+    auto d = BS_TRY(measure::sign(m, banks, phases, *key, pub));
     for (auto& b : d.banks)
       for (auto& e : b.entries) doc.add(b.bank, e);
   }
@@ -99,8 +107,8 @@ Result<std::string> make_pcrsig(const BuildOptions& o, const std::vector<uki::Na
 
 Status build_cmd(const BuildOptions& o, bool verbose) {
   if (o.pcr_private_keys.empty() && (!o.pcr_public_keys.empty() || !o.phases.empty()))
-    return input_error("--pcr-public-key and --phases need --pcr-private-key");
-  if (o.sign_key.empty() != o.sign_cert.empty()) return input_error("--sign-key and --sign-cert go together");
+    return usage_error("--pcr-public-key and --phases need --pcr-private-key");
+  if (o.sign_key.empty() != o.sign_cert.empty()) return usage_error("--sign-key and --sign-cert go together");
   sys::MappedFile kernel_map = BS_TRY(sys::MappedFile::open(o.linux_path));
   ByteSpan kernel = kernel_map.data();
   if (kernel.empty()) return input_error("{}: empty kernel image", o.linux_path);
@@ -117,7 +125,7 @@ Status build_cmd(const BuildOptions& o, bool verbose) {
   // The architecture: --arch, else the kernel's PE Machine, else x86-64; it
   // picks the default stub (linux<x64|aa64>.efi.stub).
   std::optional<Arch> arch;
-  if (!o.arch.empty()) arch = BS_TRY_CTX(parse_arch(o.arch), "--arch");
+  if (!o.arch.empty()) arch = BS_TRY(arch_option(o.arch));
   if (pe::looks_like_pe(kernel)) {
     if (auto ka = uki::pe_arch(kernel); ka.ok()) {
       if (arch && *arch != *ka)
@@ -159,9 +167,8 @@ Status build_cmd(const BuildOptions& o, bool verbose) {
     if (o.pcr_private_keys.size() == 1 && !o.pcr_public_keys.empty()) {
       secs.push_back({".pcrpkey", own(BS_TRY(sys::read_file(o.pcr_public_keys[0])))});
     } else if (o.pcr_private_keys.size() == 1) {
-      Bytes kpem = BS_TRY(sys::read_file(o.pcr_private_keys[0]));
-      auto key = BS_TRY(crypto::PrivateKey::from_pem(kpem, o.pcr_private_keys[0]));
-      secs.push_back({".pcrpkey", uki::Content::own(std::string_view(crypto::public_key_pem(key.public_key_der())))});
+      auto key = BS_TRY(keys::load_signer(o.pcr_private_keys[0], key_passphrase_file()));
+      secs.push_back({".pcrpkey", uki::Content::own(std::string_view(crypto::public_key_pem(key->public_key_der())))});
     }
   }
   secs.push_back({".linux", uki::Content::view(kernel)});
@@ -193,12 +200,12 @@ Status build_cmd(const BuildOptions& o, bool verbose) {
   for (auto& spec : o.extra_sections) {
     size_t colon = spec.find(':');
     if (colon == std::string::npos || colon == 0)
-      return input_error("--section {}: expected NAME:TEXT or NAME:@FILE", spec);
+      return usage_error("--section {}: expected NAME:TEXT or NAME:@FILE", spec);
     std::string name = spec.substr(0, colon);
     for (auto& s : secs)
-      if (s.name == name) return input_error("--section {}: section {} is already present", spec, name);
+      if (s.name == name) return usage_error("--section {}: section {} is already present", spec, name);
     if (std::find(uki::kUkifyOrder.begin(), uki::kUkifyOrder.end(), name) != uki::kUkifyOrder.end())
-      return input_error("--section {}: {} has its own option", spec, name);
+      return usage_error("--section {}: {} has its own option", spec, name);
     secs.push_back({name, own(BS_TRY(text_or_file(spec.substr(colon + 1), false)))});
   }
   // .sbat: the stub's and the kernel's entries plus the user's (default: the uki line).
@@ -235,8 +242,8 @@ struct AddonOptions {
 };
 
 Status addon_cmd(const AddonOptions& o) {
-  if (o.cmdline.empty() && o.devicetree.empty()) return input_error("an addon needs --cmdline or --devicetree");
-  Arch arch = o.arch.empty() ? Arch::kX86_64 : BS_TRY_CTX(parse_arch(o.arch), "--arch");
+  if (o.cmdline.empty() && o.devicetree.empty()) return usage_error("an addon needs --cmdline or --devicetree");
+  Arch arch = o.arch.empty() ? Arch::kX86_64 : BS_TRY(arch_option(o.arch));
   std::string stub_path = BS_TRY(boot::find_systemd_efi(boot::addon_stub_name(arch), o.stub, "--stub"));
   Bytes stub = BS_TRY(sys::read_file(stub_path));
   std::vector<uki::NamedSection> secs;
@@ -406,15 +413,20 @@ void setup(CLI::App& root, Context& ctx) {
   hidden_alias(c, "--dtb", b.devicetree);
   c->add_option("--stub", b.stub, "systemd-stub (default: $BOOTSEAL_STUB, the fetched payload, or /usr/lib/systemd/boot/efi)");
   c->add_option("--arch", b.arch, "x86-64 or arm64 (default: the kernel's PE Machine); picks linuxx64/linuxaa64.efi.stub");
-  c->add_option("--pcr-private-key", b.pcr_private_keys, "RSA key to sign the PCR 11 policy with (.pcrsig)");
+  c->add_option("--pcr-private-key", b.pcr_private_keys, "RSA key to sign the PCR 11 policy with (.pcrsig): PEM file or PKCS#11 URI");
   c->add_option("--pcr-public-key", b.pcr_public_keys, "Its public key (PEM) (.pcrpkey)");
   c->add_option("--phases", b.phases, "Phase paths to sign for each --pcr-private-key (comma/space separated)");
   c->add_option("--pcr-banks", b.pcr_banks, "PCR banks to sign (default: sha1 sha256 sha384 sha512)")->delimiter(',')->check(CLI::IsMember({"sha1", "sha256", "sha384", "sha512"}));
   hidden_alias(c, "--bank", b.pcr_banks)->delimiter(',')->check(CLI::IsMember({"sha1", "sha256", "sha384", "sha512"}));
   hidden_alias(c, "--phase", b.phases);
-  c->add_option("--sign-key", b.sign_key, "Secure Boot signing key (Authenticode): PEM file or PKCS#11 URI");
-  c->add_option("--key-passphrase-file", key_passphrase_file(), "Passphrase of an encrypted PEM --sign-key (first line)");
-  c->add_option("--sign-cert", b.sign_cert, "Secure Boot signing certificate");
+  auto* sk = c->add_option("--sign-key", b.sign_key, "Secure Boot signing key (Authenticode): PEM file or PKCS#11 URI");
+  c->add_option("--key-passphrase-file", key_passphrase_file(), "Passphrase of an encrypted PEM --sign-key or --pcr-private-key (first line)");
+  auto* sc = c->add_option("--sign-cert", b.sign_cert, "Secure Boot signing certificate");
+  c->add_flag("--unsigned", b.unsigned_,
+              "No Authenticode signature: for offline signing (bootseal sign --prepare-offline-signing, then "
+              "--signed-data-signature)")
+      ->excludes(sk)
+      ->excludes(sc);
   c->add_flag("--no-checksum", b.no_checksum, "Leave the PE checksum 0, as ukify does");
   c->add_option("--output,-o", b.output, "Output UKI")->required();
   c->callback([&ctx] { ctx.action = [&ctx] { return build_cmd(b, ctx.globals.verbose > 0); }; });

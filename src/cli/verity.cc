@@ -76,7 +76,7 @@ Status digest_cmd(const VerityOptions& o, const Globals& g) {
   }
   if (g.json) print_json(out);
   if (!o.out_descriptor.empty()) {
-    if (o.files.size() != 1) return input_error("--out-descriptor needs exactly one file");
+    if (o.files.size() != 1) return usage_error("--out-descriptor needs exactly one file");
     // Recompute the root hash for the descriptor (cheap relative to I/O for one file).
     sys::Fd fd = BS_TRY(sys::open_regular(o.files[0]));
     struct stat st = BS_TRY(sys::fstat_fd(fd.get(), o.files[0]));

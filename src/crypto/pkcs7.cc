@@ -6,6 +6,7 @@
 #include <openssl/x509v3.h>
 
 #include <ctime>
+#include <functional>
 
 #include "crypto/der.h"
 #include "crypto/openssl_util.h"
@@ -33,11 +34,12 @@ Bytes i2d_p7(PKCS7* p7) {
 // signature algorithm identifiers are set up by OpenSSL from the certificate's
 // public key (so they are exactly what PKCS7_sign would write); the private
 // key is never needed: si->pkey is cleared and the signature is set later.
-Result<PKCS7_SIGNER_INFO*> add_signer(PKCS7* p7, const Signer& signer, const Certificate& cert,
+// `signer` is null for offline signing (the signature comes later, from elsewhere).
+Result<PKCS7_SIGNER_INFO*> add_signer(PKCS7* p7, const Signer* signer, const Certificate& cert,
                                      const Pkcs7SignOptions& o) {
   X509* x = x509_of(cert);
-  if (signer.public_key_der() != cert.public_key_der())
-    return input_error("{} does not match the certificate '{}'", signer.description(), cert.subject());
+  if (signer && signer->public_key_der() != cert.public_key_der())
+    return input_error("{} does not match the certificate '{}'", signer->description(), cert.subject());
   SignerInfoPtr si(PKCS7_SIGNER_INFO_new());
   if (!si || !PKCS7_SIGNER_INFO_set(si.get(), x, X509_get0_pubkey(x), evp_md(o.digest)))
     return internal_error("PKCS#7 signer info: {}", openssl_error());
@@ -57,9 +59,9 @@ Status set_signature(PKCS7_SIGNER_INFO* si, Bytes sig) {
   return {};
 }
 
-// The authenticated attributes and the signature over their DER (SET OF).
-Status sign_attributes(PKCS7_SIGNER_INFO* si, ASN1_OBJECT* content_type, ByteSpan content_digest,
-                       const Signer& signer, const Pkcs7SignOptions& o) {
+// The authenticated attributes, added to the signer info.
+Status add_attributes(PKCS7_SIGNER_INFO* si, ASN1_OBJECT* content_type, ByteSpan content_digest,
+                      const Pkcs7SignOptions& o) {
   if (!PKCS7_add_attrib_content_type(si, content_type))
     return internal_error("PKCS#7 contentType: {}", openssl_error());
   if (o.smime_capabilities) {
@@ -78,11 +80,24 @@ Status sign_attributes(PKCS7_SIGNER_INFO* si, ASN1_OBJECT* content_type, ByteSpa
   }
   if (!PKCS7_add1_attrib_digest(si, content_digest.data(), static_cast<int>(content_digest.size())))
     return internal_error("PKCS#7 messageDigest: {}", openssl_error());
+  return {};
+}
+
+// The DER of the signer info's authenticated attributes (SET OF): what the signature covers.
+Result<Bytes> encode_attributes(PKCS7_SIGNER_INFO* si) {
   uint8_t* abuf = nullptr;
   int alen = ASN1_item_i2d(reinterpret_cast<ASN1_VALUE*>(si->auth_attr), &abuf, ASN1_ITEM_rptr(PKCS7_ATTR_SIGN));
   if (alen <= 0) return internal_error("PKCS#7 encoding attributes: {}", openssl_error());
   Bytes attrs(abuf, abuf + alen);
   OPENSSL_free(abuf);
+  return attrs;
+}
+
+// The authenticated attributes and the signature over their DER (SET OF).
+Status sign_attributes(PKCS7_SIGNER_INFO* si, ASN1_OBJECT* content_type, ByteSpan content_digest,
+                       const Signer& signer, const Pkcs7SignOptions& o) {
+  BS_TRY(add_attributes(si, content_type, content_digest, o));
+  Bytes attrs = BS_TRY(encode_attributes(si));
   Bytes sig = BS_TRY(signer.sign(o.digest, attrs));
   return set_signature(si, std::move(sig));
 }
@@ -114,7 +129,7 @@ Result<Bytes> pkcs7_sign_detached(ByteSpan data, const Signer& signer, const Cer
   Pkcs7Ptr p7(PKCS7_new());
   if (!p7 || !PKCS7_set_type(p7.get(), NID_pkcs7_signed) || !PKCS7_content_new(p7.get(), NID_pkcs7_data))
     return internal_error("PKCS#7 new: {}", openssl_error());
-  PKCS7_SIGNER_INFO* si = BS_TRY(add_signer(p7.get(), signer, cert, o));
+  PKCS7_SIGNER_INFO* si = BS_TRY(add_signer(p7.get(), &signer, cert, o));
   PKCS7_set_detached(p7.get(), 1);
   Bytes dig = digest(o.digest, data);
   if (o.signed_attributes) {
@@ -127,8 +142,16 @@ Result<Bytes> pkcs7_sign_detached(ByteSpan data, const Signer& signer, const Cer
   return out;
 }
 
-Result<Bytes> pkcs7_sign_embedded(std::string_view content_type_oid, ByteSpan content_der, const Signer& signer,
-                                  const Certificate& cert, const Pkcs7SignOptions& o) {
+namespace {
+
+// How the signer info of an embedded-content SignedData gets its attributes and signature.
+using SignerStep = std::function<Status(PKCS7_SIGNER_INFO* si, ASN1_OBJECT* content_type, ByteSpan content_digest)>;
+
+// The SignedData embedding `content_der`, its one signer info filled in by `step`;
+// returns the DER, or with `attributes_only` the DER of the signed attributes.
+Result<Bytes> build_embedded(std::string_view content_type_oid, ByteSpan content_der, const Signer* signer,
+                             const Certificate& cert, const Pkcs7SignOptions& o, const SignerStep& step,
+                             bool attributes_only) {
   if (!o.signed_attributes) return internal_error("embedded PKCS#7 content needs signed attributes");
   ByteSpan octets = BS_TRY(der_content_octets(content_der));
   der::Reader r(content_der);
@@ -141,7 +164,8 @@ Result<Bytes> pkcs7_sign_embedded(std::string_view content_type_oid, ByteSpan co
   Pkcs7Ptr p7(PKCS7_new());
   if (!p7 || !PKCS7_set_type(p7.get(), NID_pkcs7_signed)) return internal_error("PKCS#7 new: {}", openssl_error());
   PKCS7_SIGNER_INFO* si = BS_TRY(add_signer(p7.get(), signer, cert, o));
-  BS_TRY(sign_attributes(si, OBJ_dup(obj), digest(o.digest, octets), signer, o));
+  BS_TRY(step(si, obj, digest(o.digest, octets)));
+  if (attributes_only) return encode_attributes(si);
 
   // contentInfo { contentType, [0] EXPLICIT SEQUENCE } as sbsign builds it.
   Pkcs7Ptr inner(PKCS7_new());
@@ -155,6 +179,65 @@ Result<Bytes> pkcs7_sign_embedded(std::string_view content_type_oid, ByteSpan co
   Bytes out = i2d_p7(p7.get());
   if (out.empty()) return internal_error("PKCS#7 encoding: {}", openssl_error());
   return out;
+}
+
+using AttrStackPtr = std::unique_ptr<STACK_OF(X509_ATTRIBUTE), OsslDeleter<[](STACK_OF(X509_ATTRIBUTE)* s) {
+                                       sk_X509_ATTRIBUTE_pop_free(s, X509_ATTRIBUTE_free);
+                                     }>>;
+
+}  // namespace
+
+Result<Bytes> pkcs7_sign_embedded(std::string_view content_type_oid, ByteSpan content_der, const Signer& signer,
+                                  const Certificate& cert, const Pkcs7SignOptions& o) {
+  return build_embedded(
+      content_type_oid, content_der, &signer, cert, o,
+      [&](PKCS7_SIGNER_INFO* si, ASN1_OBJECT* type, ByteSpan dig) {
+        return sign_attributes(si, OBJ_dup(type), dig, signer, o);
+      },
+      false);
+}
+
+Result<Bytes> pkcs7_embedded_signed_attributes(std::string_view content_type_oid, ByteSpan content_der,
+                                               const Certificate& cert, const Pkcs7SignOptions& o) {
+  return build_embedded(
+      content_type_oid, content_der, nullptr, cert, o,
+      [&](PKCS7_SIGNER_INFO* si, ASN1_OBJECT* type, ByteSpan dig) { return add_attributes(si, OBJ_dup(type), dig, o); },
+      true);
+}
+
+Result<Bytes> pkcs7_assemble_embedded(std::string_view content_type_oid, ByteSpan content_der, const Certificate& cert,
+                                      const Pkcs7SignOptions& o, ByteSpan attrs_der, ByteSpan signature) {
+  if (attrs_der.size() > INT32_MAX || signature.size() > INT32_MAX) return input_error("signed data: too large");
+  if (signature.empty()) return input_error("the signature is empty");
+  return build_embedded(
+      content_type_oid, content_der, nullptr, cert, o,
+      [&](PKCS7_SIGNER_INFO* si, ASN1_OBJECT* type, ByteSpan dig) -> Status {
+        const uint8_t* p = attrs_der.data();
+        auto* parsed = reinterpret_cast<STACK_OF(X509_ATTRIBUTE)*>(
+            ASN1_item_d2i(nullptr, &p, static_cast<long>(attrs_der.size()), ASN1_ITEM_rptr(PKCS7_ATTR_SIGN)));
+        AttrStackPtr owner(parsed);
+        if (!parsed || p != attrs_der.data() + attrs_der.size()) {
+          ERR_clear_error();
+          return input_error("the signed data is not a DER set of PKCS#7 signed attributes");
+        }
+        sk_X509_ATTRIBUTE_pop_free(si->auth_attr, X509_ATTRIBUTE_free);
+        si->auth_attr = owner.release();
+        if (BS_TRY(encode_attributes(si)) != Bytes(attrs_der.begin(), attrs_der.end()))
+          return input_error("the signed attributes are not in DER (canonical) form");
+        ASN1_TYPE* ct = PKCS7_get_signed_attribute(si, NID_pkcs9_contentType);
+        if (!ct || ct->type != V_ASN1_OBJECT || OBJ_cmp(ct->value.object, type) != 0)
+          return input_error("the signed attributes' contentType is not {}", content_type_oid);
+        ASN1_OCTET_STRING* md = PKCS7_digest_from_attributes(si->auth_attr);
+        if (!md || Bytes(ASN1_STRING_get0_data(md), ASN1_STRING_get0_data(md) + ASN1_STRING_length(md)) !=
+                       Bytes(dig.begin(), dig.end()))
+          return input_error("the signed attributes' messageDigest is not this image's: they were prepared for "
+                             "another image (or before it changed)");
+        if (!BS_TRY(verify_signature(cert.public_key_der(), o.digest, attrs_der, signature)))
+          return input_error("the signature does not verify over the signed data with the key of certificate '{}'",
+                             cert.subject());
+        return set_signature(si, Bytes(signature.begin(), signature.end()));
+      },
+      false);
 }
 
 namespace {

@@ -41,6 +41,23 @@ Result<Bytes> pkcs7_sign_detached(ByteSpan data, const Signer& signer, const Cer
 Result<Bytes> pkcs7_sign_embedded(std::string_view content_type_oid, ByteSpan content_der, const Signer& signer,
                                   const Certificate& cert, const Pkcs7SignOptions& options);
 
+// Offline signing (systemd-sbsign 258's --prepare-offline-signing and
+// --signed-data/--signed-data-signature), for build farms that never hold the key.
+// pkcs7_embedded_signed_attributes() is the data to be signed: the DER of the
+// signed attributes (SET OF Attribute: contentType, S/MIME capabilities,
+// signingTime, messageDigest) exactly as pkcs7_sign_embedded() would sign them;
+// any signer (`openssl dgst -sha256 -sign`, an HSM) signs those bytes.
+// pkcs7_assemble_embedded() builds the SignedData from those attributes and the
+// signature: byte-identical to pkcs7_sign_embedded() with the same key and
+// options. It checks that the attributes' contentType and messageDigest are for
+// `content_der` and that the signature verifies with the certificate's key
+// (kInput naming the problem otherwise).
+Result<Bytes> pkcs7_embedded_signed_attributes(std::string_view content_type_oid, ByteSpan content_der,
+                                               const Certificate& cert, const Pkcs7SignOptions& options);
+Result<Bytes> pkcs7_assemble_embedded(std::string_view content_type_oid, ByteSpan content_der, const Certificate& cert,
+                                      const Pkcs7SignOptions& options, ByteSpan signed_attributes_der,
+                                      ByteSpan signature);
+
 struct Pkcs7SignerInfo {
   std::string issuer;
   std::string serial_hex;

@@ -113,5 +113,41 @@ TEST(Pkcs7, EmbeddedWithAttributes) {
   EXPECT_FALSE(pkcs7_verify(sig, content, {c}).ok());
 }
 
+// Offline signing: the prepared attributes signed elsewhere and put back make
+// the same bytes as signing here (RSA PKCS#1 v1.5 is deterministic).
+TEST(Pkcs7, OfflineSigningEqualsSigning) {
+  PrivateKey k = *PrivateKey::generate(KeyType::kRsa2048);
+  Certificate c = *make_self_signed(k, profile("signer", false));
+  Bytes content = der::sequence(*der::oid("1.2.3.4"));
+  Pkcs7SignOptions o;
+  o.signing_time = 1750000000;
+  const std::string_view oid = "1.3.6.1.4.1.311.2.1.4";
+  Bytes online = *pkcs7_sign_embedded(oid, content, k, c, o);
+  Bytes tbs = *pkcs7_embedded_signed_attributes(oid, content, c, o);
+  ASSERT_FALSE(tbs.empty());
+  EXPECT_EQ(tbs[0], 0x31);  // SET OF Attribute
+  Bytes sig = *k.sign(HashAlg::kSha256, tbs);
+  auto offline = pkcs7_assemble_embedded(oid, content, c, o, tbs, sig);
+  ASSERT_TRUE(offline.ok()) << offline.error().message();
+  EXPECT_EQ(*offline, online);
+
+  // Attributes for other content, a wrong signature, other content type, junk.
+  Bytes other = der::sequence(*der::oid("1.2.3.5"));
+  auto r = pkcs7_assemble_embedded(oid, other, c, o, tbs, sig);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("messageDigest"), std::string::npos) << r.error().message();
+  EXPECT_EQ(r.error().kind(), ErrorKind::kInput);
+  Bytes bad = sig;
+  bad[10] ^= 1;
+  r = pkcs7_assemble_embedded(oid, content, c, o, tbs, bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("does not verify"), std::string::npos) << r.error().message();
+  r = pkcs7_assemble_embedded("1.2.840.113549.1.7.1", content, c, o, tbs, sig);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("contentType"), std::string::npos) << r.error().message();
+  EXPECT_FALSE(pkcs7_assemble_embedded(oid, content, c, o, content, sig).ok());
+  EXPECT_FALSE(pkcs7_assemble_embedded(oid, content, c, o, tbs, {}).ok());
+}
+
 }  // namespace
 }  // namespace bootseal::crypto

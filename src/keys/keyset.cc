@@ -1,5 +1,7 @@
 #include "keys/keyset.h"
 
+#include <algorithm>
+
 #include "base/hex.h"
 #include "efivar/esl.h"
 #include "sys/file.h"
@@ -35,6 +37,14 @@ Result<KeySet> generate_key_set(const GenerateOptions& o) {
   set.owned_kek = o.owned_kek;
   set.owned_db = o.owned_db;
   for (std::string_view var : kVariables) {
+    auto given = std::find_if(o.existing.begin(), o.existing.end(), [&](const auto& e) { return e.var == var; });
+    if (given != o.existing.end()) {
+      if (given->key.public_key_der() != given->cert.public_key_der())
+        return input_error("the {} key ({}) does not match its certificate '{}'", var, given->key.description(),
+                           given->cert.subject());
+      set.pairs.push_back({std::string(var), given->key, given->cert, given->key_file});
+      continue;
+    }
     crypto::PrivateKey key = BS_TRY_CTX(crypto::PrivateKey::generate(o.key_type), "generating the {} key", var);
     crypto::CertificateProfile p;
     p.subject = fmt::format("CN={} {}", o.name, var);
@@ -81,8 +91,8 @@ Result<std::vector<OutputFile>> key_set_files(const KeySet& set) {
     return set.get(var == "db" ? "KEK" : "PK");
   };
   for (const KeyPair& p : set.pairs) {
-    std::string pem = p.key.to_pem();
-    out.push_back({p.var + ".key", Bytes(pem.begin(), pem.end()), 0600});
+    std::string pem = p.key_file ? *p.key_file : p.key.to_pem();
+    if (!pem.empty()) out.push_back({p.var + ".key", Bytes(pem.begin(), pem.end()), 0600});
     std::string crt = p.cert.pem();
     out.push_back({p.var + ".crt", Bytes(crt.begin(), crt.end()), 0644});
     // DER copy: what firmware setup menus and mokutil --import enroll.
@@ -138,11 +148,16 @@ Status write_files(const std::string& dir, const std::vector<OutputFile>& files,
 }
 
 Result<std::unique_ptr<crypto::Signer>> load_signer(const std::string& spec, const std::string& passphrase_file) {
+  crypto::PrivateKey key = BS_TRY(load_private_key(spec, passphrase_file));
+  return std::unique_ptr<crypto::Signer>(new crypto::PrivateKey(std::move(key)));
+}
+
+Result<crypto::PrivateKey> load_private_key(const std::string& spec, const std::string& passphrase_file) {
   if (spec.rfind("pkcs11:", 0) == 0) {
     if (!passphrase_file.empty())
       return input_error("--key-passphrase-file is for PEM keys; a PKCS#11 URI carries its PIN (pin-source=file:...)");
     crypto::PrivateKey key = BS_TRY(crypto::PrivateKey::from_pkcs11_uri(spec));
-    return std::unique_ptr<crypto::Signer>(new crypto::PrivateKey(std::move(key)));
+    return key;
   }
   std::optional<std::string> pass;
   if (!passphrase_file.empty()) {
@@ -150,9 +165,18 @@ Result<std::unique_ptr<crypto::Signer>> load_signer(const std::string& spec, con
     pass = text.substr(0, text.find_first_of("\r\n"));  // the first line, as openssl's file: pass source
   }
   Bytes pem = BS_TRY(sys::read_file(spec));
-  crypto::PrivateKey key =
-      BS_TRY(crypto::PrivateKey::from_pem(pem, fmt::format("key file {}", spec), pass, sys::has_terminal()));
-  return std::unique_ptr<crypto::Signer>(new crypto::PrivateKey(std::move(key)));
+  // A key file may name a key in a token instead of holding one: one line
+  // "pkcs11:..." (a key set whose db.key stays in an HSM; docs/signing-keys.md).
+  if (std::string_view(reinterpret_cast<const char*>(pem.data()), pem.size()).starts_with("pkcs11:")) {
+    std::string uri(pem.begin(), pem.end());
+    uri = uri.substr(0, uri.find_first_of("\r\n"));
+    if (!passphrase_file.empty())
+      return input_error("key file {} names a PKCS#11 key; --key-passphrase-file is for PEM keys (the URI carries "
+                         "its PIN: pin-source=file:...)", spec);
+    crypto::PrivateKey key = BS_TRY_CTX(crypto::PrivateKey::from_pkcs11_uri(uri), "key file {}", spec);
+    return key;
+  }
+  return crypto::PrivateKey::from_pem(pem, fmt::format("key file {}", spec), pass, sys::has_terminal());
 }
 
 Result<crypto::Certificate> load_certificate(const std::string& path) {

@@ -37,12 +37,24 @@ struct GenerateOptions {
   // Certificates enrolled with their own SignatureOwner (Microsoft's UEFI CAs carry
   // Microsoft's owner GUID, as in the firmware's and sbctl's lists).
   std::vector<std::pair<efivar::Guid, crypto::Certificate>> owned_kek, owned_db;
+  // Keys that already exist (e.g. PK and KEK in a hardware token) used instead
+  // of generated ones: the key signs the .auth files as a generated one would,
+  // the certificate is enrolled as given.
+  struct ExistingKey {
+    std::string var;  // "PK", "KEK" or "db"
+    crypto::PrivateKey key;
+    crypto::Certificate cert;
+    std::string key_file;  // what <var>.key holds: the "pkcs11:" URI line; empty: no <var>.key written
+  };
+  std::vector<ExistingKey> existing;
 };
 
 struct KeyPair {
   std::string var;  // "PK", "KEK", "db"
   crypto::PrivateKey key;
   crypto::Certificate cert;
+  // For an existing key: what <var>.key holds (empty: no file); unset: the PEM of `key`.
+  std::optional<std::string> key_file;
 };
 
 struct KeySet {
@@ -84,7 +96,8 @@ struct OutputFile {
   mode_t mode = 0644;
 };
 
-// Every file of the set (pure): <var>.key (0600), <var>.crt (PEM), <var>.cer
+// Every file of the set (pure): <var>.key (0600; for an existing key its
+// key_file text, e.g. the pkcs11: URI line, or none), <var>.crt (PEM), <var>.cer
 // (DER), <var>.esl,
 // <var>.auth, and GUID.txt (the owner GUID, as sbkeysync-style tooling expects).
 Result<std::vector<OutputFile>> key_set_files(const KeySet& set);
@@ -103,7 +116,10 @@ Result<Bytes> make_variable_update(std::string_view var, ByteSpan esl, const efi
 // `passphrase_file`, first line, else asks on the terminal), or a "pkcs11:" URI
 // (RFC 7512) for a key in a hardware token or HSM (crypto::PrivateKey::from_pkcs11_uri).
 // Callers only see crypto::Signer, so adding a source touches this function alone.
+// A key file may also hold one line "pkcs11:..." instead of a PEM key: the key
+// named by that URI is used (how a key set keeps db.key in a token).
 Result<std::unique_ptr<crypto::Signer>> load_signer(const std::string& spec, const std::string& passphrase_file = "");
+Result<crypto::PrivateKey> load_private_key(const std::string& spec, const std::string& passphrase_file = "");
 Result<crypto::Certificate> load_certificate(const std::string& path);
 // All certificates of a PEM bundle or one DER file.
 Result<std::vector<crypto::Certificate>> load_certificates(const std::string& path);

@@ -170,7 +170,7 @@ Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& dig
   for (const char* f : {"db.key", "db.crt"})
     BS_TRY_CTX(find_file(fmt::format("{} in the key set", f), {o.keys_dir + "/" + f}),
                "--keys {} (make one with `bootseal keys generate --dir {}`)", o.keys_dir, o.keys_dir);
-  auto signer = BS_TRY(keys::load_signer(o.keys_dir + "/db.key"));
+  auto signer = BS_TRY(keys::load_signer(o.keys_dir + "/db.key", o.key_passphrase_file));
   auto cert = BS_TRY(keys::load_certificate(o.keys_dir + "/db.crt"));
 
   Bytes os_release = BS_TRY(image_file(tree, objects, "/usr/lib/os-release"));
@@ -223,8 +223,8 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
   for (const char* f : {"db.key", "db.crt", "PK.auth", "KEK.auth", "db.auth"})
     BS_TRY_CTX(find_file(fmt::format("{} in the key set", f), {o.keys_dir + "/" + f}),
                "--keys {} (make one with `bootseal keys generate --dir {}`)", o.keys_dir, o.keys_dir);
-  if (o.root_fs != "ext4") return input_error("--root-fs {}: only ext4 is supported", o.root_fs);
-  auto signer = BS_TRY(keys::load_signer(o.keys_dir + "/db.key"));
+  if (o.root_fs != "ext4") return usage_error("--root-fs {}: only ext4 is supported", o.root_fs);
+  auto signer = BS_TRY(keys::load_signer(o.keys_dir + "/db.key", o.key_passphrase_file));
   auto cert = BS_TRY(keys::load_certificate(o.keys_dir + "/db.crt"));
 
   step("opening the repository");
@@ -294,7 +294,7 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
     return input_error("--esp-size {} MiB is too small: two UKIs of {} MiB plus systemd-boot need {} MiB ({})",
                        esp_size / disk::kMiB, div_round_up(res.uki_bytes, disk::kMiB), need_esp / disk::kMiB,
                        arch_name(arch));
-  if (esp_size < disk::kMinEspSize) return input_error("--esp-size: a FAT32 ESP needs at least {} MiB", disk::kMinEspSize / disk::kMiB);
+  if (esp_size < disk::kMinEspSize) return usage_error("--esp-size: a FAT32 ESP needs at least {} MiB", disk::kMinEspSize / disk::kMiB);
   res.esp_bytes = esp_size;
 
   step("laying out the ESP");

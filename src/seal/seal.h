@@ -15,6 +15,9 @@ namespace bootseal::seal {
 // What a signed UKI for a repository image is made of.
 struct UkiOptions {
   std::string keys_dir;        // PK/KEK/db .key/.crt/.auth (bootseal keys generate)
+  // For an encrypted PEM db.key (first line); else the terminal asks. A db.key
+  // holding a "pkcs11:" URI line names a key in a token (keys::load_signer).
+  std::string key_passphrase_file;
   // Empty: default_cmdline(arch).
   std::string cmdline_extra;
   // The image's architecture: x86-64 or arm64; empty: the kernel's PE Machine.

@@ -253,7 +253,7 @@ Result<VmResult> run(const VmConfig& c) {
   if (c.tpm && !sys::find_program("swtpm")) return unsupported_error("swtpm not found (Debian package swtpm)");
   if (!c.enroll_keydir.empty() && !sys::find_program("virt-fw-vars"))
     return unsupported_error("virt-fw-vars not found (python3-virt-firmware from bookworm-backports)");
-  if (c.timeout_s <= 0) return input_error("--timeout must be positive");
+  if (c.timeout_s <= 0) return usage_error("--timeout must be positive");
 
   WorkDir work;
   if (c.workdir.empty()) {
@@ -272,7 +272,7 @@ Result<VmResult> run(const VmConfig& c) {
   // An arm64 guest runs under TCG on this x86-64 host.
   bool kvm = arch != Arch::kArm64 && (c.accel == "kvm" || (c.accel == "auto" && sys::kvm_usable(c.secure_boot)));
   if (c.accel != "auto" && c.accel != "kvm" && c.accel != "tcg")
-    return input_error("--accel '{}': expected auto, kvm or tcg", c.accel);
+    return usage_error("--accel '{}': expected auto, kvm or tcg", c.accel);
   res.accel = kvm ? "kvm" : "tcg";
 
   // The serial log is opened (truncated) before anything starts.

@@ -35,6 +35,35 @@ mkdir -p tree && echo x >tree/f
 cp good.img badhdr.img && printf '\x63' | dd of=badhdr.img bs=1 seek=$((1024 + 12)) conv=notrunc status=none
 "$B" -q repo init --repo repo >/dev/null
 "$B" -q keys generate --dir keys >/dev/null
+# A key set whose files are all junk (malformed db.key).
+mkdir junkkeys && for f in PK KEK db; do cp junk junkkeys/$f.key; cp junk junkkeys/$f.crt; cp junk junkkeys/$f.auth; done
+# An OCI layout whose layer blob is corrupt (its bytes no longer match its digest).
+python3 - ocibad <<'PY'
+import hashlib, io, json, os, sys, tarfile
+d = sys.argv[1]; os.makedirs(f"{d}/blobs/sha256")
+def blob(b):
+    h = hashlib.sha256(b).hexdigest(); open(f"{d}/blobs/sha256/{h}", "wb").write(b); return h, len(b)
+t = io.BytesIO()
+with tarfile.open(fileobj=t, mode="w", format=tarfile.PAX_FORMAT) as tf:
+    i = tarfile.TarInfo("etc/motd"); data = b"hello\n" * 200; i.size = len(data); tf.addfile(i, io.BytesIO(data))
+layer = t.getvalue(); lh, ll = blob(layer)
+cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers",
+      "diff_ids": ["sha256:" + lh]}, "config": {}}).encode(); ch, cl = blob(cfg)
+man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+      "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + ch, "size": cl},
+      "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": "sha256:" + lh, "size": ll}]}).encode()
+mh, ml = blob(man)
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+           "digest": "sha256:" + mh, "size": ml, "annotations": {"org.opencontainers.image.ref.name": "t"}}]},
+          open(f"{d}/index.json", "w"))
+open(f"{d}/oci-layout", "w").write('{"imageLayoutVersion": "1.0.0"}')
+b = bytearray(layer); b[600] ^= 0xff; open(f"{d}/blobs/sha256/{lh}", "wb").write(b)
+PY
+# A repository with one image whose object is corrupt: `repo fsck` exists to check.
+"$B" -q repo init --repo badrepo >/dev/null
+"$B" -q image import --repo badrepo --ref t dir:tree >/dev/null
+obj=$(find badrepo -path '*/objects/*' -type f | head -1)
+chmod u+w "$obj" && printf 'tampered' > "$obj"
 
 # code|command  (one row per command; every command --help lists must have one)
 rows=(
@@ -95,6 +124,48 @@ rows=(
   "2|help frobnicate"
   "2|man frobnicate"
   "2|completion fish"
+  # A bad option value (2) and a malformed or wrong file (3) for every verb that
+  # takes one; a check only where a verification was asked for (1).
+  "2|verity digest --salt zz junk"
+  "2|verity enable --hash-alg md5 junk"
+  "3|composefs mkfs --from-file junk out.img"
+  "2|composefs info frob junk"
+  "3|composefs scan junk"
+  "2|uki build --linux junk --pcr-banks md5 --output u.efi"
+  "3|uki build --linux junk --stub junk --output u.efi"
+  "2|uki addon --output a.efi"
+  "2|pcr sign --bank md5 --private-key junk junk"
+  "3|pcr sign --private-key junk --linux junk"
+  "3|keys generate --dir k3 --add-db-cert junk"
+  "2|keys generate --dir k4 --timestamp x"
+  "3|keys generate --dir k5 --pk-key junk --pk-cert junk"
+  "2|keys generate --dir k6 --pk-key junk"
+  "2|sign --cert junk junk"
+  "3|sign --key keys/db.key --cert keys/db.crt junk"
+  "2|sign --prepare-offline-signing --cert keys/db.crt junk"
+  "3|sign --cert keys/db.crt --signed-data junk --signed-data-signature junk junk"
+  "2|initrd build --arch sparc --no-modules -o i.img"
+  "3|initrd build --no-modules --init nonexistent -o i.img"
+  "3|disk create --image x --keys junkkeys -o d.raw"
+  "2|disk create --image x --keys keys -o d.raw --root-fs btrfs"
+  "2|disk assemble --esp tree --root tree -o d.raw --size 12X"
+  "2|status --format frob --repo nonexistent --esp nonexistent"
+  "2|upgrade --boot-tries x --sysroot nonexistent --esp nonexistent"
+  "2|upgrade --cmdline x --sysroot nonexistent --esp nonexistent"
+  "2|switch dir:tree --xattrs none --sysroot nonexistent --esp nonexistent"
+  "3|repo init --repo junk"
+  "1|repo fsck --repo badrepo"
+  "3|image import --repo repo oci-archive:junk"
+  "3|image import --repo repo oci:ocibad:t"
+  "3|image digest oci:ocibad:t"
+  "3|image digest oci-archive:junk"
+  "2|image push oci:tree oci:other"
+  "4|image push dir:tree docker://127.0.0.1:1/x"
+  "2|image pull --repo repo notaregistry"
+  "2|vm run --accel frob junk"
+  "2|vm run --timeout 0 junk"
+  "2|tpm enroll junk --pcrs 99"
+  "2|tpm wipe junk"
 )
 covered=" "
 for row in "${rows[@]}"; do
