@@ -105,6 +105,8 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option("--busybox", o.s.busybox, "Static busybox (--build-initrd)");
   c->add_option("--uki-name", o.s.uki_name, "UKI file name in the image: /boot/EFI/Linux/NAME.efi (default: the kernel version)");
   c->add_option("--uki-out", o.s.uki_out, "Also write the UKI to this file");
+  c->add_option("--uki", o.s.uki_in, "Put this UKI (e.g. --unsigned, then signed offline) into the image instead of "
+                                     "building one: its cmdline must carry the image's digests and pass the policy");
   c->callback([&ctx, c] {
     bool given = c->count("--cmdline") > 0;
     ctx.action = [&ctx, given] { return seal_cmd(o, ctx.globals, given); };

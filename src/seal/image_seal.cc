@@ -164,7 +164,7 @@ Result<ImageSealResult> seal_image(const ImageSealOptions& o) {
     return input_error("--output {}: name a tag, not a digest (the sealed manifest is new)", o.output);
   std::unique_ptr<crypto::Signer> signer;
   std::optional<crypto::Certificate> cert;
-  if (!o.unsigned_uki) {
+  if (!o.unsigned_uki && o.uki_in.empty()) {
     if (o.keys_dir.empty()) return input_error("--keys DIR is needed to sign the UKI (or --unsigned for an offline signer)");
     for (const char* f : {"db.key", "db.crt"})
       BS_TRY_CTX(find_file(fmt::format("{} in the key set", f), {o.keys_dir + "/" + f}),
@@ -261,13 +261,32 @@ Result<ImageSealResult> seal_image(const ImageSealOptions& o) {
   for (auto& k : kargs)
     if (!k.empty()) cmdline += (cmdline.empty() ? "" : " ") + k;
   res.cmdline = cmdline;
-  BS_TRY(check_policy(cmdline, o.policy));
+  if (o.uki_in.empty()) BS_TRY(check_policy(cmdline, o.policy));
 
   // --- initrd.
   Bytes initrd;
   TempDir work;
   work.dir = BS_TRY(sys::make_temp_dir("bootseal-seal-"));
-  if (!o.initrd.empty()) {
+  Bytes given_uki;
+  if (!o.uki_in.empty()) {
+    // A UKI built and signed elsewhere: it must seal this image and pass the policy.
+    given_uki = BS_TRY_CTX(sys::read_file(o.uki_in), "--uki");
+    uki::Inspection in = BS_TRY_CTX(uki::inspect(given_uki), "--uki {}", o.uki_in);
+    if (!in.is_uki || !in.cmdline) return input_error("--uki {}: not a UKI with a .cmdline", o.uki_in);
+    for (auto [want, ver] : {std::pair{want_v1, 1u}, std::pair{want_v2, 2u}}) {
+      if (!want) continue;
+      std::string k = ver == 1 ? bls::format_digest_karg(bls::KargVersion::kV1, bls::KargHash::kSha512, BS_TRY(from_hex(v1)))
+                               : bls::format_legacy_karg(BS_TRY(from_hex(v2)));
+      auto toks = bls::split_cmdline(*in.cmdline);
+      if (std::find(toks.begin(), toks.end(), std::string_view(k)) == toks.end())
+        return input_error("--uki {}: its command line lacks {}: it does not seal this image (--erofs-version picks "
+                           "the digests expected)", o.uki_in, k);
+    }
+    BS_TRY(check_policy(*in.cmdline, o.policy));
+    if (!o.unsigned_uki && !in.signed_)
+      return input_error("--uki {}: the UKI is not signed (sign it with `bootseal sign`, or pass --unsigned)", o.uki_in);
+    res.cmdline = *in.cmdline;
+  } else if (!o.initrd.empty()) {
     initrd = BS_TRY_CTX(sys::read_file(o.initrd), "--initrd");
   } else if (o.build_initrd) {
     step(fmt::format("building the initrd (kernel {})", res.kernel_version));
@@ -289,6 +308,14 @@ Result<ImageSealResult> seal_image(const ImageSealOptions& o) {
   }
 
   // --- The UKI, signed (and its PCR policy).
+  Bytes uki_image;
+  if (!given_uki.empty()) {
+    uki_image = std::move(given_uki);
+    uki::Inspection gi = BS_TRY(uki::inspect(uki_image));
+    res.uki_signed = gi.signed_;
+    res.pcrsig = std::any_of(gi.sections.begin(), gi.sections.end(),
+                             [](const uki::SectionInfo& x) { return x.name == ".pcrsig"; });
+  } else {
   step(o.unsigned_uki ? "building the UKI (unsigned)" : "building and signing the UKI");
   uki::BuildInputs ui;
   ui.stub = stub_bytes;
@@ -311,9 +338,10 @@ Result<ImageSealResult> seal_image(const ImageSealOptions& o) {
     pcrsig = tpm2::to_json(doc, tpm2::JsonStyle::kPython);
     res.pcrsig = true;
   }
-  Bytes uki_image = BS_TRY_CTX(uki::assemble_uki(stub_bytes, std::move(secs), pcrsig, true), "{}", stub);
+  uki_image = BS_TRY_CTX(uki::assemble_uki(stub_bytes, std::move(secs), pcrsig, true), "{}", stub);
   if (signer) uki_image = BS_TRY_CTX(authenticode::sign(uki_image, *signer, *cert, {}), "signing the UKI");
   res.uki_signed = signer != nullptr;
+  }
   res.uki_bytes = uki_image.size();
   res.uki_sha256 = to_hex(crypto::digest(crypto::HashAlg::kSha256, uki_image));
 

@@ -36,6 +36,10 @@ struct ImageSealOptions {
   std::string stub, setup_root, busybox;
   std::string uki_name;  // /boot/EFI/Linux/<uki_name>.efi; default: the kernel version
   std::string uki_out;   // also write the UKI to this file
+  // A UKI made elsewhere (e.g. --unsigned, then signed offline with `bootseal sign`):
+  // put into the image instead of building one; its cmdline must carry this
+  // image's digest kargs and pass the policy.
+  std::string uki_in;
   registry::Options source_registry, dest_registry;
   std::function<void(const std::string&)> step;
 };

@@ -122,6 +122,17 @@ case " $cl " in *" composefs.digest=v1-sha512-12:$V1 "*) pass ;; *) fail "v1 cmd
 case " $cl " in *" composefs="*) fail "--erofs-version v1 left composefs=: $cl" ;; *) pass ;; esac
 "$BOOTSEAL" -q sign --key keys/db.key --cert keys/db.crt --output offline.efi unsigned.efi
 sbverify --cert keys/db.crt offline.efi >/dev/null 2>&1 && pass || fail "the offline-signed UKI does not verify"
+# The offline-signed UKI put into the image (--uki): it must seal this image and be signed.
+expect_error "--uki: lacks the V2 karg" "lacks composefs=$V2" \
+  "$BOOTSEAL" seal oci:lay:1 --uki offline.efi -o oci:slay:offline
+expect_error "--uki: unsigned" "the UKI is not signed" \
+  "$BOOTSEAL" seal oci:lay:1 --erofs-version v1 --uki unsigned.efi -o oci:slay:offline
+expect_error "--uki: policy" "lacks the required argument lockdown" \
+  "$BOOTSEAL" seal oci:lay:1 --erofs-version v1 --uki offline.efi --require-karg lockdown -o oci:slay:offline
+"$BOOTSEAL" -q seal oci:lay:1 --erofs-version v1 --uki offline.efi -o oci:slay:offline >/dev/null
+layer_file slay offline "/boot/EFI/Linux/$KVER.efi" offline-in-image.efi
+cmp -s offline.efi offline-in-image.efi && pass || fail "--uki: the image's UKI is not the given one"
+check_eq "--uki: digest" "$V1" "$("$BOOTSEAL" -q image digest oci:slay:offline)"
 check_eq "oci-archive: digest" "$V1" "$("$BOOTSEAL" -q image digest oci-archive:unsigned.tar)"
 check_eq "oci-archive: skopeo" 1 "$(skopeo inspect --format '{{index .Labels "containers.bootc"}}' oci-archive:unsigned.tar)"
 
