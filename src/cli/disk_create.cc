@@ -123,6 +123,10 @@ void setup(CLI::App& root, Context& ctx) {
                 "option ROMs not signed by db stop loading, docs/secure-boot.md), manual (menu entry) or off")
       ->check(CLI::IsMember({"if-safe", "force", "manual", "off"}))
       ->capture_default_str();
+  c->add_option("--image-uki", o.d.image_uki, "The image's own sealed UKI (/boot/EFI/Linux/*.efi, bootseal seal): auto "
+                                              "(install it when it seals the image), require, or never (build one)")
+      ->check(CLI::IsMember({"auto", "require", "never"}))
+      ->capture_default_str();
   c->add_option("--work-dir", o.d.work_dir, "Scratch directory (default: a temporary one)");
   c->add_flag("--keep-work-dir", o.d.keep_work, "Keep the scratch directory");
   hidden_alias(c, "--workdir", o.d.work_dir);

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 
 #include "authenticode/authenticode.h"
@@ -43,6 +44,31 @@ std::string self_dir() {
   return sys::dirname_of(buf);
 }
 
+// Links (or, across filesystems, copies) every object the tree references.
+Result<std::pair<uint64_t, uint64_t>> stage_objects(const fstree::Tree& tree, const std::string& from,
+                                                    const std::string& to) {
+  std::set<std::string> payloads;
+  fstree::walk(tree, [&](const std::string&, const fstree::Entry*, const fstree::Node& n) {
+    if (n.is_reg() && n.payload && n.content.empty() && n.size > 0) payloads.insert(*n.payload);
+    return true;
+  });
+  uint64_t bytes = 0;
+  std::set<std::string> dirs;
+  for (const std::string& p : payloads) {
+    std::string dst = to + "/" + p;
+    std::string d = sys::dirname_of(dst);
+    if (dirs.insert(d).second) BS_TRY(sys::mkdir_p(d));
+    std::string src = from + "/" + p;
+    struct stat st;
+    if (::stat(src.c_str(), &st) != 0) return input_error("object {} is missing from the repository", p);
+    bytes += static_cast<uint64_t>(st.st_size);
+    if (::link(src.c_str(), dst.c_str()) != 0) BS_TRY(sys::copy_new_file(src, dst, 0644));
+  }
+  return std::make_pair(static_cast<uint64_t>(payloads.size()), bytes);
+}
+
+}  // namespace
+
 // Reads a regular file of the image: inline content or its object.
 Result<Bytes> image_file(const fstree::Tree& tree, const std::string& objects, std::string path) {
   for (int hops = 0; hops < 8; hops++) {
@@ -74,31 +100,6 @@ Result<std::string> find_kernel_version(const fstree::Tree& tree) {
   return found[0];
 }
 
-// Links (or, across filesystems, copies) every object the tree references.
-Result<std::pair<uint64_t, uint64_t>> stage_objects(const fstree::Tree& tree, const std::string& from,
-                                                    const std::string& to) {
-  std::set<std::string> payloads;
-  fstree::walk(tree, [&](const std::string&, const fstree::Entry*, const fstree::Node& n) {
-    if (n.is_reg() && n.payload && n.content.empty() && n.size > 0) payloads.insert(*n.payload);
-    return true;
-  });
-  uint64_t bytes = 0;
-  std::set<std::string> dirs;
-  for (const std::string& p : payloads) {
-    std::string dst = to + "/" + p;
-    std::string d = sys::dirname_of(dst);
-    if (dirs.insert(d).second) BS_TRY(sys::mkdir_p(d));
-    std::string src = from + "/" + p;
-    struct stat st;
-    if (::stat(src.c_str(), &st) != 0) return input_error("object {} is missing from the repository", p);
-    bytes += static_cast<uint64_t>(st.st_size);
-    if (::link(src.c_str(), dst.c_str()) != 0) BS_TRY(sys::copy_new_file(src, dst, 0644));
-  }
-  return std::make_pair(static_cast<uint64_t>(payloads.size()), bytes);
-}
-
-}  // namespace
-
 Result<std::string> find_file(std::string_view what, const std::vector<std::string>& candidates) {
   for (const auto& c : candidates)
     if (!c.empty() && is_file(c)) return c;
@@ -121,6 +122,20 @@ std::vector<std::string> setup_root_candidates(Arch a) {
   return {self_dir() + "/../initramfs/bootseal-setup-root", self_dir() + "/bootseal-setup-root",
           self_dir() + "/../libexec/bootseal/bootseal-setup-root", self_dir() + "/../lib/bootseal/bootseal-setup-root",
           "/usr/lib/bootseal/bootseal-setup-root", "/usr/libexec/bootseal/bootseal-setup-root"};
+}
+
+Result<Bytes> build_image_initrd(const fstree::Tree& tree, const std::string& objects, const std::string& kver, Arch arch,
+                                 const std::string& setup_root, const std::string& busybox, const std::string& work) {
+  std::string moddir = work + "/modules" + "/lib/modules/" + kver;
+  BS_TRY(deploy::checkout(tree, "/usr/lib/modules/" + kver, objects, moddir));
+  initramfs::InitrdOptions io;
+  io.modules_dir = moddir;
+  io.busybox = busybox;
+  io.setup_root = setup_root;
+  io.arch = arch;
+  io.compress = "zstd";
+  initramfs::InitrdResult initrd = BS_TRY_CTX(initramfs::build_initrd(io), "building the initrd");
+  return std::move(initrd.archive);
 }
 
 Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& digest, const UkiOptions& o) {
@@ -184,15 +199,8 @@ Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& dig
 
   // --- initrd: setup-root, busybox and the image's own kernel modules.
   step(fmt::format("building the initrd (kernel {})", res.kernel_version));
-  std::string moddir = work + "/modules" + "/lib/modules/" + res.kernel_version;
-  BS_TRY(deploy::checkout(tree, modpath, objects, moddir));
-  initramfs::InitrdOptions io;
-  io.modules_dir = moddir;
-  io.busybox = busybox;
-  io.setup_root = setup_root;
-  io.arch = arch;
-  io.compress = "zstd";
-  initramfs::InitrdResult initrd = BS_TRY_CTX(initramfs::build_initrd(io), "building the initrd");
+  initramfs::InitrdResult initrd;
+  initrd.archive = BS_TRY(build_image_initrd(tree, objects, res.kernel_version, arch, setup_root, busybox, work));
   res.initrd_bytes = initrd.archive.size();
 
   // --- UKI with composefs=<digest>, signed with db.
@@ -211,6 +219,46 @@ Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& dig
   Bytes uki_image = BS_TRY_CTX(uki::build(ui), "{}", stub);
   res.uki = BS_TRY_CTX(authenticode::sign(uki_image, *signer, cert, {}), "signing the UKI");
   return res;
+}
+
+Result<std::optional<SealedUki>> image_uki(const store::Repository& repo, const store::ImageRecord& record,
+                                           const std::string& digest, const std::string& cmdline_extra) {
+  fstree::Tree merged = BS_TRY(store::stored_tree(repo, record));
+  fstree::NodePtr dir = fstree::lookup(merged, "/boot/EFI/Linux");
+  if (!dir || !dir->is_dir()) return std::optional<SealedUki>{};
+  std::vector<std::string> ukis;
+  for (const auto& e : dir->children)
+    if (e.name.ends_with(".efi") && e.node->is_reg()) ukis.push_back(e.name);
+  if (ukis.empty()) return std::optional<SealedUki>{};
+  if (!cmdline_extra.empty())
+    return input_error("--cmdline: the image carries its own sealed UKI (/boot/EFI/Linux/{}); its command line is "
+                       "signed (use --image-uki never to build another)", ukis[0]);
+  std::sort(ukis.begin(), ukis.end());
+  std::vector<std::string> seen;
+  for (const auto& n : ukis) {
+    std::string path = "/boot/EFI/Linux/" + n;
+    Bytes uki = BS_TRY(image_file(merged, repo.path() + "/objects", path));
+    bls::ComposefsKarg k = BS_TRY(deploy::uki_karg(uki, "image " + path));
+    if (to_hex(k.digest) != digest) {
+      seen.push_back(fmt::format("{} seals {}", path, to_hex(k.digest).substr(0, 16)));
+      continue;
+    }
+    uki::Inspection in = BS_TRY_CTX(uki::inspect(uki), "image {}", path);
+    if (!in.signed_)
+      return input_error("image {}: the UKI is not signed (sign it: `bootseal sign`, then seal with --uki or "
+                         "seal again with --keys)", path);
+    SealedUki s;
+    s.arch = BS_TRY_CTX(uki::pe_arch(uki), "image {}", path);
+    s.digest = digest;
+    s.kernel_version = in.uname.value_or(n.substr(0, n.size() - 4));
+    s.cmdline = in.cmdline.value_or("");
+    for (auto& sec : in.sections)
+      if (sec.name == ".initrd") s.initrd_bytes = sec.virtual_size;
+    s.uki = std::move(uki);
+    return std::optional<SealedUki>(std::move(s));
+  }
+  return input_error("image {}: none of its UKIs seals this image ({}): {}", digest.substr(0, 16), digest.substr(0, 16),
+                     fmt::join(seen, "; "));
 }
 
 Result<DiskResult> create_disk(const DiskOptions& o) {
@@ -269,7 +317,15 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
   UkiOptions uo = o;
   uo.work_dir = work;
   uo.arch = arch_name_given;
-  SealedUki sealed = BS_TRY(seal_uki(repo, digest, uo));
+  // A sealed image (bootseal seal, bootc container ukify) carries its UKI at
+  // /boot/EFI/Linux/*.efi: installed as it is when its digest karg names this
+  // image, as bootc installs sealed images; otherwise one is built and signed here.
+  std::optional<SealedUki> from_image;
+  if (o.image_uki != "never") from_image = BS_TRY(image_uki(repo, record, digest, o.cmdline_extra));
+  if (!from_image && o.image_uki == "require")
+    return input_error("image {} carries no UKI at /boot/EFI/Linux/*.efi (seal it with `bootseal seal`)", o.image);
+  if (from_image) step(fmt::format("installing the image's own UKI ({})", from_image->kernel_version));
+  SealedUki sealed = from_image ? std::move(*from_image) : BS_TRY(seal_uki(repo, digest, uo));
   const Arch arch = sealed.arch;
   res.arch = arch;
   std::string sdboot = BS_TRY(boot::find_systemd_efi(boot::systemd_boot_name(arch), o.sdboot, "--systemd-boot"));

@@ -8,6 +8,8 @@
 
 #include "base/arch.h"
 #include "base/error.h"
+#include "fstree/tree.h"
+#include "store/record.h"
 #include "store/repository.h"
 
 namespace bootseal::seal {
@@ -44,6 +46,10 @@ struct DiskOptions : UkiOptions {
   std::string keys_name = "auto";
   std::string secure_boot_enroll = "if-safe";
   bool keep_work = false;
+  // The image's own sealed UKI (/boot/EFI/Linux/*.efi whose digest karg names the
+  // image): "auto" installs it when present, "require" fails without one,
+  // "never" always builds and signs a new one.
+  std::string image_uki = "auto";
 };
 
 // The kernel arguments after composefs=<digest> by default: the console of QEMU's
@@ -71,6 +77,10 @@ struct SealedUki {
 // signed with the key set's db key.
 Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& digest, const UkiOptions& o);
 
+// The image's own UKI that seals `digest` (signed), nullopt when it carries none.
+Result<std::optional<SealedUki>> image_uki(const store::Repository& repo, const store::ImageRecord& record,
+                                           const std::string& digest, const std::string& cmdline_extra);
+
 struct DiskResult {
   Arch arch = Arch::kX86_64;
   std::string digest;          // composefs digest sealed into the UKI
@@ -82,6 +92,16 @@ struct DiskResult {
 };
 
 Result<DiskResult> create_disk(const DiskOptions& o);
+
+// A regular file of an image (inline content or its object under `objects`),
+// following symbolic links inside the image.
+Result<Bytes> image_file(const fstree::Tree& tree, const std::string& objects, std::string path);
+// The one kernel version the image ships (/usr/lib/modules/<kver>/vmlinuz).
+Result<std::string> find_kernel_version(const fstree::Tree& tree);
+// bootseal's own initrd for an image: setup-root, busybox and the image's
+// kernel modules (zstd cpio); `work` is scratch space.
+Result<Bytes> build_image_initrd(const fstree::Tree& tree, const std::string& objects, const std::string& kver, Arch arch,
+                                 const std::string& setup_root, const std::string& busybox, const std::string& work);
 
 // The first existing file among candidates, or an error listing them.
 Result<std::string> find_file(std::string_view what, const std::vector<std::string>& candidates);

@@ -91,6 +91,17 @@ class HashingStream : public Stream {
   uint64_t size_ = 0;
 };
 
+// Everything `hs` yields into `sink`, then its digest and size checked.
+Status drain_to(HashingStream& hs, const ImageSource::SinkFn& sink) {
+  std::vector<uint8_t> buf(1 << 20);
+  for (;;) {
+    size_t n = BS_TRY(hs.read(buf.data(), buf.size()));
+    if (n == 0) break;
+    BS_TRY(sink(ByteSpan(buf.data(), n)));
+  }
+  return hs.drain_and_check();
+}
+
 // Where blobs live: a directory or an archive.
 class BlobStore {
  public:
@@ -315,11 +326,19 @@ class OciSource : public ImageSource {
     r.config = BS_TRY_CTX(oci::parse_config(cb), "config {}", m.config.digest.str());
     r.config_digest = m.config.digest;
     r.layers = BS_TRY(manifest_layers(m, r.config, source_));
+    r.manifest_bytes = std::move(mb);
+    r.config_bytes = std::move(cb);
     return r;
   }
 
   Result<std::unique_ptr<LayerStream>> open_layer(const LayerInfo& l) override {
     return BlobLayerStream::open(*blobs_, "blobs/" + l.digest.algorithm + "/" + l.digest.hex, l);
+  }
+
+  Status read_blob(const LayerInfo& l, const SinkFn& sink) override {
+    std::string rel = "blobs/" + l.digest.algorithm + "/" + l.digest.hex;
+    HashingStream hs(BS_TRY(blobs_->open(rel)), l.digest, l.size, blobs_->describe(rel));
+    return drain_to(hs, sink);
   }
 
  private:
@@ -414,7 +433,15 @@ class RegistrySource : public ImageSource {
     r.config = BS_TRY_CTX(oci::parse_config(cb), "{}: config {}", source_, m.config.digest.str());
     r.config_digest = m.config.digest;
     r.layers = BS_TRY(manifest_layers(m, r.config, source_));
+    r.manifest_bytes = std::move(fm.body);
+    r.config_bytes = std::move(cb);
     return r;
+  }
+
+  Status read_blob(const LayerInfo& l, const SinkFn& sink) override {
+    HashingStream hs(std::make_unique<RegistryStream>(BS_TRY(client_->open_blob(l.digest, l.size))), l.digest, l.size,
+                     fmt::format("blob {} from {}", l.digest.str(), client_->name()));
+    return drain_to(hs, sink);
   }
 
   Result<std::unique_ptr<LayerStream>> open_layer(const LayerInfo& l) override {
@@ -484,6 +511,11 @@ class Pusher {
 };
 
 }  // namespace
+
+Status ImageSource::read_blob(const LayerInfo& l, const SinkFn&) {
+  return unsupported_error("layer {}: this source cannot copy its blobs as stored (use oci:, oci-archive: or docker://)",
+                           l.digest.str());
+}
 
 Result<PushResult> push_layout(const oci::SourceName& n, registry::Client& dest, const PushOptions& o) {
   std::unique_ptr<BlobStore> blobs;

@@ -4,6 +4,7 @@
 // an error naming the blob. Metadata blobs are capped at oci::kMaxJsonSize.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,9 @@ struct ResolvedImage {
   oci::Digest config_digest;
   oci::Config config;
   std::vector<LayerInfo> layers;
+  // The manifest and config exactly as stored or served (OCI layouts and
+  // registries; empty for docker-archive:), for writers of derived images.
+  Bytes manifest_bytes, config_bytes;
 };
 
 // A layer opened for reading: `reader` yields its tar entries; finish()
@@ -57,6 +61,11 @@ class ImageSource {
   virtual ~ImageSource() = default;
   virtual Result<ResolvedImage> resolve(const oci::Platform& platform) = 0;
   virtual Result<std::unique_ptr<LayerStream>> open_layer(const LayerInfo& layer) = 0;
+  // Streams a layer's blob as stored (compressed), checked against its digest
+  // and size as it passes: `sink` gets every chunk; a mismatch is an error after
+  // the last one (the caller discards what it wrote). OCI layouts and registries.
+  using SinkFn = std::function<Status(ByteSpan)>;
+  virtual Status read_blob(const LayerInfo& layer, const SinkFn& sink);
 };
 
 // Copies an OCI layout (oci:DIR[:TAG]) or oci-archive: to a registry, bytes

@@ -112,6 +112,7 @@ rows=(
   "3|image ls --repo nonexistent"
   "2|image pull --repo repo --retry-times x docker://127.0.0.1:1/x"
   "3|image push oci:nonexistent docker://127.0.0.1:1/x"
+  "3|seal oci:nonexistent --keys keys -o oci:sealed:x"
   "2|image digest --format v9 dir:tree"
   "3|image match-uki junk dir:tree"
   "3|image diff dir:nonexistent dir:tree"
