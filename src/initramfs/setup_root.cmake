@@ -11,3 +11,8 @@ if(NOT (BOOTSEAL_SANITIZE OR BOOTSEAL_FUZZ))
   # testing the host-side code, and the initramfs binary comes from a normal build.
   target_link_options(bootseal-setup-root PRIVATE -static -s)
 endif()
+if(BOOTSEAL_SETUP_ROOT_ONLY)
+  # The cross build's binary sits at its top (build/aarch64/bootseal-setup-root),
+  # where seal looks for it beside the host build.
+  set_target_properties(bootseal-setup-root PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+endif()

@@ -305,6 +305,7 @@ Result<long> read_or_wait(int fd, char* buf, size_t len, int timeout_ms) {
   return 0L;
 }
 
+#if defined(__x86_64__)
 namespace {
 // Runs a few real-mode instructions (finit; fwait; hlt) in a throw-away KVM guest:
 // some nested-virtualization hosts open /dev/kvm fine but fault on the FPU, and a
@@ -370,5 +371,10 @@ bool kvm_usable(bool need_smm) {
   ::close(fd);
   return ok;
 }
+#else
+// The probe is x86 real-mode code; bootseal runs its VMs on x86-64 hosts only
+// (this module is also built for the arm64 setup-root, which never asks).
+bool kvm_usable(bool) { return false; }
+#endif
 
 }  // namespace bootseal::sys
