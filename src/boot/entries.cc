@@ -1,7 +1,5 @@
 #include "boot/entries.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 
 #include "base/hex.h"

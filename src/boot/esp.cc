@@ -1,9 +1,8 @@
 #include "boot/esp.h"
 
-#include <sys/stat.h>
-
 #include "base/hex.h"
 #include "sys/file.h"
+#include "sys/space.h"
 
 namespace bootseal::boot {
 namespace {
@@ -130,11 +129,7 @@ Result<uint64_t> plan_bytes(const EspPlan& plan) {
   uint64_t total = 0;
   for (const EspFile& f : plan.files) {
     uint64_t size = f.text.size();
-    if (f.source) {
-      struct stat st;
-      if (::stat(f.source->c_str(), &st) != 0) return sys_error(*f.source);
-      size = static_cast<uint64_t>(st.st_size);
-    }
+    if (f.source) size = BS_TRY(sys::file_size(*f.source));
     total += round_up(size, 4096);
   }
   return total;

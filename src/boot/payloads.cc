@@ -1,22 +1,19 @@
 #include "boot/payloads.h"
 
-#include <sys/stat.h>
-
 #include <cstdlib>
 #include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "sys/tree.h"
+
 namespace bootseal::boot {
 namespace {
 
 constexpr const char* kSystemEfiDir = "/usr/lib/systemd/boot/efi";
 
-bool is_file(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
+bool is_file(const std::string& p) { return sys::is_regular_file(p); }
 
 }  // namespace
 

@@ -48,14 +48,12 @@ struct V2Xattr {
 };
 
 V2Xattr make_xattr(std::string_view name, std::string value) {
-  for (int i = static_cast<int>(std::size(kXattrPrefixes)) - 1; i >= 0; i--) {
-    if (name.starts_with(kXattrPrefixes[i]))
-      return V2Xattr{static_cast<uint8_t>(i), std::string(name.substr(kXattrPrefixes[i].size())), std::move(value)};
-  }
-  return V2Xattr{0, std::string(name), std::move(value)};
+  std::string_view suffix;
+  uint8_t index = xattr_prefix_index(name, &suffix, /*map_lustre=*/true);
+  return V2Xattr{index, std::string(suffix), std::move(value)};
 }
 
-uint64_t xattr_size(const V2Xattr& x) { return round_up(kXattrEntrySize + x.suffix.size() + x.value.size(), 4); }
+uint64_t xattr_size(const V2Xattr& x) { return xattr_entry_size(x.suffix.size(), x.value.size()); }
 
 struct V2Dirent {
   std::string_view name;
@@ -123,7 +121,7 @@ uint32_t V2Writer::push(const Node& n) {
   in.node = &n;
   auto add = [&](std::string_view name, std::string value) {
     V2Xattr x = make_xattr(name, std::move(value));
-    in.filter |= 1u << (xxh32(x.suffix.data(), x.suffix.size(), kXattrFilterSeed + x.prefix) % 32);
+    in.filter |= xattr_filter_bit(x.prefix, x.suffix);
     in.local.push_back(std::move(x));
   };
   if (n.is_reg() && n.content.empty() && n.size > 0) {
@@ -242,10 +240,10 @@ void V2Writer::share() {
 void V2Writer::emit_dirents(const std::vector<V2Dirent>& ents) {
   uint64_t nameoff = ents.size() * kDirentSize;
   for (auto& d : ents) {
-    le<uint64_t>(inode_off_.empty() ? 0 : inode_off_[d.target] / kSlotSize);
-    le<uint16_t>(static_cast<uint16_t>(nameoff));
-    uint8_t ft[2] = {file_type_of_mode(inodes_[d.target].node->mode), 0};
-    put(ft, 2);
+    uint8_t e[kDirentSize] = {};
+    store_dirent(e, inode_off_.empty() ? 0 : inode_off_[d.target] / kSlotSize, static_cast<uint16_t>(nameoff),
+                 file_type_of_mode(inodes_[d.target].node->mode));
+    put(e, sizeof(e));
     nameoff += d.name.size();
   }
   for (auto& d : ents) put(d.name.data(), d.name.size());
@@ -308,29 +306,29 @@ void V2Writer::emit_inode(uint32_t idx) {
     }
   }
   seen_inode_off_.push_back(pos_);
-  uint16_t icount = xsize ? static_cast<uint16_t>((xsize - kXattrIbodyHeaderSize) / 4 + 1) : 0;
+  InodeHeader ih;
+  ih.format = inode_format(layout, /*compact=*/false);
+  ih.xattr_icount = xattr_icount_for(xsize);
+  ih.mode = static_cast<uint16_t>(n.mode);
+  ih.size = size;
+  ih.i_u = i_u;
+  ih.ino = static_cast<uint32_t>(pos_ / kSlotSize);
+  ih.uid = n.uid;
+  ih.gid = n.gid;
+  ih.mtime = static_cast<uint64_t>(n.mtime_sec);  // no nanoseconds in V2
+  ih.nlink = in.nlink;
   uint8_t h[kInodeExtendedSize] = {};
-  store_le<uint16_t>(h + 0, static_cast<uint16_t>(layout << 1 | kInodeLayoutExtended));
-  store_le<uint16_t>(h + 2, icount);
-  store_le<uint16_t>(h + 4, static_cast<uint16_t>(n.mode));
-  store_le<uint64_t>(h + 8, size);
-  store_le<uint32_t>(h + 16, i_u);
-  store_le<uint32_t>(h + 20, static_cast<uint32_t>(pos_ / kSlotSize));
-  store_le<uint32_t>(h + 24, n.uid);
-  store_le<uint32_t>(h + 28, n.gid);
-  store_le<uint64_t>(h + 32, static_cast<uint64_t>(n.mtime_sec));
-  store_le<uint32_t>(h + 44, in.nlink);
+  store_inode(h, ih);
   put(h, sizeof(h));
   if (in.filter != 0) {
     uint8_t xh[kXattrIbodyHeaderSize] = {};
-    store_le<uint32_t>(xh, ~in.filter);
-    xh[4] = static_cast<uint8_t>(in.shared.size());
+    store_xattr_ibody_header(xh, in.filter, static_cast<uint8_t>(in.shared.size()));
     put(xh, sizeof(xh));
     for (uint32_t s : in.shared) le<uint32_t>(static_cast<uint32_t>(xattr_off_.empty() ? 0 : xattr_off_[s] / 4));
     for (auto& x : in.local) {
-      uint8_t eh[4] = {static_cast<uint8_t>(x.suffix.size()), x.prefix, 0, 0};
-      store_le<uint16_t>(eh + 2, static_cast<uint16_t>(x.value.size()));
-      put(eh, 4);
+      uint8_t eh[kXattrEntrySize];
+      store_xattr_entry_header(eh, x.prefix, x.suffix.size(), x.value.size());
+      put(eh, sizeof(eh));
       put(x.suffix.data(), x.suffix.size());
       put(x.value.data(), x.value.size());
       pad(4);
@@ -364,11 +362,9 @@ void V2Writer::emit(bool write) {
   seen_block_off_.clear();
   seen_xattr_off_.clear();
   if (write) out_.assign(end_, 0);
-  le<uint32_t>(kComposefsMagic);
-  le<uint32_t>(kComposefsHeaderVersion);
-  le<uint32_t>(0);  // flags
-  le<uint32_t>(kV2ComposefsVersion);
-  zeros(16);
+  uint8_t ch[kComposefsHeaderSize] = {};
+  store_composefs_header(ch, /*flags=*/0, kV2ComposefsVersion);
+  put(ch, sizeof(ch));
   zeros(kSuperOffset - kComposefsHeaderSize);
   uint8_t s[kSuperSize] = {};
   store_le<uint32_t>(s + sb::magic, kSuperMagic);
@@ -382,9 +378,9 @@ void V2Writer::emit(bool write) {
   pad(kSlotSize);
   for (auto& x : table_) {
     seen_xattr_off_.push_back(pos_);
-    uint8_t eh[4] = {static_cast<uint8_t>(x.suffix.size()), x.prefix, 0, 0};
-    store_le<uint16_t>(eh + 2, static_cast<uint16_t>(x.value.size()));
-    put(eh, 4);
+    uint8_t eh[kXattrEntrySize];
+    store_xattr_entry_header(eh, x.prefix, x.suffix.size(), x.value.size());
+    put(eh, sizeof(eh));
     put(x.suffix.data(), x.suffix.size());
     put(x.value.data(), x.value.size());
     pad(4);

@@ -1,10 +1,6 @@
 #include "disk/disk.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <libfdisk.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -13,42 +9,15 @@
 #include <functional>
 
 #include "base/bytes.h"
+#include "sys/clone.h"
+#include "sys/dirscan.h"
 #include "sys/file.h"
+#include "sys/fileops.h"
 #include "sys/process.h"
+#include "sys/space.h"
 
 namespace bootseal::disk {
 namespace {
-
-// Copies the data extents of `in` into `out` at `offset` (holes stay holes).
-Status copy_sparse(const std::string& in_path, int out_fd, uint64_t offset, const std::string& out_path) {
-  sys::Fd in = BS_TRY(sys::open_regular(in_path));
-  struct stat st = BS_TRY(sys::fstat_fd(in.get(), in_path));
-  off_t end = st.st_size;
-  off_t pos = 0;
-  while (pos < end) {
-    off_t data = ::lseek(in.get(), pos, SEEK_DATA);
-    if (data < 0) {
-      if (errno == ENXIO) break;  // only a hole remains
-      return sys_error(fmt::format("seek {}", in_path));
-    }
-    off_t hole = ::lseek(in.get(), data, SEEK_HOLE);
-    if (hole < 0) return sys_error(fmt::format("seek {}", in_path));
-    loff_t src = data;
-    loff_t dst = static_cast<loff_t>(offset) + data;
-    size_t left = static_cast<size_t>(hole - data);
-    while (left > 0) {
-      ssize_t n = ::copy_file_range(in.get(), &src, out_fd, &dst, left, 0);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return sys_error(fmt::format("copy {} into {}", in_path, out_path));
-      }
-      if (n == 0) return input_error("{}: shrank while being copied", in_path);
-      left -= static_cast<size_t>(n);
-    }
-    pos = hole;
-  }
-  return {};
-}
 
 struct FdiskContext {
   fdisk_context* cxt = fdisk_new_context();
@@ -77,9 +46,7 @@ Status create_gpt_disk(const std::string& out, uint64_t disk_size, const std::ve
   if (parts.empty()) return input_error("{}: a disk needs at least one partition", out);
   std::vector<uint64_t> sizes;
   for (const Partition& p : parts) {
-    struct stat st;
-    if (::stat(p.image.c_str(), &st) != 0) return sys_error(p.image);
-    uint64_t img = static_cast<uint64_t>(st.st_size);
+    uint64_t img = BS_TRY(sys::file_size(p.image));
     uint64_t size = p.size ? p.size : round_up(img, kMiB);
     if (size % kMiB) return input_error("partition '{}': size {} is not a multiple of 1 MiB", p.name, size);
     if (img > size)
@@ -94,7 +61,7 @@ Status create_gpt_disk(const std::string& out, uint64_t disk_size, const std::ve
   disk_size = round_up(disk_size, kMiB);
 
   sys::AtomicFile file = BS_TRY(sys::AtomicFile::create(out, 0644));
-  if (::ftruncate(file.fd(), static_cast<off_t>(disk_size)) != 0) return sys_error(fmt::format("resize {}", out));
+  BS_TRY(sys::resize_fd(file.fd(), disk_size, out));
 
   {
     // libfdisk opens the device by path; give it the temporary file.
@@ -134,7 +101,7 @@ Status create_gpt_disk(const std::string& out, uint64_t disk_size, const std::ve
 
   uint64_t start = kGptHead;
   for (size_t i = 0; i < parts.size(); i++) {
-    BS_TRY_CTX(copy_sparse(parts[i].image, file.fd(), start, out), "partition '{}'", parts[i].name);
+    BS_TRY_CTX(sys::copy_sparse_into(parts[i].image, file.fd(), start, out), "partition '{}'", parts[i].name);
     start += sizes[i];
   }
   return file.commit();
@@ -143,7 +110,7 @@ Status create_gpt_disk(const std::string& out, uint64_t disk_size, const std::ve
 Status make_fat_image(const std::string& dir, const std::string& image, uint64_t size, std::string_view label,
                       uint32_t volume_id) {
   if (size < kMinEspSize) return input_error("{}: a FAT32 ESP needs at least {} MiB, not {} MiB", image, kMinEspSize / kMiB, size / kMiB);
-  ::unlink(image.c_str());
+  BS_TRY(sys::remove_file(image));
   // -s 8: 4 KiB clusters (needs >= 65525 clusters, so >= ~260 MiB) would be
   // FAT32-invalid for small ESPs; let mkfs.vfat choose, forcing only FAT32.
   BS_TRY(sys::run_capture({"mkfs.vfat", "-C", "-F", "32", "-n", std::string(label), "-i", fmt::format("{:08X}", volume_id),
@@ -152,19 +119,12 @@ Status make_fat_image(const std::string& dir, const std::string& image, uint64_t
   std::vector<std::string> dirs, files;
   std::function<Status(const std::string&)> walk = [&](const std::string& rel) -> Status {
     std::string path = rel.empty() ? dir : dir + "/" + rel;
-    DIR* d = ::opendir(path.c_str());
-    if (!d) return sys_error(path);
-    std::vector<std::string> names;
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") names.push_back(n);
-    }
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
-    for (auto& n : names) {
-      std::string r = rel.empty() ? n : rel + "/" + n;
-      struct stat st;
-      if (::lstat((dir + "/" + r).c_str(), &st) != 0) return sys_error(dir + "/" + r);
+    std::vector<sys::DirEntry> entries = BS_TRY(sys::list_dir(path));
+    std::sort(entries.begin(), entries.end(),
+              [](const sys::DirEntry& a, const sys::DirEntry& b) { return a.name < b.name; });
+    for (const sys::DirEntry& e : entries) {
+      std::string r = rel.empty() ? e.name : rel + "/" + e.name;
+      const struct stat& st = e.st;
       if (S_ISDIR(st.st_mode)) {
         dirs.push_back(r);
         BS_TRY(walk(r));
@@ -189,7 +149,7 @@ Status make_fat_image(const std::string& dir, const std::string& image, uint64_t
 
 Status make_ext4_image(const std::string& dir, const std::string& image, uint64_t size, std::string_view label,
                        std::string_view uuid) {
-  ::unlink(image.c_str());
+  BS_TRY(sys::remove_file(image));
   // One -E (mke2fs keeps only the last): inode tables and journal zeroed now (as
   // holes: cheap in an image file), so the booted kernel starts no ext4lazyinit
   // thread; with a UUID, the directory hash seed follows it (reproducible).
@@ -202,7 +162,7 @@ Status make_ext4_image(const std::string& dir, const std::string& image, uint64_
   argv.push_back(fmt::format("{}k", size / 1024));
   auto r = sys::run_capture(argv);
   if (!r.ok()) {
-    ::unlink(image.c_str());
+    (void)sys::remove_file(image);
     return Error(r.error()).context(fmt::format("making the root filesystem {}", image));
   }
   return {};
@@ -211,31 +171,18 @@ Status make_ext4_image(const std::string& dir, const std::string& image, uint64_
 Result<uint64_t> ext4_size_for(const std::string& dir, double free_fraction) {
   uint64_t data = 0, inodes = 0;
   std::function<Status(const std::string&)> walk = [&](const std::string& path) -> Status {
-    DIR* d = ::opendir(path.c_str());
-    if (!d) return sys_error(path);
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n == "." || n == "..") continue;
-      std::string p = path + "/" + n;
-      struct stat st;
-      if (::lstat(p.c_str(), &st) != 0) {
-        ::closedir(d);
-        return sys_error(p);
-      }
+    for (const sys::DirEntry& e : BS_TRY(sys::list_dir(path))) {
+      const struct stat& st = e.st;
       inodes++;
       if (S_ISDIR(st.st_mode)) {
         data += 4096;
-        if (auto s = walk(p); !s.ok()) {
-          ::closedir(d);
-          return s;
-        }
+        BS_TRY(walk(path + "/" + e.name));
       } else if (S_ISREG(st.st_mode)) {
         // Data plus room for an fs-verity Merkle tree (~1/127 of the data).
         uint64_t blocks = round_up(static_cast<uint64_t>(st.st_size), 4096);
         data += blocks + round_up(blocks / 127 + 4096, 4096);
       }
     }
-    ::closedir(d);
     return {};
   };
   BS_TRY(walk(dir));
@@ -271,8 +218,8 @@ Status assemble_disk(const AssembleSpec& a) {
                              std::string(a.arch == Arch::kArm64 ? kRootArm64TypeGuid : kRootX86_64TypeGuid), "",
                              root_img, a.sizes.root}});
   }();
-  ::unlink(esp_img.c_str());
-  ::unlink(root_img.c_str());
+  (void)sys::remove_file(esp_img);
+  (void)sys::remove_file(root_img);
   return st;
 }
 

@@ -81,30 +81,26 @@ Result<RawInode> Reader::inode(uint64_t nid, Node& n) {
   ri.offset = *off;
   ByteReader r(img_);
   ByteSpan head = BS_TRY_CTX(r.at(ri.offset, kInodeCompactSize, "inode"), "nid {}", nid);
-  uint16_t format = load_le<uint16_t>(head.data());
+  uint16_t format = load_inode_format(head.data());
   ri.compact = (format & 1) == kInodeLayoutCompact;
   ri.layout = (format >> 1) & 7;
   if (format & ~0xfu) return input_error("nid {}: unknown inode format bits {:#x}", nid, format);
   ri.isize = ri.compact ? kInodeCompactSize : kInodeExtendedSize;
   ByteSpan p = BS_TRY_CTX(r.at(ri.offset, ri.isize, "inode"), "nid {}", nid);
-  uint16_t icount = load_le<uint16_t>(p.data() + 2);
-  ri.xattr_size = icount ? kXattrIbodyHeaderSize + uint64_t{icount - 1u} * 4 : 0;
-  n.mode = load_le<uint16_t>(p.data() + 4);
-  ri.i_u = load_le<uint32_t>(p.data() + 16);
+  InodeHeader h = load_inode(p.data());
+  ri.xattr_size = xattr_ibody_size(h.xattr_icount);
+  n.mode = h.mode;
+  ri.i_u = h.i_u;
+  ri.size = h.size;
+  n.nlink = h.nlink;
+  n.uid = h.uid;
+  n.gid = h.gid;
   if (ri.compact) {
-    n.nlink = load_le<uint16_t>(p.data() + 6);
-    ri.size = load_le<uint32_t>(p.data() + 8);
-    n.uid = load_le<uint16_t>(p.data() + 24);
-    n.gid = load_le<uint16_t>(p.data() + 26);
     n.mtime_sec = si_.build_time;
     n.mtime_nsec = si_.build_time_nsec;
   } else {
-    ri.size = load_le<uint64_t>(p.data() + 8);
-    n.uid = load_le<uint32_t>(p.data() + 24);
-    n.gid = load_le<uint32_t>(p.data() + 28);
-    n.mtime_sec = static_cast<int64_t>(load_le<uint64_t>(p.data() + 32));
-    n.mtime_nsec = load_le<uint32_t>(p.data() + 40);
-    n.nlink = load_le<uint32_t>(p.data() + 44);
+    n.mtime_sec = static_cast<int64_t>(h.mtime);
+    n.mtime_nsec = h.mtime_nsec;
   }
   if (!fstree::valid_mode(n.mode)) return input_error("nid {}: invalid file mode {:o}", nid, n.mode);
   n.size = ri.size;
@@ -122,16 +118,17 @@ Result<RawInode> Reader::inode(uint64_t nid, Node& n) {
 Status Reader::parse_xattr_entry(uint64_t off, uint64_t end, Node& n, uint64_t* entry_size, uint64_t nid) {
   if (off + kXattrEntrySize > end) return input_error("nid {}: truncated xattr entry", nid);
   const uint8_t* e = img_.data() + off;
-  uint8_t name_len = e[0], index = e[1];
-  uint16_t value_size = load_le<uint16_t>(e + 2);
+  XattrEntryHeader eh = load_xattr_entry_header(e);
+  uint8_t name_len = eh.name_len, index = eh.name_index;
+  uint16_t value_size = eh.value_size;
   uint64_t len = kXattrEntrySize + uint64_t{name_len} + value_size;
   if (off + len > end) return input_error("nid {}: xattr entry runs past its area", nid);
   if (index & kXattrLongPrefix) return unsupported_error("nid {}: long xattr name prefixes are not supported", nid);
   if (index >= std::size(kXattrPrefixes)) return input_error("nid {}: unknown xattr prefix index {}", nid, index);
   std::string name(kXattrPrefixes[index]);
-  name.append(reinterpret_cast<const char*>(e + 4), name_len);
+  name.append(reinterpret_cast<const char*>(e + xattr_entry::e_name), name_len);
   if (name.empty()) return input_error("nid {}: empty xattr name", nid);
-  std::string value(reinterpret_cast<const char*>(e + 4 + name_len), value_size);
+  std::string value(reinterpret_cast<const char*>(e + xattr_entry::e_name + name_len), value_size);
   if (limits_.redirect_overread && value_size > 1 && value[0] == '/' && name == "trusted.overlay.redirect") {
     uint64_t after = off + len;
     for (uint64_t i = after; i < after + 2 && i < img_.size(); i++) value.push_back(static_cast<char>(img_[i]));
@@ -146,7 +143,7 @@ Status Reader::xattrs(const RawInode& ri, Node& n) {
   uint64_t start = ri.offset + ri.isize;
   uint64_t end = start + ri.xattr_size;
   const uint8_t* h = img_.data() + start;
-  uint8_t shared = h[4];
+  uint8_t shared = h[xattr_ibody::h_shared_count];
   uint64_t pos = start + kXattrIbodyHeaderSize + uint64_t{shared} * 4;
   if (pos > end) return input_error("nid {}: {} shared xattr ids do not fit", ri.nid, shared);
   // Inline entries first, then shared ones (composefs-info's order).
@@ -157,7 +154,7 @@ Status Reader::xattrs(const RawInode& ri, Node& n) {
   }
   uint64_t table = uint64_t{si_.xattr_blkaddr} * kBlockSize;
   for (uint32_t i = 0; i < shared; i++) {
-    uint32_t id = load_le<uint32_t>(h + kXattrIbodyHeaderSize + 4 * i);
+    uint32_t id = load_le<uint32_t>(h + xattr_ibody::h_shared_xattrs + 4 * i);
     uint64_t off = table + uint64_t{id} * 4;
     if (off >= img_.size()) return input_error("nid {}: shared xattr id {} out of range", ri.nid, id);
     uint64_t sz = 0;
@@ -201,18 +198,18 @@ Status Reader::read_dir(const RawInode& ri, Node& dir, uint32_t depth) {
     uint64_t bsize = std::min<uint64_t>(kBlockSize, d.size() - boff);
     const uint8_t* b = d.data() + boff;
     if (bsize < kDirentSize) return input_error("nid {}: directory block too small", ri.nid);
-    uint16_t first_off = load_le<uint16_t>(b + 8);
+    uint16_t first_off = load_dirent_nameoff(b);
     if (first_off % kDirentSize != 0 || first_off == 0 || first_off > bsize)
       return input_error("nid {}: corrupt directory block (nameoff {})", ri.nid, first_off);
     size_t count = first_off / kDirentSize;
     std::string_view prev;
     for (size_t i = 0; i < count; i++) {
       const uint8_t* e = b + i * kDirentSize;
-      uint64_t nid = load_le<uint64_t>(e);
-      uint16_t off = load_le<uint16_t>(e + 8);
+      uint64_t nid = load_dirent_nid(e);
+      uint16_t off = load_dirent_nameoff(e);
       uint64_t end;
       if (i + 1 < count) {
-        end = load_le<uint16_t>(e + kDirentSize + 8);
+        end = load_dirent_nameoff(e + kDirentSize);
       } else {
         end = off;
         while (end < bsize && b[end] != 0) end++;

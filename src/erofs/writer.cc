@@ -39,25 +39,11 @@ namespace {
 // Entry index and the name without its short prefix (libcomposefs's
 // xattr_erofs_entry_index: lustre. is deliberately not mapped).
 uint8_t xattr_index(std::string_view name, std::string_view* suffix) {
-  static constexpr std::pair<std::string_view, uint8_t> kPrefixes[] = {
-      {"user.", kXattrIndexUser},
-      {"system.posix_acl_access", kXattrIndexPosixAclAccess},
-      {"system.posix_acl_default", kXattrIndexPosixAclDefault},
-      {"trusted.", kXattrIndexTrusted},
-      {"security.", kXattrIndexSecurity},
-  };
-  for (auto& [prefix, index] : kPrefixes) {
-    if (name.starts_with(prefix)) {
-      *suffix = name.substr(prefix.size());
-      return index;
-    }
-  }
-  *suffix = name;
-  return 0;
+  return xattr_prefix_index(name, suffix, /*map_lustre=*/false);
 }
 
 uint64_t xattr_entry_size(std::string_view suffix, size_t value_len) {
-  return round_up(kXattrEntrySize + suffix.size() + value_len, 4);
+  return erofs::xattr_entry_size(suffix.size(), value_len);
 }
 
 struct XattrKey {
@@ -428,10 +414,7 @@ void Writer::emit_dirent_chunk(uint8_t* at, const Inode& dir, size_t first, size
   for (size_t i = first; i < first + n; i++) {
     const Dirent& d = dir.dirents[i];
     const Inode& t = inodes_[d.target];
-    uint8_t* e = at + (i - first) * kDirentSize;
-    store_le<uint64_t>(e + 0, t.nid);
-    store_le<uint16_t>(e + 8, static_cast<uint16_t>(nameoff));
-    e[10] = file_type_of_mode(t.node->mode);
+    store_dirent(at + (i - first) * kDirentSize, t.nid, static_cast<uint16_t>(nameoff), file_type_of_mode(t.node->mode));
     std::memcpy(names, d.name.data(), d.name.size());
     names += d.name.size();
     nameoff += d.name.size();
@@ -441,7 +424,6 @@ void Writer::emit_dirent_chunk(uint8_t* at, const Inode& dir, size_t first, size
 void Writer::emit_inode(Bytes& out, uint64_t& pos, Inode& in) {
   const Node& n = *in.node;
   uint8_t* p = out.data() + pos;
-  uint64_t xattr_icount = in.xattr_size ? (in.xattr_size - kXattrIbodyHeaderSize) / 4 + 1 : 0;
   uint16_t layout = in.tail > 0 ? kFlatInline : kFlatPlain;
   uint64_t size = 0;
   uint32_t i_u = 0;
@@ -465,38 +447,29 @@ void Writer::emit_inode(Bytes& out, uint64_t& pos, Inode& in) {
   } else if (type == base::kIfChr || type == base::kIfBlk) {
     i_u = static_cast<uint32_t>(n.rdev);
   }
-  uint16_t format = static_cast<uint16_t>(layout << 1 | (in.compact ? kInodeLayoutCompact : kInodeLayoutExtended));
-  uint32_t ino = static_cast<uint32_t>(&in - inodes_.data());
-  store_le<uint16_t>(p + 0, format);
-  store_le<uint16_t>(p + 2, static_cast<uint16_t>(xattr_icount));
-  store_le<uint16_t>(p + 4, static_cast<uint16_t>(n.mode));
-  store_le<uint32_t>(p + 16, i_u);
-  store_le<uint32_t>(p + 20, ino);
-  if (in.compact) {
-    store_le<uint16_t>(p + 6, static_cast<uint16_t>(in.nlink));
-    store_le<uint32_t>(p + 8, static_cast<uint32_t>(size));
-    store_le<uint16_t>(p + 24, static_cast<uint16_t>(n.uid));
-    store_le<uint16_t>(p + 26, static_cast<uint16_t>(n.gid));
-    p += kInodeCompactSize;
-  } else {
-    store_le<uint64_t>(p + 8, size);
-    store_le<uint32_t>(p + 24, n.uid);
-    store_le<uint32_t>(p + 28, n.gid);
-    store_le<uint64_t>(p + 32, static_cast<uint64_t>(n.mtime_sec));
-    store_le<uint32_t>(p + 40, n.mtime_nsec);
-    store_le<uint32_t>(p + 44, in.nlink);
-    p += kInodeExtendedSize;
-  }
+  InodeHeader h;
+  h.format = inode_format(layout, in.compact);
+  h.xattr_icount = xattr_icount_for(in.xattr_size);
+  h.mode = static_cast<uint16_t>(n.mode);
+  h.nlink = in.nlink;
+  h.size = size;
+  h.i_u = i_u;
+  h.ino = static_cast<uint32_t>(&in - inodes_.data());
+  h.uid = n.uid;
+  h.gid = n.gid;
+  h.mtime = static_cast<uint64_t>(n.mtime_sec);  // extended inodes only
+  h.mtime_nsec = n.mtime_nsec;
+  store_inode(p, h);
+  p += in.compact ? kInodeCompactSize : kInodeExtendedSize;
   if (in.xattr_size) {
     uint8_t* start = p;
     uint32_t filter = 0;
     uint8_t n_shared = 0;
     for (auto& x : in.xattrs) {
-      filter |= 1u << (xxh32(x.suffix.data(), x.suffix.size(), kXattrFilterSeed + x.index) & (kXattrFilterBits - 1));
+      filter |= xattr_filter_bit(x.index, x.suffix);
       if (x.shared_offset >= 0) n_shared++;
     }
-    store_le<uint32_t>(p, ~filter);
-    p[4] = n_shared;
+    store_xattr_ibody_header(p, filter, n_shared);
     p += kXattrIbodyHeaderSize;
     for (auto& x : in.xattrs) {
       if (x.shared_offset < 0) continue;
@@ -505,12 +478,7 @@ void Writer::emit_inode(Bytes& out, uint64_t& pos, Inode& in) {
     }
     for (auto& x : in.xattrs) {
       if (x.shared_offset >= 0) continue;
-      p[0] = static_cast<uint8_t>(x.suffix.size());
-      p[1] = x.index;
-      store_le<uint16_t>(p + 2, static_cast<uint16_t>(x.x->value.size()));
-      std::memcpy(p + 4, x.suffix.data(), x.suffix.size());
-      std::memcpy(p + 4 + x.suffix.size(), x.x->value.data(), x.x->value.size());
-      p += xattr_entry_size(x.suffix, x.x->value.size());
+      p += store_xattr_entry(p, x.index, x.suffix, x.x->value);
     }
     p = start + in.xattr_size;
   }
@@ -533,10 +501,7 @@ void Writer::emit_inode(Bytes& out, uint64_t& pos, Inode& in) {
 Status Writer::emit(Bytes& out) {
   uint8_t* o = out.data();
   // composefs header.
-  store_le<uint32_t>(o + 0, kComposefsMagic);
-  store_le<uint32_t>(o + 4, kComposefsHeaderVersion);
-  store_le<uint32_t>(o + 8, has_acl_ ? kComposefsFlagHasAcl : 0);
-  store_le<uint32_t>(o + 12, opts_.composefs_version);
+  store_composefs_header(o, has_acl_ ? kComposefsFlagHasAcl : 0, opts_.composefs_version);
   // Superblock.
   uint8_t* s = o + kSuperOffset;
   store_le<uint32_t>(s + sb::magic, kSuperMagic);
@@ -561,13 +526,7 @@ Status Writer::emit(Bytes& out) {
   pos = round_up(pos, kSlotSize);
   if (pos != inodes_end_) return internal_error("inodes end at {}, planned {}", pos, inodes_end_);
   for (const InodeXattr* x : shared_table_) {
-    uint8_t* p = o + pos;
-    p[0] = static_cast<uint8_t>(x->suffix.size());
-    p[1] = x->index;
-    store_le<uint16_t>(p + 2, static_cast<uint16_t>(x->x->value.size()));
-    std::memcpy(p + 4, x->suffix.data(), x->suffix.size());
-    std::memcpy(p + 4 + x->suffix.size(), x->x->value.data(), x->x->value.size());
-    pos += xattr_entry_size(x->suffix, x->x->value.size());
+    pos += store_xattr_entry(o + pos, x->index, x->suffix, x->x->value);
   }
   if (pos != inodes_end_ + shared_size_) return internal_error("shared xattrs end at {}", pos);
   pos = data_start_;

@@ -1,9 +1,5 @@
 #include "initramfs/initrd.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <functional>
 
@@ -11,6 +7,7 @@
 #include "sys/dirscan.h"
 #include "sys/file.h"
 #include "sys/process.h"
+#include "sys/tree.h"
 
 namespace bootseal::initramfs {
 namespace {
@@ -39,10 +36,7 @@ constexpr const char* kApplets[] = {
     "chroot", "cp",    "mv",     "rm",       "ln",     "test",     "[",       "true",    "false", "wc",
     "find",   "xargs", "printf", "readlink", "sync",   "dd",       "date",    "env",     "kill",  "ps"};
 
-bool exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0;
-}
+bool exists(const std::string& p) { return sys::stat_path(p).has_value(); }
 
 Result<std::pair<std::string, std::string>> find_modules_dir(const std::string& dir) {
   if (exists(dir + "/modules.dep")) {
@@ -52,15 +46,12 @@ Result<std::pair<std::string, std::string>> find_modules_dir(const std::string& 
   }
   std::string base = dir + "/lib/modules";
   if (!exists(base)) base = dir + "/usr/lib/modules";
-  DIR* dp = ::opendir(base.c_str());
-  if (!dp)
+  Result<std::vector<std::string>> names = sys::list_dir_names(base);
+  if (!names)
     return input_error("{}: no modules.dep here and no lib/modules/<kver>/ below it (run depmod?)", dir);
   std::vector<std::string> kvers;
-  while (auto* e = ::readdir(dp)) {
-    std::string n = e->d_name;
-    if (n != "." && n != ".." && exists(base + "/" + n + "/modules.dep")) kvers.push_back(n);
-  }
-  ::closedir(dp);
+  for (std::string& n : *names)
+    if (exists(base + "/" + n + "/modules.dep")) kvers.push_back(std::move(n));
   if (kvers.size() != 1)
     return input_error("{}: expected exactly one kernel under {} with modules.dep, found {}", dir, base, kvers.size());
   return std::make_pair(base + "/" + kvers[0], kvers[0]);
@@ -205,7 +196,9 @@ Result<InitrdResult> build_initrd(const InitrdOptions& o) {
     struct stat st = BS_TRY_CTX(sys::lstat_path(src), "--add {}", src);
     if (S_ISLNK(st.st_mode) && dst.empty()) {
       // A bare PATH that is a symlink: what it points at, at its own path.
-      if (::stat(src.c_str(), &st) != 0) return sys_error(fmt::format("--add {}", src));
+      std::optional<struct stat> target = sys::stat_path(src);
+      if (!target) return input_error("--add {}: a symlink to nothing", src);
+      st = *target;
     }
     std::string to = dst.empty() ? src : dst;
     while (!to.empty() && to[0] == '/') to.erase(0, 1);
@@ -228,19 +221,15 @@ Result<InitrdResult> build_initrd(const InitrdOptions& o) {
   else
     return input_error("unknown compression '{}' (expected none, zstd or xz)", o.compress);
   // Through a temporary file: the tools read a file, their stdout is captured.
-  char tmpl[] = "/tmp/bootseal-initrd-XXXXXX";
-  int fd = ::mkstemp(tmpl);
-  if (fd < 0) return sys_error("mkstemp");
-  sys::Fd tfd(fd);
-  std::string tmp = tmpl;
-  Status ws = sys::write_full(fd, archive, tmp);
-  if (!ws.ok()) {
-    ::unlink(tmp.c_str());
-    return std::move(ws).error();
-  }
-  argv.push_back(tmp);
-  auto out = sys::run_capture(argv);
-  ::unlink(tmp.c_str());
+  std::string tdir = BS_TRY(sys::make_temp_dir("bootseal-initrd-"));
+  std::string tmp = tdir + "/initrd.cpio";
+  Result<std::string> out = [&]() -> Result<std::string> {
+    sys::Fd fd = BS_TRY(sys::open_file(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600));
+    BS_TRY(sys::write_full(fd.get(), archive, tmp));
+    argv.push_back(tmp);
+    return sys::run_capture(argv);
+  }();
+  (void)sys::remove_tree(tdir);
   if (!out.ok()) return std::move(out).error();
   res.archive.assign(out->begin(), out->end());
   return res;

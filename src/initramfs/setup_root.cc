@@ -1,7 +1,5 @@
 #include "initramfs/setup_root.h"
 
-#include <sys/mount.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -16,6 +14,7 @@
 #include "erofs/reader.h"
 #include "fstree/tree.h"
 #include "initramfs/gpt.h"
+#include "sys/mounts.h"
 
 namespace bootseal::initramfs {
 namespace {
@@ -245,7 +244,7 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
   lap("cmdline");
   // 2. /run as a tmpfs (moved into the new root at the end).
   if (auto s = ops.mkdir_p(cfg.run); !s.ok()) return fail("mount /run", s.error().message());
-  if (auto s = do_mount({"tmpfs", cfg.run, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755"}); !s.ok())
+  if (auto s = do_mount({"tmpfs", cfg.run, "tmpfs", sys::kMountNoSuid | sys::kMountNoDev, "mode=0755"}); !s.ok())
     return fail("mount /run", s.error().message());
 
   lap("run");
@@ -383,18 +382,18 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
   lap("verify");
   // 7. EROFS (file-backed, else loop), then the overlay with the objects as data-only lower.
   if (auto s = ops.mkdir_p(cfg.erofs_mnt); !s.ok()) return fail("mount erofs", s.error().message());
-  if (auto s = do_mount({image_ref, cfg.erofs_mnt, "erofs", MS_RDONLY, ""}); !s.ok()) {
+  if (auto s = do_mount({image_ref, cfg.erofs_mnt, "erofs", sys::kMountReadOnly, ""}); !s.ok()) {
     auto loop = ops.attach_loop(image_ref);
     if (!loop.ok()) return fail("mount erofs", fmt::format("file-backed mount failed ({}), loop: {}",
                                                             s.error().message(), loop.error().message()));
-    if (auto s2 = do_mount({*loop, cfg.erofs_mnt, "erofs", MS_RDONLY, ""}); !s2.ok())
+    if (auto s2 = do_mount({*loop, cfg.erofs_mnt, "erofs", sys::kMountReadOnly, ""}); !s2.ok())
       return fail("mount erofs", fmt::format("{} via {}: {}", image, *loop, s2.error().message()));
   }
   lap("erofs");
   std::string opts = fmt::format("lowerdir={}::{}/objects,metacopy=on,redirect_dir=on", cfg.erofs_mnt, repo);
   if (!insecure) opts += ",verity=require";
   if (auto s = ops.mkdir_p(cfg.newroot); !s.ok()) return fail("mount overlay", s.error().message());
-  if (auto s = do_mount({"composefs", cfg.newroot, "overlay", MS_RDONLY, opts}); !s.ok())
+  if (auto s = do_mount({"composefs", cfg.newroot, "overlay", sys::kMountReadOnly, opts}); !s.ok())
     return fail("mount overlay", fmt::format("{} ({}): {}", cfg.newroot, opts, s.error().message()));
 
   lap("overlay");
@@ -407,7 +406,7 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
       return fail("mount /etc", fmt::format("{}/etc does not exist (deployment state missing; use {}=transient to "
                                             "boot with a throw-away /etc)",
                                             deploy, kKargEtc));
-    if (auto s = do_mount({deploy + "/etc", etc_target, "", MS_BIND, ""}); !s.ok())
+    if (auto s = do_mount({deploy + "/etc", etc_target, "", sys::kMountBind, ""}); !s.ok())
       return fail("mount /etc", s.error().message());
   } else if (etc_mode == "overlay" || etc_mode == "transient") {
     std::string base = etc_mode == "overlay" ? deploy : cfg.run + "/bootseal/etc";
@@ -422,21 +421,21 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
   }
   if (ops.is_dir(cfg.newroot + "/var")) {
     if (auto s = ops.mkdir_p(var); !s.ok()) return fail("mount /var", s.error().message());
-    if (auto s = do_mount({var, cfg.newroot + "/var", "", MS_BIND, ""}); !s.ok())
+    if (auto s = do_mount({var, cfg.newroot + "/var", "", sys::kMountBind, ""}); !s.ok())
       return fail("mount /var", s.error().message());
   }
 
   lap("etc-var");
   // 9. The physical root stays reachable at /sysroot; /dev, /proc, /sys, /run move along.
   if (ops.is_dir(cfg.newroot + "/sysroot")) {
-    if (auto s = do_mount({cfg.sysroot, cfg.newroot + "/sysroot", "", MS_MOVE, ""}); !s.ok())
+    if (auto s = do_mount({cfg.sysroot, cfg.newroot + "/sysroot", "", sys::kMountMove, ""}); !s.ok())
       return fail("move /sysroot", s.error().message());
   } else {
     ops.console("bootseal-setup-root: warning: the image has no /sysroot; the physical root is not reachable");
   }
   for (const std::string& d : std::vector<std::string>{"/dev", "/proc", "/sys", cfg.run}) {
     if (!ops.is_dir(cfg.newroot + d)) continue;
-    if (auto s = do_mount({d, cfg.newroot + d, "", MS_MOVE, ""}); !s.ok())
+    if (auto s = do_mount({d, cfg.newroot + d, "", sys::kMountMove, ""}); !s.ok())
       return fail("move " + d, s.error().message());
   }
 

@@ -1,8 +1,5 @@
 #include "seal/seal.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <set>
 
@@ -23,6 +20,7 @@
 #include "store/repository.h"
 #include "sys/file.h"
 #include "sys/fsops.h"
+#include "sys/space.h"
 #include "sys/tree.h"
 #include "uki/build.h"
 #include "uki/uki.h"
@@ -31,18 +29,7 @@ namespace bootseal::seal {
 namespace {
 
 
-bool is_file(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-std::string self_dir() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return ".";
-  buf[n] = 0;
-  return sys::dirname_of(buf);
-}
+bool is_file(const std::string& p) { return sys::is_regular_file(p); }
 
 // Links (or, across filesystems, copies) every object the tree references.
 Result<std::pair<uint64_t, uint64_t>> stage_objects(const fstree::Tree& tree, const std::string& from,
@@ -59,10 +46,10 @@ Result<std::pair<uint64_t, uint64_t>> stage_objects(const fstree::Tree& tree, co
     std::string d = sys::dirname_of(dst);
     if (dirs.insert(d).second) BS_TRY(sys::mkdir_p(d));
     std::string src = from + "/" + p;
-    struct stat st;
-    if (::stat(src.c_str(), &st) != 0) return input_error("object {} is missing from the repository", p);
-    bytes += static_cast<uint64_t>(st.st_size);
-    if (::link(src.c_str(), dst.c_str()) != 0) BS_TRY(sys::copy_new_file(src, dst, 0644));
+    Result<uint64_t> size = sys::file_size(src);
+    if (!size) return input_error("object {} is missing from the repository", p);
+    bytes += *size;
+    if (!sys::make_hardlink(src, dst).ok()) BS_TRY(sys::copy_new_file(src, dst, 0644));
   }
   return std::make_pair(static_cast<uint64_t>(payloads.size()), bytes);
 }
@@ -115,12 +102,13 @@ std::string default_cmdline(Arch a) {
 }
 
 std::vector<std::string> setup_root_candidates(Arch a) {
+  std::string dir = sys::self_dir();
   if (a == Arch::kArm64)
-    return {self_dir() + "/../../aarch64/bootseal-setup-root",
-            self_dir() + "/aarch64/bootseal-setup-root", self_dir() + "/../libexec/bootseal/aarch64/bootseal-setup-root",
+    return {dir + "/../../aarch64/bootseal-setup-root", dir + "/aarch64/bootseal-setup-root",
+            dir + "/../libexec/bootseal/aarch64/bootseal-setup-root",
             "/usr/lib/bootseal/aarch64/bootseal-setup-root", "/usr/libexec/bootseal/aarch64/bootseal-setup-root"};
-  return {self_dir() + "/../initramfs/bootseal-setup-root", self_dir() + "/bootseal-setup-root",
-          self_dir() + "/../libexec/bootseal/bootseal-setup-root", self_dir() + "/../lib/bootseal/bootseal-setup-root",
+  return {dir + "/../initramfs/bootseal-setup-root", dir + "/bootseal-setup-root",
+          dir + "/../libexec/bootseal/bootseal-setup-root", dir + "/../lib/bootseal/bootseal-setup-root",
           "/usr/lib/bootseal/bootseal-setup-root", "/usr/libexec/bootseal/bootseal-setup-root"};
 }
 
@@ -377,7 +365,7 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
   std::string cfs = root + "/composefs";
   BS_TRY(sys::mkdir_p(cfs + "/images"));
   BS_TRY(sys::mkdir_p(cfs + "/streams/refs"));
-  ::chmod(cfs.c_str(), 0700);
+  BS_TRY(sys::set_mode(cfs, 0700));
   BS_TRY(sys::copy_new_file(repo.path() + "/meta.json", cfs + "/meta.json", 0644));
   BS_TRY(sys::write_file_atomic(cfs + "/images/" + digest, image));
   auto [nobj, nbytes] = BS_TRY(stage_objects(tree, objects, cfs + "/objects"));
@@ -404,8 +392,7 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
                                  digest.substr(16, 4), digest.substr(20, 12));
   BS_TRY(disk::assemble_disk(
       {work + "/esp", root, o.output, work + "/images", sizes, o.disk_size, "bootseal-root", uuid, arch}));
-  struct stat st;
-  if (::stat(o.output.c_str(), &st) == 0) res.disk_bytes = static_cast<uint64_t>(st.st_size);
+  if (Result<uint64_t> size = sys::file_size(o.output)) res.disk_bytes = *size;
   res.uki_path = o.output + ".uki.efi";
   BS_TRY(sys::write_file_atomic(res.uki_path, uki_image));
   return res;

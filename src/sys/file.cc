@@ -220,6 +220,11 @@ Result<std::vector<std::string>> list_dir_names(const std::string& path) {
   return out;
 }
 
+Status resize_fd(int fd, uint64_t size, std::string_view path) {
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) return sys_error(fmt::format("resize {}", path));
+  return {};
+}
+
 Status sync_filesystem(const std::string& path) {
   Fd fd = BS_TRY(open_file(path, O_RDONLY));
   if (::syncfs(fd.get()) != 0) return sys_error(fmt::format("syncfs {}", path));

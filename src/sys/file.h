@@ -103,5 +103,7 @@ Status mkdir_p(const std::string& path, mode_t mode = 0755);
 Result<std::vector<std::string>> list_dir_names(const std::string& path);
 // syncfs(2) on the filesystem holding `path`.
 Status sync_filesystem(const std::string& path);
+// ftruncate(2): sets the size of an open file (a new image file becomes sparse).
+Status resize_fd(int fd, uint64_t size, std::string_view path);
 
 }  // namespace bootseal::sys

@@ -15,6 +15,9 @@
 
 namespace bootseal::sys {
 
+static_assert(kMountReadOnly == MS_RDONLY && kMountNoSuid == MS_NOSUID && kMountNoDev == MS_NODEV &&
+              kMountBind == MS_BIND && kMountMove == MS_MOVE);
+
 Status mount_fs(const std::string& source, const std::string& target, const std::string& fstype, unsigned long flags,
                 const std::string& data) {
   if (::mount(source.c_str(), target.c_str(), fstype.empty() ? nullptr : fstype.c_str(), flags,

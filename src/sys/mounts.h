@@ -8,6 +8,14 @@
 
 namespace bootseal::sys {
 
+// mount(2) flags by name: the values of <sys/mount.h> (checked in mounts.cc), so
+// code that only describes mounts (setup-root's plan) needs no system header.
+inline constexpr unsigned long kMountReadOnly = 1;  // MS_RDONLY
+inline constexpr unsigned long kMountNoSuid = 2;    // MS_NOSUID
+inline constexpr unsigned long kMountNoDev = 4;     // MS_NODEV
+inline constexpr unsigned long kMountBind = 4096;   // MS_BIND
+inline constexpr unsigned long kMountMove = 8192;   // MS_MOVE
+
 // mount(2); the error names source, target and type.
 Status mount_fs(const std::string& source, const std::string& target, const std::string& fstype,
                 unsigned long flags, const std::string& data);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -293,6 +294,18 @@ Status install_termination_handlers() {
 int termination_signal() { return g_signal.load(); }
 int termination_fd() { return g_pipe[0]; }
 
+Result<long> read_or_wait(int fd, char* buf, size_t len, int timeout_ms) {
+  struct pollfd p[2] = {{fd, POLLIN, 0}, {g_pipe[0], POLLIN, 0}};
+  int n = ::poll(p, 2, timeout_ms);
+  if (n < 0 && errno != EINTR) return sys_error("poll");
+  if (n <= 0 || !(p[0].revents & (POLLIN | POLLHUP | POLLERR))) return -1L;
+  ssize_t r = ::read(fd, buf, len);
+  if (r > 0) return static_cast<long>(r);
+  if (r < 0 && (errno == EINTR || errno == EAGAIN)) return -1L;
+  return 0L;
+}
+
+#if defined(__x86_64__)
 namespace {
 // Runs a few real-mode instructions (finit; fwait; hlt) in a throw-away KVM guest:
 // some nested-virtualization hosts open /dev/kvm fine but fault on the FPU, and a
@@ -358,5 +371,10 @@ bool kvm_usable(bool need_smm) {
   ::close(fd);
   return ok;
 }
+#else
+// The probe is x86 real-mode code; bootseal runs its VMs on x86-64 hosts only
+// (this module is also built for the arm64 setup-root, which never asks).
+bool kvm_usable(bool) { return false; }
+#endif
 
 }  // namespace bootseal::sys

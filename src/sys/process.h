@@ -86,6 +86,11 @@ std::optional<std::string> find_program(const std::string& name);
 Status install_termination_handlers();
 int termination_signal();  // 0 if none yet
 int termination_fd();
+// Waits up to `timeout_ms` for `fd` to become readable, or for a termination
+// signal, then reads once into buf: the bytes read (> 0); 0 at end of file (or a
+// read error other than EINTR/EAGAIN); -1 when nothing arrived in time (or a
+// signal came first: see termination_signal()). A poll failure is an error.
+Result<long> read_or_wait(int fd, char* buf, size_t len, int timeout_ms);
 
 // Whether KVM is usable: /dev/kvm opens read-write, answers KVM_GET_API_VERSION and
 // creates a VM; with need_smm, the VM also supports SMM (KVM_CAP_X86_SMM).

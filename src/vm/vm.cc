@@ -1,9 +1,5 @@
 #include "vm/vm.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 
@@ -317,27 +313,20 @@ Result<VmResult> run(const VmConfig& c) {
       res.verdict = Verdict::kInterrupted;
       break;
     }
-    struct pollfd p[2] = {{eof ? -1 : out, POLLIN, 0}, {sys::termination_fd(), POLLIN, 0}};
     int ms = static_cast<int>(std::min(left * 1000.0, 250.0)) + 1;
-    int n = ::poll(p, 2, ms);
-    if (n < 0 && errno != EINTR) return sys_error("poll");
-    if (n > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-      ssize_t r = ::read(out, buf, sizeof buf);
-      if (r > 0) {
-        std::string_view chunk(buf, static_cast<size_t>(r));
-        if (c.echo_serial) {
-          (void)!::write(1, chunk.data(), chunk.size());
-        }
-        if (log.valid()) (void)sys::write_full(log.get(), as_bytes(chunk), c.serial_log);
-        if (m.feed(chunk)) {
-          res.verdict = m.verdict();
-          res.matched = m.text();
-          res.matched_line = m.line();
-          break;
-        }
-      } else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
-        eof = true;
+    long r = BS_TRY(sys::read_or_wait(out, buf, sizeof buf, ms));
+    if (r > 0) {
+      std::string_view chunk(buf, static_cast<size_t>(r));
+      if (c.echo_serial) (void)sys::write_full(1, as_bytes(chunk), "stdout");
+      if (log.valid()) (void)sys::write_full(log.get(), as_bytes(chunk), c.serial_log);
+      if (m.feed(chunk)) {
+        res.verdict = m.verdict();
+        res.matched = m.text();
+        res.matched_line = m.line();
+        break;
       }
+    } else if (r == 0) {
+      eof = true;
     }
     if (eof || qemu.try_wait()) {
       // QEMU ended; drain what is left of its output.
@@ -348,7 +337,7 @@ Result<VmResult> run(const VmConfig& c) {
     }
   }
   res.elapsed_s = seconds_since(t0);
-  if (c.echo_serial) (void)!::write(1, "\n", 1);
+  if (c.echo_serial) (void)sys::write_full(1, as_bytes(std::string_view("\n")), "stdout");
   qemu.terminate(1500);
   if (res.qemu_status < 0 && qemu.try_wait()) res.qemu_status = *qemu.try_wait();
   swtpm.terminate(1000);
