@@ -31,6 +31,7 @@ struct ResolvedImage {
   std::optional<oci::Digest> manifest_digest;
   oci::Digest config_digest;
   oci::Config config;
+  Bytes config_json;  // the config blob's bytes as stored or served
   std::vector<LayerInfo> layers;
 };
 
