@@ -150,7 +150,7 @@ Result<LoadedTree> load_tree(const std::string& source, const RepoFlags& rf, con
     return LoadedTree{BS_TRY(scan_root(n.path, o.hash, false)), n.path, store::dir_reader(n.path)};
   }
   if (explicit_transport) {
-    if (n.transport != oci::Transport::kDocker && !exists(n.path))
+    if (n.transport != oci::Transport::kDocker && n.transport != oci::Transport::kContainersStorage && !exists(n.path))
       return input_error("{}: no such file or directory", n.path);
     auto src = BS_TRY(store::open_source(n, source, ro));
     auto m = BS_TRY(store::merge_image(*src, o, nullptr, nullptr));

@@ -206,7 +206,8 @@ TEST(Transport, AbsoluteSourceNames) {
   EXPECT_EQ(*absolute_source_name("oci:/abs/x:t", "/w"), "oci:/abs/x:t");
   // A registry reference names no local path: kept as given.
   EXPECT_EQ(*absolute_source_name("docker://localhost:5000/x:1", "/w"), "docker://localhost:5000/x:1");
-  EXPECT_FALSE(absolute_source_name("containers-storage:x", "/w").ok());
+  EXPECT_EQ(*absolute_source_name("containers-storage:localhost/x:1", "/w"), "containers-storage:localhost/x:1");
+  EXPECT_FALSE(absolute_source_name("docker-daemon:x", "/w").ok());
 }
 
 TEST(Transport, Names) {
@@ -227,7 +228,11 @@ TEST(Transport, Names) {
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(n->transport, Transport::kDirectory);
   EXPECT_TRUE(parse_source_name("docker://x").ok());  // docker.io/library/x:latest (reference_test.cc)
-  EXPECT_FALSE(parse_source_name("containers-storage:x").ok());
+  n = parse_source_name("containers-storage:localhost/x:1");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->transport, Transport::kContainersStorage);
+  EXPECT_EQ(n->path, "localhost/x:1");
+  EXPECT_FALSE(parse_source_name("docker-daemon:x").ok());
   // docker-archive:FILE[:NAME[:TAG]|:@N], the path ending at the first ':' (skopeo).
   n = parse_source_name("docker-archive:/tmp/d.tar");
   ASSERT_TRUE(n.ok());

@@ -11,6 +11,7 @@ std::string transport_name(Transport t) {
     case Transport::kDockerArchive: return "docker-archive";
     case Transport::kDirectory: return "dir";
     case Transport::kDocker: return "docker";
+    case Transport::kContainersStorage: return "containers-storage";
   }
   return "?";
 }
@@ -56,7 +57,12 @@ Result<SourceName> parse_source_name(const std::string& s) {
     return n;
   } else if (s.starts_with("docker:")) {
     return input_error("image source \"{}\": the docker transport is docker://HOST/NAME[:TAG]", s);
-  } else if (s.starts_with("containers-storage:") || s.starts_with("docker-daemon:")) {
+  } else if (s.starts_with("containers-storage:")) {
+    // containers-storage:[[storage-specifier]]NAME: the name as podman takes it.
+    n.transport = Transport::kContainersStorage;
+    n.path = s.substr(19);
+    if (n.path.starts_with("[")) return unsupported_error("image source \"{}\": a storage specifier ([driver@root]) is not supported", s);
+  } else if (s.starts_with("docker-daemon:")) {
     return unsupported_error("image source \"{}\": transport not supported (use skopeo copy to oci: or oci-archive: first)", s);
   } else {
     n.transport = Transport::kDirectory;
@@ -74,7 +80,7 @@ Result<std::string> absolute_source_name(const std::string& s, const std::string
   for (const char* t : {"oci:", "oci-archive:", "docker-archive:", "dir:"})
     if (s.starts_with(t)) prefix = std::string_view(t).size(), local = true;
   // Only local transports name a path (a registry reference, docker://, is kept).
-  if (!local && s.find("://") != std::string::npos) return s;
+  if (!local && (s.find("://") != std::string::npos || n.transport == Transport::kContainersStorage)) return s;
   // cwd + "/" + path with "." and ".." folded (lexically: symlinks are kept).
   std::vector<std::string> parts;
   std::string joined = cwd + "/" + n.path;

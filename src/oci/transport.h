@@ -15,7 +15,7 @@
 
 namespace bootseal::oci {
 
-enum class Transport { kOciLayout, kOciArchive, kDockerArchive, kDirectory, kDocker };
+enum class Transport { kOciLayout, kOciArchive, kDockerArchive, kDirectory, kDocker, kContainersStorage };
 
 struct SourceName {
   Transport transport = Transport::kDirectory;
@@ -27,8 +27,9 @@ struct SourceName {
   std::optional<DockerReference> docker;
 };
 
-// A bare path is a directory source; an unknown transport
-// (containers-storage:, docker-daemon:) is an error.
+// A bare path is a directory source; containers-storage:NAME keeps NAME in
+// `path` (the image is read through `podman image save`, store/source.h); an
+// unknown transport (docker-daemon:) is an error.
 Result<SourceName> parse_source_name(const std::string& s);
 std::string transport_name(Transport t);
 

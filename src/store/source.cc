@@ -9,7 +9,9 @@
 #include "oci/apply.h"
 #include "store/async_hasher.h"
 #include "sys/file.h"
+#include "sys/process.h"
 #include "sys/repo_io.h"
+#include "sys/tree.h"
 
 namespace bootseal::store {
 
@@ -324,6 +326,7 @@ class OciSource : public ImageSource {
     r.manifest_digest = d.digest;
     Bytes cb = BS_TRY(blobs_->read_blob(m.config.digest, m.config.size));
     r.config = BS_TRY_CTX(oci::parse_config(cb), "config {}", m.config.digest.str());
+    r.config_json = cb;
     r.config_digest = m.config.digest;
     r.layers = BS_TRY(manifest_layers(m, r.config, source_));
     r.manifest_bytes = std::move(mb);
@@ -369,6 +372,7 @@ class DockerArchiveSource : public ImageSource {
     if (oci::parse_digest("sha256:" + cname).ok() && cname != r.config_digest.hex)
       return input_error("{}: digest mismatch: content is {}", blobs_->describe(e.config), r.config_digest.str());
     r.config = BS_TRY_CTX(oci::parse_config(cb), "{}", blobs_->describe(e.config));
+    r.config_json = cb;
     if (r.config.diff_ids.size() != e.layers.size())
       return input_error("{}: manifest.json has {} layers, config has {} diff_ids", source_, e.layers.size(),
                          r.config.diff_ids.size());
@@ -411,6 +415,40 @@ class RegistryStream : public Stream {
 
 // docker://: manifests and configs fetched and checked by the client
 // (registry/client.h), layers streamed and checked here as they are read.
+// containers-storage:NAME: the containers tooling writes the image as an
+// oci-archive into a temporary directory (podman image save, else skopeo
+// copy), which is read as such and removed with the source.
+class ContainersStorageSource : public ImageSource {
+ public:
+  ~ContainersStorageSource() override {
+    inner_.reset();
+    if (!dir_.empty()) (void)sys::remove_tree(dir_);
+  }
+  static Result<std::unique_ptr<ImageSource>> open(const std::string& name, const std::string& original) {
+    std::unique_ptr<ContainersStorageSource> s(new ContainersStorageSource());
+    s->dir_ = BS_TRY(sys::make_temp_dir("bootseal-containers-storage."));
+    std::string file = s->dir_ + "/image.tar";
+    std::vector<std::string> argv;
+    if (sys::find_program("podman"))
+      argv = {"podman", "image", "save", "--quiet", "--format", "oci-archive", "--output", file, name};
+    else if (sys::find_program("skopeo"))
+      argv = {"skopeo", "copy", "--quiet", "containers-storage:" + name, "oci-archive:" + file};
+    else
+      return unsupported_error("{}: neither podman nor skopeo is installed (containers-storage: is read through them)", original);
+    auto r = sys::run_capture(argv);
+    if (!r.ok()) return std::move(r).error().context(original);
+    s->inner_ = std::make_unique<OciSource>(std::make_unique<ArchiveBlobs>(file), original, std::nullopt);
+    return std::unique_ptr<ImageSource>(std::move(s));
+  }
+  Result<ResolvedImage> resolve(const oci::Platform& platform) override { return inner_->resolve(platform); }
+  Result<std::unique_ptr<LayerStream>> open_layer(const LayerInfo& layer) override { return inner_->open_layer(layer); }
+
+ private:
+  ContainersStorageSource() = default;
+  std::string dir_;
+  std::unique_ptr<ImageSource> inner_;
+};
+
 class RegistrySource : public ImageSource {
  public:
   RegistrySource(std::unique_ptr<registry::Client> c, oci::DockerReference ref, std::string source)
@@ -431,6 +469,7 @@ class RegistrySource : public ImageSource {
     r.manifest_digest = fm.digest;
     Bytes cb = BS_TRY(client_->get_blob_small(m.config.digest, m.config.size));
     r.config = BS_TRY_CTX(oci::parse_config(cb), "{}: config {}", source_, m.config.digest.str());
+    r.config_json = cb;
     r.config_digest = m.config.digest;
     r.layers = BS_TRY(manifest_layers(m, r.config, source_));
     r.manifest_bytes = std::move(fm.body);
@@ -557,6 +596,8 @@ Result<std::unique_ptr<ImageSource>> open_source(const oci::SourceName& n, const
       auto c = BS_TRY(registry::Client::connect(*n.docker, ro));
       return std::unique_ptr<ImageSource>(new RegistrySource(std::move(c), *n.docker, original));
     }
+    case oci::Transport::kContainersStorage:
+      return ContainersStorageSource::open(n.path, original);
     case oci::Transport::kDirectory:
       break;
   }

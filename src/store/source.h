@@ -32,6 +32,7 @@ struct ResolvedImage {
   std::optional<oci::Digest> manifest_digest;
   oci::Digest config_digest;
   oci::Config config;
+  Bytes config_json;  // the config blob's bytes as stored or served
   std::vector<LayerInfo> layers;
   // The manifest and config exactly as stored or served (OCI layouts and
   // registries; empty for docker-archive:), for writers of derived images.

@@ -130,7 +130,7 @@ check_eq "no image from a corrupted layer" "" "$(ls crepo/composefs/images)"
 "$BOOTSEAL" repo fsck --repo crepo >/dev/null && pass || fail "fsck after a refused import"
 expect_error "unknown tag" 'no image tagged "nope"' "$BOOTSEAL" image digest oci:gz:nope
 expect_error "missing layout" 'nonexistent-dir: no such file' "$BOOTSEAL" image digest oci:/nonexistent-dir
-expect_error "unsupported transport" 'not supported' "$BOOTSEAL" image digest containers-storage:x
+expect_error "unsupported transport" 'not supported' "$BOOTSEAL" image digest docker-daemon:x
 # The boot transform applies when /boot and /sysroot exist (docs/formats/oci.md): a
 # tree without them gets a digest as `image import` gives it, with a warning.
 echo '[{"path":"usr","type":"dir"}]' > noboot.json; $PY layer noboot.json noboot.tar; $PY image noboot --tag t noboot.tar
