@@ -10,7 +10,7 @@ add_executable(bootseal-setup-root
   ${_s}/bls/karg.cc
   ${_s}/erofs/reader.cc ${_s}/fstree/tree.cc
   ${_s}/base/error.cc ${_s}/base/hex.cc
-  ${_s}/sys/file.cc ${_s}/sys/verity.cc ${_s}/sys/mounts.cc ${_s}/sys/pseudo_file.cc)
+  ${_s}/sys/file.cc ${_s}/sys/fsops.cc ${_s}/sys/verity.cc ${_s}/sys/mounts.cc ${_s}/sys/pseudo_file.cc)
 target_include_directories(bootseal-setup-root PRIVATE ${_s})
 if(BOOTSEAL_SANITIZE OR BOOTSEAL_FUZZ)
   # The sanitizer runtimes cannot be linked statically; such builds are for

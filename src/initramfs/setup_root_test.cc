@@ -146,6 +146,10 @@ class FakeOps : public SystemOps {
     synced.push_back(path);
     return {};
   }
+  Status symlink(const std::string& target, const std::string& path) override {
+    symlinks[path] = target;
+    return {};
+  }
   Status switch_root(const std::string& newroot) override {
     switched_to = newroot;
     return {};
@@ -160,7 +164,7 @@ class FakeOps : public SystemOps {
   std::map<std::string, Bytes> verity, digest_when_enabled;
   std::vector<std::string> enabled, lines, ranges_read, synced;
   std::string switched_to, fail_mount_type, fail_mount_source_prefix, loop_file;
-  std::map<std::string, std::string> fds;
+  std::map<std::string, std::string> fds, symlinks;
   int next_fd = 40;
   int alg = 2;
   int slept = 0;
@@ -224,6 +228,9 @@ TEST_F(SetupRootTest, HappyPathMountsTheSealedRoot) {
   EXPECT_EQ(r.init, "/sbin/init");
   EXPECT_EQ(ops->switched_to, "/newroot");
   EXPECT_TRUE(ops->enabled.empty());  // verity present: no first-boot pass
+  // systemd-gpt-auto-generator finds the disk (and the ESP) through it
+  EXPECT_EQ(ops->symlinks["/run/systemd/volatile-root"], "/dev/vda2");
+  EXPECT_TRUE(fs::is_directory(ops->p("/run/systemd")));
   auto* root = find_mount("/sysroot");
   ASSERT_TRUE(root);
   EXPECT_EQ(root->source, "/dev/vda2");
