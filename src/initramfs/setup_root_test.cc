@@ -189,6 +189,7 @@ class SetupRootTest : public ::testing::Test {
     write("/sys/class/block/vda1/partition", "1\n");
     fs::create_directories(ops->p("/sys/class/block/vda2"));
     write("/sys/class/block/vda2/partition", "2\n");
+    write("/sys/class/block/vda2/dev", "254:2\n");
     // The physical root (already "mounted" at /sysroot) and the image view at /newroot.
     write("/sysroot/composefs/images/" + kDigest, "erofs image");
     write("/sysroot/composefs/objects/ab/" + std::string(126, 'c'), "object one");
@@ -229,7 +230,7 @@ TEST_F(SetupRootTest, HappyPathMountsTheSealedRoot) {
   EXPECT_EQ(ops->switched_to, "/newroot");
   EXPECT_TRUE(ops->enabled.empty());  // verity present: no first-boot pass
   // systemd-gpt-auto-generator finds the disk (and the ESP) through it
-  EXPECT_EQ(ops->symlinks["/run/systemd/volatile-root"], "/dev/vda2");
+  EXPECT_EQ(ops->symlinks["/run/systemd/volatile-root"], "/dev/block/254:2");
   EXPECT_TRUE(fs::is_directory(ops->p("/run/systemd")));
   auto* root = find_mount("/sysroot");
   ASSERT_TRUE(root);

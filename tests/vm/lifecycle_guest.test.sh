@@ -52,6 +52,7 @@ build_all() {
   ln -sf /dev/null "$R/etc/systemd/system/bootseal-report.service"
   rm -f "$R/etc/systemd/system/multi-user.target.wants/bootseal-report.service"
   echo 1 > "$R/usr/share/bootseal/version"
+  mkdir -p "$R/mnt/update"   # / is read-only: the mount point is part of the image
   umoci repack --refresh-bundle --image "$L:v1" "$W/bundle" >/dev/null; label v1 1
   # v2: another /usr and /etc
   echo 2 > "$R/usr/share/bootseal/version"; echo "motd of v2" > "$R/etc/motd"
