@@ -127,7 +127,7 @@ debugfs -R "rdump /out $LOGDIR" "$TMP/upd.img" >/dev/null 2>&1
 [ -d "$O" ] || { fail "no out/ on the update disk"; finish; exit 1; }
 jq_() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@" 2>/dev/null; }
 ver() { jq_ "$O/$1-$2.out" "d['status']['$3']['composefs']['verity'] if d['status'].get('$3') else None"; }
-booted() { sed -n "s/^SESSION\[$1\]: cmdline .*composefs=\([0-9a-f]*\).*/\1/p" "$LOGDIR/session.lines" | head -1; }
+booted() { sed -n "s/^SESSION\[$1\]: cmdline: .*composefs=\([0-9a-f]*\).*/\1/p" "$LOGDIR/session.lines" | head -1; }
 
 # 1. v1
 check_eq "boot 1 booted v1" "$D1" "$(booted 1)"
@@ -145,7 +145,7 @@ check_eq "boot 1: status.staged is v2" "$D2" "$(ver 1 status-staged staged)"
 check_eq "boot 1: still booted v1" "$D1" "$(ver 1 status-staged booted)"
 # 2. v2, finalized at shutdown
 check_eq "boot 2 booted v2" "$D2" "$(booted 2)"
-grep -aq "Stopped.*Apply the staged bootseal deployment at shutdown" "$LOG" && pass || fail "no finalize at shutdown on the console"
+tr -d '\r' < "$LOG" | grep -aq "Stopped.*bootseal-finalize.*deployment at shutdown" && pass || fail "no finalize at shutdown on the console"
 check_eq "boot 2: the /etc edit made after staging is kept" "edited after staging" "$(cat "$O/2-edit.out")"
 check_eq "boot 2: status.booted is v2" "$D2" "$(ver 2 status-json booted)"
 check_eq "boot 2: status.rollback is v1" "$D1" "$(ver 2 status-json rollback)"

@@ -29,7 +29,7 @@ for d in /efi /boot/efi /boot; do [ -d "$d/loader/entries" ] && { esp=$d; break;
 say "cmdline: $(cat /proc/cmdline)"
 say "esp: ${esp:-none} ($(findmnt -n -o SOURCE,FSTYPE,OPTIONS "${esp:-/boot}" 2>&1))"
 # what may change: the ESP's entries and UKIs, the deployments' state
-snap() { (find "$esp/loader" "$esp/EFI/Linux" /sysroot/state -printf '%p %s %T@\n' 2>/dev/null | sort) > "$O/$n-$1.snap"; }
+snap() { (find "$esp/loader" "$esp/EFI/Linux" /sysroot/state -path /sysroot/state/os -prune -o -printf '%p %s %T@\n' 2>/dev/null | sort) > "$O/$n-$1.snap"; }
 entries() { ls "$esp/loader/entries" > "$O/$n-entries-$1.out" 2>&1; say "entries $1: $(tr '\n' ' ' < "$O/$n-entries-$1.out")"; }
 [ -n "$esp" ] || abort "no ESP with loader/entries at /efi, /boot/efi or /boot"
 run status bootseal status -v
