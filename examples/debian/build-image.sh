@@ -4,6 +4,12 @@
 #
 #   examples/debian/build-image.sh OUT_LAYOUT_DIR [TAG]
 #
+# The image carries bootseal itself: the Debian package tools/package builds
+# from this tree ($BOOTSEAL_DEB, or built here from ${BUILD_DIR:-build}), installed
+# with dpkg, so `bootseal status`, `upgrade`, `switch` and `rollback` work on the
+# booted machine; its Depends (from dpkg-shlibdeps) and systemd-boot (for
+# systemd-bless-boot, UAPI boot counting) are debootstrapped along.
+#
 # debootstrap --variant=minbase bookworm with systemd, udev, kmod and the tss2
 # libraries systemd's PCR-phase units load; the bookworm-backports 6.12 kernel
 # (vmlinuz + the module subset the sealed boot needs) under /usr/lib/modules/<kver>/;
@@ -19,7 +25,7 @@ CACHE=${BOOTSEAL_CACHE:-/var/cache/bootseal}
 PAYLOADS=${BOOTSEAL_PAYLOADS:-$CACHE/payloads}
 . "$HERE/../../tools/lib/debian-mirror.sh"
 MIRROR=$(debian_mirror)  # $DEBIAN_MIRROR, else the machine's configured apt source
-INCLUDE=systemd,systemd-sysv,udev,kmod,libtss2-esys-3.0.2-0,libtss2-mu0,libtss2-rc0,libtss2-tcti-device0
+INCLUDE=systemd,systemd-sysv,udev,kmod,libtss2-esys-3.0.2-0,libtss2-mu0,libtss2-rc0,libtss2-tcti-device0,systemd-boot
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1735689600}  # 2025-01-01: fixed mtimes for what we add
 
 log() { echo "example: $*" >&2; }
@@ -30,8 +36,19 @@ WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/bootseal-example.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 ROOT=$WORK/rootfs
 
-# 1. debootstrap (cached as a tarball of the finished minbase tree).
-base_tar=$CACHE/debian-bookworm-minbase.tar
+# 0. The bootseal package (tools/package) and its Depends.
+DEB=${BOOTSEAL_DEB:-}
+if [ -z "$DEB" ]; then
+  log "building the bootseal package (tools/package)"
+  DEB=$(cd "$HERE/../.." && tools/package -o "$WORK/deb") || { echo "example: tools/package failed (build the tree first: tools/build)" >&2; exit 1; }
+fi
+[ -f "$DEB" ] || { echo "example: $DEB: no such package" >&2; exit 1; }
+# "libc6 (>= 2.34), libssl3 (>= 3.0.0), a | b" -> libc6,libssl3,a (bookworm has what the tree was built against)
+deps=$(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/[[:space:]]//g' | grep . | sort -u | paste -sd, -)
+INCLUDE=$INCLUDE,$deps
+
+# 1. debootstrap (cached as a tarball of the finished minbase tree, one per package set).
+base_tar=$CACHE/debian-bookworm-minbase-$(printf '%s' "$INCLUDE" | tr ',' '\n' | sort -u | sha256sum | cut -c1-12).tar
 if [ ! -s "$base_tar" ]; then
   log "debootstrap --variant=minbase bookworm (about 40 s, cached afterwards in $base_tar)"
   mkdir -p "$CACHE"
@@ -79,6 +96,10 @@ UNIT
 for u in getty-static.service e2scrub_reap.service apt-daily.timer apt-daily-upgrade.timer; do
   ln -sf /dev/null "$ROOT/etc/systemd/system/$u"
 done
+# bootseal itself (enables bootseal-finalize-staged.path and bootseal-healthcheck.service).
+cp "$DEB" "$ROOT/tmp/bootseal.deb"
+chroot "$ROOT" dpkg -i /tmp/bootseal.deb >"$WORK/dpkg.log" 2>&1 || { cat "$WORK/dpkg.log" >&2; echo "example: dpkg -i $(basename "$DEB") failed" >&2; exit 1; }
+rm -f "$ROOT/tmp/bootseal.deb" "$ROOT"/var/log/dpkg.log
 install -m 0755 "$HERE/bootseal-report" "$ROOT/usr/libexec/bootseal-report"
 install -m 0644 "$HERE/bootseal-report.service" "$ROOT/etc/systemd/system/bootseal-report.service"
 ln -sf /etc/systemd/system/bootseal-report.service "$ROOT/etc/systemd/system/multi-user.target.wants/bootseal-report.service"

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "sys/file.h"
+#include "sys/fsops.h"
 #include "sys/mounts.h"
 #include "sys/pseudo_file.h"
 #include "sys/verity.h"
@@ -81,6 +82,8 @@ Status RealOps::enable_verity(const std::string& path, int hash_algorithm) {
 }
 
 Status RealOps::sync_fs(const std::string& path) { return sys::sync_filesystem(path); }
+
+Status RealOps::symlink(const std::string& target, const std::string& path) { return sys::make_symlink(target, path); }
 
 Status RealOps::switch_root(const std::string& newroot) { return sys::switch_root(newroot); }
 

@@ -21,6 +21,7 @@ class RealOps : public SystemOps {
   Result<std::pair<int, Bytes>> measure_verity(const std::string& path) override;
   Status enable_verity(const std::string& path, int hash_algorithm) override;
   Status sync_fs(const std::string& path) override;
+  Status symlink(const std::string& target, const std::string& path) override;
   Status switch_root(const std::string& newroot) override;
   Status exec_init(const std::string& init) override;
   void sleep_ms(int ms) override;

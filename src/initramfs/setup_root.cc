@@ -261,6 +261,22 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
     return fail("mount root", fmt::format("{} ({}) on {}: {}", *dev, fstype, cfg.sysroot, s.error().message()));
 
   lap("mount-root");
+  // The root is an overlay, so systemd cannot tell its disk from "/": as
+  // systemd-volatile-root does, name the physical root's block device in
+  // /run/systemd/volatile-root. systemd-gpt-auto-generator then finds the disk
+  // and mounts the ESP systemd-boot was started from (/efi or /boot), which is
+  // where `bootseal status`, finalize and systemd-bless-boot look for it
+  // (composefs-rs's setup-root does the same: systemd#35017). systemd parses the
+  // link's target as /dev/block/MAJOR:MINOR (a /dev/vda2 target is refused: "Failed
+  // to parse major/minor device node"), read here from /sys/class/block/<name>/dev.
+  {
+    std::string name = dev->substr(dev->rfind('/') + 1);
+    auto mm = ops.read_text("/sys/class/block/" + name + "/dev");
+    std::string target = mm.ok() ? "/dev/block/" + trim(*mm) : "";
+    if (target.empty() || !ops.mkdir_p(cfg.run + "/systemd").ok() ||
+        !ops.symlink(target, cfg.run + "/systemd/volatile-root").ok())
+      ops.console("bootseal-setup-root: warning: could not write " + cfg.run + "/systemd/volatile-root");
+  }
   std::string repo = cfg.sysroot + "/composefs";
   const std::string deploy = cfg.sysroot + "/state/deploy/" + rep.digest_hex;
   const std::string var = cfg.sysroot + "/state/os/default/var";

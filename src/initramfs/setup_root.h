@@ -53,6 +53,8 @@ class SystemOps {
   virtual Status enable_verity(const std::string& path, int hash_algorithm) = 0;
   // Writes back the filesystem holding `path` (syncfs).
   virtual Status sync_fs(const std::string& /*path*/) { return {}; }
+  // symlink(2): `path` -> `target`.
+  virtual Status symlink(const std::string& /*target*/, const std::string& /*path*/) { return {}; }
   // MS_MOVE newroot onto /, chroot, chdir.
   virtual Status switch_root(const std::string& newroot) = 0;
   virtual Status exec_init(const std::string& init) = 0;

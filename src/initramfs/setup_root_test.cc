@@ -146,6 +146,10 @@ class FakeOps : public SystemOps {
     synced.push_back(path);
     return {};
   }
+  Status symlink(const std::string& target, const std::string& path) override {
+    symlinks[path] = target;
+    return {};
+  }
   Status switch_root(const std::string& newroot) override {
     switched_to = newroot;
     return {};
@@ -160,7 +164,7 @@ class FakeOps : public SystemOps {
   std::map<std::string, Bytes> verity, digest_when_enabled;
   std::vector<std::string> enabled, lines, ranges_read, synced;
   std::string switched_to, fail_mount_type, fail_mount_source_prefix, loop_file;
-  std::map<std::string, std::string> fds;
+  std::map<std::string, std::string> fds, symlinks;
   int next_fd = 40;
   int alg = 2;
   int slept = 0;
@@ -185,6 +189,7 @@ class SetupRootTest : public ::testing::Test {
     write("/sys/class/block/vda1/partition", "1\n");
     fs::create_directories(ops->p("/sys/class/block/vda2"));
     write("/sys/class/block/vda2/partition", "2\n");
+    write("/sys/class/block/vda2/dev", "254:2\n");
     // The physical root (already "mounted" at /sysroot) and the image view at /newroot.
     write("/sysroot/composefs/images/" + kDigest, "erofs image");
     write("/sysroot/composefs/objects/ab/" + std::string(126, 'c'), "object one");
@@ -224,6 +229,9 @@ TEST_F(SetupRootTest, HappyPathMountsTheSealedRoot) {
   EXPECT_EQ(r.init, "/sbin/init");
   EXPECT_EQ(ops->switched_to, "/newroot");
   EXPECT_TRUE(ops->enabled.empty());  // verity present: no first-boot pass
+  // systemd-gpt-auto-generator finds the disk (and the ESP) through it
+  EXPECT_EQ(ops->symlinks["/run/systemd/volatile-root"], "/dev/block/254:2");
+  EXPECT_TRUE(fs::is_directory(ops->p("/run/systemd")));
   auto* root = find_mount("/sysroot");
   ASSERT_TRUE(root);
   EXPECT_EQ(root->source, "/dev/vda2");

@@ -96,6 +96,9 @@ Status TraceOps::enable_verity(const std::string& p, int alg) {
 Status TraceOps::sync_fs(const std::string& p) {
   return timed("sync_fs " + p, [&] { return in_.sync_fs(p); });
 }
+Status TraceOps::symlink(const std::string& t, const std::string& p) {
+  return timed("symlink " + p, [&] { return in_.symlink(t, p); });
+}
 Status TraceOps::switch_root(const std::string& r) {
   return timed("switch_root " + r, [&] { return in_.switch_root(r); });
 }

@@ -14,7 +14,7 @@ DEB=$(BUILD_DIR="$BUILD" "$SRC/tools/package" -o "$TMP/pkg")
 check_eq "package name" "bootseal_0.1.0_$(dpkg --print-architecture).deb" "$(basename "$DEB")"
 dpkg-deb -c "$DEB" | awk '{print $6}' > contents
 for p in ./usr/bin/bootseal ./usr/lib/bootseal/bootseal-setup-root ./usr/lib/systemd/system/bootseal-finalize-staged.service \
-         ./usr/lib/systemd/system/bootseal-finalize-staged.path ./usr/lib/systemd/system/bootseal-healthcheck.service ./usr/lib/bootseal/bootseal-healthcheck ./usr/share/doc/bootseal/copyright ./usr/share/doc/bootseal/lifecycle.md; do
+         ./usr/lib/systemd/system/bootseal-finalize-staged.path ./usr/lib/systemd/system/bootseal-healthcheck.service ./usr/lib/systemd/system/boot.automount.d/bootseal.conf ./usr/lib/bootseal/bootseal-healthcheck ./usr/share/doc/bootseal/copyright ./usr/share/doc/bootseal/lifecycle.md; do
   grep -qx "$p" contents && pass || fail "package lacks $p"
 done
 dpkg-deb -f "$DEB" Depends | grep -q 'libc6' && pass || fail "Depends: $(dpkg-deb -f "$DEB" Depends)"

@@ -19,7 +19,8 @@ report() { sed -n '/BOOTSEAL-REPORT-BEGIN/,/BOOTSEAL-REPORT-END/p' "$LOGDIR/$1.s
 field() { report "$1" | sed -n "s/^$2: //p" | head -1; }
 
 t0=$(date +%s)
-"$SRC/examples/debian/build-image.sh" "$W/oci" latest 2>&1 | tail -1
+# the image carries bootseal's .deb (tools/package from this build); one example build at a time (shared debootstrap cache)
+with_lock /tmp/bootseal-debian.lock env BUILD_DIR="$BUILD" "$SRC/examples/debian/build-image.sh" "$W/oci" latest 2>&1 | tail -1
 "$BOOTSEAL" -q repo init --repo "$W/repo" >/dev/null
 "$BOOTSEAL" -q image import --repo "$W/repo" --ref debian "oci:$W/oci:latest" >/dev/null
 digest=$("$BOOTSEAL" -q image digest "oci:$W/oci:latest")

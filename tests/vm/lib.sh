@@ -76,3 +76,21 @@ vm_boot() {
   echo "boot $name: exit $rc, $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
   return $rc
 }
+
+# with_lock LOCKFILE CMD...: runs CMD under `flock LOCKFILE` (/tmp/bootseal-vm.lock: one
+# VM at a time on the machine; /tmp/bootseal-debian.lock: one example build, which
+# shares the debootstrap cache), unless an ancestor of this shell already holds it
+# (the test was started as `flock LOCKFILE ctest ...`): then CMD runs as is.
+with_lock() {
+  local lock=$1 ino pid p; shift
+  [ -e "$lock" ] || : > "$lock"
+  ino=$(stat -c %i "$lock")
+  for pid in $(awk -v i="$ino" '$2 == "FLOCK" { n = split($6, a, ":"); if (a[n] == i) print $5 }' /proc/locks); do
+    p=$$
+    while [ -n "$p" ] && [ "$p" -gt 1 ]; do
+      if [ "$p" = "$pid" ]; then "$@"; return; fi
+      p=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null)
+    done
+  done
+  flock "$lock" "$@"
+}
