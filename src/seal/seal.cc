@@ -378,8 +378,19 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
   BS_TRY(sys::write_file_atomic(dep + "/" + digest + ".origin",
                                 as_bytes(deploy::format_origin(record.source, digest, record.manifest_digest))));
   {
-    // The deployment is a GC root of the device's repository.
     store::Repository staged = BS_TRY(store::Repository::open(root, {}));
+    // The image's record (config: version label, created, architecture; the tree), so
+    // `status` on the device shows what `image import` recorded. Without layer records:
+    // the device's repository holds no layer blobs.
+    store::ImageRecord dev = record;
+    dev.layers.clear();
+    Bytes dump = BS_TRY(repo.read_object(record.tree, uint64_t{1} << 31));
+    dev.tree = to_hex(BS_TRY(staged.write_object(dump)));
+    Bytes rec_obj = BS_TRY(staged.write_object(as_bytes(store::serialize_image_record(dev))));
+    BS_TRY(staged.set_stream(std::string(store::kImageStreamPrefix) + dev.image + "-" + to_hex(rec_obj).substr(0, 16),
+                             to_hex(rec_obj)));
+    BS_TRY(staged.flush());
+    // The deployment is a GC root of the device's repository.
     BS_TRY(store::pin_deployment(staged, digest, record.source));
   }
 
