@@ -23,6 +23,7 @@ class RealOps : public SystemOps {
   Status sync_fs(const std::string& path) override;
   Status switch_root(const std::string& newroot) override;
   Status exec_init(const std::string& init) override;
+  Result<int> run(const std::vector<std::string>& argv) override;
   void sleep_ms(int ms) override;
   uint64_t now_us() override;
   void console(const std::string& line) override;
