@@ -14,6 +14,8 @@ python3 -c 'import cryptography' 2>/dev/null || skip "python3-cryptography not i
 B() { "$BOOTSEAL" "$@"; }
 cd "$TMP"
 mkroot r 1
+cp -a "$PAY/kernel/lib/modules/$KVER/kernel/drivers/md" "r/usr/lib/modules/$KVER/kernel/drivers/"  # dm-crypt
+depmod -b r/usr "$KVER"
 B -q keys generate --dir keys --name "bootseal encrypt test"
 B -q repo init --repo repo >/dev/null
 B -q image import --repo repo --ref v1 "dir:$TMP/r" >/dev/null 2>&1
@@ -30,6 +32,7 @@ expect_error "encrypt without a TPM" "encrypt needs one of --tpm2-device" \
 
 B --json disk create --repo repo --image v1 --keys keys -o disk.raw --encrypt --tpm2-device "$SWTPM_TCTI" \
   --pcr-key pcr.key --recovery-key-file rk.txt >create.json 2>create.err && pass || { cat create.err; fail "disk create --encrypt"; }
+[ -s create.json ] || { finish; exit 1; }
 U=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["luks_uuid"])' create.json)
 check_eq "recovery key file mode" 600 "$(stat -c %a rk.txt)"
 grep -qE '^([cbdefghijklnrtuv]{8}-){7}[cbdefghijklnrtuv]{8}$' rk.txt && pass || fail "recovery key format: $(cat rk.txt)"
