@@ -79,6 +79,10 @@ Result<BootUnlockResult> boot_unlock(const BootUnlockOptions& o) {
     refusal = fmt::format("no TPM ({})", one_line(tpm_r.error()));
   } else {
     tpm.emplace(std::move(*tpm_r));
+    if (o.enter_initrd && o.measure) {
+      Status st = extend_banks(*tpm, 11, [](crypto::HashAlg a) { return crypto::digest(a, std::string_view("enter-initrd")); });
+      if (!st.ok()) refusal = "extending PCR 11 with enter-initrd: " + one_line(st.error());
+    }
     std::optional<tpm2::PcrSigDocument> sig;
     std::string sig_problem;
     if (sys::path_exists(o.signature_path)) {
@@ -88,8 +92,9 @@ Result<BootUnlockResult> boot_unlock(const BootUnlockOptions& o) {
       else sig_problem = fmt::format("{}: {}", o.signature_path, one_line(doc.error()));
     }
     std::vector<TokenInfo> tokens = BS_TRY(luks.tokens());
+    const bool tpm_ready = refusal.empty();
     for (auto& info : tokens) {
-      if (info.type != tpm2::kTokenTypeTpm2) continue;
+      if (info.type != tpm2::kTokenTypeTpm2 || !tpm_ready) continue;
       auto attempt = [&]() -> Result<std::pair<Bytes, int>> {
         tpm2::Tpm2Token t = BS_TRY(tpm2::parse_tpm2_token(info.json));
         if (t.keyslots.size() != 1) return input_error("the token names {} keyslots", t.keyslots.size());

@@ -24,6 +24,9 @@ struct BootUnlockOptions {
   std::string tcti = "device:/dev/tpmrm0";
   std::string signature_path = "/.extra/tpm2-pcr-signature.json";
   bool measure = true;  // PCR 15 and PCR 11 (leave-initrd)
+  // Extend PCR 11 with "enter-initrd" first, as systemd-pcrphase-initrd.service does at
+  // the start of a systemd initrd (ours runs no systemd): the .pcrsig signs that phase.
+  bool enter_initrd = true;
   int tries = 3;
   // Reads one line after printing the prompt; nullopt when there is no console input.
   std::function<std::optional<std::string>(const std::string& prompt)> ask;

@@ -21,8 +21,9 @@ int main(int argc, char** argv) {
     if (a == "--tcti" && i + 1 < argc) o.tcti = argv[++i];
     else if (a == "--signature" && i + 1 < argc) o.signature_path = argv[++i];
     else if (a == "--no-measure") o.measure = false;
+    else if (a == "--no-enter-initrd") o.enter_initrd = false;
     else if (a == "--help" || a == "-h") {
-      std::printf("usage: bootseal-unlock DEVICE [NAME] [--tcti T] [--signature F] [--no-measure]\n"
+      std::printf("usage: bootseal-unlock DEVICE [NAME] [--tcti T] [--signature F] [--no-measure] [--no-enter-initrd]\n"
                   "Opens a LUKS2 volume with its systemd-tpm2 token (else asks for the recovery key\n"
                   "on the console, three tries) as /dev/mapper/NAME (default root). See docs/tpm.md.\n");
       return 0;
