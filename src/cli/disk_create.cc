@@ -21,6 +21,7 @@ namespace {
 struct CreateOptions {
   seal::DiskOptions d;
   std::string repo, size, esp_size;
+  bool no_pcr15 = false;
 };
 
 // True if REF names an image source in transport syntax (oci:DIR[:TAG],
@@ -33,6 +34,7 @@ bool is_transport_ref(const std::string& ref) {
 
 Status create(CreateOptions& o, const Globals& g) {
   o.d.repo = repo_root(o.repo);
+  o.d.pcr15 = !o.no_pcr15;
   BS_TRY(bls::refuse_composefs_kargs(o.d.cmdline_extra, "--cmdline"));  // before any import
   o.d.disk_size = BS_TRY(parse_size(o.size, "--size"));
   o.d.esp_size = BS_TRY(parse_size(o.esp_size, "--esp-size"));
@@ -146,7 +148,7 @@ void setup(CLI::App& root, Context& ctx) {
                                                              "public key this is (bootseal tpm srk-public-key)");
   c->add_option("--pcr-key", o.d.pcr_key, "PCR signing key (PEM, RSA): the UKI gets .pcrpkey and .pcrsig "
                                           "(PCR 11 for enter-initrd)");
-  c->add_flag("--no-pcr15{false}", o.d.pcr15, "With --encrypt: do not bind PCR 15 = its initial value");
+  c->add_flag("--no-pcr15", o.no_pcr15, "With --encrypt: do not bind PCR 15 = its initial value");
   c->add_option("--unlock", o.d.unlock, "bootseal-unlock binary for the initrd (an encrypted root)");
   c->add_option("--work-dir", o.d.work_dir, "Scratch directory (default: a temporary one)");
   c->add_flag("--keep-work-dir", o.d.keep_work, "Keep the scratch directory");

@@ -8,6 +8,7 @@
 #     Secure Boot accepts it): the TPM refuses, the console asks for the recovery key,
 #     the test types it, the boot completes.
 set -euo pipefail
+trap 'echo "failed at line $LINENO: $BASH_COMMAND"' ERR
 . "$SRC/tests/vm/lib.sh"
 need_payloads
 for t in swtpm tpm2_shutdown openssl mcopy mdir python3; do command -v $t >/dev/null || { echo "missing $t"; exit 1; }; done
