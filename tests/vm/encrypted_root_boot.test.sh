@@ -11,7 +11,7 @@ set -euo pipefail
 trap 'echo "failed at line $LINENO: $BASH_COMMAND"' ERR
 . "$SRC/tests/vm/lib.sh"
 need_payloads
-for t in swtpm tpm2_shutdown openssl mcopy mdir python3; do command -v $t >/dev/null || { echo "missing $t"; exit 1; }; done
+for t in swtpm tpm2_shutdown openssl mcopy mdir python3 sfdisk; do command -v $t >/dev/null || { echo "missing $t"; exit 1; }; done
 T=$(mktemp -d)
 TMP=$T
 . "$SRC/tests/lib/swtpm.sh"   # its EXIT trap stops swtpm and removes $T
@@ -93,8 +93,10 @@ B -q uki build --linux sec/linux --initrd sec/initrd --cmdline "@sec/cmdline" --
   --uname "$(tr -d '\0' <sec/uname)" --pcr-private-key other.key --phases enter-initrd --pcr-banks sha256 \
   --sign-key keys/db.key --sign-cert keys/db.crt -o other.efi
 cp disk.raw other.raw
-name=$(mdir -b -i other.raw@@1M ::/EFI/Linux | grep -i '\.efi$' | head -1)
-mcopy -o -i other.raw@@1M other.efi "$name"
+off=$(( $(sfdisk -J other.raw | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][0]["start"])') * 512 ))
+name=$(mdir -b -i "other.raw@@$off" ::/EFI/Linux | grep -i '\.efi$' | head -1)
+[ -n "$name" ] || { echo "no UKI in the ESP's EFI/Linux"; mdir -/ -i "other.raw@@$off" ::/ ; exit 1; }
+mcopy -o -i "other.raw@@$off" other.efi "$name"
 boot otherkey other.raw --expect ENC-OK --send-on "enter the recovery key=>$(cat rk.txt)"
 check otherkey "bootseal-unlock: the TPM did not unlock /dev/vda2: token"
 check otherkey "opened /dev/vda2 as /dev/mapper/root with the recovery key"
