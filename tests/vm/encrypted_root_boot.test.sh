@@ -94,8 +94,8 @@ B -q uki build --linux sec/linux --initrd sec/initrd --cmdline "@sec/cmdline" --
   --sign-key keys/db.key --sign-cert keys/db.crt -o other.efi
 cp disk.raw other.raw
 off=$(( $(sfdisk -J other.raw | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][0]["start"])') * 512 ))
-name=$(mdir -b -i "other.raw@@$off" ::/EFI/Linux | grep -i '\.efi$' | head -1)
-[ -n "$name" ] || { echo "no UKI in the ESP's EFI/Linux"; mdir -/ -i "other.raw@@$off" ::/ ; exit 1; }
+name=$(mdir -b -i "other.raw@@$off" ::/EFI/Linux/bootc | grep -i '\.efi$' | head -1)
+[ -n "$name" ] || { echo "no UKI in the ESP's EFI/Linux/bootc"; mdir -/ -i "other.raw@@$off" ::/ ; exit 1; }
 mcopy -o -i "other.raw@@$off" other.efi "$name"
 boot otherkey other.raw --expect ENC-OK --send-on "enter the recovery key=>$(cat rk.txt)"
 check otherkey "bootseal-unlock: the TPM did not unlock /dev/vda2: token"
