@@ -21,6 +21,7 @@ namespace {
 struct CreateOptions {
   seal::DiskOptions d;
   std::string repo, size, esp_size;
+  bool no_pcr15 = false;
 };
 
 // True if REF names an image source in transport syntax (oci:DIR[:TAG],
@@ -33,6 +34,7 @@ bool is_transport_ref(const std::string& ref) {
 
 Status create(CreateOptions& o, const Globals& g) {
   o.d.repo = repo_root(o.repo);
+  o.d.pcr15 = !o.no_pcr15;
   BS_TRY(bls::refuse_composefs_kargs(o.d.cmdline_extra, "--cmdline"));  // before any import
   o.d.disk_size = BS_TRY(parse_size(o.size, "--size"));
   o.d.esp_size = BS_TRY(parse_size(o.esp_size, "--esp-size"));
@@ -66,7 +68,7 @@ Status create(CreateOptions& o, const Globals& g) {
   }
   seal::DiskResult r = BS_TRY_CTX(seal::create_disk(o.d), "disk create {}", o.d.output);
   if (g.json) {
-    print_json({{"output", o.d.output},
+    nlohmann::json j = {{"output", o.d.output},
                 {"digest", r.digest},
                 {"arch", std::string(arch_name(r.arch))},
                 {"kernel", r.kernel_version},
@@ -78,7 +80,16 @@ Status create(CreateOptions& o, const Globals& g) {
                 {"root_bytes", r.root_bytes},
                 {"disk_bytes", r.disk_bytes},
                 {"objects", r.objects},
-                {"object_bytes", r.object_bytes}});
+                {"object_bytes", r.object_bytes},
+                {"encrypted", o.d.encrypt}};
+    if (o.d.encrypt) {
+      j["luks_uuid"] = r.luks_uuid;
+      j["tpm_keyslot"] = r.tpm_keyslot;
+      j["recovery_keyslot"] = r.recovery_keyslot;
+      j["policy_hash"] = r.policy_hash;
+      if (!r.recovery_key.empty()) j["recovery_key"] = r.recovery_key;
+    }
+    print_json(j);
   } else {
     fmt::print("disk:      {} ({} MiB)\n", o.d.output, r.disk_bytes >> 20);
     fmt::print("digest:    {}\n", r.digest);
@@ -88,6 +99,14 @@ Status create(CreateOptions& o, const Globals& g) {
                r.uki_bytes / 1048576.0, r.initrd_bytes / 1048576.0, r.uki_path);
     fmt::print("ESP:       {} MiB FAT32; root: {} MiB ext4 (verity), {} objects, {:.1f} MiB\n", r.esp_bytes >> 20,
                r.root_bytes >> 20, r.objects, r.object_bytes / 1048576.0);
+    if (o.d.encrypt) {
+      fmt::print("encrypted: LUKS2 {} (aes-xts-plain64); TPM keyslot {} (signed PCR 11{}), recovery keyslot {}\n",
+                 r.luks_uuid, r.tpm_keyslot, o.d.pcr15 ? " + PCR 15" : "", r.recovery_keyslot);
+      if (!r.recovery_key.empty())
+        fmt::print("recovery key (shown once, write it down): {}\n", r.recovery_key);
+      else
+        fmt::print("recovery key: written to {} (mode 0600)\n", o.d.recovery_key_file);
+    }
   }
   return {};
 }
@@ -127,6 +146,17 @@ void setup(CLI::App& root, Context& ctx) {
                                               "(install it when it seals the image), require, or never (build one)")
       ->check(CLI::IsMember({"auto", "require", "never"}))
       ->capture_default_str();
+  c->add_flag("--encrypt", o.d.encrypt, "LUKS2 root opened in the initrd by the TPM (signed PCR 11 for the initrd "
+                                       "phase + PCR 15 = 0) or the recovery key (docs/tpm.md)");
+  c->add_option("--recovery-key-file", o.d.recovery_key_file, "With --encrypt: write the recovery key here (mode 0600) "
+                                                              "instead of printing it once");
+  c->add_option("--tpm2-device", o.d.tpm2_device, "With --encrypt: seal on this TPM (device:/dev/tpmrm0, swtpm:host=,port=)");
+  c->add_option("--tpm2-srk-public-key", o.d.srk_public_key, "With --encrypt: seal offline for the TPM whose SRK "
+                                                             "public key this is (bootseal tpm srk-public-key)");
+  c->add_option("--pcr-key", o.d.pcr_key, "PCR signing key (PEM, RSA): the UKI gets .pcrpkey and .pcrsig "
+                                          "(PCR 11 for enter-initrd)");
+  c->add_flag("--no-pcr15", o.no_pcr15, "With --encrypt: do not bind PCR 15 = its initial value");
+  c->add_option("--unlock", o.d.unlock, "bootseal-unlock binary for the initrd (an encrypted root)");
   c->add_option("--work-dir", o.d.work_dir, "Scratch directory (default: a temporary one)");
   c->add_flag("--keep-work-dir", o.d.keep_work, "Keep the scratch directory");
   hidden_alias(c, "--workdir", o.d.work_dir);

@@ -108,6 +108,9 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option("--init", b.o.init_file, "Script or binary to use as /init (default: the built-in generic init)");
   c->add_option("--setup-root", b.o.setup_root, "bootseal-setup-root (static) to install as "
                                                 "/usr/bin/bootseal-setup-root; the generic /init runs it");
+  c->add_option("--unlock", b.o.unlock, "bootseal-unlock to install as /usr/lib/bootseal/bootseal-unlock with its "
+                                        "shared-library closure (and dm_mod dm_crypt xts): setup-root opens an "
+                                        "encrypted root (bootseal.luks=) with it");
   c->add_option("--add", b.add, "Extra file, symlink or directory (with its contents): PATH (at the same path in the archive) or SRC:DST (repeatable)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);

@@ -9,8 +9,16 @@
 namespace bootseal::cli {
 namespace {
 
+std::vector<std::string> send_on_args;
+
 Status run_cmd(vm::VmConfig c, const Globals& g) {
   c.verbose = g.verbose > 0;
+  for (const std::string& a : send_on_args) {
+    auto sep = a.find("=>");
+    if (sep == std::string::npos || sep == 0)
+      return input_error("--send-on '{}': expected TEXT=>LINE (type LINE when TEXT appears)", a);
+    c.send_on.emplace_back(a.substr(0, sep), a.substr(sep + 2));
+  }
   if (g.quiet || g.json) c.echo_serial = false;
   if (c.secure_boot && c.enroll_keydir.empty() && c.vars.empty())
     warn("--secure-boot without --enroll or --vars: the firmware starts in setup mode and enforces nothing "
@@ -75,6 +83,10 @@ void setup(CLI::App& root, Context& ctx) {
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   r->add_option("--fail-on", c.fail_on, "Stop with failure when this text appears (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  r->add_option("--send-on", send_on_args, "TEXT=>LINE: when TEXT appears on the console, type LINE and Enter "
+                                          "(each once, in order; repeatable)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   r->add_option("--extra-disk", c.extra_disks, "Another raw virtio disk (repeatable)")

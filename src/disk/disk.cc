@@ -208,18 +208,28 @@ Result<PartitionSizes> plan_partition_sizes(const std::string& root_dir, uint64_
 
 Status assemble_disk(const AssembleSpec& a) {
   BS_TRY(sys::mkdir_p(a.work_dir));
-  std::string esp_img = a.work_dir + "/esp.img", root_img = a.work_dir + "/root.img";
+  std::string esp_img = a.work_dir + "/esp.img", root_img = a.work_dir + "/root.img",
+              luks_img = a.work_dir + "/root.luks";
   Status st = [&]() -> Status {
     BS_TRY(make_fat_image(a.esp_dir, esp_img, a.sizes.esp, "ESP", 0x5EA1ED00));
-    BS_TRY(make_ext4_image(a.root_dir, root_img, a.sizes.root, a.root_label, a.root_uuid));
+    std::string part_img = root_img;
+    if (a.encrypt_root) {
+      if (a.sizes.root <= a.root_header) return input_error("the root partition is too small for its LUKS2 header");
+      BS_TRY(make_ext4_image(a.root_dir, root_img, a.sizes.root - a.root_header, a.root_label, a.root_uuid));
+      part_img = luks_img;
+      BS_TRY(a.encrypt_root(root_img, luks_img));
+    } else {
+      BS_TRY(make_ext4_image(a.root_dir, root_img, a.sizes.root, a.root_label, a.root_uuid));
+    }
     return create_gpt_disk(a.output, a.disk_size,
                            {{"esp", std::string(kEspTypeGuid), "", esp_img, a.sizes.esp},
                             {fmt::format("root-{}", arch_name(a.arch)),
                              std::string(a.arch == Arch::kArm64 ? kRootArm64TypeGuid : kRootX86_64TypeGuid), "",
-                             root_img, a.sizes.root}});
+                             part_img, a.sizes.root}});
   }();
   (void)sys::remove_file(esp_img);
   (void)sys::remove_file(root_img);
+  (void)sys::remove_file(luks_img);
   return st;
 }
 

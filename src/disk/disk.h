@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +78,10 @@ struct AssembleSpec {
   std::string root_label = "bootseal-root";
   std::string root_uuid;   // "" = random
   Arch arch = Arch::kX86_64;  // the root partition's type: Discoverable Partitions root for it
+  // An encrypted root: the ext4 is made `root_header` bytes smaller than the partition,
+  // and encrypt_root(plain image, output image) writes what goes into the partition.
+  std::function<Status(const std::string&, const std::string&)> encrypt_root;
+  uint64_t root_header = 0;
 };
 Status assemble_disk(const AssembleSpec& spec);
 

@@ -1,7 +1,9 @@
 #include "initramfs/initrd.h"
 
 #include <cstdio>
+#include <algorithm>
 #include <functional>
+#include <set>
 
 #include "cpio/cpio.h"
 #include "sys/dirscan.h"
@@ -116,6 +118,36 @@ Result<Arch> elf_arch(ByteSpan elf) {
 }
 
 namespace {
+// The PT_INTERP path of an ELF64 LE file, "" if none (static).
+Result<std::string> elf_interpreter(ByteSpan elf) {
+  constexpr uint32_t kPtInterp = 3;
+  if (BS_TRY(is_static_elf(elf))) return std::string();
+  ByteReader r(elf);
+  uint64_t phoff = load_le<uint64_t>(elf.data() + 32);
+  uint16_t phentsize = load_le<uint16_t>(elf.data() + 54), phnum = load_le<uint16_t>(elf.data() + 56);
+  if (phentsize < 40) return input_error("ELF program header size {} is too small", phentsize);
+  for (uint16_t i = 0; i < phnum; i++) {
+    auto off = checked_add<uint64_t>(phoff, uint64_t{i} * phentsize);
+    if (!off) return input_error("ELF program header offset overflows");
+    ByteSpan ph = BS_TRY(r.at(*off, 40, "ELF program header"));
+    if (load_le<uint32_t>(ph.data()) != kPtInterp) continue;
+    uint64_t o = load_le<uint64_t>(ph.data() + 8), n = load_le<uint64_t>(ph.data() + 32);
+    ByteSpan in = BS_TRY(r.at(o, static_cast<size_t>(n), "ELF interpreter"));
+    std::string s(reinterpret_cast<const char*>(in.data()), in.size());
+    while (!s.empty() && s.back() == '\0') s.pop_back();
+    return s;
+  }
+  return std::string();
+}
+
+// Host library path -> its path in the initrd (whose /lib is a symlink to usr/lib).
+std::string archive_lib_path(const std::string& host) {
+  std::string p = host;
+  while (!p.empty() && p[0] == '/') p.erase(0, 1);
+  if (p.rfind("lib/", 0) == 0) p = "usr/" + p;
+  return p;
+}
+
 // An executable for the initrd must be built for its architecture.
 Status check_elf_arch(ByteSpan elf, const std::optional<Arch>& want, std::string_view what, const std::string& path) {
   if (!want) return {};
@@ -125,6 +157,51 @@ Status check_elf_arch(ByteSpan elf, const std::optional<Arch>& want, std::string
   return {};
 }
 }  // namespace
+
+Result<std::vector<std::string>> library_closure(const std::string& path, const std::vector<std::string>& extra) {
+  Bytes elf = BS_TRY(sys::read_file(path));
+  std::string interp = BS_TRY_CTX(elf_interpreter(elf), "{}", path);
+  if (interp.empty()) return std::vector<std::string>();
+  std::set<std::string> libs;
+  std::set<std::string> dirs;
+  auto list = [&](const std::string& file) -> Status {
+    std::string out = BS_TRY_CTX(sys::run_capture({interp, "--list", file}), "resolving the libraries of {}", file);
+    size_t pos = 0;
+    while (pos < out.size()) {
+      size_t e = out.find('\n', pos);
+      if (e == std::string::npos) e = out.size();
+      std::string line = out.substr(pos, e - pos);
+      pos = e + 1;
+      if (line.find("not found") != std::string::npos)
+        return input_error("{}: a library is missing on this host: {}", file, line);
+      std::string lib;
+      if (auto arrow = line.find("=> "); arrow != std::string::npos) lib = line.substr(arrow + 3);
+      else lib = line;
+      while (!lib.empty() && (lib[0] == ' ' || lib[0] == '\t')) lib.erase(0, 1);
+      if (auto sp = lib.find(" ("); sp != std::string::npos) lib.resize(sp);
+      if (lib.empty() || lib[0] != '/') continue;  // linux-vdso.so.1 and the like
+      libs.insert(lib);
+      dirs.insert(sys::dirname_of(lib));
+    }
+    return {};
+  };
+  BS_TRY(list(path));
+  for (const std::string& name : extra) {
+    std::string found;
+    for (const std::string& d : dirs)
+      if (exists(d + "/" + name)) {
+        found = d + "/" + name;
+        break;
+      }
+    if (found.empty()) return input_error("{}: {} (loaded at run time) is not installed beside its libraries", path, name);
+    libs.insert(found);
+    BS_TRY(list(found));
+  }
+  libs.erase(interp);
+  std::vector<std::string> out = {interp};
+  out.insert(out.end(), libs.begin(), libs.end());
+  return out;
+}
 
 Result<InitrdResult> build_initrd(const InitrdOptions& o) {
   InitrdResult res;
@@ -159,9 +236,21 @@ Result<InitrdResult> build_initrd(const InitrdOptions& o) {
     BS_TRY(w.add_file("usr/bin/bootseal-setup-root", std::move(sr), 0755));
   }
 
+  std::vector<std::string> modules = o.modules;
+  if (!o.unlock.empty()) {
+    Bytes ub = BS_TRY_CTX(sys::read_file(o.unlock), "--unlock");
+    BS_TRY(check_elf_arch(ub, o.arch, "--unlock", o.unlock));
+    BS_TRY(w.add_file(std::string(kUnlockPath.substr(1)), std::move(ub), 0755));
+    // libtss2-tctildr dlopen()s the TCTI of a device:/dev/tpmrm0 TPM.
+    for (const std::string& lib : BS_TRY(library_closure(o.unlock, {"libtss2-tcti-device.so.0"})))
+      BS_TRY(w.add_file(archive_lib_path(lib), BS_TRY(sys::read_file(lib)), 0755));
+    for (const std::string& m : kUnlockModules)
+      if (std::find(modules.begin(), modules.end(), m) == modules.end()) modules.push_back(m);
+  }
+
   // Kernel modules.
   std::string modlist;
-  if (!o.modules_dir.empty() && !o.modules.empty()) {
+  if (!o.modules_dir.empty() && !modules.empty()) {
     auto [dir, kver] = BS_TRY(find_modules_dir(o.modules_dir));
     res.kver = kver;
     std::string dep = BS_TRY_CTX(sys::read_text_file(dir + "/modules.dep"), "kernel modules");
@@ -169,7 +258,7 @@ Result<InitrdResult> build_initrd(const InitrdOptions& o) {
                                             read_optional(dir + "/modules.alias"),
                                             read_optional(dir + "/modules.builtin")),
                          "{}", dir);
-    auto files = BS_TRY_CTX(ix.resolve(o.modules), "{}", dir);
+    auto files = BS_TRY_CTX(ix.resolve(modules), "{}", dir);
     for (auto& rel : files) {
       std::string name = fmt::format("usr/lib/modules/{}/{}", kver, rel);
       Bytes data = BS_TRY(module_bytes(dir + "/" + rel, o.decompress_modules, o.verbose, &name));

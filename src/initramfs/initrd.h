@@ -20,6 +20,10 @@ struct InitrdOptions {
   std::string busybox = "/bin/busybox";     // must be statically linked
   std::string init_file;                    // empty: the built-in generic /init
   std::string setup_root;                   // bootseal-setup-root to install as /usr/bin/bootseal-setup-root
+  // bootseal-unlock (dynamically linked) to install as /usr/lib/bootseal/bootseal-unlock, with
+  // its whole shared-library closure (and the TPM device TCTI libtss2-tctildr loads at run
+  // time), as the host's dynamic loader resolves it, in sorted order; adds kUnlockModules.
+  std::string unlock;
   // host SRC -> archive DST (DST empty: SRC's own path, without the leading '/';
   // a symlink given so is followed).
   // A directory is added with everything below it; symlinks stay symlinks.
@@ -40,6 +44,16 @@ struct InitrdResult {
   std::string kver;
   std::vector<std::string> modules;  // load order, archive paths
 };
+
+// Kernel modules an encrypted root needs (with --unlock).
+inline const std::vector<std::string> kUnlockModules = {"dm_mod", "dm_crypt", "xts"};
+// Where the initrd has bootseal-unlock (setup-root runs it).
+inline constexpr std::string_view kUnlockPath = "/usr/lib/bootseal/bootseal-unlock";
+
+// The shared libraries `elf` (at `path`) needs, as host paths, resolved by its own
+// dynamic loader (PT_INTERP `--list`), the loader first; empty for a static ELF.
+// `extra` names libraries loaded with dlopen (looked up beside the resolved ones).
+Result<std::vector<std::string>> library_closure(const std::string& path, const std::vector<std::string>& extra = {});
 
 // The file listing modules to load, one archive path per line, in load order.
 inline constexpr std::string_view kModuleListPath = "etc/bootseal/modules";

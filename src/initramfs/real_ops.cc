@@ -88,6 +88,7 @@ Status RealOps::symlink(const std::string& target, const std::string& path) { re
 Status RealOps::switch_root(const std::string& newroot) { return sys::switch_root(newroot); }
 
 Status RealOps::exec_init(const std::string& init) { return sys::exec_program(init, {init}); }
+Result<int> RealOps::run(const std::vector<std::string>& argv) { return sys::run_program(argv.at(0), argv); }
 
 void RealOps::sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 

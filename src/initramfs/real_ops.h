@@ -24,6 +24,7 @@ class RealOps : public SystemOps {
   Status symlink(const std::string& target, const std::string& path) override;
   Status switch_root(const std::string& newroot) override;
   Status exec_init(const std::string& init) override;
+  Result<int> run(const std::vector<std::string>& argv) override;
   void sleep_ms(int ms) override;
   uint64_t now_us() override;
   void console(const std::string& line) override;

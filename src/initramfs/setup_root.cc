@@ -1,5 +1,7 @@
 #include "initramfs/setup_root.h"
 
+#include <cstring>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -128,6 +130,19 @@ Result<std::string> scan_partitions(SystemOps& ops, const std::function<bool(con
 
 }  // namespace
 
+Status check_luks2_header(ByteSpan h, std::string_view uuid, std::string_view device) {
+  static constexpr uint8_t kMagic[6] = {'L', 'U', 'K', 'S', 0xba, 0xbe};
+  if (h.size() < 208 || std::memcmp(h.data(), kMagic, 6) != 0)
+    return check_error("{} is not a LUKS2 volume (an unencrypted or foreign root)", device);
+  unsigned version = (unsigned{h[6]} << 8) | h[7];
+  if (version != 2) return check_error("{} is a LUKS{} volume, not LUKS2", device, version);
+  std::string got(reinterpret_cast<const char*>(h.data() + 168), 40);
+  got.resize(std::strlen(got.c_str()));
+  if (lower(got) != lower(std::string(uuid)))
+    return check_error("{} is the LUKS2 volume {}, not {}", device, got, uuid);
+  return {};
+}
+
 std::string failure_action(std::string_view cmdline) {
   auto v = bls::cmdline_value(cmdline, kKargOnFailure);
   if (v && (*v == "shell" || *v == "reboot" || *v == "halt")) return std::string(*v);
@@ -255,6 +270,24 @@ SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg) {
   if (!dev.ok()) return fail("find root", dev.error().message());
   rep.root_device = *dev;
   lap("find-root");
+  // 3b. An encrypted root (the signed cmdline says so): it must be that LUKS2 volume,
+  //     opened by bootseal-unlock (TPM, else the recovery key on the console).
+  if (auto luks = bls::cmdline_value(cmdline, kKargLuks)) {
+    auto hdr = ops.read_range(*dev, 0, 512);
+    if (!hdr.ok()) return fail("unlock root", hdr.error().message());
+    if (auto s = check_luks2_header(*hdr, *luks, *dev); !s.ok())
+      return fail("unlock root", fmt::format("{}: the signed cmdline says the root is encrypted ({}={}), refusing it",
+                                             s.error().message(), kKargLuks, *luks));
+    auto rc = ops.run({std::string(kUnlockProgram), *dev, "root"});
+    if (!rc.ok()) return fail("unlock root", rc.error().message());
+    if (*rc != 0) return fail("unlock root", fmt::format("{} could not open {} (exit {})", kUnlockProgram, *dev, *rc));
+    std::string mapped = "/dev/mapper/root";
+    for (int i = 0; i < 100 && !ops.exists(mapped); i++) ops.sleep_ms(10);
+    if (!ops.exists(mapped)) return fail("unlock root", mapped + " did not appear");
+    *dev = mapped;
+    rep.root_device = *dev + " (" + rep.root_device + ")";
+    lap("unlock-root");
+  }
   std::string fstype(bls::cmdline_value(cmdline, "rootfstype").value_or("ext4"));
   if (auto s = ops.mkdir_p(cfg.sysroot); !s.ok()) return fail("mount root", s.error().message());
   if (auto s = do_mount({*dev, cfg.sysroot, fstype, 0, ""}); !s.ok())

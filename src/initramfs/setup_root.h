@@ -20,6 +20,10 @@ inline constexpr std::string_view kKargHash = "composefs.hash";                /
 inline constexpr std::string_view kKargEtc = "bootseal.etc";                   // bind|overlay|transient|none
 inline constexpr std::string_view kKargOnFailure = "bootseal.on-failure";      // halt|shell|reboot
 inline constexpr std::string_view kKargVerityEnable = "bootseal.verity-enable";  // auto|0 (first-boot pass)
+// =UUID: the root is the LUKS2 volume with this UUID; bootseal-unlock opens it (a plain
+// or another volume is refused, never mounted).
+inline constexpr std::string_view kKargLuks = "bootseal.luks";
+inline constexpr std::string_view kUnlockProgram = "/usr/lib/bootseal/bootseal-unlock";
 inline constexpr std::string_view kKargRootWait = "bootseal.rootwait";          // seconds to wait for root (10)
 
 // One mount(2) call, as planned (and, on the host, recorded).
@@ -58,6 +62,10 @@ class SystemOps {
   // MS_MOVE newroot onto /, chroot, chdir.
   virtual Status switch_root(const std::string& newroot) = 0;
   virtual Status exec_init(const std::string& init) = 0;
+  // Runs a program to completion (its stdio is the console); its exit status.
+  virtual Result<int> run(const std::vector<std::string>& argv) {
+    return unsupported_error("cannot run {}", argv.empty() ? "" : argv[0]);
+  }
   virtual void sleep_ms(int ms) = 0;
   virtual uint64_t now_us() = 0;
   virtual void console(const std::string& line) = 0;
@@ -88,6 +96,10 @@ struct SetupReport {
 
 // Runs every step up to (not including) exec of init. On failure, report.step names it.
 SetupReport setup_root(SystemOps& ops, const SetupConfig& cfg = {});
+
+// Checks that `header` (the device's first 512 bytes) is a LUKS2 header with `uuid`
+// (case-insensitive); an error naming what it is instead.
+Status check_luks2_header(ByteSpan header, std::string_view uuid, std::string_view device);
 
 // What to do after a failure, from the cmdline: "halt" (default), "shell" or "reboot".
 std::string failure_action(std::string_view cmdline);

@@ -155,6 +155,14 @@ class FakeOps : public SystemOps {
     return {};
   }
   Status exec_init(const std::string&) override { return {}; }
+  Result<int> run(const std::vector<std::string>& argv) override {
+    ran.push_back(argv);
+    if (run_status == 0) {
+      fs::create_directories(p("/dev/mapper"));
+      std::ofstream(p("/dev/mapper/root")) << "opened";
+    }
+    return run_status;
+  }
   void sleep_ms(int) override { slept++; }
   uint64_t now_us() override { return clock += 100; }
   void console(const std::string& line) override { lines.push_back(line); }
@@ -165,6 +173,8 @@ class FakeOps : public SystemOps {
   std::vector<std::string> enabled, lines, ranges_read, synced;
   std::string switched_to, fail_mount_type, fail_mount_source_prefix, loop_file;
   std::map<std::string, std::string> fds, symlinks;
+  std::vector<std::vector<std::string>> ran;
+  int run_status = 0;
   int next_fd = 40;
   int alg = 2;
   int slept = 0;
@@ -555,6 +565,59 @@ TEST_F(SetupRootTest, TracingChangesNothingAndRecordsEveryCall) {
   EXPECT_TRUE(has(" measure_verity /proc/self/fd/"));
   EXPECT_TRUE(has(" switch_root /newroot"));
   EXPECT_EQ(lines.front().rfind("+0.00 ", 0), 0u) << lines.front();
+}
+
+// A LUKS2 binary header's first 512 bytes (magic, version 2, UUID at 168).
+std::string luks2_header(const std::string& uuid) {
+  std::string h(4096, '\0');
+  const char magic[] = {'L', 'U', 'K', 'S', '\xba', '\xbe', 0, 2};
+  h.replace(0, 8, magic, 8);
+  h.replace(168, uuid.size(), uuid);
+  return h;
+}
+const std::string kLuksUuid = "5a1ed000-1111-4222-8333-444455556666";
+
+TEST_F(SetupRootTest, EncryptedRootIsUnlockedThenMounted) {
+  write("/dev/vda2", luks2_header(kLuksUuid));
+  cmdline("console=ttyS0 root=PARTUUID=" + kPartUuid + " composefs=" + kDigest + " bootseal.luks=" + kLuksUuid);
+  SetupReport r = setup_root(*ops);
+  ASSERT_EQ(r.step, "") << r.error;
+  ASSERT_EQ(ops->ran.size(), 1u);
+  EXPECT_EQ(ops->ran[0], (std::vector<std::string>{std::string(kUnlockProgram), "/dev/vda2", "root"}));
+  auto* root = find_mount("/sysroot");
+  ASSERT_TRUE(root);
+  EXPECT_EQ(root->source, "/dev/mapper/root");
+  EXPECT_EQ(r.root_device, "/dev/mapper/root (/dev/vda2)");
+}
+
+// The filesystem-confusion attack (GHSA-wj2j-qwcf-cfcc): the encrypted root swapped for a
+// plain partition (or another LUKS2 volume) with the same identity is never mounted.
+TEST_F(SetupRootTest, EncryptedRootSwappedForAPlainOneIsRefused) {
+  write("/dev/vda2", std::string(4096, '\0'));
+  cmdline("console=ttyS0 root=PARTUUID=" + kPartUuid + " composefs=" + kDigest + " bootseal.luks=" + kLuksUuid);
+  SetupReport r = setup_root(*ops);
+  EXPECT_EQ(r.step, "unlock root");
+  EXPECT_NE(r.error.find("/dev/vda2 is not a LUKS2 volume"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("refusing it"), std::string::npos) << r.error;
+  EXPECT_TRUE(ops->ran.empty());
+  EXPECT_FALSE(find_mount("/sysroot"));
+
+  write("/dev/vda2", luks2_header("00000000-1111-4222-8333-444455556666"));
+  r = setup_root(*ops);
+  EXPECT_EQ(r.step, "unlock root");
+  EXPECT_NE(r.error.find("is the LUKS2 volume 00000000-1111-4222-8333-444455556666, not " + kLuksUuid), std::string::npos)
+      << r.error;
+  EXPECT_FALSE(find_mount("/sysroot"));
+}
+
+TEST_F(SetupRootTest, EncryptedRootThatDoesNotOpenIsNotMounted) {
+  write("/dev/vda2", luks2_header(kLuksUuid));
+  ops->run_status = 1;
+  cmdline("console=ttyS0 root=PARTUUID=" + kPartUuid + " composefs=" + kDigest + " bootseal.luks=" + kLuksUuid);
+  SetupReport r = setup_root(*ops);
+  EXPECT_EQ(r.step, "unlock root");
+  EXPECT_NE(r.error.find("could not open /dev/vda2 (exit 1)"), std::string::npos) << r.error;
+  EXPECT_FALSE(find_mount("/sysroot"));
 }
 
 TEST(Gpt, RejectsCorruption) {

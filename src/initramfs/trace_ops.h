@@ -40,6 +40,7 @@ class TraceOps : public SystemOps {
   Status symlink(const std::string& target, const std::string& path) override;
   Status switch_root(const std::string& newroot) override;
   Status exec_init(const std::string& init) override { return in_.exec_init(init); }
+  Result<int> run(const std::vector<std::string>& argv) override { return in_.run(argv); }
   void sleep_ms(int ms) override;
   uint64_t now_us() override { return in_.now_us(); }
   void console(const std::string& line) override { in_.console(line); }

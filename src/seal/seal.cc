@@ -24,6 +24,11 @@
 #include "sys/tree.h"
 #include "uki/build.h"
 #include "uki/uki.h"
+#include "crypto/key.h"
+#include "crypto/pem.h"
+#include "measure/measure.h"
+#include "tpm2/pcrsig.h"
+#include "tpm2dev/encrypt.h"
 
 namespace bootseal::seal {
 namespace {
@@ -113,7 +118,8 @@ std::vector<std::string> setup_root_candidates(Arch a) {
 }
 
 Result<Bytes> build_image_initrd(const fstree::Tree& tree, const std::string& objects, const std::string& kver, Arch arch,
-                                 const std::string& setup_root, const std::string& busybox, const std::string& work) {
+                                 const std::string& setup_root, const std::string& busybox, const std::string& work,
+                                 const std::string& unlock) {
   std::string moddir = work + "/modules" + "/lib/modules/" + kver;
   BS_TRY(deploy::checkout(tree, "/usr/lib/modules/" + kver, objects, moddir));
   initramfs::InitrdOptions io;
@@ -122,8 +128,15 @@ Result<Bytes> build_image_initrd(const fstree::Tree& tree, const std::string& ob
   io.setup_root = setup_root;
   io.arch = arch;
   io.compress = "zstd";
+  io.unlock = unlock;  // an encrypted root: bootseal-unlock and its library closure
   initramfs::InitrdResult initrd = BS_TRY_CTX(initramfs::build_initrd(io), "building the initrd");
   return std::move(initrd.archive);
+}
+
+std::vector<std::string> unlock_candidates() {
+  return {sys::self_dir() + "/../tpm2dev/bootseal-unlock", sys::self_dir() + "/bootseal-unlock",
+          sys::self_dir() + "/../libexec/bootseal/bootseal-unlock", "/usr/libexec/bootseal/bootseal-unlock",
+          "/usr/lib/bootseal/bootseal-unlock"};
 }
 
 Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& digest, const UkiOptions& o) {
@@ -187,14 +200,26 @@ Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& dig
 
   // --- initrd: setup-root, busybox and the image's own kernel modules.
   step(fmt::format("building the initrd (kernel {})", res.kernel_version));
+  std::string unlock;
+  if (!o.luks_uuid.empty()) {
+    std::vector<std::string> cands = unlock_candidates();
+    if (!o.unlock.empty()) cands.insert(cands.begin(), o.unlock);
+    unlock = BS_TRY(find_file("bootseal-unlock (an encrypted root)", cands));
+  }
   initramfs::InitrdResult initrd;
-  initrd.archive = BS_TRY(build_image_initrd(tree, objects, res.kernel_version, arch, setup_root, busybox, work));
+  initrd.archive = BS_TRY(build_image_initrd(tree, objects, res.kernel_version, arch, setup_root, busybox, work, unlock));
   res.initrd_bytes = initrd.archive.size();
 
   // --- UKI with composefs=<digest>, signed with db.
   step("building and signing the UKI");
   res.cmdline = fmt::format("composefs={} {}", digest, o.cmdline_extra.empty() ? default_cmdline(arch) : o.cmdline_extra);
+  if (!o.luks_uuid.empty()) res.cmdline += " bootseal.luks=" + o.luks_uuid;
+  std::optional<crypto::PrivateKey> pcr_key;
   uki::BuildInputs ui;
+  if (!o.pcr_key.empty()) {
+    pcr_key.emplace(BS_TRY_CTX(crypto::PrivateKey::from_pem(BS_TRY(sys::read_file(o.pcr_key)), o.pcr_key), "--pcr-key"));
+    ui.pcrpkey = crypto::public_key_pem(pcr_key->public_key_der());
+  }
   ui.stub = BS_TRY(sys::read_file(stub));
   ui.linux_image = std::move(kernel);
   ui.initrds.push_back(std::move(initrd.archive));
@@ -204,7 +229,22 @@ Result<SealedUki> seal_uki(const store::Repository& repo, const std::string& dig
   uki::KernelCheck kc = BS_TRY_CTX(uki::check_kernel_for_stub(ui.linux_image, ui.stub), "{}/vmlinuz with stub {}",
                                    modpath, stub);
   (void)kc;
-  Bytes uki_image = BS_TRY_CTX(uki::build(ui), "{}", stub);
+  Bytes uki_image;
+  if (pcr_key) {
+    // .pcrsig: PCR 11 (sha256) as the stub leaves it plus enter-initrd, and nothing
+    // later: after bootseal-unlock extends leave-initrd, no signature matches.
+    std::vector<uki::NamedSection> secs = BS_TRY_CTX(uki::build_sections(ui, nullptr), "{}", stub);
+    measure::SectionMap m;
+    for (auto& sct : secs)
+      if (std::find(uki::kMeasuredSections.begin(), uki::kMeasuredSections.end(), sct.name) != uki::kMeasuredSections.end())
+        m.emplace(sct.name, sct.content.data);
+    tpm2::PcrSigDocument doc =
+        BS_TRY(measure::sign(m, {crypto::HashAlg::kSha256}, {"enter-initrd"}, *pcr_key, {}));
+    res.pcrsig = tpm2::to_json(doc, tpm2::JsonStyle::kPython);
+    uki_image = BS_TRY_CTX(uki::assemble_uki(ui.stub, std::move(secs), res.pcrsig, true), "{}", stub);
+  } else {
+    uki_image = BS_TRY_CTX(uki::build(ui), "{}", stub);
+  }
   res.uki = BS_TRY_CTX(authenticode::sign(uki_image, *signer, cert, {}), "signing the UKI");
   return res;
 }
@@ -305,11 +345,30 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
   UkiOptions uo = o;
   uo.work_dir = work;
   uo.arch = arch_name_given;
+  std::optional<Bytes> srk_public;
+  if (o.encrypt) {
+    if (o.pcr_key.empty())
+      return input_error("--encrypt needs --pcr-key: the TPM policy is PCR 11 signed by that key (any UKI it signs unlocks)");
+    if (o.tpm2_device.empty() == o.srk_public_key.empty())
+      return input_error("--encrypt needs one of --tpm2-device (seal on that TPM) or --tpm2-srk-public-key (seal offline "
+                         "for the machine whose SRK that is)");
+    if (!o.srk_public_key.empty()) srk_public = BS_TRY_CTX(sys::read_file(o.srk_public_key), "--tpm2-srk-public-key");
+    Bytes u = crypto::random_bytes(16);
+    u[6] = static_cast<uint8_t>((u[6] & 0x0f) | 0x40);
+    u[8] = static_cast<uint8_t>((u[8] & 0x3f) | 0x80);
+    std::string h = to_hex(u);
+    res.luks_uuid = fmt::format("{}-{}-{}-{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(12, 4), h.substr(16, 4), h.substr(20));
+    uo.luks_uuid = res.luks_uuid;
+  } else if (!o.recovery_key_file.empty() || !o.tpm2_device.empty() || !o.srk_public_key.empty()) {
+    return input_error("--recovery-key-file, --tpm2-device and --tpm2-srk-public-key go with --encrypt");
+  }
   // A sealed image (bootseal seal, bootc container ukify) carries its UKI at
   // /boot/EFI/Linux/*.efi: installed as it is when its digest karg names this
   // image, as bootc installs sealed images; otherwise one is built and signed here.
   std::optional<SealedUki> from_image;
-  if (o.image_uki != "never") from_image = BS_TRY(image_uki(repo, record, digest, o.cmdline_extra));
+  if (o.encrypt && o.image_uki == "require")
+    return input_error("--encrypt builds its own UKI (bootseal.luks=, .pcrsig, .pcrpkey): --image-uki require does not apply");
+  if (o.image_uki != "never" && !o.encrypt) from_image = BS_TRY(image_uki(repo, record, digest, o.cmdline_extra));
   if (!from_image && o.image_uki == "require")
     return input_error("image {} carries no UKI at /boot/EFI/Linux/*.efi (seal it with `bootseal seal`)", o.image);
   if (from_image) step(fmt::format("installing the image's own UKI ({})", from_image->kernel_version));
@@ -396,13 +455,40 @@ Result<DiskResult> create_disk(const DiskOptions& o) {
 
   // --- Filesystems and the disk.
   disk::PartitionSizes sizes = BS_TRY(disk::plan_partition_sizes(root, esp_size, o.disk_size));
+  if (o.encrypt && !o.disk_size) sizes.root += tpm2dev::kLuksHeaderBytes;
   res.root_bytes = sizes.root;
   step(fmt::format("writing the ESP ({} MiB FAT32), the root ({} MiB ext4 with verity) and the GPT disk",
                    sizes.esp / disk::kMiB, sizes.root / disk::kMiB));
   std::string uuid = fmt::format("{}-{}-{}-{}-{}", digest.substr(0, 8), digest.substr(8, 4), digest.substr(12, 4),
                                  digest.substr(16, 4), digest.substr(20, 12));
-  BS_TRY(disk::assemble_disk(
-      {work + "/esp", root, o.output, work + "/images", sizes, o.disk_size, "bootseal-root", uuid, arch}));
+  disk::AssembleSpec as{work + "/esp", root, o.output, work + "/images", sizes, o.disk_size, "bootseal-root", uuid, arch};
+  if (o.encrypt) {
+    as.root_header = tpm2dev::kLuksHeaderBytes;
+    as.encrypt_root = [&](const std::string& plain, const std::string& out) -> Status {
+      step("encrypting the root (LUKS2, aes-xts-plain64) and enrolling the TPM");
+      tpm2dev::EncryptedRootOptions eo;
+      eo.plain_image = plain;
+      eo.output = out;
+      eo.uuid = res.luks_uuid;
+      if (!o.tpm2_device.empty()) eo.tpm2_device = o.tpm2_device;
+      eo.srk_public = srk_public;
+      Bytes kpem = BS_TRY(sys::read_file(o.pcr_key));
+      auto key = BS_TRY_CTX(crypto::PrivateKey::from_pem(kpem, o.pcr_key), "--pcr-key");
+      eo.public_key_pem = crypto::public_key_pem(key.public_key_der());
+      if (o.pcr15) {
+        eo.pcrs = {15};
+        eo.pcr_values[15] = Bytes(32, 0);
+      }
+      if (!o.recovery_key_file.empty()) eo.recovery_key_file = o.recovery_key_file;
+      tpm2dev::EncryptedRootResult er = BS_TRY(tpm2dev::make_encrypted_root(eo));
+      res.recovery_key = er.recovery_key;
+      res.recovery_keyslot = er.recovery_keyslot;
+      res.tpm_keyslot = er.tpm_keyslot;
+      res.policy_hash = er.policy_hash;
+      return {};
+    };
+  }
+  BS_TRY(disk::assemble_disk(as));
   if (Result<uint64_t> size = sys::file_size(o.output)) res.disk_bytes = *size;
   res.uki_path = o.output + ".uki.efi";
   BS_TRY(sys::write_file_atomic(res.uki_path, uki_image));

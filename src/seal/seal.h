@@ -28,6 +28,14 @@ struct UkiOptions {
   std::string setup_root;      // bootseal-setup-root binary (default: next to bootseal; arm64: the cross build)
   std::string busybox;         // static busybox (default: /bin/busybox; arm64: the payloads' busybox-static:arm64)
   std::string work_dir;        // scratch space (default: a temp dir)
+  // An encrypted root: the cmdline gets bootseal.luks=<luks_uuid> and the initrd
+  // bootseal-unlock (`unlock`, default: next to bootseal) with its libraries.
+  std::string luks_uuid;
+  std::string unlock;
+  // PCR signing key (PEM, RSA): the UKI gets .pcrpkey and a .pcrsig signing PCR 11
+  // (sha256) for the enter-initrd phase only: the key unseals in the initrd and not
+  // after leave-initrd.
+  std::string pcr_key;
   std::function<void(const std::string&)> step;  // progress: "building initrd", ...
 };
 
@@ -50,6 +58,13 @@ struct DiskOptions : UkiOptions {
   // image): "auto" installs it when present, "require" fails without one,
   // "never" always builds and signs a new one.
   std::string image_uki = "auto";
+  // --encrypt: a LUKS2 root (tpm2dev::make_encrypted_root) with a recovery key and a
+  // systemd-tpm2 token (signed PCR 11 with pcr_key's public half + PCR 15 = 0).
+  bool encrypt = false;
+  std::string recovery_key_file;   // else DiskResult::recovery_key, printed once
+  std::string tpm2_device;         // seal on this TPM, or
+  std::string srk_public_key;      // offline for this SRK (bootseal tpm srk-public-key)
+  bool pcr15 = true;               // bind PCR 15 = its initial value
 };
 
 // The kernel arguments after composefs=<digest> by default: the console of QEMU's
@@ -69,6 +84,7 @@ struct SealedUki {
   std::string digest;          // composefs digest in its cmdline
   std::string kernel_version, cmdline;
   uint64_t initrd_bytes = 0;
+  std::string pcrsig;          // the .pcrsig JSON (with pcr_key)
 };
 
 // Builds, for images/<digest> of `repo`, an initrd from the image's own
@@ -89,7 +105,14 @@ struct DiskResult {
   uint64_t uki_bytes = 0, initrd_bytes = 0, esp_bytes = 0, root_bytes = 0, disk_bytes = 0;
   uint64_t objects = 0, object_bytes = 0;
   std::string uki_path;        // a copy of the signed UKI, next to the output (<output>.uki.efi)
+  // --encrypt
+  std::string luks_uuid, recovery_key, policy_hash;
+  int tpm_keyslot = -1, recovery_keyslot = -1;
 };
+
+// Where bootseal-unlock is looked for when not given (next to bootseal's build, then
+// /usr/libexec/bootseal).
+std::vector<std::string> unlock_candidates();
 
 Result<DiskResult> create_disk(const DiskOptions& o);
 
@@ -101,7 +124,8 @@ Result<std::string> find_kernel_version(const fstree::Tree& tree);
 // bootseal's own initrd for an image: setup-root, busybox and the image's
 // kernel modules (zstd cpio); `work` is scratch space.
 Result<Bytes> build_image_initrd(const fstree::Tree& tree, const std::string& objects, const std::string& kver, Arch arch,
-                                 const std::string& setup_root, const std::string& busybox, const std::string& work);
+                                 const std::string& setup_root, const std::string& busybox, const std::string& work,
+                                 const std::string& unlock = "");
 
 // The first existing file among candidates, or an error listing them.
 Result<std::string> find_file(std::string_view what, const std::vector<std::string>& candidates);

@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -71,6 +72,23 @@ Status exec_program(const std::string& path, const std::vector<std::string>& arg
   a.push_back(nullptr);
   ::execv(path.c_str(), a.data());
   return sys_error(fmt::format("exec {}", path));
+}
+
+Result<int> run_program(const std::string& path, const std::vector<std::string>& argv) {
+  std::vector<char*> a;
+  for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+  a.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return sys_error(fmt::format("fork for {}", path));
+  if (pid == 0) {
+    ::execv(path.c_str(), a.data());
+    ::_exit(127);
+  }
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) return sys_error(fmt::format("waiting for {}", path));
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  return 128 + WTERMSIG(st);
 }
 
 Status power_off() {

@@ -27,6 +27,9 @@ Result<std::string> attach_loop_readonly(const std::string& file);
 Status switch_root(const std::string& newroot);
 // execv; returns only on failure.
 Status exec_program(const std::string& path, const std::vector<std::string>& argv);
+// fork + execv + waitpid, the child inheriting stdio (the console): its exit status,
+// 128+N if killed by signal N.
+Result<int> run_program(const std::string& path, const std::vector<std::string>& argv);
 // reboot(2) with RB_POWER_OFF / RB_AUTOBOOT after sync; returns only on failure.
 Status power_off();
 Status reboot_now();

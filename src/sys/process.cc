@@ -92,7 +92,15 @@ Result<Process> Process::spawn(const SpawnOptions& opts) {
   envp.push_back(nullptr);
 
   Fd in;
-  if (!opts.stdin_path.empty()) in = BS_TRY(open_file(opts.stdin_path, O_RDONLY));
+  Fd in_wr;
+  if (opts.stdin_pipe) {
+    int ifd[2];
+    if (::pipe2(ifd, O_CLOEXEC) != 0) return sys_error("pipe");
+    in = Fd(ifd[0]);
+    in_wr = Fd(ifd[1]);
+  } else if (!opts.stdin_path.empty()) {
+    in = BS_TRY(open_file(opts.stdin_path, O_RDONLY));
+  }
   int pfd[2] = {-1, -1};
   if (opts.stdout_pipe && ::pipe2(pfd, O_CLOEXEC) != 0) return sys_error("pipe");
   Fd rd(pfd[0]), wr(pfd[1]);
@@ -131,6 +139,7 @@ Result<Process> Process::spawn(const SpawnOptions& opts) {
   }
   ewr.reset();
   wr.reset();
+  in.reset();
   int child_errno = 0;
   ssize_t n;
   do {
@@ -141,6 +150,7 @@ Result<Process> Process::spawn(const SpawnOptions& opts) {
   p.own_group_ = opts.new_process_group;
   p.name_ = opts.argv[0];
   p.out_ = std::move(rd);
+  p.in_ = std::move(in_wr);
   if (n == static_cast<ssize_t>(sizeof child_errno)) {
     p.wait();
     return sys_error(fmt::format("exec {}", opts.argv[0]), child_errno);

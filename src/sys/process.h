@@ -21,6 +21,7 @@ struct SpawnOptions {
   int stdout_fd = -1;                 // -1: inherit; otherwise dup'ed onto 1
   int stderr_fd = -1;                 // -1: inherit; otherwise dup'ed onto 2
   bool stdout_pipe = false;           // Process::stdout_fd() reads the child's stdout
+  bool stdin_pipe = false;            // Process::stdin_fd() writes the child's stdin (instead of stdin_path)
   bool new_process_group = true;      // so a terminal's Ctrl-C reaches only us
   std::string cwd;                    // empty: inherit
 };
@@ -42,6 +43,8 @@ class Process {
   // The read end of the child's stdout when SpawnOptions::stdout_pipe was set.
   int stdout_fd() const { return out_.get(); }
   Fd take_stdout() { return std::move(out_); }
+  // The write end of the child's stdin when SpawnOptions::stdin_pipe was set.
+  int stdin_fd() const { return in_.get(); }
 
   // Non-blocking: the wait status once the child has exited.
   std::optional<int> try_wait();
@@ -57,7 +60,7 @@ class Process {
   bool own_group_ = false;
   std::optional<int> status_;
   std::string name_;
-  Fd out_;
+  Fd out_, in_;
 };
 
 // "exited with status 3" / "killed by signal 9".

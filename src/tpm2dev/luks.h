@@ -24,6 +24,11 @@ struct TokenInfo {
 class Luks2 {
  public:
   static Result<Luks2> open(const std::string& path);
+  // A new LUKS2 header on `path` (an image file or a device; nothing is activated):
+  // aes-xts-plain64 with `volume_key` (64 bytes), 512-byte sectors, the data segment
+  // at data_offset() (16 MiB), no keyslot yet.
+  static Result<Luks2> format(const std::string& path, ByteSpan volume_key, const std::string& uuid,
+                              const std::string& label);
   ~Luks2();
   Luks2(Luks2&&) noexcept;
   Luks2& operator=(Luks2&&) noexcept;
@@ -32,6 +37,9 @@ class Luks2 {
   std::string uuid() const;
   Result<std::vector<TokenInfo>> tokens() const;
   std::vector<int> active_keyslots() const;
+  uint64_t data_offset() const;  // bytes
+  uint32_t sector_size() const;
+  std::string cipher() const;    // "aes-xts-plain64"
 
   // The keyslot `passphrase` opens (any keyslot, or `slot`), or an error.
   Result<int> check_passphrase(std::string_view passphrase, int slot = -1);
@@ -39,6 +47,10 @@ class Luks2 {
   // A new keyslot for `passphrase` with the minimal PBKDF systemd uses for high-entropy
   // secrets (PBKDF2-SHA512, 1000 iterations).
   Result<int> add_keyslot(ByteSpan volume_key, std::string_view passphrase);
+  // A keyslot for a human passphrase: argon2id with libcryptsetup's benchmarked cost.
+  Result<int> add_passphrase_keyslot(ByteSpan volume_key, std::string_view passphrase);
+  // dm-crypt activation as /dev/mapper/NAME (needs device-mapper: the initrd, a guest).
+  Status activate(const std::string& name, ByteSpan volume_key);
   Result<int> add_token(const std::string& json);
   Status destroy_keyslot(int slot);
   Status remove_token(int id);

@@ -227,6 +227,22 @@ Result<std::vector<Bytes>> Tpm::read_pcrs(HashAlg bank, uint32_t mask) {
   return out;
 }
 
+Status Tpm::extend(unsigned pcr, const std::vector<std::pair<HashAlg, Bytes>>& digests) {
+  if (pcr > 23) return input_error("PCR {}: no such PCR", pcr);
+  TPML_DIGEST_VALUES v{};
+  for (auto& [alg, d] : digests) {
+    if (v.count >= TPM2_NUM_PCR_BANKS || d.size() != crypto::digest_size(alg) || d.size() > sizeof(TPMU_HA))
+      return input_error("PCR {}: bad {} digest", pcr, crypto::hash_name(alg));
+    v.digests[v.count].hashAlg = tpm_alg(alg);
+    std::memcpy(&v.digests[v.count].digest, d.data(), d.size());
+    v.count++;
+  }
+  TSS2_RC rc = Esys_PCR_Extend(impl_->esys, static_cast<ESYS_TR>(ESYS_TR_PCR0 + pcr), ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                               ESYS_TR_NONE, &v);
+  if (rc) return tss_error(fmt::format("extending PCR {}", pcr), rc);
+  return {};
+}
+
 Result<DaState> Tpm::da_state() {
   TPMI_YES_NO more = 0;
   TPMS_CAPABILITY_DATA* cap = nullptr;

@@ -58,6 +58,9 @@ class Tpm {
   // Current values of the PCRs in `mask` of `bank`, in PCR order.
   Result<std::vector<Bytes>> read_pcrs(crypto::HashAlg bank, uint32_t mask);
   Result<DaState> da_state();
+  // TPM2_PCR_Extend of `pcr` with one digest per bank (as systemd's tpm2_extend_bytes:
+  // banks the TPM has not allocated are left out by the caller).
+  Status extend(unsigned pcr, const std::vector<std::pair<crypto::HashAlg, Bytes>>& digests);
   // The SRK at 0x81000001 as Esys_TR_Serialize writes it; created and persisted if absent
   // and `create`.
   Result<Bytes> srk_serialized(bool create);

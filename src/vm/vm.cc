@@ -296,10 +296,13 @@ Result<VmResult> run(const VmConfig& c) {
   sys::SpawnOptions qo;
   qo.argv = res.qemu_argv;
   qo.stdout_pipe = true;
+  qo.stdin_pipe = !c.send_on.empty();
   auto t0 = std::chrono::steady_clock::now();
   sys::Process qemu = BS_TRY_CTX(sys::Process::spawn(qo), "starting QEMU");
 
   ConsoleMatcher m(c.expect, c.fail_on);
+  size_t next_send = 0;
+  std::string send_buf;  // console text since the last send (cleaned)
   int out = qemu.stdout_fd();
   char buf[16384];
   bool eof = false;
@@ -319,6 +322,17 @@ Result<VmResult> run(const VmConfig& c) {
       std::string_view chunk(buf, static_cast<size_t>(r));
       if (c.echo_serial) (void)sys::write_full(1, as_bytes(chunk), "stdout");
       if (log.valid()) (void)sys::write_full(log.get(), as_bytes(chunk), c.serial_log);
+      if (next_send < c.send_on.size()) {
+        send_buf += strip_terminal_codes(chunk);
+        if (send_buf.find(c.send_on[next_send].first) != std::string::npos) {
+          std::string line = c.send_on[next_send].second + "\n";
+          (void)sys::write_full(qemu.stdin_fd(), as_bytes(line), "QEMU's serial input");
+          send_buf.clear();
+          next_send++;
+        } else if (send_buf.size() > 65536) {
+          send_buf.erase(0, send_buf.size() - 4096);
+        }
+      }
       if (m.feed(chunk)) {
         res.verdict = m.verdict();
         res.matched = m.text();

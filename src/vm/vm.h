@@ -31,6 +31,9 @@ struct VmConfig {
   std::string serial_log;                // raw serial output (also streamed)
   std::vector<std::string> expect;       // stop with success at the first one seen
   std::vector<std::string> fail_on;      // stop with failure at the first one seen
+  // When a console line contains `first`, `second` and a newline are typed on the serial
+  // console (each pair once, in order: e.g. answering a recovery-key prompt).
+  std::vector<std::pair<std::string, std::string>> send_on;
   std::string accel = "auto";            // auto | kvm | tcg
   unsigned memory_mb = 1024;
   unsigned smp = 2;
