@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/bytes.h"
 
@@ -24,5 +25,9 @@ std::string utf8_or_latin1(std::string_view s);
 // Standard base64 (RFC 4648, padded, no line breaks) and its inverse.
 std::string to_base64(std::string_view data);
 Result<std::string> from_base64(std::string_view text);
+
+// The lines of `text`, split at '\n' (the '\n' dropped; a last line without one
+// kept; no empty line after a final '\n'). Views into `text`.
+std::vector<std::string_view> split_lines(std::string_view text);
 
 }  // namespace bootseal

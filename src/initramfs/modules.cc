@@ -1,21 +1,10 @@
 #include "initramfs/modules.h"
+#include "base/text.h"
 
 #include <fmt/format.h>
 
 namespace bootseal::initramfs {
 namespace {
-
-std::vector<std::string_view> lines(std::string_view s) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t j = s.find('\n', i);
-    if (j == std::string_view::npos) j = s.size();
-    out.push_back(s.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
 
 std::vector<std::string> words(std::string_view s) {
   std::vector<std::string> out;
@@ -49,7 +38,7 @@ Result<ModuleIndex> ModuleIndex::parse(std::string_view dep, std::string_view so
                                        std::string_view builtin) {
   ModuleIndex ix;
   size_t n = 0;
-  for (std::string_view l : lines(dep)) {
+  for (std::string_view l : split_lines(dep)) {
     n++;
     if (l.empty() || l[0] == '#') continue;
     size_t colon = l.find(':');
@@ -60,7 +49,7 @@ Result<ModuleIndex> ModuleIndex::parse(std::string_view dep, std::string_view so
     ix.deps_[name] = words(l.substr(colon + 1));
   }
   if (ix.path_.empty()) return input_error("modules.dep lists no modules");
-  for (std::string_view l : lines(softdep)) {
+  for (std::string_view l : split_lines(softdep)) {
     auto w = words(l);
     if (w.size() < 2 || w[0] != "softdep") continue;
     std::string name = module_name(w[1]);
@@ -71,11 +60,11 @@ Result<ModuleIndex> ModuleIndex::parse(std::string_view dep, std::string_view so
       else if (into) into->push_back(w[i]);
     }
   }
-  for (std::string_view l : lines(alias)) {
+  for (std::string_view l : split_lines(alias)) {
     auto w = words(l);
     if (w.size() == 3 && w[0] == "alias") ix.alias_.emplace(w[1], module_name(w[2]));
   }
-  for (std::string_view l : lines(builtin))
+  for (std::string_view l : split_lines(builtin))
     if (!l.empty()) ix.builtin_.insert(module_name(l));
   return ix;
 }

@@ -1,4 +1,5 @@
 #include "rechunk/plan.h"
+#include "base/text.h"
 
 #include <algorithm>
 #include <cmath>
@@ -14,18 +15,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
   return s;
-}
-
-std::vector<std::string_view> lines(std::string_view text) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t j = text.find('\n', i);
-    if (j == std::string_view::npos) j = text.size();
-    out.push_back(text.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
 }
 
 // A path resolved from the root with every symlink among its parents
@@ -128,7 +117,7 @@ std::vector<DpkgPackage> parse_dpkg_status(std::string_view text) {
     cur = {};
     installed = false;
   };
-  for (std::string_view l : lines(text)) {
+  for (std::string_view l : split_lines(text)) {
     if (trim(l).empty()) {
       flush();
       continue;
@@ -201,7 +190,7 @@ Result<std::vector<Component>> components(const fstree::Tree& tree, const ReadFn
         note("dpkg: no file list for installed package " + p.name);
         continue;
       }
-      for (std::string_view l : lines(*list)) {
+      for (std::string_view l : split_lines(*list)) {
         l = trim(l);
         if (l.empty() || l == "/." || l == "/") continue;
         auto c = canonical(tree, l);

@@ -25,7 +25,7 @@ Luks2::~Luks2() = default;
 Luks2::Luks2(Luks2&&) noexcept = default;
 Luks2& Luks2::operator=(Luks2&&) noexcept = default;
 
-Result<Luks2> Luks2::open(const std::string& path) {
+Result<std::unique_ptr<Luks2::Impl>> Luks2::init_device(const std::string& path) {
   static bool once = [] {
     crypt_token_external_disable();
     crypt_set_log_callback(nullptr, quiet_log, nullptr);
@@ -39,21 +39,19 @@ Result<Luks2> Luks2::open(const std::string& path) {
     return sys_error(path, -r);
   }
   crypt_set_log_callback(impl->cd, quiet_log, nullptr);
-  r = crypt_load(impl->cd, CRYPT_LUKS2, nullptr);
+  return impl;
+}
+
+Result<Luks2> Luks2::open(const std::string& path) {
+  auto impl = BS_TRY(init_device(path));
+  int r = crypt_load(impl->cd, CRYPT_LUKS2, nullptr);
   if (r < 0) return input_error("{}: not a LUKS2 device ({})", path, errstr(r));
   return Luks2(std::move(impl), path);
 }
 
 Result<Luks2> Luks2::format(const std::string& path, ByteSpan vk, const std::string& uuid, const std::string& label) {
-  crypt_token_external_disable();
-  crypt_set_log_callback(nullptr, quiet_log, nullptr);
-  auto impl = std::make_unique<Impl>();
-  int r = crypt_init(&impl->cd, path.c_str());
-  if (r < 0) {
-    impl->cd = nullptr;
-    return sys_error(path, -r);
-  }
-  crypt_set_log_callback(impl->cd, quiet_log, nullptr);
+  auto impl = BS_TRY(init_device(path));
+  int r = 0;
   // The volume-key digest with systemd's minimal PBKDF (the key is 512 random bits): a
   // benchmarked digest costs seconds in a slow guest (measured: 11 s per check under TCG).
   crypt_pbkdf_type pbkdf{};

