@@ -96,6 +96,12 @@ UNIT
 for u in getty-static.service e2scrub_reap.service apt-daily.timer apt-daily-upgrade.timer; do
   ln -sf /dev/null "$ROOT/etc/systemd/system/$u"
 done
+# setup-root names the physical root in /run/systemd/volatile-root (so the booted ESP is
+# automounted); systemd-gpt-auto-generator then also asks systemd-remount-fs to remount
+# "/" read-write (its drop-in 50-remount-rw.conf), which the sealed read-only overlay
+# refuses. The same-named drop-in here replaces the generator's: "/" stays as sealed.
+mkdir -p "$ROOT/etc/systemd/system/systemd-remount-fs.service.d"
+printf '[Service]\nEnvironment=SYSTEMD_REMOUNT_ROOT_RW=0\n' >"$ROOT/etc/systemd/system/systemd-remount-fs.service.d/50-remount-rw.conf"
 # bootseal itself (enables bootseal-finalize-staged.path and bootseal-healthcheck.service).
 cp "$DEB" "$ROOT/tmp/bootseal.deb"
 chroot "$ROOT" dpkg -i /tmp/bootseal.deb >"$WORK/dpkg.log" 2>&1 || { cat "$WORK/dpkg.log" >&2; echo "example: dpkg -i $(basename "$DEB") failed" >&2; exit 1; }
