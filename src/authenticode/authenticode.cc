@@ -233,6 +233,34 @@ Result<pe::Layout> finish_signing_offline(PreparedImage p, ByteSpan sha256_image
   return append_signature(std::move(p), p7, body_word_sum);
 }
 
+Result<pe::Layout> attach_pkcs7(PreparedImage p, ByteSpan p7, const std::vector<crypto::Certificate>& trusted,
+                                std::optional<uint64_t> body_word_sum) {
+  crypto::Pkcs7Info info = BS_TRY_CTX(crypto::pkcs7_parse(p7), "not a DER PKCS#7 SignedData");
+  if (info.content_type_oid != kOidSpcIndirectDataContent)
+    return input_error("the PKCS#7 content type {} is not SpcIndirectDataContent: not an Authenticode signature",
+                       info.content_type_oid);
+  if (info.signers.size() != 1)
+    return input_error("the PKCS#7 SignedData has {} signers, an Authenticode signature has one", info.signers.size());
+  const crypto::Pkcs7SignerInfo& signer = info.signers[0];
+  if (!signer.certificate)
+    return input_error("the PKCS#7 SignedData does not embed its signer's certificate (issuer '{}', serial {})",
+                       signer.issuer, signer.serial_hex);
+  IndirectData idc = BS_TRY_CTX(parse_spc_indirect_data_content(info.content_der), "SpcIndirectDataContent");
+  if (!idc.digest_alg) return unsupported_error("the signature's image hash algorithm {} is not supported", idc.digest_oid);
+  Bytes h = BS_TRY(image_hash(p.layout, p.ranges, *idc.digest_alg));
+  if (h != idc.digest)
+    return input_error("the signature is for another image: it covers the {} Authenticode hash {}, this image's is {}",
+                       crypto::hash_name(*idc.digest_alg), to_hex(idc.digest), to_hex(h));
+  ByteSpan octets = BS_TRY(crypto::der_content_octets(info.content_der));
+  std::vector<crypto::Certificate> anchors = trusted;
+  if (anchors.empty()) anchors.push_back(*signer.certificate);  // the signature itself, no chain asked for
+  // A signature that does not fit this image is bad input to `sign` (exit 3), as
+  // for --signed-data-signature; pkcs7_verify's own kind is a failed check.
+  if (Status st = crypto::pkcs7_verify(p7, octets, anchors); !st.ok())
+    return input_error("signer '{}': {}", signer.certificate->subject(), st.error().message());
+  return append_signature(std::move(p), p7, body_word_sum);
+}
+
 Result<pe::Layout> sign_layout(pe::Layout layout, const crypto::Signer& signer, const crypto::Certificate& cert,
                                const SignOptions& options) {
   PreparedImage p = BS_TRY(prepare_signing(std::move(layout), options.append));

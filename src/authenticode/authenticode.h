@@ -125,6 +125,19 @@ Result<pe::Layout> finish_signing_offline(PreparedImage prepared, ByteSpan sha25
                                           ByteSpan signed_data, ByteSpan signature,
                                           std::optional<uint64_t> body_word_sum = std::nullopt);
 
+// Offline signing with a whole signature made elsewhere (sbattach --attach,
+// `sign --signed-data P7` alone): `p7` is a DER PKCS#7 SignedData over an
+// SpcIndirectDataContent, e.g. what a signing service returns or sbattach
+// --detach cut out of a signed copy. It is checked before it is put in: the
+// content type, the image hash it covers (in its own digest algorithm) equal to
+// the prepared image's, and its signature with the signer certificate it
+// embeds; with `trusted` non-empty, that certificate must chain to one of them.
+// Errors (all kInput, as a bad --signed-data-signature): a blob that is no such
+// PKCS#7, or one line naming the mismatch (another image, a bad signature, a
+// signer that does not chain to `trusted`).
+Result<pe::Layout> attach_pkcs7(PreparedImage prepared, ByteSpan p7, const std::vector<crypto::Certificate>& trusted,
+                                std::optional<uint64_t> body_word_sum = std::nullopt);
+
 // Removes all signatures (the table must sit at the end of the file).
 Result<Bytes> unsign(ByteSpan file);
 

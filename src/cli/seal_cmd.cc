@@ -83,6 +83,8 @@ void setup(CLI::App& root, Context& ctx) {
   c->add_option("SOURCE", o.s.source, "oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker://HOST/NAME[:TAG|@DIGEST]")->required();
   c->add_option("--output,-o", o.s.output, "oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker://HOST/NAME[:TAG]")->required();
   c->add_option("--keys", o.s.keys_dir, "Key set directory (bootseal keys generate): db.key signs the UKI");
+  c->add_option("--key-passphrase-file", o.s.key_passphrase_file,
+                "Passphrase of an encrypted PEM db.key or --pcr-key (first line; else asked on the terminal)");
   c->add_option("--pcr-key", o.s.pcr_key, "Private key (PEM or signer spec) for a signed PCR 11 policy (.pcrsig, .pcrpkey)");
   c->add_option("--cmdline", o.cmdline, "Kernel arguments after the digest and kargs.d ones (default: \"console=ttyS0 "
                                         "systemd.firstboot=off panic=-1 no_timer_check\"; arm64: console=ttyAMA0)");

@@ -9,6 +9,7 @@
 
 #include "authenticode/authenticode.h"
 #include "cli/command.h"
+#include "crypto/pkcs7.h"
 #include "keys/keyset.h"
 #include "par/pool.h"
 #include "sys/dirscan.h"
@@ -38,7 +39,7 @@ struct SignArgs {
   // Offline signing (systemd-sbsign 258): write the data to be signed, or put
   // an externally made signature of it in.
   bool prepare_offline = false;
-  std::string signed_data, signed_data_signature;
+  std::string signed_data, signed_data_signature;  // --signed-data alone: a whole PKCS#7 (sbattach --attach)
 };
 
 void warn_about_certificate(const crypto::Certificate& c, const std::string& path, int64_t now) {
@@ -156,6 +157,21 @@ Status sign_and_write(pe::Layout image, const SigningSetup& s, const std::string
   return f.commit();
 }
 
+// sign --signed-data P7 (no --signed-data-signature): a whole PKCS#7 signature
+// made elsewhere goes in as it is, after authenticode::attach_pkcs7 checked it
+// is this image's (`trusted`: --cert, if given, it must chain to).
+Status attach_and_write(pe::Layout image, ByteSpan p7, const std::vector<crypto::Certificate>& trusted, bool append,
+                        const std::string& output) {
+  authenticode::PreparedImage p = BS_TRY(authenticode::prepare_signing(std::move(image), append));
+  const uint64_t body = p.layout.headers.size(), prepared_size = p.layout.size;
+  pe::Layout done = BS_TRY(authenticode::attach_pkcs7(std::move(p), p7, trusted));
+  auto f = BS_TRY(sys::AtomicFile::create(output, 0644));
+  BS_TRY(write_range(f, done, body, prepared_size - body, false));
+  BS_TRY(write_range(f, done, prepared_size, done.size - prepared_size, false));
+  BS_TRY(write_range(f, done, 0, body, false));
+  return f.commit();
+}
+
 }  // namespace
 
 // Writes a PE layout atomically (temp file, one fsync, rename): headers,
@@ -216,18 +232,51 @@ Status prepare_offline_cmd(const SignArgs& a, const SigningSetup& setup, const p
   return {};
 }
 
+// sign --signed-data P7: a whole signature made elsewhere (sbattach --attach), checked first.
+Status attach_p7_cmd(const SignArgs& a, const Globals& g) {
+  auto ctx = [&] { return fmt::format("sign {} with --signed-data {}", a.input, a.signed_data); };
+  if (!a.addcerts.empty())
+    return usage_error("sign --signed-data {}: a PKCS#7 signature carries its own certificates; --addcert is for "
+                       "signing here", a.signed_data);
+  std::vector<crypto::Certificate> trusted;
+  if (!a.cert.empty()) trusted.push_back(BS_TRY_CTX(keys::load_certificate(a.cert), "{}", ctx()));
+  Bytes p7 = BS_TRY_CTX(sys::read_file(a.signed_data), "{}", ctx());
+  sys::MappedFile in = BS_TRY_CTX(sys::MappedFile::open(a.input), "sign");
+  if (!pe::looks_like_pe(in.data())) return input_error("sign: {}: not a PE image (no MZ/PE header)", a.input);
+  pe::Image img = BS_TRY_CTX(pe::parse(in.data()), "{}", ctx());
+  std::string output = !a.output.empty() ? a.output : a.in_place ? a.input : a.input + ".signed";
+  BS_TRY_CTX(attach_and_write(pe::Layout::of_file(in.data(), img.SizeOfHeaders), p7, trusted, a.append, output), "{}",
+             ctx());
+  crypto::Pkcs7Info info = BS_TRY_CTX(crypto::pkcs7_parse(p7), "{}", ctx());
+  std::string signer = info.signers[0].certificate->subject();
+  if (g.json)
+    print_json({{"input", a.input}, {"output", output}, {"signer", signer}, {"append", a.append}, {"signed_data", a.signed_data}});
+  else if (!g.quiet)
+    std::printf("Signed %s -> %s (signer '%s', signature from %s)\n", a.input.c_str(), output.c_str(), signer.c_str(),
+                a.signed_data.c_str());
+  return {};
+}
+
 Status sign_cmd(const SignArgs& a, const Globals& g) {
   auto ctx = [&] { return fmt::format("sign {}", a.input); };
   const bool attach = !a.signed_data_signature.empty();
-  if (a.key.empty() && !a.prepare_offline && !attach)
-    return usage_error("sign: give --key, or --prepare-offline-signing, or --signed-data and --signed-data-signature");
-  if (!a.key.empty() && (a.prepare_offline || attach))
-    return usage_error("sign: --key signs here; --prepare-offline-signing and --signed-data-signature sign elsewhere: "
+  const bool attach_p7 = !a.signed_data.empty() && a.signed_data_signature.empty();
+  if (a.key.empty() && !a.prepare_offline && a.signed_data.empty())
+    return usage_error("sign: give --key, or --prepare-offline-signing, or --signed-data (a PKCS#7 signature, or the "
+                       "prepared data with --signed-data-signature)");
+  if (!a.key.empty() && (a.prepare_offline || !a.signed_data.empty() || attach))
+    return usage_error("sign: --key signs here; --prepare-offline-signing and --signed-data sign elsewhere: "
+                       "give one of them");
+  if (a.prepare_offline && (!a.signed_data.empty() || attach))
+    return usage_error("sign: --prepare-offline-signing writes the data to sign; --signed-data puts a signature in: "
                        "give one of them");
   if (a.prepare_offline && a.output.empty())
     return usage_error("sign --prepare-offline-signing: give --output FILE for the data to be signed");
-  if (a.signed_data.empty() != a.signed_data_signature.empty())
-    return usage_error("sign: --signed-data and --signed-data-signature go together");
+  if (a.signed_data.empty() && attach)
+    return usage_error("sign: --signed-data-signature needs --signed-data, the data --prepare-offline-signing wrote");
+  if (a.cert.empty() && !attach_p7)
+    return usage_error("sign: give --cert, the certificate of the signing key");
+  if (attach_p7) return attach_p7_cmd(a, g);
   // Key and certificate problems first: they are reported before the image is read.
   SigningSetup setup = BS_TRY_CTX(load_signing(a.key, a.cert, a.addcerts, a.append), "{}", ctx());
   if (attach) {
@@ -342,7 +391,8 @@ void setup(CLI::App& root, Context& ctx) {
   json_output(s);
   s->add_option("--key", sa.key, "Private key: PEM file, or a PKCS#11 URI ('pkcs11:token=...;object=...') for a key in a token");
   s->add_option("--key-passphrase-file", key_passphrase_file(), "Passphrase of an encrypted PEM key (first line)");
-  s->add_option("--cert", sa.cert, "Certificate of the key (PEM or DER)")->required();
+  s->add_option("--cert", sa.cert,
+                "Certificate of the key (PEM or DER); with --signed-data P7 alone: the certificate its signer must chain to");
   auto* sout = s->add_option("--output,-o", sa.output, "Output file (default: IN.signed, as sbsign)");
   s->add_flag("--in-place", sa.in_place, "Replace IN with the signed image")->excludes(sout);
   s->add_flag("--append", sa.append, "Keep existing signatures and add this one");
@@ -350,7 +400,9 @@ void setup(CLI::App& root, Context& ctx) {
   s->add_flag("--prepare-offline-signing", sa.prepare_offline,
               "Write the data to be signed (DER PKCS#7 signed attributes) to --output instead of signing, "
               "as systemd-sbsign; no key needed");
-  s->add_option("--signed-data", sa.signed_data, "The data --prepare-offline-signing wrote (with --signed-data-signature)");
+  s->add_option("--signed-data", sa.signed_data,
+                "A DER PKCS#7 Authenticode signature made elsewhere for IN (as sbattach --attach; checked first), or "
+                "with --signed-data-signature the data --prepare-offline-signing wrote");
   s->add_option("--signed-data-signature", sa.signed_data_signature,
                 "Its signature made elsewhere (SHA-256, raw: 'openssl dgst -sha256 -sign'): put it in IN");
   s->add_option("IN", sa.input, "PE image")->required();

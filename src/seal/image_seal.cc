@@ -169,11 +169,11 @@ Result<ImageSealResult> seal_image(const ImageSealOptions& o) {
     for (const char* f : {"db.key", "db.crt"})
       BS_TRY_CTX(find_file(fmt::format("{} in the key set", f), {o.keys_dir + "/" + f}),
                  "--keys {} (make one with `bootseal keys generate --dir {}`)", o.keys_dir, o.keys_dir);
-    signer = BS_TRY(keys::load_signer(o.keys_dir + "/db.key"));
+    signer = BS_TRY(keys::load_signer(o.keys_dir + "/db.key", o.key_passphrase_file));
     cert = BS_TRY(keys::load_certificate(o.keys_dir + "/db.crt"));
   }
   std::unique_ptr<crypto::Signer> pcr_signer;
-  if (!o.pcr_key.empty()) pcr_signer = BS_TRY_CTX(keys::load_signer(o.pcr_key), "--pcr-key");
+  if (!o.pcr_key.empty()) pcr_signer = BS_TRY_CTX(keys::load_signer(o.pcr_key, o.key_passphrase_file), "--pcr-key");
   if (o.cmdline) BS_TRY(bls::refuse_composefs_kargs(*o.cmdline, "--cmdline"));
   if (o.erofs_versions.empty()) return input_error("--erofs-version: at least one of v1, v2");
   if (o.build_initrd && !o.initrd.empty()) return input_error("--initrd and --build-initrd exclude each other");

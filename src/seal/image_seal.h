@@ -25,6 +25,7 @@ struct ImageSealOptions {
   std::string repo;      // repository to import into; empty: a temporary one
   std::string keys_dir;  // db.key/db.crt (not needed with unsigned_uki)
   std::string pcr_key;   // signs a .pcrsig (systemd-measure's policy) when given
+  std::string key_passphrase_file;  // passphrase of an encrypted PEM db.key or --pcr-key (first line)
   std::optional<std::string> cmdline;  // after the digest and kargs.d kargs; nullopt: default_cmdline(arch)
   bool kargs_from_image = false;       // usr/lib/bootc/kargs.d/*.toml
   KargPolicy policy;

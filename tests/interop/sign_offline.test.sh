@@ -10,8 +10,12 @@
 # and SOURCE_DATE_EPOCH (RSA PKCS#1 v1.5 is deterministic). A signature for
 # another image, a tampered signature and option mistakes are refused with one
 # line and the right exit code, writing nothing.
+# A whole PKCS#7 signature made elsewhere (what a signing service returns;
+# here sbsign's, cut out by sbattach --detach) goes in with `sign --signed-data
+# P7` alone, as sbattach --attach, after checking it is this image's: the result
+# equals sbsign's signed image and sbattach --attach's.
 source "$SRC/tests/lib.sh"
-need openssl sbverify
+need openssl sbverify sbsign sbattach
 PAY=${BOOTSEAL_PAYLOADS:-/var/cache/bootseal/payloads}
 SDBOOT=$PAY/sdboot/usr/lib/systemd/boot/efi/systemd-bootx64.efi
 STUB=$PAY/sdboot/usr/lib/systemd/boot/efi/linuxx64.efi.stub
@@ -66,8 +70,41 @@ sbverify --cert db.crt sd-offline.efi >/dev/null 2>&1 && pass || fail "sbverify 
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["signed_data"]=="j.der" and j["bytes"]>0' j.json \
   && pass || fail "--json prepare: $(cat j.json)"
 
-# Refusals: one line, the right exit code, nothing written.
+openssl req -new -x509 -key <(openssl genrsa 2048 2>/dev/null) -subj "/CN=other" -days 30 -out other.crt 2>/dev/null
+# 4. A whole PKCS#7 Authenticode signature made elsewhere: sbsign's, detached by sbattach.
 code() { local rc=0; "$@" >/dev/null 2>"$TMP/err" || rc=$?; echo $rc; }
+sbsign --key db.pem --cert db.crt --output sbsigned.efi uki.efi >/dev/null 2>&1 && pass || fail "sbsign"
+sbattach --detach uki.p7 sbsigned.efi >/dev/null && pass || fail "sbattach --detach"
+"$BOOTSEAL" -q sign --signed-data uki.p7 -o p7.efi uki.efi 2>err.txt && pass || fail "sign --signed-data P7: $(cat err.txt)"
+cmp -s p7.efi sbsigned.efi && pass || fail "sign --signed-data P7 differs from sbsign's image"
+cp uki.efi attached.efi; sbattach --attach uki.p7 attached.efi >/dev/null 2>&1
+cmp -s p7.efi attached.efi && pass || fail "sign --signed-data P7 differs from sbattach --attach"
+sbverify --cert db.crt p7.efi >/dev/null 2>&1 && pass || fail "sbverify rejects the PKCS#7-attached UKI"
+"$BOOTSEAL" -q sign --cert db.crt --signed-data uki.p7 -o p7c.efi uki.efi && cmp -s p7c.efi sbsigned.efi \
+  && pass || fail "sign --signed-data P7 --cert (the signer chains to it)"
+"$BOOTSEAL" --json sign --signed-data uki.p7 -o p7j.efi uki.efi > p7.json
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["output"]=="p7j.efi" and "offline test db" in j["signer"], j' \
+  p7.json && pass || fail "--json: $(cat p7.json)"
+# Default output as sbsign: IN.signed.
+cp uki.efi dflt.efi; "$BOOTSEAL" -q sign --signed-data uki.p7 dflt.efi && cmp -s dflt.efi.signed sbsigned.efi && cmp -s dflt.efi uki.efi \
+  && pass || fail "sign --signed-data P7 without -o: IN.signed, IN untouched"
+sbsign --key db.pem --cert db.crt --output sd-sb.efi "$SDBOOT" >/dev/null 2>&1; sbattach --detach sd.p7 sd-sb.efi >/dev/null
+check_eq "a PKCS#7 signature of another image (exit 3)" 3 "$(code "$BOOTSEAL" sign --signed-data sd.p7 -o x.efi uki.efi)"
+grep -q "the signature is for another image" "$TMP/err" && pass || fail "P7 of another image: $(cat "$TMP/err")"
+check_eq "one line" 1 "$(wc -l < "$TMP/err")"
+check_eq "a PKCS#7 signature whose signer does not chain to --cert (exit 3)" 3 \
+  "$(code "$BOOTSEAL" sign --cert other.crt --signed-data uki.p7 -o x.efi uki.efi)"
+sz=$(stat -c %s uki.p7); cp uki.p7 bad.p7; printf '\x5a' | dd of=bad.p7 bs=1 seek=$((sz - 20)) conv=notrunc 2>/dev/null
+check_eq "a tampered PKCS#7 signature (exit 3)" 3 "$(code "$BOOTSEAL" sign --signed-data bad.p7 -o x.efi uki.efi)"
+grep -q "signature does not verify" "$TMP/err" && pass || fail "tampered P7: $(cat "$TMP/err")"
+check_eq "not a PKCS#7 (exit 3)" 3 "$(code "$BOOTSEAL" sign --signed-data tbs.der -o x.efi uki.efi)"
+grep -q "tbs.der.*not a DER PKCS#7 SignedData" "$TMP/err" && pass || fail "not P7: $(cat "$TMP/err")"
+check_eq "--addcert with a PKCS#7 (exit 2)" 2 "$(code "$BOOTSEAL" sign --signed-data uki.p7 --addcert db.crt -o x.efi uki.efi)"
+check_eq "--signed-data with --prepare-offline-signing (exit 2)" 2 \
+  "$(code "$BOOTSEAL" sign --prepare-offline-signing --signed-data uki.p7 --cert db.crt -o x.efi uki.efi)"
+[ ! -e x.efi ] && pass || fail "a refused PKCS#7 attach wrote an image"
+
+# Refusals: one line, the right exit code, nothing written.
 check_eq "signature for another image (exit 3)" 3 \
   "$(code "$BOOTSEAL" sign --cert db.crt --signed-data sd.der --signed-data-signature sd.sig -o x.efi uki.efi)"
 grep -q "messageDigest is not this image's" "$TMP/err" && pass || fail "other image: $(cat "$TMP/err")"
@@ -76,7 +113,6 @@ cp tbs.sig bad.sig; printf '\x00' | dd of=bad.sig bs=1 seek=100 conv=notrunc 2>/
 check_eq "tampered signature (exit 3)" 3 \
   "$(code "$BOOTSEAL" sign --cert db.crt --signed-data tbs.der --signed-data-signature bad.sig -o x.efi uki.efi)"
 grep -q "signature does not verify" "$TMP/err" && pass || fail "tampered: $(cat "$TMP/err")"
-openssl req -new -x509 -key <(openssl genrsa 2048 2>/dev/null) -subj "/CN=other" -days 30 -out other.crt 2>/dev/null
 check_eq "signature by another key than --cert's (exit 3)" 3 \
   "$(code "$BOOTSEAL" sign --cert other.crt --signed-data tbs.der --signed-data-signature tbs.sig -o x.efi uki.efi)"
 check_eq "not DER attributes (exit 3)" 3 \

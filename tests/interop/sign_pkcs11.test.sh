@@ -8,10 +8,11 @@
 # token key too, with the bytes of the PEM path: `pcr sign` and `uki build
 # --pcr-private-key` (the .pcrsig), `keys generate --pk-key/--kek-key/--db-key`
 # (the .auth updates signed by PK and KEK in the token; <var>.key then holds
-# the URI line) and `disk create --keys DIR` whose db.key is such a URI line;
+# the URI line), `disk create --keys DIR` whose db.key is such a URI line, and
+# `seal --keys DIR` the same;
 # encrypted PEM keys work for each through --key-passphrase-file.
 source "$SRC/tests/lib.sh"
-need softhsm2-util openssl sbverify setsid sfdisk mtype debugfs depmod busybox
+need softhsm2-util openssl sbverify setsid sfdisk mtype debugfs depmod busybox umoci
 [ -f /usr/lib/x86_64-linux-gnu/ossl-modules/pkcs11.so ] || { echo "SKIP: pkcs11-provider not installed (tools/setup)"; exit 77; }
 PAY=${BOOTSEAL_PAYLOADS:-/var/cache/bootseal/payloads}
 SDBOOT=$PAY/sdboot/usr/lib/systemd/boot/efi/systemd-bootx64.efi
@@ -129,4 +130,16 @@ cp db-enc.pem enckeys/db.key
 expect_error "disk create: encrypted db.key, no terminal" "the key is encrypted: give its passphrase with --key-passphrase-file" \
   setsid -w "$BOOTSEAL" disk create --repo repo --image r --keys enckeys -o enc2.raw
 [ ! -e enc2.raw ] && pass || fail "enc2.raw written after a passphrase error"
+
+# seal --keys DIR whose db.key is the token URI (umoci builds the OCI image): the UKI
+# in the sealed image equals the one sealed with the PEM db.key, and sbverify takes it.
+umoci init --layout lay >/dev/null && umoci new --image lay:1 >/dev/null
+umoci config --image lay:1 --architecture amd64 --os linux >/dev/null && umoci insert --image lay:1 root / >/dev/null
+"$BOOTSEAL" -q seal oci:lay:1 --build-initrd --keys hsmkeys -o oci:slay:hsm --uki-out seal-hsm.efi 2>err.txt \
+  && pass || fail "seal with db.key in the token: $(cat err.txt)"
+"$BOOTSEAL" -q seal oci:lay:1 --build-initrd --keys pemkeys -o oci:slay:pem --uki-out seal-pem.efi
+cmp -s seal-hsm.efi seal-pem.efi && pass || fail "seal: the token-signed UKI differs from the PEM-signed one"
+sbverify --cert db.crt seal-hsm.efi >/dev/null 2>&1 && pass || fail "sbverify rejects the token-sealed image's UKI"
+"$BOOTSEAL" -q seal oci:lay:1 --build-initrd --keys enckeys --key-passphrase-file pass.txt -o oci:slay:enc --uki-out seal-enc.efi \
+  && cmp -s seal-enc.efi seal-pem.efi && pass || fail "seal with an encrypted db.key"
 finish

@@ -13,9 +13,10 @@
 #    content (debugfs rm + write); reading them gives EIO in the guest. The same steps
 #    on the example disk here: verify --deep names both objects (debian.test.sh also
 #    runs that verify on its own disk before the boot).
-#  - tests/vm/lifecycle_boot.test.sh refuses no boot; tests/vm/arm64_boot.test.sh's
-#    refusals (tampered UKI, wrong image digest) need verify's arm64 loader and root
-#    type (the `arm` branch).
+#  - tests/vm/lifecycle_boot.test.sh refuses no boot; tests/vm/arm64_boot.test.sh
+#    checks its own predictions on the disks it boots (tampered UKI: the signature
+#    link; wrong image: image-digest; a flipped object: objects-deep by name), and
+#    tests/interop/verify_arm64.test.sh the arm64 links without a VM.
 source "$SRC/tests/lib.sh"
 need python3 sbverify mkfs.vfat mcopy mke2fs sfdisk debugfs depmod
 . "$SRC/tests/vm/lib.sh"

@@ -15,6 +15,9 @@
 #     This boot starts in setup mode (AAVMF_VARS.ms.fd with every variable deleted, no
 #     keys): systemd-boot enrolls the ESP's loader/keys/auto (disk create's
 #     "secure-boot-enroll if-safe"), resets, and the UKI boots with Secure Boot on.
+#  `bootseal verify` predicts each outcome offline on the disk that boots (issue 17):
+#  all PASS on the good disk, the UKI's signature link for 2, the root image's digest
+#  link for 3, and with --deep the flipped object by name for 4.
 set -euo pipefail
 . "$SRC/tests/vm/lib.sh"
 A=$PAY/arm64
@@ -96,6 +99,17 @@ sfdisk -d disk.raw | grep -qi 'type=B921B045-1DF0-41C3-AF44-4C6F280D3FAE' || { s
 PRED=$(predict11 disk.raw.uki.efi)
 [[ $PRED =~ ^[0-9A-F]{64}$ ]] || { echo "bootseal pcr predict gave '$PRED'"; exit 1; }
 
+# predict NAME DISK LINK-REGEX [verify options]: verify exits 1 with LINK as a FAIL line.
+predict() {
+  local n=$1 d=$2 link=$3 rc=0; shift 3
+  B verify --db keys/db.crt "$@" "$d" > "$LOGDIR/$n.verify" 2>&1 || rc=$?
+  [ $rc = 1 ] || { echo "verify $d: exit $rc, not 1"; cat "$LOGDIR/$n.verify"; exit 1; }
+  grep -Eq "^FAIL +$link" "$LOGDIR/$n.verify" || { echo "verify $d did not predict the refusal ($link):"; cat "$LOGDIR/$n.verify"; exit 1; }
+}
+B verify --db keys/db.crt --arch arm64 disk.raw > "$LOGDIR/good.verify" 2>&1 \
+  || { echo "verify of the good arm64 disk:"; cat "$LOGDIR/good.verify"; exit 1; }
+UKINAME=$(basename w/esp/EFI/Linux/bootc/*.efi)
+
 boot() { local n=$1 d=$2; shift 2
   vm_boot "$n" "$d" --secure-boot --enroll keys --timeout 240 --no-reboot "$@"; }
 check() { grep -aq -- "$2" "$LOGDIR/$1.serial.log" || { echo "$1: missing '$2'"; exit 1; }; }
@@ -130,12 +144,14 @@ open(p, 'wb').write(d)
 PY
 B -q disk assemble --esp w/esp --root w/root -o tampered.raw --esp-size 128M --arch arm64
 cp disk.raw.uki.efi "$U"
+predict tampered tampered.raw "uki\.${UKINAME//./\\.}\.signature "
 boot tampered tampered.raw --expect "Access denied" --fail-on A64-BOOT-OK --fail-on "bootseal-setup-root"
 check tampered "Access denied"
 
 # 3. the image file named by the UKI's digest holds another image: setup-root refuses it
 cp "repo/composefs/images/$D2" "w/root/composefs/images/$D"
 B -q disk assemble --esp w/esp --root w/root -o wrong.raw --esp-size 128M
+predict wrong wrong.raw "root\.${D:0:12}\.image-digest "
 sfdisk -d wrong.raw | grep -qi 'type=B921B045-1DF0-41C3-AF44-4C6F280D3FAE' || { echo "disk assemble: no arm64 root type"; exit 1; }
 boot wrong wrong.raw --expect "FAILED at verify image" --fail-on A64-BOOT-OK --fail-on "Access denied" \
   --fail-on "FAILED at find"
@@ -162,6 +178,10 @@ dels=(); for n in $names; do dels+=(-d "$n"); done
 printf '%s' '{ "version": 2, "variables": [ { "name": "Timeout", "guid": "8be4df61-93ca-11d2-aa0d-00e098032b8c", "attr": 7, "data": "0000" } ] }' > timeout.json
 virt-fw-vars -l warning -i /usr/share/AAVMF/AAVMF_VARS.ms.fd -o setup-mode.fd "${dels[@]}" --set-json timeout.json
 virt-fw-vars -i setup-mode.fd -p 2>/dev/null | grep -qE '^(PK|KEK|db) ' && { echo "setup-mode.fd still has keys"; exit 1; }
+# Offline: the shallow verify still passes (every object is there, with its size), --deep names it.
+B verify --db keys/db.crt disk.raw > "$LOGDIR/eio-shallow.verify" 2>&1 \
+  || { echo "verify without --deep of the flipped disk:"; cat "$LOGDIR/eio-shallow.verify"; exit 1; }
+predict eio disk.raw "root\.${D:0:12}\.objects-deep .*${obj}" --deep
 vm_boot eio disk.raw --secure-boot --vars setup-mode.fd --timeout 300 --expect A64-BOOT-OK \
   --fail-on "bootseal-setup-root: FAILED" --fail-on "Kernel panic" --fail-on "Access denied"
 check eio "Enrolling secure boot keys from directory: .loader.keys.auto"

@@ -6,7 +6,7 @@
 #     key into PCR 15 and extends PCR 11 with leave-initrd; its time is printed;
 #  2. the same disk with a UKI whose .pcrsig was made with another PCR key (signed by db:
 #     Secure Boot accepts it): the TPM refuses, the console asks for the recovery key,
-#     the test types it, the boot completes.
+#     the test types it, the boot completes; `bootseal verify` predicts that refusal.
 set -euo pipefail
 trap 'echo "failed at line $LINENO: $BASH_COMMAND"' ERR
 . "$SRC/tests/vm/lib.sh"
@@ -97,6 +97,12 @@ off=$(( $(sfdisk -J other.raw | python3 -c 'import json,sys; print(json.load(sys
 name=$(mdir -b -i "other.raw@@$off" ::/EFI/Linux/bootc | grep -i '\.efi$' | head -1)
 [ -n "$name" ] || { echo "no UKI in the ESP's EFI/Linux/bootc"; mdir -/ -i "other.raw@@$off" ::/ ; exit 1; }
 mcopy -o -i "other.raw@@$off" other.efi "$name"
+# bootseal verify predicts it offline on the disk that boots (issue 17): the good disk
+# passes; on this one the UKI's .pcrpkey is not the TPM token's signed-policy key.
+B verify --db keys/db.crt disk.raw > "$LOGDIR/good.verify" 2>&1 || { echo "verify of the good disk:"; cat "$LOGDIR/good.verify"; exit 1; }
+rc=0; B verify --db keys/db.crt other.raw > "$LOGDIR/otherkey.verify" 2>&1 || rc=$?
+[ $rc = 1 ] && grep -Eq '^FAIL +root\.luks\.pcrpkey ' "$LOGDIR/otherkey.verify" \
+  || { echo "verify (exit $rc) did not predict the TPM's refusal:"; cat "$LOGDIR/otherkey.verify"; exit 1; }
 # Secure Boot accepts the UKI, the TPM refuses its .pcrsig (one line saying why) and the
 # console asks for the recovery key.
 boot otherkey other.raw --expect "enter the recovery key or passphrase for /dev/vda2 (1/3)"
